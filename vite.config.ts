@@ -1,0 +1,25 @@
+import { defineConfig, type Plugin } from 'vite';
+import { svelte } from '@sveltejs/vite-plugin-svelte';
+
+/** Imports `shaders/*.wgsl` as source text, the same way the CLI bundle does. */
+function wgsl(): Plugin {
+  return {
+    name: 'tabtune-wgsl',
+    transform(code, id) {
+      if (id.endsWith('.wgsl')) return { code: `export default ${JSON.stringify(code)};`, map: null };
+    },
+  };
+}
+
+export default defineConfig({
+  plugins: [wgsl(), svelte()],
+  worker: { format: 'es', plugins: () => [wgsl()] },
+  build: { target: 'es2022', outDir: 'dist/app' },
+  test: {
+    include: ['tests/**/*.test.ts'],
+    pool: 'forks',
+    maxWorkers: 2,
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+  },
+});
