@@ -1,0 +1,151 @@
+// LayerNorm and RMSNorm over the last dimension, forward and backward, one workgroup per row.
+// Forward saves per-row statistics (mean and 1/std for LayerNorm, 1/rms for RMSNorm) for the
+// backward. Weight/bias gradients are column sums over rows, one invocation per column, so
+// they are deterministic without float atomics.
+
+struct Params {
+  rows: u32, D: u32, eps: f32, hasBias: u32,
+  xOff: u32, wOff: u32, bOff: u32, yOff: u32,
+  statOff: u32, dyOff: u32, accumulate: u32, _p: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> w: array<f32>;
+@group(0) @binding(3) var<storage, read> b: array<f32>;
+@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+@group(0) @binding(5) var<storage, read_write> stat: array<f32>;
+// backward bindings
+@group(0) @binding(3) var<storage, read> statIn: array<f32>;
+@group(0) @binding(5) var<storage, read> dy: array<f32>;
+// parameter-gradient bindings
+@group(0) @binding(4) var<storage, read_write> dw: array<f32>;
+@group(0) @binding(2) var<storage, read_write> db: array<f32>;
+
+const WG = 64u;
+var<workgroup> red: array<vec2f, WG>;
+
+fn row_index(wid: vec3u, nwg: vec3u) -> u32 {
+  return wid.x + wid.y * nwg.x;
+}
+
+// Sums v over the workgroup; every invocation gets the total.
+fn reduce2(lid: u32, v: vec2f) -> vec2f {
+  red[lid] = v;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s >>= 1u) {
+    if (lid < s) { red[lid] += red[lid + s]; }
+    workgroupBarrier();
+  }
+  let total = red[0];
+  workgroupBarrier();
+  return total;
+}
+
+@compute @workgroup_size(64)
+fn layernorm_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let row = row_index(wid, nwg);
+  if (row >= p.rows) { return; }
+  let base = p.xOff + row * p.D;
+  var s = vec2f(0.0);
+  for (var c = lid; c < p.D; c += WG) { s.x += x[base + c]; }
+  let mean = reduce2(lid, s).x / f32(p.D);
+  var q = vec2f(0.0);
+  for (var c = lid; c < p.D; c += WG) { let d = x[base + c] - mean; q.x += d * d; }
+  let rstd = inverseSqrt(reduce2(lid, q).x / f32(p.D) + p.eps);
+  for (var c = lid; c < p.D; c += WG) {
+    var v = (x[base + c] - mean) * rstd * w[p.wOff + c];
+    if (p.hasBias != 0u) { v += b[p.bOff + c]; }
+    y[p.yOff + row * p.D + c] = v;
+  }
+  if (lid == 0u) {
+    stat[p.statOff + 2u * row] = mean;
+    stat[p.statOff + 2u * row + 1u] = rstd;
+  }
+}
+
+@compute @workgroup_size(64)
+fn rmsnorm_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let row = row_index(wid, nwg);
+  if (row >= p.rows) { return; }
+  let base = p.xOff + row * p.D;
+  var q = vec2f(0.0);
+  for (var c = lid; c < p.D; c += WG) { let v = x[base + c]; q.x += v * v; }
+  let r = inverseSqrt(reduce2(lid, q).x / f32(p.D) + p.eps);
+  for (var c = lid; c < p.D; c += WG) {
+    y[p.yOff + row * p.D + c] = x[base + c] * r * w[p.wOff + c];
+  }
+  if (lid == 0u) { stat[p.statOff + row] = r; }
+}
+
+// dx (+)= rstd * (g - mean(g) - xhat * mean(g * xhat)), g = dy * w.
+@compute @workgroup_size(64)
+fn layernorm_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let row = row_index(wid, nwg);
+  if (row >= p.rows) { return; }
+  let base = row * p.D;
+  let mean = statIn[p.statOff + 2u * row];
+  let rstd = statIn[p.statOff + 2u * row + 1u];
+  var s = vec2f(0.0);
+  for (var c = lid; c < p.D; c += WG) {
+    let g = dy[p.dyOff + base + c] * w[p.wOff + c];
+    let xh = (x[p.xOff + base + c] - mean) * rstd;
+    s += vec2f(g, g * xh);
+  }
+  let m = reduce2(lid, s) / f32(p.D);
+  for (var c = lid; c < p.D; c += WG) {
+    let g = dy[p.dyOff + base + c] * w[p.wOff + c];
+    let xh = (x[p.xOff + base + c] - mean) * rstd;
+    let v = rstd * (g - m.x - xh * m.y);
+    let i = p.yOff + base + c;
+    if (p.accumulate != 0u) { y[i] += v; } else { y[i] = v; }
+  }
+}
+
+// dx (+)= r * (g - x * r^2 * mean(g * x)), g = dy * w.
+@compute @workgroup_size(64)
+fn rmsnorm_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let row = row_index(wid, nwg);
+  if (row >= p.rows) { return; }
+  let base = row * p.D;
+  let r = statIn[p.statOff + row];
+  var s = vec2f(0.0);
+  for (var c = lid; c < p.D; c += WG) {
+    s.x += dy[p.dyOff + base + c] * w[p.wOff + c] * x[p.xOff + base + c];
+  }
+  let mgx = reduce2(lid, s).x / f32(p.D);
+  for (var c = lid; c < p.D; c += WG) {
+    let xv = x[p.xOff + base + c];
+    let v = r * (dy[p.dyOff + base + c] * w[p.wOff + c] - xv * r * r * mgx);
+    let i = p.yOff + base + c;
+    if (p.accumulate != 0u) { y[i] += v; } else { y[i] = v; }
+  }
+}
+
+// dw[c] += sum_rows dy * xhat; db[c] += sum_rows dy (LayerNorm), one invocation per column.
+@compute @workgroup_size(64)
+fn layernorm_param_grads(@builtin(global_invocation_id) gid: vec3u) {
+  let c = gid.x;
+  if (c >= p.D) { return; }
+  var sw = 0.0;
+  var sb = 0.0;
+  for (var row = 0u; row < p.rows; row++) {
+    let g = dy[p.dyOff + row * p.D + c];
+    let xh = (x[p.xOff + row * p.D + c] - statIn[p.statOff + 2u * row]) * statIn[p.statOff + 2u * row + 1u];
+    sw += g * xh;
+    sb += g;
+  }
+  dw[p.wOff + c] += sw;
+  if (p.hasBias != 0u) { db[p.bOff + c] += sb; }
+}
+
+@compute @workgroup_size(64)
+fn rmsnorm_param_grads(@builtin(global_invocation_id) gid: vec3u) {
+  let c = gid.x;
+  if (c >= p.D) { return; }
+  var sw = 0.0;
+  for (var row = 0u; row < p.rows; row++) {
+    sw += dy[p.dyOff + row * p.D + c] * x[p.xOff + row * p.D + c] * statIn[p.statOff + row];
+  }
+  dw[p.wOff + c] += sw;
+}

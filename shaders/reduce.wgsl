@@ -1,0 +1,53 @@
+// Sums in two passes without float atomics: `partial` reduces 1024 elements per workgroup
+// (optionally squared: the global gradient norm), `total` adds the partials and writes
+// (or accumulates) the result into a slot of the step-state buffer.
+
+struct Params {
+  n: u32, xOff: u32, partialOff: u32, square: u32,
+  slot: u32, accumulate: u32, _p0: u32, _p1: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> partials: array<f32>;
+// total
+@group(0) @binding(1) var<storage, read> partialsIn: array<f32>;
+@group(0) @binding(2) var<storage, read_write> step: array<f32>;
+
+const WG = 256u;
+var<workgroup> red: array<f32, WG>;
+
+fn tree(lid: u32, v: f32) -> f32 {
+  red[lid] = v;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s >>= 1u) {
+    if (lid < s) { red[lid] += red[lid + s]; }
+    workgroupBarrier();
+  }
+  return red[0];
+}
+
+@compute @workgroup_size(256)
+fn partial(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let w = wid.x + wid.y * nwg.x;
+  var s = 0.0;
+  for (var u = 0u; u < 4u; u++) {
+    let i = w * 4u * WG + u * WG + lid;
+    if (i < p.n) {
+      let v = x[p.xOff + i];
+      s += select(v, v * v, p.square != 0u);
+    }
+  }
+  let total = tree(lid, s);
+  if (lid == 0u) { partials[p.partialOff + w] = total; }
+}
+
+@compute @workgroup_size(256)
+fn total(@builtin(local_invocation_index) lid: u32) {
+  var s = 0.0;
+  for (var i = lid; i < p.n; i += WG) { s += partialsIn[i]; }
+  let t = tree(lid, s);
+  if (lid == 0u) {
+    if (p.accumulate != 0u) { step[p.slot] += t; } else { step[p.slot] = t; }
+  }
+}

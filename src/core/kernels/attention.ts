@@ -1,0 +1,152 @@
+import code from '../../../shaders/attention.wgsl';
+import type { Gpu } from '../gpu/gpu.ts';
+import { packParams } from '../gpu/params.ts';
+import type { Program } from '../gpu/program.ts';
+import type { KernelSpec } from '../gpu/pipelines.ts';
+import type { Tensor } from '../gpu/tensor.ts';
+
+const spec = (entry: string, bindings: KernelSpec['bindings']): KernelSpec => ({ name: 'attention', code, entry, bindings });
+const FORWARD = spec('forward', ['uniform', 'read', 'read', 'read', 'rw', 'rw', 'read']);
+const DELTA = spec('delta_rows', ['uniform', 'read', 'read', 'rw']);
+const BACKWARD_Q = spec('backward_q', ['uniform', 'read', 'read', 'read', 'read', 'read', 'read', 'read', 'rw']);
+const BACKWARD_KV = spec('backward_kv', ['uniform', 'read', 'read', 'read', 'read', 'read', 'read', 'read', 'rw']);
+const WG = 64;
+export const MAX_HEAD_DIM = 128;
+
+/** A [rows, heads·headDim] operand inside a possibly wider row (fused q|k|v). Offsets in elements. */
+export interface HeadsView {
+  readonly t: Tensor;
+  /** Elements between consecutive tokens. */
+  readonly stride: number;
+}
+
+export interface AttentionArgs {
+  /** Query tokens (all sequences), queries per sequence, keys per sequence (KV cache length). */
+  readonly T: number;
+  readonly Sq: number;
+  readonly Sk: number;
+  readonly heads: number;
+  readonly kvHeads: number;
+  readonly headDim: number;
+  readonly q: HeadsView;
+  readonly k: HeadsView;
+  readonly v: HeadsView;
+  /** [T, heads·headDim]. */
+  readonly o: HeadsView;
+  /** [T, heads] log-sum-exp saved by the forward. */
+  readonly lse: Tensor;
+  /** u32 [T, 2]: the first and last key each query sees, within its sequence. */
+  readonly bounds: Tensor;
+  readonly scale?: number;
+}
+
+function params(a: AttentionArgs, keys = 0): ArrayBuffer {
+  const { headDim } = a;
+  if (headDim % 4 !== 0 || headDim > MAX_HEAD_DIM) {
+    throw new Error(`attention: head_dim ${headDim} is not supported (a multiple of 4 up to ${MAX_HEAD_DIM})`);
+  }
+  if (a.heads % a.kvHeads !== 0) throw new Error(`attention: ${a.heads} heads do not divide into ${a.kvHeads} kv heads`);
+  for (const [name, view] of [['q', a.q], ['k', a.k], ['v', a.v], ['o', a.o]] as const) {
+    if (view.t.offset % 4 || view.stride % 4) throw new Error(`attention: ${name} offset/stride must be multiples of 4`);
+  }
+  return packParams([
+    [a.T, 'u32'], [a.heads, 'u32'], [a.kvHeads, 'u32'], [headDim / 4, 'u32'],
+    [a.Sq, 'u32'], [a.Sk, 'u32'], [a.scale ?? 1 / Math.sqrt(headDim), 'f32'], [0, 'u32'],
+    [a.q.t.offset / 4, 'u32'], [a.q.stride / 4, 'u32'], [a.k.t.offset / 4, 'u32'], [a.k.stride / 4, 'u32'],
+    [a.v.t.offset / 4, 'u32'], [a.v.stride / 4, 'u32'], [a.o.t.offset / 4, 'u32'], [a.o.stride / 4, 'u32'],
+    [a.lse.offset, 'u32'], [keys, 'u32'], [0, 'u32'], [0, 'u32'],
+  ]);
+}
+
+export function attentionForward(gpu: Gpu, program: Program, a: AttentionArgs): Promise<void> {
+  return gpu.record(
+    program, FORWARD,
+    [gpu.uniforms.alloc(params(a)), a.q.t.buffer, a.k.t.buffer, a.v.t.buffer, a.o.t.buffer, a.lse.buffer, a.bounds.buffer],
+    gpu.grid(Math.ceil((a.T * a.heads) / WG)),
+  );
+}
+
+export interface AttentionBackwardArgs extends AttentionArgs {
+  /** dO with the layout of o. */
+  readonly dO: Tensor;
+  /** u32 [keys, 2]: the first and last query (within the sequence) that sees each key. */
+  readonly keyBounds: Tensor;
+  /** [T, heads] scratch for rowsum(dO·O). */
+  readonly delta: Tensor;
+  /** Receives dQ, dK, dV at the offsets and strides of q, k and v (so q, k, v share one layout). */
+  readonly grad: Tensor;
+}
+
+export async function attentionBackward(gpu: Gpu, program: Program, a: AttentionBackwardArgs): Promise<void> {
+  if (a.q.t.buffer !== a.k.t.buffer || a.k.t.buffer !== a.v.t.buffer) {
+    throw new Error('attention backward: q, k and v must live in one buffer so that dq, dk, dv share its layout');
+  }
+  if (a.delta.offset !== 0) throw new Error('attention backward: delta must start at offset 0');
+  const keys = a.T / a.Sq * a.Sk;
+  const rows = gpu.grid(Math.ceil((a.T * a.heads) / WG));
+  if (a.dO.offset !== a.o.t.offset) throw new Error('attention backward: dO must have the layout of o');
+  await gpu.record(program, DELTA, [gpu.uniforms.alloc(params(a)), a.o.t.buffer, a.dO.buffer, a.delta.buffer], rows);
+  const shared = [a.q.t.buffer, a.k.t.buffer, a.v.t.buffer, a.dO.buffer, a.lse.buffer];
+  await gpu.record(program, BACKWARD_Q, [gpu.uniforms.alloc(params(a)), ...shared, a.bounds.buffer, a.delta.buffer, a.grad.buffer], rows);
+  await gpu.record(
+    program, BACKWARD_KV,
+    [gpu.uniforms.alloc(params(a, keys)), ...shared, a.keyBounds.buffer, a.delta.buffer, a.grad.buffer],
+    gpu.grid(Math.ceil((keys * a.kvHeads) / WG)),
+  );
+}
+
+/**
+ * Key ranges for causal attention over sequences of length S, where `segments[t]` numbers the
+ * packed example each token belongs to (0 for every token when nothing is packed).
+ * Returns query bounds [T, 2] and key bounds [T, 2] as u32.
+ */
+export function causalBounds(S: number, segmentIds: ArrayLike<number>): { query: Uint32Array; key: Uint32Array } {
+  const T = segmentIds.length;
+  const query = new Uint32Array(T * 2);
+  const key = new Uint32Array(T * 2);
+  for (let b = 0; b < T / S; b++) {
+    let start = 0;
+    for (let s = 0; s < S; s++) {
+      if (s > 0 && segmentIds[b * S + s] !== segmentIds[b * S + s - 1]) start = s;
+      query[2 * (b * S + s)] = start;
+      query[2 * (b * S + s) + 1] = s;
+    }
+    let end = S - 1;
+    for (let s = S - 1; s >= 0; s--) {
+      if (s < S - 1 && segmentIds[b * S + s] !== segmentIds[b * S + s + 1]) end = s;
+      key[2 * (b * S + s)] = s;
+      key[2 * (b * S + s) + 1] = end;
+    }
+  }
+  return { query, key };
+}
+
+/** Float64 reference: o [T, H·hd] from dense q [T, H·hd], k, v [T, KVH·hd] and query bounds. */
+export function attentionRef(
+  q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<number>,
+  T: number, S: number, H: number, KVH: number, hd: number, bounds: ArrayLike<number>,
+): Float64Array {
+  const o = new Float64Array(T * H * hd);
+  const scale = 1 / Math.sqrt(hd);
+  for (let t = 0; t < T; t++) {
+    const base = Math.floor(t / S) * S;
+    for (let h = 0; h < H; h++) {
+      const g = Math.floor(h / (H / KVH));
+      const lo = bounds[2 * t]!;
+      const hi = bounds[2 * t + 1]!;
+      const scores: number[] = [];
+      for (let j = lo; j <= hi; j++) {
+        let s = 0;
+        for (let d = 0; d < hd; d++) s += q[t * H * hd + h * hd + d]! * k[(base + j) * KVH * hd + g * hd + d]!;
+        scores.push(s * scale);
+      }
+      const m = Math.max(...scores);
+      const e = scores.map((s) => Math.exp(s - m));
+      const z = e.reduce((a, b) => a + b, 0);
+      for (let j = lo; j <= hi; j++) {
+        for (let d = 0; d < hd; d++) o[t * H * hd + h * hd + d]! += (e[j - lo]! / z) * v[(base + j) * KVH * hd + g * hd + d]!;
+      }
+    }
+  }
+  return o;
+}

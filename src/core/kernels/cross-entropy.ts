@@ -1,0 +1,73 @@
+import code from '../../../shaders/cross_entropy.wgsl';
+import type { Gpu } from '../gpu/gpu.ts';
+import { packParams } from '../gpu/params.ts';
+import type { Program } from '../gpu/program.ts';
+import type { KernelSpec } from '../gpu/pipelines.ts';
+import type { Tensor } from '../gpu/tensor.ts';
+import { Slot } from './step-state.ts';
+
+const spec = (entry: string, bindings: KernelSpec['bindings']): KernelSpec => ({ name: 'cross_entropy', code, entry, bindings });
+const STATS = spec('chunk_stats', ['uniform', 'rw', 'read', 'rw']);
+const FINISH = spec('finish', ['uniform', 'rw', 'read', 'rw']);
+const GRAD = spec('chunk_grad', ['uniform', 'rw', 'read', 'read', 'read']);
+
+/** Label value for positions that carry no loss. */
+export const IGNORE_INDEX = -100;
+export const IGNORE_TARGET = 0xffffffff;
+
+/** One vocabulary chunk of logits: columns [v0, v0 + Vc) stored [T, Vc]. */
+export interface LogitsChunk {
+  readonly logits: Tensor;
+  readonly v0: number;
+  readonly Vc: number;
+}
+
+function fields(T: number, c: LogitsChunk, first: boolean) {
+  return packParams([[T, 'u32'], [c.Vc, 'u32'], [c.v0, 'u32'], [first ? 1 : 0, 'u32'], [c.logits.offset, 'u32'], [c.Vc, 'u32'], [Slot.lossScale, 'u32'], [0, 'u32']]);
+}
+
+/** Merges one chunk into the running (max, sum, target logit) of every row. */
+export function crossEntropyChunk(gpu: Gpu, program: Program, T: number, c: LogitsChunk, targets: Tensor, stats: Tensor, first: boolean): Promise<void> {
+  return gpu.record(program, STATS, [gpu.uniforms.alloc(fields(T, c, first)), c.logits.buffer, targets.buffer, stats.buffer], gpu.grid(T));
+}
+
+/** stats → lse per row and the loss of each row (0 where ignored). */
+export function crossEntropyFinish(gpu: Gpu, program: Program, T: number, targets: Tensor, stats: Tensor, rowLoss: Tensor): Promise<void> {
+  const c = { logits: rowLoss, v0: 0, Vc: 0 };
+  return gpu.record(program, FINISH, [gpu.uniforms.alloc(fields(T, c, false)), rowLoss.buffer, targets.buffer, stats.buffer], [Math.ceil(T / 64)]);
+}
+
+/** Overwrites a logits chunk with d(mean loss)/d(logits), the mean's 1/N read from the step state. */
+export function crossEntropyGrad(gpu: Gpu, program: Program, T: number, c: LogitsChunk, targets: Tensor, stats: Tensor, step: Tensor): Promise<void> {
+  return gpu.record(
+    program, GRAD,
+    [gpu.uniforms.alloc(fields(T, c, false)), c.logits.buffer, targets.buffer, stats.buffer, step.buffer],
+    gpu.grid(Math.ceil((T * c.Vc) / 256)),
+  );
+}
+
+/** Targets for causal LM loss: labels shifted left within each sequence of length S. */
+export function shiftTargets(labels: ArrayLike<number>, S: number): Uint32Array {
+  const out = new Uint32Array(labels.length).fill(IGNORE_TARGET);
+  for (let t = 0; t < labels.length; t++) {
+    if ((t + 1) % S === 0) continue;
+    const l = labels[t + 1]!;
+    if (l !== IGNORE_INDEX && l >= 0) out[t] = l;
+  }
+  return out;
+}
+
+/** Float64 reference: per-row loss (0 where ignored) of logits [T, V]. */
+export function crossEntropyRef(logits: ArrayLike<number>, targets: ArrayLike<number>, V: number): Float64Array {
+  const T = targets.length;
+  const loss = new Float64Array(T);
+  for (let t = 0; t < T; t++) {
+    if (targets[t] === IGNORE_TARGET) continue;
+    let m = -Infinity;
+    for (let v = 0; v < V; v++) m = Math.max(m, logits[t * V + v]!);
+    let s = 0;
+    for (let v = 0; v < V; v++) s += Math.exp(logits[t * V + v]! - m);
+    loss[t] = m + Math.log(s) - logits[t * V + targets[t]!]!;
+  }
+  return loss;
+}

@@ -1,0 +1,34 @@
+import code from '../../../shaders/reduce.wgsl';
+import type { Gpu } from '../gpu/gpu.ts';
+import { packParams } from '../gpu/params.ts';
+import type { Program } from '../gpu/program.ts';
+import type { KernelSpec } from '../gpu/pipelines.ts';
+import type { Tensor } from '../gpu/tensor.ts';
+
+const PARTIAL: KernelSpec = { name: 'reduce', code, entry: 'partial', bindings: ['uniform', 'read', 'rw'] };
+const TOTAL: KernelSpec = { name: 'reduce', code, entry: 'total', bindings: ['uniform', 'read', 'rw'] };
+const PER_GROUP = 1024;
+
+/** Partial sums needed for ranges of these lengths. */
+export const partialsFor = (lengths: readonly number[]): number => lengths.reduce((n, len) => n + Math.ceil(len / PER_GROUP), 0);
+
+/**
+ * step[slot] (+)= Σ over every range of x (or x² when `square`): the global gradient norm over
+ * all trainable parameters, or the loss over all rows. `partials` holds partialsFor(lengths) floats.
+ */
+export async function sumInto(
+  gpu: Gpu, program: Program, ranges: readonly { x: Tensor; n: number }[], partials: Tensor,
+  step: Tensor, slot: number, o: { square?: boolean; accumulate?: boolean } = {},
+): Promise<void> {
+  let off = 0;
+  for (const { x, n } of ranges) {
+    const groups = Math.ceil(n / PER_GROUP);
+    if (groups === 0) continue;
+    const f = packParams([[n, 'u32'], [x.offset, 'u32'], [partials.offset + off, 'u32'], [o.square ? 1 : 0, 'u32'], [0, 'u32'], [0, 'u32'], [0, 'u32'], [0, 'u32']]);
+    await gpu.record(program, PARTIAL, [gpu.uniforms.alloc(f), x.buffer, partials.buffer], gpu.grid(groups));
+    off += groups;
+  }
+  if (partials.offset !== 0) throw new Error('sumInto: partials must start at offset 0');
+  const f = packParams([[off, 'u32'], [0, 'u32'], [0, 'u32'], [0, 'u32'], [step.offset + slot, 'u32'], [o.accumulate ? 1 : 0, 'u32'], [0, 'u32'], [0, 'u32']]);
+  await gpu.record(program, TOTAL, [gpu.uniforms.alloc(f), partials.buffer, step.buffer], [1]);
+}
