@@ -9,7 +9,7 @@
 
 struct Params {
   T: u32, H: u32, KVH: u32, hd4: u32,
-  Sq: u32, Sk: u32, scale: f32, _p0: u32,
+  Sq: u32, Sk: u32, scale: f32, boundsOff: u32,
   qOff: u32, qStride: u32, kOff: u32, kStride: u32,
   vOff: u32, vStride: u32, oOff: u32, oStride: u32,
   lseOff: u32, keys: u32, _p1: u32, _p2: u32,
@@ -56,8 +56,8 @@ fn forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) n
   }
   var m = NEG;
   var l = 0.0;
-  let lo = bounds[2u * t];
-  let hi = bounds[2u * t + 1u];
+  let lo = bounds[p.boundsOff + 2u * t];
+  let hi = bounds[p.boundsOff + 2u * t + 1u];
   for (var j = lo; j <= hi; j++) {
     let kb = p.kOff + (kv0 + j) * p.kStride + g * p.hd4;
     var s = 0.0;
@@ -110,8 +110,8 @@ fn backward_q(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups
   }
   let L = lseIn[p.lseOff + i];
   let D = delta[i];
-  let lo = bounds[2u * t];
-  let hi = bounds[2u * t + 1u];
+  let lo = bounds[p.boundsOff + 2u * t];
+  let hi = bounds[p.boundsOff + 2u * t + 1u];
   for (var j = lo; j <= hi; j++) {
     let kb = p.kOff + (kv0 + j) * p.kStride + g * p.hd4;
     let vb = p.vOff + (kv0 + j) * p.vStride + g * p.hd4;
@@ -150,8 +150,8 @@ fn backward_kv(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroup
     dk[c] = vec4f(0.0);
     dv[c] = vec4f(0.0);
   }
-  let lo = bounds[2u * jt];
-  let hi = bounds[2u * jt + 1u];
+  let lo = bounds[p.boundsOff + 2u * jt];
+  let hi = bounds[p.boundsOff + 2u * jt + 1u];
   for (var h = g * group; h < (g + 1u) * group; h++) {
     for (var qi = lo; qi <= hi; qi++) {
       let t = q0 + qi;

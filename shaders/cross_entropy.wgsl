@@ -6,7 +6,7 @@
 
 struct Params {
   T: u32, Vc: u32, v0: u32, first: u32,
-  logitsOff: u32, ldl: u32, scaleSlot: u32, _p: u32,
+  logitsOff: u32, ldl: u32, scaleSlot: u32, targetsOff: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -47,7 +47,7 @@ fn chunk_stats(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
   }
   if (lid != 0u) { return; }
   let sc = redSum[0];
-  let tgt = targets[t];
+  let tgt = targets[p.targetsOff + t];
   if (p.first != 0u) {
     stats[3u * t] = mc;
     stats[3u * t + 1u] = sc;
@@ -70,7 +70,7 @@ fn finish(@builtin(global_invocation_id) gid: vec3u) {
   if (t >= p.T) { return; }
   let lse = stats[3u * t] + log(stats[3u * t + 1u]);
   stats[3u * t] = lse;
-  rowLoss[t] = select(lse - stats[3u * t + 2u], 0.0, targets[t] == IGNORE);
+  rowLoss[t] = select(lse - stats[3u * t + 2u], 0.0, targets[p.targetsOff + t] == IGNORE);
 }
 
 // In place: logits chunk -> d(loss)/d(logits) = (softmax - onehot) * scale, 0 on ignored rows.
@@ -81,7 +81,7 @@ fn chunk_grad(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups
   let t = i / p.Vc;
   let c = i % p.Vc;
   let idx = p.logitsOff + t * p.ldl + c;
-  let tgt = targets[t];
+  let tgt = targets[p.targetsOff + t];
   if (tgt == IGNORE) {
     logits[idx] = 0.0;
     return;

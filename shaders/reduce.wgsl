@@ -1,6 +1,6 @@
-// Sums in two passes without float atomics: `partial` reduces 1024 elements per workgroup
-// (optionally squared: the global gradient norm), `total` adds the partials and writes
-// (or accumulates) the result into a slot of the step-state buffer.
+// Sums without float atomics. `partial` reduces 1024 elements per workgroup (optionally squared:
+// the global gradient norm), `total` adds the partials and writes (or accumulates) the result
+// into a slot of the step-state buffer. `column_sums` adds the rows of a matrix (bias gradients).
 
 struct Params {
   n: u32, xOff: u32, partialOff: u32, square: u32,
@@ -13,6 +13,13 @@ struct Params {
 // total
 @group(0) @binding(1) var<storage, read> partialsIn: array<f32>;
 @group(0) @binding(2) var<storage, read_write> step: array<f32>;
+// column_sums (bias gradients)
+struct ColumnParams {
+  rows: u32, cols: u32, ld: u32, xOff: u32,
+  outOff: u32, _p0: u32, _p1: u32, _p2: u32,
+}
+@group(0) @binding(0) var<uniform> cp: ColumnParams;
+@group(0) @binding(2) var<storage, read_write> colOut: array<f32>;
 
 const WG = 256u;
 var<workgroup> red: array<f32, WG>;
@@ -50,4 +57,15 @@ fn total(@builtin(local_invocation_index) lid: u32) {
   if (lid == 0u) {
     if (p.accumulate != 0u) { step[p.slot] += t; } else { step[p.slot] = t; }
   }
+}
+
+// colOut[outOff + c] += sum over rows of x[xOff + r * ld + c]; one invocation per column, rows
+// in order, so the result is deterministic.
+@compute @workgroup_size(64)
+fn column_sums(@builtin(global_invocation_id) gid: vec3u) {
+  let c = gid.x;
+  if (c >= cp.cols) { return; }
+  var s = 0.0;
+  for (var r = 0u; r < cp.rows; r++) { s += x[cp.xOff + r * cp.ld + c]; }
+  colOut[cp.outOff + c] += s;
 }

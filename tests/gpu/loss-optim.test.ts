@@ -169,3 +169,21 @@ function f16ToNumber(h: number): number {
   if (e === 31) return f ? NaN : s * Infinity;
   return s * (1 + f / 1024) * 2 ** (e - 15);
 }
+
+describe('column sums', () => {
+  it('adds the rows of a column slice into a bias gradient', async () => {
+    const { columnSums } = await import('../../src/core/kernels/reduce.ts');
+    const gpu = await testGpu();
+    const [rows, cols, ld, c0] = [37, 11, 20, 5];
+    const x = randomArray(rows * ld, 4);
+    const out = upload(gpu, Float32Array.from({ length: cols }, (_, i) => i));
+    const xt = upload(gpu, x);
+    const got = await runAndRead(gpu, (p) => columnSums(gpu, p, { ...xt, offset: c0 }, rows, cols, ld, out), out);
+    const want = Array.from({ length: cols }, (_, c) => {
+      let s = c;
+      for (let r = 0; r < rows; r++) s += x[r * ld + c0 + c]!;
+      return s;
+    });
+    expect(relError(got, want)).toBeLessThan(1e-5);
+  });
+});

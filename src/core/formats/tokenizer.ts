@@ -269,7 +269,7 @@ export class Tokenizer {
         const nid = inner[j + 2]!;
         if (nid >= 0) {
           ids.push(nid);
-          if (offs) offs.push(...spanOf(p, c, d));
+          if (offs) pushSpan(offs, p, c, d);
         } else {
           this.words(sub(p, c, d), ids, offs);
         }
@@ -278,21 +278,26 @@ export class Tokenizer {
   }
 
   private words(p: Piece, ids: number[], offs: number[] | null): void {
-    const pieces = this.preTokenizer ? this.preTokenizer.preTokenize([p]) : [p];
-    for (const q of pieces) {
-      const r = this.model.tokenize(q.s);
-      const n = r.length / 3;
-      for (let k = 0; k < n; k++) {
-        ids.push(r[k]!);
-        if (offs) offs.push(...spanOf(q, r[n + k]!, r[2 * n + k]!));
-      }
-    }
+    if (this.preTokenizer) this.preTokenizer.split(p, (q) => this.tokenizeWord(q, ids, offs));
+    else this.tokenizeWord(p, ids, offs);
+  }
+
+  private tokenizeWord(q: Piece, ids: number[], offs: number[] | null): void {
+    const r = this.model.tokenize(q.s);
+    const n = r.length / 3;
+    for (let k = 0; k < n; k++) ids.push(r[k]!);
+    if (offs) for (let k = 0; k < n; k++) pushSpan(offs, q, r[n + k]!, r[2 * n + k]!);
   }
 
   /** For tests: the BPE model. */
   get bpe(): BpeModel {
     return this.model;
   }
+}
+
+function pushSpan(offs: number[], p: Piece, a: number, b: number): void {
+  const [s, e] = spanOf(p, a, b);
+  offs.push(s, e);
 }
 
 function tokenContent(value: unknown): string | undefined {

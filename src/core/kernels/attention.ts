@@ -40,7 +40,7 @@ export interface AttentionArgs {
   readonly scale?: number;
 }
 
-function params(a: AttentionArgs, keys = 0): ArrayBuffer {
+function params(a: AttentionArgs, keys = 0, bounds: Tensor = a.bounds): ArrayBuffer {
   const { headDim } = a;
   if (headDim % 4 !== 0 || headDim > MAX_HEAD_DIM) {
     throw new Error(`attention: head_dim ${headDim} is not supported (a multiple of 4 up to ${MAX_HEAD_DIM})`);
@@ -51,7 +51,7 @@ function params(a: AttentionArgs, keys = 0): ArrayBuffer {
   }
   return packParams([
     [a.T, 'u32'], [a.heads, 'u32'], [a.kvHeads, 'u32'], [headDim / 4, 'u32'],
-    [a.Sq, 'u32'], [a.Sk, 'u32'], [a.scale ?? 1 / Math.sqrt(headDim), 'f32'], [0, 'u32'],
+    [a.Sq, 'u32'], [a.Sk, 'u32'], [a.scale ?? 1 / Math.sqrt(headDim), 'f32'], [bounds.offset, 'u32'],
     [a.q.t.offset / 4, 'u32'], [a.q.stride / 4, 'u32'], [a.k.t.offset / 4, 'u32'], [a.k.stride / 4, 'u32'],
     [a.v.t.offset / 4, 'u32'], [a.v.stride / 4, 'u32'], [a.o.t.offset / 4, 'u32'], [a.o.stride / 4, 'u32'],
     [a.lse.offset, 'u32'], [keys, 'u32'], [0, 'u32'], [0, 'u32'],
@@ -90,7 +90,7 @@ export async function attentionBackward(gpu: Gpu, program: Program, a: Attention
   await gpu.record(program, BACKWARD_Q, [gpu.uniforms.alloc(params(a)), ...shared, a.bounds.buffer, a.delta.buffer, a.grad.buffer], rows);
   await gpu.record(
     program, BACKWARD_KV,
-    [gpu.uniforms.alloc(params(a, keys)), ...shared, a.keyBounds.buffer, a.delta.buffer, a.grad.buffer],
+    [gpu.uniforms.alloc(params(a, keys, a.keyBounds)), ...shared, a.keyBounds.buffer, a.delta.buffer, a.grad.buffer],
     gpu.grid(Math.ceil((keys * a.kvHeads) / WG)),
   );
 }

@@ -22,26 +22,34 @@ export interface LogitsChunk {
   readonly Vc: number;
 }
 
-function fields(T: number, c: LogitsChunk, first: boolean) {
-  return packParams([[T, 'u32'], [c.Vc, 'u32'], [c.v0, 'u32'], [first ? 1 : 0, 'u32'], [c.logits.offset, 'u32'], [c.Vc, 'u32'], [Slot.lossScale, 'u32'], [0, 'u32']]);
+/** Offsets the kernel does not take: these tensors must start their buffers. */
+function atStart(...ts: Tensor[]): void {
+  if (ts.some((t) => t.offset !== 0)) throw new Error('cross_entropy: stats, row losses and the step state must start at offset 0');
+}
+
+function fields(T: number, c: LogitsChunk, first: boolean, targets: Tensor) {
+  return packParams([[T, 'u32'], [c.Vc, 'u32'], [c.v0, 'u32'], [first ? 1 : 0, 'u32'], [c.logits.offset, 'u32'], [c.Vc, 'u32'], [Slot.lossScale, 'u32'], [targets.offset, 'u32']]);
 }
 
 /** Merges one chunk into the running (max, sum, target logit) of every row. */
 export function crossEntropyChunk(gpu: Gpu, program: Program, T: number, c: LogitsChunk, targets: Tensor, stats: Tensor, first: boolean): Promise<void> {
-  return gpu.record(program, STATS, [gpu.uniforms.alloc(fields(T, c, first)), c.logits.buffer, targets.buffer, stats.buffer], gpu.grid(T));
+  atStart(stats);
+  return gpu.record(program, STATS, [gpu.uniforms.alloc(fields(T, c, first, targets)), c.logits.buffer, targets.buffer, stats.buffer], gpu.grid(T));
 }
 
 /** stats → lse per row and the loss of each row (0 where ignored). */
 export function crossEntropyFinish(gpu: Gpu, program: Program, T: number, targets: Tensor, stats: Tensor, rowLoss: Tensor): Promise<void> {
+  atStart(stats, rowLoss);
   const c = { logits: rowLoss, v0: 0, Vc: 0 };
-  return gpu.record(program, FINISH, [gpu.uniforms.alloc(fields(T, c, false)), rowLoss.buffer, targets.buffer, stats.buffer], [Math.ceil(T / 64)]);
+  return gpu.record(program, FINISH, [gpu.uniforms.alloc(fields(T, c, false, targets)), rowLoss.buffer, targets.buffer, stats.buffer], [Math.ceil(T / 64)]);
 }
 
 /** Overwrites a logits chunk with d(mean loss)/d(logits), the mean's 1/N read from the step state. */
 export function crossEntropyGrad(gpu: Gpu, program: Program, T: number, c: LogitsChunk, targets: Tensor, stats: Tensor, step: Tensor): Promise<void> {
+  atStart(stats, step);
   return gpu.record(
     program, GRAD,
-    [gpu.uniforms.alloc(fields(T, c, false)), c.logits.buffer, targets.buffer, stats.buffer, step.buffer],
+    [gpu.uniforms.alloc(fields(T, c, false, targets)), c.logits.buffer, targets.buffer, stats.buffer, step.buffer],
     gpu.grid(Math.ceil((T * c.Vc) / 256)),
   );
 }

@@ -7,6 +7,7 @@ import type { Tensor } from '../gpu/tensor.ts';
 
 const PARTIAL: KernelSpec = { name: 'reduce', code, entry: 'partial', bindings: ['uniform', 'read', 'rw'] };
 const TOTAL: KernelSpec = { name: 'reduce', code, entry: 'total', bindings: ['uniform', 'read', 'rw'] };
+const COLUMNS: KernelSpec = { name: 'reduce', code, entry: 'column_sums', bindings: ['uniform', 'read', 'rw'] };
 const PER_GROUP = 1024;
 
 /** Partial sums needed for ranges of these lengths. */
@@ -31,4 +32,10 @@ export async function sumInto(
   if (partials.offset !== 0) throw new Error('sumInto: partials must start at offset 0');
   const f = packParams([[off, 'u32'], [0, 'u32'], [0, 'u32'], [0, 'u32'], [step.offset + slot, 'u32'], [o.accumulate ? 1 : 0, 'u32'], [0, 'u32'], [0, 'u32']]);
   await gpu.record(program, TOTAL, [gpu.uniforms.alloc(f), partials.buffer, step.buffer], [1]);
+}
+
+/** out[c] += Σ_r x[r·ld + c] for c < cols (the bias gradient from dY). */
+export function columnSums(gpu: Gpu, program: Program, x: Tensor, rows: number, cols: number, ld: number, out: Tensor): Promise<void> {
+  const f = packParams([[rows, 'u32'], [cols, 'u32'], [ld, 'u32'], [x.offset, 'u32'], [out.offset, 'u32'], [0, 'u32'], [0, 'u32'], [0, 'u32']]);
+  return gpu.record(program, COLUMNS, [gpu.uniforms.alloc(f), x.buffer, out.buffer], [Math.ceil(cols / 64)]);
 }

@@ -66,6 +66,11 @@ export class BpeModel {
   private readonly unkId: number;
   private readonly byteIds: Int32Array | null;
   private readonly cache = new Map<string, Int32Array>();
+  /** Id of each single-UTF-16-unit token (-1 if none), for the common case without prefix/suffix. */
+  private readonly unitIds: Int32Array | null;
+  private readonly sIds: number[] = [];
+  private readonly sSt: number[] = [];
+  private readonly sEn: number[] = [];
 
   constructor(
     vocab: Map<string, number>,
@@ -96,6 +101,12 @@ export class BpeModel {
       if (im === undefined) onBadMerge(i, `merged token ${JSON.stringify(merged)} is not in the vocabulary`);
       this.ranks.set(ia, ib, i);
       this.mergeIds[i] = im;
+    }
+    if (!opts.continuingSubwordPrefix && !opts.endOfWordSuffix) {
+      this.unitIds = new Int32Array(65536).fill(-1);
+      for (const [tok, id] of vocab) if (tok.length === 1) this.unitIds[tok.charCodeAt(0)] = id;
+    } else {
+      this.unitIds = null;
     }
     this.unkId = opts.unkToken !== undefined ? (vocab.get(opts.unkToken) ?? -1) : -1;
     if (opts.byteFallback) {
@@ -129,9 +140,10 @@ export class BpeModel {
       const id = this.vocab.get(word);
       if (id !== undefined) return Int32Array.of(id, 0, word.length);
     }
-    const ids: number[] = [];
-    const st: number[] = [];
-    const en: number[] = [];
+    const ids = this.sIds;
+    const st = this.sSt;
+    const en = this.sEn;
+    ids.length = st.length = en.length = 0;
     this.initialSymbols(word, ids, st, en);
     if (ids.length > HEAP_THRESHOLD) this.mergeHeap(ids, st, en);
     else this.mergeScan(ids, st, en);
@@ -157,7 +169,19 @@ export class BpeModel {
         unkStart = -1;
       }
     };
+    const unitIds = this.unitIds;
     for (let k = 0; k < word.length; ) {
+      if (unitIds !== null) {
+        const fast = unitIds[word.charCodeAt(k)]!;
+        if (fast >= 0) {
+          flushUnk();
+          ids.push(fast);
+          st.push(k);
+          en.push(k + 1);
+          k++;
+          continue;
+        }
+      }
       const n = cpLen(word, k);
       let s = word.slice(k, k + n);
       if (k > 0 && prefix) s = prefix + s;

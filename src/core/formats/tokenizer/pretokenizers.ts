@@ -2,11 +2,23 @@ import type { JsonReader } from './config.ts';
 import { BYTE_TO_CHAR, toByteChars, utf8At } from './bytelevel.ts';
 import { compileOnig, findMatches } from './regex.ts';
 import { patternRegex } from './normalizers.ts';
-import { BEHAVIORS, PieceBuilder, cpLen, prepend, splitPiece, type Piece, type SplitBehavior } from './pieces.ts';
+import { BEHAVIORS, PieceBuilder, cpLen, prepend, splitPiece, sub, type Piece, type SplitBehavior } from './pieces.ts';
 
-/** A pre-tokenizer of the `tokenizers` crate: splits (and may rewrite) pieces. */
+export type Emit = (p: Piece) => void;
+
+/**
+ * A pre-tokenizer of the `tokenizers` crate: splits (and may rewrite) a piece, handing each
+ * resulting piece, in order, to `emit` (streaming, so a long text makes no large intermediates).
+ */
 export interface PreTokenizer {
-  preTokenize(pieces: Piece[]): Piece[];
+  split(p: Piece, emit: Emit): void;
+}
+
+/** All pieces `pt` makes of `pieces`. */
+export function preTokenizeAll(pt: PreTokenizer, pieces: Piece[]): Piece[] {
+  const out: Piece[] = [];
+  for (const p of pieces) pt.split(p, (q) => out.push(q));
+  return out;
 }
 
 export const PRETOKENIZER_TYPES = [
@@ -25,23 +37,51 @@ export const PRETOKENIZER_TYPES = [
 export const GPT2_PATTERN = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
 
 let gpt2Regex: RegExp | null = null;
-let wordRegex: RegExp | null = null;
+const W = '\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\p{Join_Control}';
+const WHITESPACE_WORDS = new RegExp(`[${W}]+|[^${W}\\p{White_Space}]+`, 'gu');
 
-/** Splits every piece on the matches of a regex. */
+/** Splits pieces on the matches of a regex. */
 class RegexSplit implements PreTokenizer {
-  private readonly m: number[] = [];
+  private readonly re: RegExp;
   constructor(
-    private readonly re: RegExp,
+    re: RegExp,
     private readonly behavior: SplitBehavior,
     private readonly invert: boolean,
-  ) {}
-  preTokenize(pieces: Piece[]): Piece[] {
-    const out: Piece[] = [];
-    for (const p of pieces) {
-      findMatches(this.re, p.s, this.m);
-      splitPiece(p, this.m, this.behavior, this.invert, out);
+  ) {
+    this.re = new RegExp(re.source, re.flags); // own lastIndex
+  }
+  split(p: Piece, emit: Emit): void {
+    if (this.behavior === 'Isolated') {
+      // every match and every gap is a piece (invert changes nothing)
+      const { re } = this;
+      const s = p.s;
+      re.lastIndex = 0;
+      let prev = 0;
+      for (;;) {
+        const m = re.exec(s);
+        if (m === null) break;
+        const a = m.index;
+        const b = a + m[0].length;
+        if (b === a) {
+          // an empty match still ends the gap before it, as in the crate's find_matches
+          if (prev < a) emit(sub(p, prev, a));
+          prev = a;
+          if (a >= s.length) break;
+          re.lastIndex = a + cpLen(s, a);
+          continue;
+        }
+        if (prev < a) emit(sub(p, prev, a));
+        emit(sub(p, a, b));
+        prev = b;
+      }
+      if (prev < s.length) emit(sub(p, prev, s.length));
+      return;
     }
-    return out;
+    const m: number[] = [];
+    const out: Piece[] = [];
+    findMatches(this.re, p.s, m);
+    splitPiece(p, m, this.behavior, this.invert, out);
+    for (const q of out) emit(q);
   }
 }
 
@@ -63,17 +103,17 @@ export function byteLevelPiece(p: Piece): Piece {
 }
 
 class ByteLevel implements PreTokenizer {
-  private readonly split: RegexSplit | null;
+  private readonly regex: RegexSplit | null;
   constructor(
     private readonly addPrefixSpace: boolean,
     useRegex: boolean,
   ) {
-    this.split = useRegex ? new RegexSplit((gpt2Regex ??= compileOnig(GPT2_PATTERN)), 'Isolated', false) : null;
+    this.regex = useRegex ? new RegexSplit((gpt2Regex ??= compileOnig(GPT2_PATTERN)), 'Isolated', false) : null;
   }
-  preTokenize(pieces: Piece[]): Piece[] {
-    if (this.addPrefixSpace) pieces = pieces.map((p) => (p.s.startsWith(' ') ? p : prepend(p, ' ')));
-    if (this.split) pieces = this.split.preTokenize(pieces);
-    return pieces.map(byteLevelPiece);
+  split(p: Piece, emit: Emit): void {
+    if (this.addPrefixSpace && !p.s.startsWith(' ')) p = prepend(p, ' ');
+    if (this.regex) this.regex.split(p, (q) => emit(byteLevelPiece(q)));
+    else emit(byteLevelPiece(p));
   }
 }
 
@@ -82,18 +122,16 @@ class Metaspace implements PreTokenizer {
   constructor(
     private readonly replacement: string,
     private readonly scheme: 'always' | 'first' | 'never',
-    private readonly split: boolean,
+    private readonly splitOnReplacement: boolean,
   ) {
     this.splitter = new RegexSplit(new RegExp(replacement.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&'), 'gu'), 'MergedWithNext', false);
   }
-  preTokenize(pieces: Piece[]): Piece[] {
+  split(p: Piece, emit: Emit): void {
     const rep = this.replacement;
-    const mapped = pieces.map((p) => {
-      let q = p.s.includes(' ') ? replaceSpaces(p, rep) : p;
-      if (!q.s.startsWith(rep) && (this.scheme === 'always' || (this.scheme === 'first' && q.first))) q = prepend(q, rep);
-      return q;
-    });
-    return this.split ? this.splitter.preTokenize(mapped) : mapped;
+    let q = p.s.includes(' ') ? replaceSpaces(p, rep) : p;
+    if (!q.s.startsWith(rep) && (this.scheme === 'always' || (this.scheme === 'first' && q.first))) q = prepend(q, rep);
+    if (this.splitOnReplacement) this.splitter.split(q, emit);
+    else emit(q);
   }
 }
 
@@ -109,9 +147,12 @@ function replaceSpaces(p: Piece, rep: string): Piece {
 
 class SequencePre implements PreTokenizer {
   constructor(private readonly items: PreTokenizer[]) {}
-  preTokenize(pieces: Piece[]): Piece[] {
-    for (const t of this.items) pieces = t.preTokenize(pieces);
-    return pieces;
+  split(p: Piece, emit: Emit): void {
+    this.stage(0, p, emit);
+  }
+  private stage(i: number, p: Piece, emit: Emit): void {
+    if (i === this.items.length) emit(p);
+    else this.items[i]!.split(p, (q) => this.stage(i + 1, q, emit));
   }
 }
 
@@ -148,7 +189,8 @@ export function buildPreTokenizer(r: JsonReader, value: unknown, path: string): 
       return new RegexSplit(/\p{N}/gu, individual ? 'Isolated' : 'Contiguous', false);
     }
     case 'Whitespace':
-      return new RegexSplit((wordRegex ??= compileOnig('\\w+|[^\\w\\s]+')), 'Removed', true);
+      // The crate uses the `regex` crate here: Unicode \w (Alphabetic, M, Nd, Pc, Join_Control) and \s (White_Space).
+      return new RegexSplit(WHITESPACE_WORDS, 'Removed', true);
     case 'WhitespaceSplit':
       return new RegexSplit(/\p{White_Space}/gu, 'Removed', false);
     case 'Punctuation':

@@ -1,0 +1,29 @@
+import type { Gpu } from '../gpu/gpu.ts';
+import type { Program } from '../gpu/program.ts';
+import type { Tensor } from '../gpu/tensor.ts';
+import { matmul } from '../kernels/matmul.ts';
+import { columnSums } from '../kernels/reduce.ts';
+
+/** A [rows, cols] matrix inside a buffer, possibly a column slice of a wider one (row stride ld). */
+export interface Mat {
+  readonly t: Tensor;
+  readonly ld: number;
+}
+
+export const mat = (t: Tensor, ld: number, col = 0): Mat => ({ t: { ...t, offset: t.offset + col }, ld });
+
+/** y (+)= x Wᵀ (+ b) for x [T, in], W [out, in]. */
+export function linearForward(gpu: Gpu, p: Program, T: number, x: Mat, w: Tensor, out: number, inF: number, y: Mat, o: { bias?: Tensor; accumulate?: boolean; alpha?: number } = {}): Promise<void> {
+  return matmul(gpu, p, { a: x.t, lda: x.ld, b: w, transB: true, c: y.t, ldc: y.ld, M: T, N: out, K: inF, bias: o.bias, beta: o.accumulate ? 1 : 0, alpha: o.alpha });
+}
+
+/** dx (+)= dy W for dy [T, out], W [out, in]. */
+export function linearBackwardInput(gpu: Gpu, p: Program, T: number, dy: Mat, w: Tensor, out: number, inF: number, dx: Mat, accumulate: boolean): Promise<void> {
+  return matmul(gpu, p, { a: dy.t, lda: dy.ld, b: w, c: dx.t, ldc: dx.ld, M: T, N: inF, K: out, beta: accumulate ? 1 : 0 });
+}
+
+/** dW += dyᵀ x (and db += Σ rows of dy). */
+export async function linearBackwardParams(gpu: Gpu, p: Program, T: number, dy: Mat, x: Mat, out: number, inF: number, dw: Tensor, db?: Tensor, alpha = 1): Promise<void> {
+  await matmul(gpu, p, { a: dy.t, transA: true, lda: dy.ld, b: x.t, ldb: x.ld, c: dw, M: out, N: inF, K: T, beta: 1, alpha });
+  if (db) await columnSums(gpu, p, dy.t, T, out, dy.ld, db);
+}

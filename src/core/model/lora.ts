@@ -1,0 +1,183 @@
+import { InputError } from '../errors.ts';
+import type { FileTree } from '../formats/bytes.ts';
+import { readJson } from '../formats/bytes.ts';
+import {
+  adapterConfigJson, linearModules, loraKey, loraScaling, parseAdapterConfig, parseLoraKey,
+  resolveTargets, type ModuleId,
+} from '../formats/peft.ts';
+import { SafetensorsFile, writeSafetensors } from '../formats/safetensors.ts';
+import type { Gpu } from '../gpu/gpu.ts';
+import type { ModelConfig } from './config.ts';
+import { dims } from './layout.ts';
+import { ParamStore, type ParamSpec } from './param-store.ts';
+import { Rng } from './rng.ts';
+
+/** The fused projection a LoRA module adds to, and the output columns it covers there. */
+export type Site = 'qkv' | 'o' | 'up' | 'down';
+
+export interface LoraModule {
+  readonly layer: number;
+  readonly id: ModuleId;
+  readonly site: Site;
+  readonly col: number;
+  readonly in: number;
+  readonly out: number;
+  /** Distinct per module, so modules sharing an input draw different dropout masks. */
+  readonly stream: number;
+  /** Index among its layer's modules (the same in every layer). */
+  readonly slot: number;
+  readonly a: string;
+  readonly b: string;
+}
+
+export interface LoraSettings {
+  readonly r: number;
+  readonly alpha: number;
+  readonly dropout: number;
+  readonly targets: readonly ModuleId[];
+  readonly rslora: boolean;
+}
+
+/** Where each module's output lands in tabtune's fused layout. */
+function placeModule(cfg: ModelConfig, id: ModuleId): { site: Site; col: number } {
+  const d = dims(cfg);
+  switch (id) {
+    case 'self_attn.q_proj': return { site: 'qkv', col: 0 };
+    case 'self_attn.k_proj': return { site: 'qkv', col: d.qDim };
+    case 'self_attn.v_proj': return { site: 'qkv', col: d.qDim + d.kvDim };
+    case 'attn.c_attn': return { site: 'qkv', col: 0 };
+    case 'self_attn.o_proj':
+    case 'attn.c_proj': return { site: 'o', col: 0 };
+    case 'mlp.gate_proj':
+    case 'mlp.c_fc': return { site: 'up', col: 0 };
+    case 'mlp.up_proj': return { site: 'up', col: d.inner };
+    case 'mlp.down_proj':
+    case 'mlp.c_proj': return { site: 'down', col: 0 };
+  }
+}
+
+/**
+ * A LoRA adapter on the GPU: A [r, in] and B [out, r] for every target module of every layer,
+ * packed in one trainable ParamStore. y = base(x) + scaling · B(A(dropout(x))).
+ */
+export class LoraAdapter {
+  readonly modules: readonly LoraModule[];
+  readonly scaling: number;
+
+  private constructor(
+    readonly cfg: ModelConfig,
+    readonly settings: LoraSettings,
+    readonly store: ParamStore,
+    modules: LoraModule[],
+  ) {
+    this.modules = modules;
+    this.scaling = loraScaling(settings.alpha, settings.r, settings.rslora);
+  }
+
+  static layout(cfg: ModelConfig, settings: LoraSettings): { modules: LoraModule[]; specs: ParamSpec[] } {
+    if (!Number.isSafeInteger(settings.r) || settings.r <= 0) throw new RangeError(`LoRA rank must be a positive integer, got ${settings.r}`);
+    if (!(settings.dropout >= 0 && settings.dropout < 1)) throw new RangeError(`LoRA dropout must be in [0, 1), got ${settings.dropout}`);
+    const modules: LoraModule[] = [];
+    const specs: ParamSpec[] = [];
+    const order = linearModules(cfg.arch).filter((m) => settings.targets.includes(m.id));
+    for (let layer = 0; layer < cfg.layers; layer++) {
+      for (const [slot, m] of order.entries()) {
+        const f = m.features(cfg);
+        const a = `layers.${layer}.${m.id}.lora_A`;
+        const b = `layers.${layer}.${m.id}.lora_B`;
+        modules.push({ layer, id: m.id, ...placeModule(cfg, m.id), in: f.in, out: f.out, stream: modules.length + 1, slot, a, b });
+        specs.push({ name: a, shape: [settings.r, f.in], decay: true }, { name: b, shape: [f.out, settings.r], decay: true });
+      }
+    }
+    return { modules, specs };
+  }
+
+  /** PEFT's default init: A kaiming-uniform (a = √5, i.e. U(±1/√in)), B zero, so training starts at the base model. */
+  static create(gpu: Gpu, cfg: ModelConfig, settings: LoraSettings, seed: number): LoraAdapter {
+    const { modules, specs } = LoraAdapter.layout(cfg, settings);
+    const store = ParamStore.create(gpu, specs, 'weights', 'lora');
+    const rng = new Rng(seed);
+    for (const m of modules) {
+      const bound = 1 / Math.sqrt(m.in);
+      const a = new Float32Array(settings.r * m.in);
+      for (let i = 0; i < a.length; i++) a[i] = (rng.next() * 2 - 1) * bound;
+      const t = store.get(m.a);
+      gpu.write(t.buffer, a, t.offset * 4);
+    }
+    return new LoraAdapter(cfg, settings, store, modules);
+  }
+
+  /** Imports a PEFT adapter folder; shapes must fit the model. */
+  static async load(gpu: Gpu, cfg: ModelConfig, tree: FileTree): Promise<LoraAdapter> {
+    const cfgFile = await tree.open('adapter_config.json');
+    if (!cfgFile) throw new InputError(`${tree.name}/adapter_config.json`, 'not found (is this a PEFT adapter folder?)');
+    const pc = parseAdapterConfig(await readJson(cfgFile), cfgFile.name);
+    const src = (await tree.open('adapter_model.safetensors')) ?? null;
+    if (!src) {
+      const bin = await tree.open('adapter_model.bin');
+      throw new InputError(`${tree.name}/adapter_model.safetensors`, bin ? 'only adapter_model.bin (pickle) is present; convert it to safetensors' : 'not found');
+    }
+    const file = await SafetensorsFile.open(src);
+    const settings: LoraSettings = {
+      r: pc.r, alpha: pc.alpha, dropout: pc.dropout, rslora: pc.useRslora,
+      targets: resolveTargets(cfg.arch, pc.targetModules, { exclude: pc.excludeModules, layers: cfg.layers, file: cfgFile.name }),
+    };
+    const { modules, specs } = LoraAdapter.layout(cfg, settings);
+    const byKey = new Map<string, { spec: ParamSpec }>();
+    for (const s of specs) byKey.set(s.name, { spec: s });
+    const seen = new Set<string>();
+    const values = new Map<string, Float32Array>();
+    for (const key of file.names()) {
+      const parsed = parseLoraKey(key);
+      if (!parsed) throw new InputError(src.name, 'not a LoRA A/B weight tabtune can use', `tensor "${key}"`);
+      const name = `layers.${parsed.layer}.${parsed.module}.lora_${parsed.which}`;
+      const want = byKey.get(name);
+      if (!want) throw new InputError(src.name, `no such module in this ${cfg.arch} model with the adapter's target_modules`, `tensor "${key}"`);
+      const info = file.info(key)!;
+      if (info.shape.join() !== want.spec.shape.join()) {
+        throw new InputError(src.name, `shape [${info.shape}] does not fit the model: expected [${want.spec.shape}] (r=${pc.r})`, `tensor "${key}"`);
+      }
+      values.set(name, await file.readF32(key));
+      seen.add(name);
+    }
+    const missing = specs.find((s) => !seen.has(s.name));
+    if (missing) throw new InputError(src.name, `missing tensor for ${missing.name} (adapter_config.json targets it)`);
+    const store = ParamStore.create(gpu, specs, 'weights', 'lora');
+    for (const [name, data] of values) {
+      const t = store.get(name);
+      gpu.write(t.buffer, data, t.offset * 4);
+    }
+    return new LoraAdapter(cfg, settings, store, modules);
+  }
+
+  /** adapter_config.json and adapter_model.safetensors as PEFT writes them. */
+  async save(gpu: Gpu, baseModel: string | null): Promise<{ 'adapter_config.json': Uint8Array; 'adapter_model.safetensors': Uint8Array }> {
+    const config = adapterConfigJson({
+      arch: this.cfg.arch, r: this.settings.r, alpha: this.settings.alpha, dropout: this.settings.dropout,
+      targetModules: this.settings.targets, useRslora: this.settings.rslora, baseModel,
+    });
+    const tensors = [];
+    for (const m of this.modules) {
+      for (const which of ['A', 'B'] as const) {
+        const t = this.store.get(which === 'A' ? m.a : m.b);
+        const data = await gpu.readF32(t.buffer, t.offset * 4, t.shape[0]! * t.shape[1]!);
+        tensors.push({ name: loraKey(this.cfg.arch, m.layer, m.id, which), dtype: 'F32' as const, shape: [...t.shape], data });
+      }
+    }
+    tensors.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
+    return {
+      'adapter_config.json': new TextEncoder().encode(JSON.stringify(config, null, 2)),
+      'adapter_model.safetensors': writeSafetensors(tensors),
+    };
+  }
+
+  /** Trainable parameter count. */
+  get parameterCount(): number {
+    return this.store.count;
+  }
+
+  destroy(): void {
+    this.store.destroy();
+  }
+}
+

@@ -1,0 +1,327 @@
+import type { Gpu } from '../gpu/gpu.ts';
+import { Program } from '../gpu/program.ts';
+import { tensorOf, type Tensor } from '../gpu/tensor.ts';
+import { activationBackward, activationForward, swigluBackward, swigluForward } from '../kernels/activation.ts';
+import { attentionBackward, attentionForward } from '../kernels/attention.ts';
+import { dropout } from '../kernels/dropout.ts';
+import { embeddingBackward, embeddingForward, type EmbeddingChunk } from '../kernels/embedding.ts';
+import { normBackward, normForward, normParamGrads, statsPerRow, type NormArgs } from '../kernels/norm.ts';
+import { rope, ropeTable } from '../kernels/rope.ts';
+import { matmul } from '../kernels/matmul.ts';
+import type { StepState } from '../kernels/step-state.ts';
+import { ropeParameters, type ModelConfig } from './config.ts';
+import { dims, layerParam, type Dims } from './layout.ts';
+import { linearBackwardInput, linearBackwardParams, linearForward, mat, type Mat } from './linear.ts';
+import type { LoraAdapter, LoraModule, Site } from './lora.ts';
+import type { ParamStore } from './param-store.ts';
+import type { ModelWeights } from './weights.ts';
+
+/** Activations of one layer, saved by the forward for the backward (or shared when recomputed). */
+export interface LayerActs {
+  readonly h1: Tensor;
+  readonly st1: Tensor;
+  readonly qkv: Tensor;
+  readonly att: Tensor;
+  readonly lse: Tensor;
+  readonly xm: Tensor;
+  readonly h2: Tensor;
+  readonly st2: Tensor;
+  readonly up: Tensor;
+  readonly act: Tensor;
+  /** LoRA's x·Aᵀ per module of the layer (by slot), [T, r]. */
+  readonly loraT: readonly Tensor[];
+}
+
+/** Gradient scratch shared by every layer's backward. */
+export interface GradScratch {
+  readonly dres: Tensor;
+  readonly dh: Tensor;
+  readonly dqkv: Tensor;
+  readonly datt: Tensor;
+  readonly dup: Tensor;
+  readonly dact: Tensor;
+  readonly delta: Tensor;
+  readonly loraDt: Tensor;
+  /** Dropout output of the module being processed ([T, max in]). */
+  readonly dropped: Tensor;
+}
+
+/** Per-token inputs of a plan, all u32. */
+export interface TokenInputs {
+  readonly ids: Tensor;
+  readonly positions: Tensor;
+  readonly targets: Tensor;
+  readonly qBounds: Tensor;
+  readonly kBounds: Tensor;
+}
+
+/**
+ * The model on the GPU: configuration, base weights, an optional LoRA adapter, gradient storage
+ * for whatever trains, and the recorders of each layer's forward and backward. Plans
+ * (step-plan.ts, generate.ts) allocate buffers per shape and call these recorders once.
+ */
+export class Transformer {
+  readonly d: Dims;
+  readonly ropeTable: Tensor | null;
+  readonly ropePositions: number;
+  /** Gradients of the trainable parameters (weights for full fine-tuning, the adapter for LoRA). */
+  grads: ParamStore | null = null;
+  private trainFull = false;
+
+  constructor(
+    readonly gpu: Gpu,
+    readonly cfg: ModelConfig,
+    readonly weights: ModelWeights,
+    public lora: LoraAdapter | null = null,
+  ) {
+    this.d = dims(cfg);
+    if (cfg.rope) {
+      const { invFreq, attentionScaling } = ropeParameters(cfg);
+      this.ropePositions = cfg.maxPositions;
+      this.ropeTable = tensorOf(gpu.upload(ropeTable(invFreq, cfg.maxPositions, attentionScaling), 'weights', 'rope-table'), [cfg.maxPositions, cfg.headDim]);
+    } else {
+      this.ropePositions = 0;
+      this.ropeTable = null;
+    }
+  }
+
+  get trainsFull(): boolean {
+    return this.trainFull;
+  }
+
+  /** Chooses what trains: 'full' (every weight), 'lora' (the adapter) or 'none'; allocates gradients. */
+  setTrainable(what: 'full' | 'lora' | 'none'): void {
+    this.grads?.destroy();
+    this.grads = null;
+    this.trainFull = what === 'full';
+    if (what === 'full') this.grads = this.weights.store.mirror('gradients', 'grads');
+    if (what === 'lora') {
+      if (!this.lora) throw new Error('no LoRA adapter to train');
+      this.grads = this.lora.store.mirror('gradients', 'lora-grads');
+    }
+  }
+
+  w(name: string): Tensor {
+    return this.weights.store.get(name);
+  }
+
+  lw(l: number, name: string): Tensor {
+    return this.w(layerParam(l, name));
+  }
+
+  /** Gradient of a base weight, or undefined when base weights are frozen. */
+  private gw(name: string): Tensor | undefined {
+    return this.trainFull ? this.grads!.get(name) : undefined;
+  }
+
+  private has(name: string): boolean {
+    return this.weights.store.has(name);
+  }
+
+  /** Vocabulary chunks of the input embedding (and, tied, of the LM head). */
+  tableChunks(prefix: 'embed' | 'head', store: ParamStore = this.weights.store): EmbeddingChunk[] {
+    return this.weights.chunks.map((c, i) => ({ table: store.get(`${prefix}.${i}`), rowStart: c.start, rows: c.rows }));
+  }
+
+  headPrefix(): 'embed' | 'head' {
+    return this.cfg.tiedEmbeddings ? 'embed' : 'head';
+  }
+
+  loraModules(l: number, site: Site): LoraModule[] {
+    return this.lora ? this.lora.modules.filter((m) => m.layer === l && m.site === site) : [];
+  }
+
+  norm(kind: 'ln1' | 'ln2' | 'final', l: number, T: number, x: Tensor, stats: Tensor): NormArgs {
+    const prefix = kind === 'final' ? 'norm' : layerParam(l, kind);
+    return {
+      kind: this.cfg.norm, rows: T, D: this.d.H, eps: this.cfg.normEps, x,
+      weight: this.w(`${prefix}.weight`), bias: this.has(`${prefix}.bias`) ? this.w(`${prefix}.bias`) : undefined, stats,
+    };
+  }
+
+  async normParamGrad(p: Program, kind: 'ln1' | 'ln2' | 'final', l: number, args: NormArgs, dy: Tensor): Promise<void> {
+    if (!this.trainFull) return;
+    const prefix = kind === 'final' ? 'norm' : layerParam(l, kind);
+    await normParamGrads(this.gpu, p, args, dy, this.grads!.get(`${prefix}.weight`), this.has(`${prefix}.bias`) ? this.grads!.get(`${prefix}.bias`) : undefined);
+  }
+
+  /** x0 = embed(ids) (+ learned positions for GPT-2). */
+  async embed(p: Program, T: number, inputs: TokenInputs, x0: Tensor): Promise<void> {
+    await embeddingForward(this.gpu, p, inputs.ids, this.tableChunks('embed'), x0, T, this.d.H);
+    if (this.cfg.arch === 'gpt2') {
+      await embeddingForward(this.gpu, p, inputs.positions, [{ table: this.w('pos'), rowStart: 0, rows: this.cfg.maxPositions }], x0, T, this.d.H, true);
+    }
+  }
+
+  async embedBackward(p: Program, T: number, inputs: TokenInputs, dx0: Tensor): Promise<void> {
+    if (!this.trainFull) return;
+    await embeddingBackward(this.gpu, p, inputs.ids, dx0, this.tableChunks('embed', this.grads!), T, this.d.H);
+    if (this.cfg.arch === 'gpt2') {
+      await embeddingBackward(this.gpu, p, inputs.positions, dx0, [{ table: this.grads!.get('pos'), rowStart: 0, rows: this.cfg.maxPositions }], T, this.d.H);
+    }
+  }
+
+  /** dropout(x) into `scratch` when the adapter has dropout and this is a training plan; else x. */
+  private async loraInput(p: Program, T: number, m: LoraModule, x: Mat, step: StepState | null, scratch: Tensor | null): Promise<Mat> {
+    const drop = this.lora!.settings.dropout;
+    if (drop === 0 || !step || !scratch) return x;
+    if (x.ld !== m.in) throw new Error('LoRA dropout needs a dense input');
+    await dropout(this.gpu, p, x.t, scratch, T * m.in, drop, m.stream, step.tensor);
+    return mat(scratch, m.in);
+  }
+
+  /** y[:, cols] += s · (dropout(x) Aᵀ) Bᵀ for every LoRA module at this site; saves x Aᵀ. */
+  async loraForward(p: Program, l: number, site: Site, T: number, x: Mat, y: Mat, acts: LayerActs, step: StepState | null, scratch: Tensor | null): Promise<void> {
+    const r = this.lora?.settings.r ?? 0;
+    for (const m of this.loraModules(l, site)) {
+      const xin = await this.loraInput(p, T, m, x, step, scratch);
+      const t = acts.loraT[m.slot]!;
+      await linearForward(this.gpu, p, T, xin, this.lora!.store.get(m.a), r, m.in, mat(t, r));
+      await linearForward(this.gpu, p, T, mat(t, r), this.lora!.store.get(m.b), m.out, r, mat(y.t, y.ld, m.col), { accumulate: true, alpha: this.lora!.scaling });
+    }
+  }
+
+  /** dB += s·dyᵀt; dt = s·dy B; dA += dtᵀ·dropout(x); dx += dropout'(dt A). */
+  async loraBackward(p: Program, l: number, site: Site, T: number, x: Mat, dy: Mat, dx: Mat, acts: LayerActs, g: GradScratch, step: StepState | null): Promise<void> {
+    if (!this.lora) return;
+    const r = this.lora.settings.r;
+    const s = this.lora.scaling;
+    const drop = this.lora.settings.dropout;
+    const trainsLora = !this.trainFull && this.grads !== null;
+    for (const m of this.loraModules(l, site)) {
+      const t = acts.loraT[m.slot]!;
+      const dyc = mat(dy.t, dy.ld, m.col);
+      if (trainsLora) await linearBackwardParams(this.gpu, p, T, dyc, mat(t, r), m.out, r, this.grads!.get(m.b), undefined, s);
+      await matmul(this.gpu, p, { a: dyc.t, lda: dyc.ld, b: this.lora.store.get(m.b), c: g.loraDt, M: T, N: r, K: m.out, alpha: s });
+      if (trainsLora) {
+        const xin = await this.loraInput(p, T, m, x, step, g.dropped);
+        await linearBackwardParams(this.gpu, p, T, mat(g.loraDt, r), xin, r, m.in, this.grads!.get(m.a));
+      }
+      const A = this.lora.store.get(m.a);
+      if (drop > 0 && step) {
+        await matmul(this.gpu, p, { a: g.loraDt, b: A, c: g.dropped, M: T, N: m.in, K: r });
+        if (dx.ld !== m.in) throw new Error('LoRA dropout needs a dense input gradient');
+        await dropout(this.gpu, p, g.dropped, dx.t, T * m.in, drop, m.stream, step.tensor, true);
+      } else {
+        await matmul(this.gpu, p, { a: g.loraDt, b: A, c: dx.t, ldc: dx.ld, M: T, N: m.in, K: r, beta: 1 });
+      }
+    }
+  }
+
+  /**
+   * One block: x → (+attention) → xm → (+MLP) → xOut. Residual adds are fused into the output
+   * projections (xm starts as a copy of x and the projection accumulates onto it).
+   */
+  async layerForward(p: Program, l: number, T: number, S: number, x: Tensor, xOut: Tensor, a: LayerActs, inputs: TokenInputs, step: StepState | null, dropScratch: Tensor | null, attend?: Attend): Promise<void> {
+    const { gpu, d, cfg } = this;
+    const H = d.H;
+    const ln1 = this.norm('ln1', l, T, x, a.st1);
+    await normForward(gpu, p, ln1, a.h1);
+    await linearForward(gpu, p, T, mat(a.h1, H), this.lw(l, 'qkv.weight'), d.qkvDim, H, mat(a.qkv, d.qkvDim), { bias: cfg.attentionBias ? this.lw(l, 'qkv.bias') : undefined });
+    await this.loraForward(p, l, 'qkv', T, mat(a.h1, H), mat(a.qkv, d.qkvDim), a, step, dropScratch);
+    if (this.ropeTable) {
+      const common = { T, headDim: d.headDim, rowStride: d.qkvDim, positions: inputs.positions, table: this.ropeTable, maxPositions: this.ropePositions };
+      await rope(gpu, p, { ...common, x: a.qkv, heads: d.heads });
+      await rope(gpu, p, { ...common, x: { ...a.qkv, offset: a.qkv.offset + d.qDim }, heads: d.kvHeads });
+    }
+    if (attend) await attend(p, l, a);
+    else await attentionForward(gpu, p, this.attentionArgs(T, S, a, inputs));
+    p.add({ kind: 'copy', src: x.buffer, srcOffset: x.offset * 4, dst: a.xm.buffer, dstOffset: a.xm.offset * 4, size: T * H * 4 });
+    await linearForward(gpu, p, T, mat(a.att, d.qDim), this.lw(l, 'o.weight'), H, d.qDim, mat(a.xm, H), { accumulate: true, bias: cfg.oBias ? this.lw(l, 'o.bias') : undefined });
+    await this.loraForward(p, l, 'o', T, mat(a.att, d.qDim), mat(a.xm, H), a, step, dropScratch);
+
+    const ln2 = this.norm('ln2', l, T, a.xm, a.st2);
+    await normForward(gpu, p, ln2, a.h2);
+    await linearForward(gpu, p, T, mat(a.h2, H), this.lw(l, 'up.weight'), d.upDim, H, mat(a.up, d.upDim), { bias: cfg.mlpBias ? this.lw(l, 'up.bias') : undefined });
+    await this.loraForward(p, l, 'up', T, mat(a.h2, H), mat(a.up, d.upDim), a, step, dropScratch);
+    if (d.gated) await swigluForward(gpu, p, a.up, a.act, T, d.inner);
+    else await activationForward(gpu, p, cfg.act, a.up, a.act, T * d.inner);
+    p.add({ kind: 'copy', src: a.xm.buffer, srcOffset: a.xm.offset * 4, dst: xOut.buffer, dstOffset: xOut.offset * 4, size: T * H * 4 });
+    await linearForward(gpu, p, T, mat(a.act, d.inner), this.lw(l, 'down.weight'), H, d.inner, mat(xOut, H), { accumulate: true, bias: cfg.mlpBias ? this.lw(l, 'down.bias') : undefined });
+    await this.loraForward(p, l, 'down', T, mat(a.act, d.inner), mat(xOut, H), a, step, dropScratch);
+  }
+
+  attentionArgs(T: number, S: number, a: LayerActs, inputs: TokenInputs) {
+    const d = this.d;
+    const view = (col: number) => ({ t: { ...a.qkv, offset: a.qkv.offset + col }, stride: d.qkvDim });
+    return {
+      T, Sq: S, Sk: S, heads: d.heads, kvHeads: d.kvHeads, headDim: d.headDim,
+      q: view(0), k: view(d.qDim), v: view(d.qDim + d.kvDim), o: { t: a.att, stride: d.qDim },
+      lse: a.lse, bounds: inputs.qBounds,
+    };
+  }
+
+  /** g.dres holds d(xOut) on entry and d(x) on exit. */
+  async layerBackward(p: Program, l: number, T: number, S: number, x: Tensor, a: LayerActs, g: GradScratch, inputs: TokenInputs, step: StepState | null): Promise<void> {
+    const { gpu, d, cfg } = this;
+    const H = d.H;
+    const gw = (n: string) => this.gw(layerParam(l, n));
+    const dres = mat(g.dres, H);
+
+    // MLP: xOut = xm + down(act(up(ln2(xm))))
+    await linearBackwardInput(gpu, p, T, dres, this.lw(l, 'down.weight'), H, d.inner, mat(g.dact, d.inner), false);
+    if (this.trainFull) await linearBackwardParams(gpu, p, T, dres, mat(a.act, d.inner), H, d.inner, gw('down.weight')!, cfg.mlpBias ? gw('down.bias') : undefined);
+    await this.loraBackward(p, l, 'down', T, mat(a.act, d.inner), dres, mat(g.dact, d.inner), a, g, step);
+    if (d.gated) await swigluBackward(gpu, p, a.up, g.dact, g.dup, T, d.inner);
+    else await activationBackward(gpu, p, cfg.act, a.up, g.dact, g.dup, T * d.inner);
+    await linearBackwardInput(gpu, p, T, mat(g.dup, d.upDim), this.lw(l, 'up.weight'), d.upDim, H, mat(g.dh, H), false);
+    if (this.trainFull) await linearBackwardParams(gpu, p, T, mat(g.dup, d.upDim), mat(a.h2, H), d.upDim, H, gw('up.weight')!, cfg.mlpBias ? gw('up.bias') : undefined);
+    await this.loraBackward(p, l, 'up', T, mat(a.h2, H), mat(g.dup, d.upDim), mat(g.dh, H), a, g, step);
+    const ln2 = this.norm('ln2', l, T, a.xm, a.st2);
+    await normBackward(gpu, p, ln2, g.dh, g.dres, true);
+    await this.normParamGrad(p, 'ln2', l, ln2, g.dh);
+
+    // Attention: xm = x + o(attn(rope(qkv(ln1(x)))))
+    await linearBackwardInput(gpu, p, T, dres, this.lw(l, 'o.weight'), H, d.qDim, mat(g.datt, d.qDim), false);
+    if (this.trainFull) await linearBackwardParams(gpu, p, T, dres, mat(a.att, d.qDim), H, d.qDim, gw('o.weight')!, cfg.oBias ? gw('o.bias') : undefined);
+    await this.loraBackward(p, l, 'o', T, mat(a.att, d.qDim), dres, mat(g.datt, d.qDim), a, g, step);
+    await attentionBackward(gpu, p, {
+      ...this.attentionArgs(T, S, a, inputs), dO: g.datt, keyBounds: inputs.kBounds, delta: g.delta, grad: g.dqkv,
+    });
+    if (this.ropeTable) {
+      const common = { T, headDim: d.headDim, rowStride: d.qkvDim, positions: inputs.positions, table: this.ropeTable, maxPositions: this.ropePositions };
+      await rope(gpu, p, { ...common, x: g.dqkv, heads: d.heads }, true);
+      await rope(gpu, p, { ...common, x: { ...g.dqkv, offset: g.dqkv.offset + d.qDim }, heads: d.kvHeads }, true);
+    }
+    await linearBackwardInput(gpu, p, T, mat(g.dqkv, d.qkvDim), this.lw(l, 'qkv.weight'), d.qkvDim, H, mat(g.dh, H), false);
+    if (this.trainFull) await linearBackwardParams(gpu, p, T, mat(g.dqkv, d.qkvDim), mat(a.h1, H), d.qkvDim, H, gw('qkv.weight')!, cfg.attentionBias ? gw('qkv.bias') : undefined);
+    await this.loraBackward(p, l, 'qkv', T, mat(a.h1, H), mat(g.dqkv, d.qkvDim), mat(g.dh, H), a, g, step);
+    const ln1 = this.norm('ln1', l, T, x, a.st1);
+    await normBackward(gpu, p, ln1, g.dh, g.dres, true);
+    await this.normParamGrad(p, 'ln1', l, ln1, g.dh);
+  }
+
+  /** Allocates one layer's activations for T tokens. */
+  allocLayerActs(T: number, alloc: (elements: number, label: string) => Tensor): LayerActs {
+    const d = this.d;
+    const perLayer = this.lora?.modules.filter((x) => x.layer === 0).length ?? 0;
+    const loraT = Array.from({ length: perLayer }, () => alloc(T * this.lora!.settings.r, 'lora-t'));
+    return {
+      h1: alloc(T * d.H, 'h1'), st1: alloc(T * statsPerRow(this.cfg.norm), 'st1'), qkv: alloc(T * d.qkvDim, 'qkv'),
+      att: alloc(T * d.qDim, 'att'), lse: alloc(T * d.heads, 'lse'), xm: alloc(T * d.H, 'xm'),
+      h2: alloc(T * d.H, 'h2'), st2: alloc(T * statsPerRow(this.cfg.norm), 'st2'), up: alloc(T * d.upDim, 'up'), act: alloc(T * d.inner, 'act'),
+      loraT,
+    };
+  }
+
+  allocGradScratch(T: number, alloc: (elements: number, label: string) => Tensor): GradScratch {
+    const d = this.d;
+    const r = this.lora?.settings.r ?? 1;
+    const maxIn = Math.max(d.H, d.qDim, d.inner);
+    return {
+      dres: alloc(T * d.H, 'dres'), dh: alloc(T * d.H, 'dh'), dqkv: alloc(T * d.qkvDim, 'dqkv'), datt: alloc(T * d.qDim, 'datt'),
+      dup: alloc(T * d.upDim, 'dup'), dact: alloc(T * d.inner, 'dact'), delta: alloc(T * d.heads, 'delta'),
+      loraDt: alloc(T * r, 'lora-dt'), dropped: alloc(this.lora && this.lora.settings.dropout > 0 ? T * maxIn : 1, 'lora-dropout'),
+    };
+  }
+
+  destroy(): void {
+    this.grads?.destroy();
+    this.lora?.destroy();
+    this.weights.destroy();
+    if (this.ropeTable) this.gpu.destroyBuffer(this.ropeTable.buffer);
+  }
+}
+
+/** Replaces the attention of a layer (generation reads keys and values from a cache). */
+export type Attend = (p: Program, layer: number, acts: LayerActs) => Promise<void>;
