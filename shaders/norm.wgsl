@@ -20,7 +20,6 @@ struct Params {
 @group(0) @binding(5) var<storage, read> dy: array<f32>;
 // parameter-gradient bindings
 @group(0) @binding(4) var<storage, read_write> dw: array<f32>;
-@group(0) @binding(2) var<storage, read_write> db: array<f32>;
 
 const WG = 64u;
 var<workgroup> red: array<vec2f, WG>;
@@ -122,21 +121,23 @@ fn rmsnorm_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) 
   }
 }
 
-// dw[c] += sum_rows dy * xhat; db[c] += sum_rows dy (LayerNorm), one invocation per column.
+// dw[c] += sum_rows dy * xhat (hasBias = 0) or db[c] += sum_rows dy (hasBias = 1), one invocation
+// per column. Weight and bias gradients are separate dispatches: they usually share one buffer,
+// which a dispatch may bind writable only once.
 @compute @workgroup_size(64)
 fn layernorm_param_grads(@builtin(global_invocation_id) gid: vec3u) {
   let c = gid.x;
   if (c >= p.D) { return; }
-  var sw = 0.0;
-  var sb = 0.0;
+  var s = 0.0;
   for (var row = 0u; row < p.rows; row++) {
     let g = dy[p.dyOff + row * p.D + c];
-    let xh = (x[p.xOff + row * p.D + c] - statIn[p.statOff + 2u * row]) * statIn[p.statOff + 2u * row + 1u];
-    sw += g * xh;
-    sb += g;
+    if (p.hasBias != 0u) {
+      s += g;
+    } else {
+      s += g * (x[p.xOff + row * p.D + c] - statIn[p.statOff + 2u * row]) * statIn[p.statOff + 2u * row + 1u];
+    }
   }
-  dw[p.wOff + c] += sw;
-  if (p.hasBias != 0u) { db[p.bOff + c] += sb; }
+  dw[p.wOff + c] += s;
 }
 
 @compute @workgroup_size(64)

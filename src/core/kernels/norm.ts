@@ -10,7 +10,7 @@ export type NormKind = 'layernorm' | 'rmsnorm';
 
 const FORWARD = ['uniform', 'read', 'read', 'read', 'rw', 'rw'] as const;
 const BACKWARD = ['uniform', 'read', 'read', 'read', 'rw', 'read'] as const;
-const PARAMS = ['uniform', 'read', 'rw', 'read', 'rw', 'read'] as const;
+const PARAMS = ['uniform', 'read', 'read', 'read', 'rw', 'read'] as const;
 const spec = (entry: string, bindings: KernelSpec['bindings']): KernelSpec => ({ name: 'norm', code, entry, bindings });
 const SPECS = {
   layernorm: { forward: spec('layernorm_forward', FORWARD), backward: spec('layernorm_backward', BACKWARD), params: spec('layernorm_param_grads', PARAMS) },
@@ -51,11 +51,15 @@ export function normBackward(gpu: Gpu, program: Program, a: NormArgs, dy: Tensor
   return launchRows(gpu, program, SPECS[a.kind].backward, fields(a, dx, dy, accumulate), buffers, a.rows);
 }
 
-/** dWeight += Σ_rows dy·x̂ (and dBias += Σ_rows dy for LayerNorm). */
-export function normParamGrads(gpu: Gpu, program: Program, a: NormArgs, dy: Tensor, dWeight: Tensor, dBias?: Tensor): Promise<void> {
-  const f = fields({ ...a, weight: dWeight, bias: dBias }, dWeight, dy, true);
-  const buffers = [a.x.buffer, dBias?.buffer ?? gpu.placeholder, a.stats.buffer, dWeight.buffer, dy.buffer];
-  return gpu.record(program, SPECS[a.kind].params, [gpu.uniforms.alloc(packParams(f)), ...buffers], [Math.ceil(a.D / 64)]);
+/** dWeight += Σ_rows dy·x̂ (and dBias += Σ_rows dy for LayerNorm), one dispatch each. */
+export async function normParamGrads(gpu: Gpu, program: Program, a: NormArgs, dy: Tensor, dWeight: Tensor, dBias?: Tensor): Promise<void> {
+  const targets: [Tensor, boolean][] = [[dWeight, false]];
+  if (dBias) targets.push([dBias, true]);
+  for (const [out, isBias] of targets) {
+    const f = fields({ ...a, weight: out, bias: isBias ? out : undefined }, out, dy, true);
+    const buffers = [a.x.buffer, gpu.placeholder, a.stats.buffer, out.buffer, dy.buffer];
+    await gpu.record(program, SPECS[a.kind].params, [gpu.uniforms.alloc(packParams(f)), ...buffers], [Math.ceil(a.D / 64)]);
+  }
 }
 
 /** Float64 reference: y for every row. */

@@ -153,11 +153,22 @@ export class StepPlan {
     await model.embedBackward(bw, T, this.inputs, g.dres);
   }
 
-  /**
-   * Writes one micro-batch's tokens; returns the number of target tokens (the loss denominator).
-   * Throws on ids outside the vocabulary or positions past the model's limit.
-   */
+  /** Writes one micro-batch's tokens; returns the number of target tokens (the loss denominator). */
   upload(batch: Batch): number {
+    const { data, targets } = this.encode(batch);
+    this.write(data);
+    return targets;
+  }
+
+  write(data: Uint32Array): void {
+    this.model.gpu.write(this.inputBuffer, data);
+  }
+
+  /**
+   * The input words of one micro-batch (ids, positions, next-token targets, attention bounds) and
+   * its number of target tokens. Throws on ids outside the vocabulary or positions past the limit.
+   */
+  encode(batch: Batch): { data: Uint32Array; targets: number } {
     const { T } = this;
     const S = this.opts.seq;
     const { vocabSize, maxPositions } = this.model.cfg;
@@ -184,8 +195,7 @@ export class StepPlan {
     const { query, key } = causalBounds(S, segments);
     data.set(query, 3 * T);
     data.set(key, 5 * T);
-    this.model.gpu.write(this.inputBuffer, data);
-    return targets;
+    return { data, targets };
   }
 
   destroy(): void {

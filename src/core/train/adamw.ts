@@ -1,0 +1,71 @@
+import type { Gpu } from '../gpu/gpu.ts';
+import { Program } from '../gpu/program.ts';
+import { tensorOf, type Tensor } from '../gpu/tensor.ts';
+import { adamwUpdate, type AdamWHyper } from '../kernels/adamw.ts';
+import { partialsFor, sumInto } from '../kernels/reduce.ts';
+import { Slot, type StepState } from '../kernels/step-state.ts';
+import type { ParamStore } from '../model/param-store.ts';
+
+export const TORCH_ADAMW: AdamWHyper = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, maxNorm: 0 };
+
+/**
+ * torch.optim.AdamW over packed parameters: the global gradient norm (for clipping and metrics)
+ * and one update dispatch per buffer range, recorded once. `t` counts completed steps.
+ */
+export class AdamW {
+  readonly m: ParamStore;
+  readonly v: ParamStore;
+  readonly program = new Program('adamw');
+  /** Program that zeroes the gradients at the start of a step. */
+  readonly zeroGrads = new Program('zero-grads');
+  t = 0;
+  private partials: Tensor | null = null;
+
+  private constructor(
+    private readonly gpu: Gpu,
+    readonly params: ParamStore,
+    readonly grads: ParamStore,
+    readonly hyper: AdamWHyper,
+    /** Parameters without weight decay (biases, norms) still use hyper.weightDecay when false. */
+    readonly decayAll: boolean,
+  ) {
+    this.m = params.mirror('optimizer', 'adam-m');
+    this.v = params.mirror('optimizer', 'adam-v');
+  }
+
+  /**
+   * `decayAll`: apply weight decay to every parameter (what torch.optim.AdamW does when given a
+   * plain parameter list, as for LoRA); otherwise biases and norm weights are exempt (HF Trainer).
+   */
+  static async create(gpu: Gpu, params: ParamStore, grads: ParamStore, hyper: AdamWHyper, step: StepState, decayAll: boolean): Promise<AdamW> {
+    const opt = new AdamW(gpu, params, grads, hyper, decayAll);
+    await opt.record(step);
+    return opt;
+  }
+
+  private async record(step: StepState): Promise<void> {
+    const { gpu, params, grads } = this;
+    const lengths = grads.lengths;
+    const partials = gpu.createBuffer(partialsFor(lengths) * 4, 'optimizer', 'grad-norm-partials');
+    this.partials = tensorOf(partials, [partialsFor(lengths)]);
+    await sumInto(gpu, this.program, lengths.map((n, i) => ({ x: grads.whole(i), n })), this.partials, step.tensor, Slot.gradNormSq, { square: true });
+    for (const r of params.ranges) {
+      const at = (s: ParamStore) => ({ ...s.whole(r.buffer), offset: r.offset });
+      const hyper = { ...this.hyper, weightDecay: r.decay || this.decayAll ? this.hyper.weightDecay : 0 };
+      await adamwUpdate(gpu, this.program, hyper, r.size, at(params), at(grads), at(this.m), at(this.v), step.tensor);
+    }
+    grads.buffers.forEach((b, i) => this.zeroGrads.add({ kind: 'clear', buffer: b, offset: 0, size: Math.ceil((lengths[i]! * 4) / 4) * 4 }));
+  }
+
+  /** Bias corrections of the next step (t + 1). */
+  nextCorrections(): { biasCorrection1: number; biasCorrection2: number } {
+    const t = this.t + 1;
+    return { biasCorrection1: 1 - this.hyper.beta1 ** t, biasCorrection2: 1 - this.hyper.beta2 ** t };
+  }
+
+  destroy(): void {
+    this.m.destroy();
+    this.v.destroy();
+    if (this.partials) this.gpu.destroyBuffer(this.partials.buffer);
+  }
+}

@@ -1,0 +1,40 @@
+import { Slot, StepState } from '../kernels/step-state.ts';
+import type { Gpu } from '../gpu/gpu.ts';
+import type { Batch, StepPlan } from '../model/step-plan.ts';
+import type { AdamW } from './adamw.ts';
+
+export interface StepResult {
+  /** Mean loss over the step's target tokens, before the update. */
+  readonly loss: number;
+  /** Global L2 norm of the gradients before clipping. */
+  readonly gradNorm: number;
+  readonly targets: number;
+}
+
+/**
+ * One optimizer step over micro-batches: zero the gradients, forward+backward each micro-batch
+ * (the loss is the mean over every target token of the step, as transformers computes it with
+ * gradient accumulation), then clip and update. One submit per micro-batch plus one.
+ */
+export function runStep(gpu: Gpu, plan: StepPlan, opt: AdamW | null, step: StepState, micro: readonly Batch[], lr: number, seed: number): { targets: number; done: Promise<StepResult> } {
+  const encoded = micro.map((b) => plan.encode(b));
+  const targets = encoded.reduce((n, e) => n + e.targets, 0);
+  step.begin({ lr, ...(opt?.nextCorrections() ?? { biasCorrection1: 1, biasCorrection2: 1 }), lossScale: targets > 0 ? 1 / targets : 0, seed });
+  if (opt) gpu.run(opt.zeroGrads);
+  for (const e of encoded) {
+    plan.write(e.data);
+    gpu.run(...(plan.backward ? [plan.forward, plan.backward] : [plan.forward]));
+  }
+  if (opt) {
+    gpu.run(opt.program);
+    opt.t++;
+  }
+  const done = gpu.readF32(step.tensor.buffer, 0, Slot.lossScale + 1).then((v) => ({
+    loss: targets > 0 ? v[Slot.lossSum]! / targets : NaN,
+    gradNorm: Math.sqrt(v[Slot.gradNormSq]!),
+    targets,
+  }));
+  return { targets, done };
+}
+
+export { StepState };
