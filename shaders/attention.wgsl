@@ -176,3 +176,27 @@ fn backward_kv(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroup
     grad[vb + c] = dv[c];
   }
 }
+
+// KV cache: copies the k and v columns of n new tokens' fused rows into the caches
+// ([positions, kvHeads * head_dim]) at each token's absolute position.
+struct AppendParams {
+  n: u32, kv4: u32, stride4: u32, kCol4: u32,
+  vCol4: u32, posOff: u32, srcOff4: u32, _p: u32,
+}
+@group(0) @binding(0) var<uniform> ap: AppendParams;
+@group(0) @binding(1) var<storage, read> fused: array<vec4f>;
+@group(0) @binding(2) var<storage, read_write> cacheK: array<vec4f>;
+@group(0) @binding(3) var<storage, read_write> cacheV: array<vec4f>;
+@group(0) @binding(4) var<storage, read> positions: array<u32>;
+
+@compute @workgroup_size(64)
+fn kv_append(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = linear(gid, nwg);
+  if (i >= ap.n * ap.kv4) { return; }
+  let t = i / ap.kv4;
+  let c = i % ap.kv4;
+  let row = positions[ap.posOff + t];
+  let src = ap.srcOff4 + t * ap.stride4;
+  cacheK[row * ap.kv4 + c] = fused[src + ap.kCol4 + c];
+  cacheV[row * ap.kv4 + c] = fused[src + ap.vCol4 + c];
+}

@@ -11,6 +11,8 @@ import { SafetensorsFile } from '../../src/core/formats/safetensors.ts';
 import { AdamW } from '../../src/core/train/adamw.ts';
 import { runStep } from '../../src/core/train/step.ts';
 import { nodeFileSource, nodeFileTree } from '../../src/platform/node-files.ts';
+import { Generator } from '../../src/core/model/generate.ts';
+import { mergeLora } from '../../src/core/model/merge.ts';
 import { relError, testGpu } from './gpu-harness.ts';
 import type { Gpu } from '../../src/core/gpu/gpu.ts';
 
@@ -21,6 +23,8 @@ interface Reference {
   labels: number[][];
   loss: number;
   lora_loss: number;
+  greedy_base: number[];
+  greedy_lora: number[];
   adamw: { lr: number; betas: [number, number]; eps: number; weight_decay: number; clip_grad_norm: number; losses_before_each_step: number[]; loss_after: number };
 }
 
@@ -156,6 +160,38 @@ for (const name of ['tiny-llama', 'tiny-gpt2']) {
       for (const k of ['r', 'lora_alpha', 'lora_dropout', 'fan_in_fan_out', 'peft_type', 'task_type', 'bias', 'use_rslora']) expect(config[k], k).toEqual(peftConfig[k]);
       expect([...config.target_modules].sort()).toEqual([...peftConfig.target_modules].sort());
       adapter.destroy();
+      model.destroy();
+    });
+
+    it('greedy continuations with the KV cache, with and without the adapter', async () => {
+      const gpu = await testGpu();
+      const model = await loadTransformer(gpu, nodeFileTree(dir));
+      model.lora = await LoraAdapter.load(gpu, model.cfg, nodeFileTree(`${dir}/adapter`));
+      const gen = new Generator(model);
+      const prompt = ref.input_ids[0]!.slice(0, 6);
+      const base = await gen.generate(prompt, { maxNewTokens: 8, greedy: true, ignoreEos: true, useAdapter: false });
+      expect(base.ids).toEqual(ref.greedy_base);
+      const tuned = await gen.generate(prompt, { maxNewTokens: 8, greedy: true, ignoreEos: true });
+      expect(tuned.ids).toEqual(ref.greedy_lora);
+      expect(tuned.logprobs.every((l) => l <= 0 && Number.isFinite(l))).toBe(true);
+      // Sampling repeats for a seed; top-k 1 is greedy.
+      const a = await gen.generate(prompt, { maxNewTokens: 6, temperature: 0.8, topP: 0.9, seed: 3, ignoreEos: true });
+      const b = await gen.generate(prompt, { maxNewTokens: 6, temperature: 0.8, topP: 0.9, seed: 3, ignoreEos: true });
+      expect(a.ids).toEqual(b.ids);
+      expect((await gen.generate(prompt, { maxNewTokens: 8, topK: 1, seed: 9, ignoreEos: true })).ids).toEqual(ref.greedy_lora);
+      gen.destroy();
+      model.destroy();
+    });
+
+    it('merging the adapter into the base gives the adapter logits', async () => {
+      const gpu = await testGpu();
+      const model = await loadTransformer(gpu, nodeFileTree(dir));
+      model.lora = await LoraAdapter.load(gpu, model.cfg, nodeFileTree(`${dir}/adapter`));
+      await mergeLora(model);
+      expect(model.lora).toBeNull();
+      const { logits, plan } = await evaluate(model, false);
+      expect(relError(logits, await (await refFile()).readF32('lora_logits'))).toBeLessThan(1e-4);
+      plan.destroy();
       model.destroy();
     });
   });

@@ -10,6 +10,7 @@ const FORWARD = spec('forward', ['uniform', 'read', 'read', 'read', 'rw', 'rw', 
 const DELTA = spec('delta_rows', ['uniform', 'read', 'read', 'rw']);
 const BACKWARD_Q = spec('backward_q', ['uniform', 'read', 'read', 'read', 'read', 'read', 'read', 'read', 'rw']);
 const BACKWARD_KV = spec('backward_kv', ['uniform', 'read', 'read', 'read', 'read', 'read', 'read', 'read', 'rw']);
+const KV_APPEND = spec('kv_append', ['uniform', 'read', 'rw', 'rw', 'read']);
 const WG = 64;
 export const MAX_HEAD_DIM = 128;
 
@@ -93,6 +94,18 @@ export async function attentionBackward(gpu: Gpu, program: Program, a: Attention
     [gpu.uniforms.alloc(params(a, keys, a.keyBounds)), ...shared, a.keyBounds.buffer, a.delta.buffer, a.grad.buffer],
     gpu.grid(Math.ceil((keys * a.kvHeads) / WG)),
   );
+}
+
+/**
+ * Copies the k and v columns of n tokens' fused q|k|v rows into KV caches [positions, kvDim] at
+ * rows positions[t] (their absolute positions).
+ */
+export function kvAppend(gpu: Gpu, program: Program, qkv: Tensor, stride: number, kCol: number, vCol: number, n: number, kvDim: number, cacheK: Tensor, cacheV: Tensor, positions: Tensor): Promise<void> {
+  if ([qkv.offset, stride, kCol, vCol, kvDim].some((v) => v % 4) || cacheK.offset || cacheV.offset) {
+    throw new Error('kv_append: offsets and widths must be multiples of 4, caches must start their buffers');
+  }
+  const f = packParams([[n, 'u32'], [kvDim / 4, 'u32'], [stride / 4, 'u32'], [kCol / 4, 'u32'], [vCol / 4, 'u32'], [positions.offset, 'u32'], [qkv.offset / 4, 'u32'], [0, 'u32']]);
+  return gpu.record(program, KV_APPEND, [gpu.uniforms.alloc(f), qkv.buffer, cacheK.buffer, cacheV.buffer, positions.buffer], gpu.grid(Math.ceil((n * kvDim) / 4 / WG)));
 }
 
 /**
