@@ -1,5 +1,5 @@
 import { create, globals } from 'webgpu';
-import { openGpu, type Gpu } from '../core/gpu/gpu.ts';
+import { openGpu, type Gpu, type OpenOptions } from '../core/gpu/gpu.ts';
 
 Object.assign(globalThis, globals);
 process.env.XDG_RUNTIME_DIR ??= '/tmp';
@@ -9,6 +9,8 @@ export interface NodeGpuOptions {
   adapter?: string;
   /** Dawn toggles that skip validation; benchmarks only, never tests. */
   fast?: boolean;
+  /** Tighter limits than the adapter's, to exercise small-adapter paths. */
+  limits?: OpenOptions['limits'];
 }
 
 const instances = new WeakMap<Gpu, GPU>();
@@ -54,7 +56,7 @@ export async function acquireNodeGpu(opts: NodeGpuOptions = {}): Promise<Gpu> {
     throw new Error(`no WebGPU adapter${choice ? ` matching "${choice}"` : ''}: ${(e as Error).message}\n${HOW_TO_INSTALL}`);
   }
   if (!adapter) throw new Error(`no WebGPU adapter found.\n${HOW_TO_INSTALL}`);
-  const gpu = await openGpu(adapter, 'node');
+  const gpu = await openGpu(adapter, 'node', { limits: opts.limits });
   instances.set(gpu, instance);
   return gpu;
 }

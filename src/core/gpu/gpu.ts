@@ -55,11 +55,16 @@ export class Gpu {
   private destroyed = false;
   private placeholderBuffer: GPUBuffer | null = null;
 
+  /**
+   * `limits` may tighten the device's limits (never loosen them): tests use it to exercise the
+   * paths a smaller adapter takes (split embeddings, chunked logits) on any machine.
+   */
   constructor(
     readonly device: GPUDevice,
     readonly adapter: AdapterSummary,
+    limits?: Partial<Record<keyof GPUSupportedLimits, number>>,
   ) {
-    this.limits = device.limits;
+    this.limits = limits ? tighten(device.limits, limits) : device.limits;
     this.features = new Set(device.features as unknown as Iterable<string>);
     this.pipelines = new PipelineCache(device);
     this.uniforms = new UniformArena(this);
@@ -227,8 +232,24 @@ export class Gpu {
   }
 }
 
+function tighten(real: GPUSupportedLimits, want: Partial<Record<keyof GPUSupportedLimits, number>>): GPUSupportedLimits {
+  const out: Record<string, unknown> = {};
+  for (const key in real) out[key] = (real as unknown as Record<string, unknown>)[key];
+  for (const [key, v] of Object.entries(want)) {
+    const cur = out[key];
+    if (typeof cur === 'number' && typeof v === 'number') out[key] = Math.min(cur, v);
+  }
+  return out as unknown as GPUSupportedLimits;
+}
+
+export interface OpenOptions {
+  features?: readonly GPUFeatureName[];
+  /** Tighter limits than the adapter's (see Gpu). */
+  limits?: Partial<Record<keyof GPUSupportedLimits, number>>;
+}
+
 /** Requests a device with the adapter's real limits and the optional features it has. */
-export async function openGpu(adapter: GPUAdapter, host: 'node' | 'browser', opts: { features?: readonly GPUFeatureName[] } = {}): Promise<Gpu> {
+export async function openGpu(adapter: GPUAdapter, host: 'node' | 'browser', opts: OpenOptions = {}): Promise<Gpu> {
   const wanted = opts.features ?? WANTED_FEATURES;
   const requiredFeatures = wanted.filter((f) => adapter.features.has(f));
   const requiredLimits: Record<string, number> = {};
@@ -237,7 +258,7 @@ export async function openGpu(adapter: GPUAdapter, host: 'node' | 'browser', opt
     if (typeof v === 'number') requiredLimits[key] = v;
   }
   const device = await adapter.requestDevice({ requiredFeatures, requiredLimits, label: 'tabtune' });
-  return new Gpu(device, describeAdapter(adapter, host));
+  return new Gpu(device, describeAdapter(adapter, host), opts.limits);
 }
 
 /** The limits tabtune raises to the adapter's maximum. */

@@ -1,0 +1,72 @@
+import { dtypeSize, encodeSafetensorsHeader, f32ToBf16, f32ToF16, type Dtype } from '../formats/safetensors.ts';
+import { parseConfig } from './config.ts';
+import { bodyPrefix, placements } from './layout.ts';
+import { Rng } from './rng.ts';
+
+/**
+ * config.json of the model shapes the benchmarks use (the real architectures, without their
+ * weights), so random checkpoints of those shapes can be made offline.
+ */
+export const PRESETS: Readonly<Record<string, Record<string, unknown>>> = {
+  'smollm2-135m': {
+    architectures: ['LlamaForCausalLM'], model_type: 'llama', hidden_size: 576, intermediate_size: 1536,
+    num_hidden_layers: 30, num_attention_heads: 9, num_key_value_heads: 3, head_dim: 64, vocab_size: 49152,
+    max_position_embeddings: 8192, rms_norm_eps: 1e-5, rope_theta: 100000, tie_word_embeddings: true, hidden_act: 'silu',
+    attention_bias: false, mlp_bias: false, bos_token_id: 0, eos_token_id: 0, torch_dtype: 'bfloat16',
+  },
+  gpt2: {
+    architectures: ['GPT2LMHeadModel'], model_type: 'gpt2', n_embd: 768, n_layer: 12, n_head: 12, n_positions: 1024,
+    n_inner: null, vocab_size: 50257, activation_function: 'gelu_new', layer_norm_epsilon: 1e-5, bos_token_id: 50256, eos_token_id: 50256,
+    torch_dtype: 'float32',
+  },
+  'qwen2.5-0.5b': {
+    architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', hidden_size: 896, intermediate_size: 4864, num_hidden_layers: 24,
+    num_attention_heads: 14, num_key_value_heads: 2, vocab_size: 151936, max_position_embeddings: 32768, rms_norm_eps: 1e-6,
+    rope_theta: 1000000, tie_word_embeddings: true, hidden_act: 'silu', bos_token_id: 151643, eos_token_id: 151643, torch_dtype: 'bfloat16',
+  },
+};
+
+export interface RandomTensor {
+  readonly name: string;
+  readonly dtype: Dtype;
+  readonly shape: readonly number[];
+  /** Produced on demand, so a 2 GB checkpoint is written one tensor at a time. */
+  data(): Uint8Array;
+}
+
+/**
+ * Random weights for a config, in the Hugging Face layout: N(0, initializer_range) matrices; norms
+ * near 1 and biases near 0, or random when `randomNorms` (so a wrong norm or bias shows in tests).
+ */
+export function randomCheckpoint(config: Record<string, unknown>, o: { seed?: number; dtype?: Dtype; randomNorms?: boolean } = {}): { header: Uint8Array; tensors: RandomTensor[] } {
+  const cfg = parseConfig(config);
+  const dtype = o.dtype ?? 'F32';
+  const std = typeof config['initializer_range'] === 'number' ? (config['initializer_range'] as number) : 0.02;
+  const prefix = bodyPrefix(cfg);
+  const tensors: RandomTensor[] = placements(cfg, [{ start: 0, rows: cfg.vocabSize }]).map((p, i) => {
+    const name = (p.inBody ? prefix : '') + p.hf;
+    const isNorm = /(norm|ln_\w+|ln_f)\.weight$/.test(p.hf);
+    const isBias = p.hf.endsWith('.bias');
+    return {
+      name, dtype, shape: p.shape,
+      data: () => {
+        const rng = new Rng((o.seed ?? 0) * 7919 + i + 1);
+        const n = p.shape.reduce((a, b) => a * b, 1);
+        const f = new Float32Array(n);
+        for (let k = 0; k < n; k++) {
+          const g = gaussian(rng);
+          f[k] = isNorm ? (o.randomNorms ? 1 + 0.3 * g : 1) : isBias ? (o.randomNorms ? 0.1 * g : 0) : std * g;
+        }
+        const out = dtype === 'BF16' ? f32ToBf16(f) : dtype === 'F16' ? f32ToF16(f) : f;
+        return new Uint8Array(out.buffer, out.byteOffset, n * dtypeSize(dtype));
+      },
+    };
+  });
+  const { header } = encodeSafetensorsHeader(tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: [...t.shape] })), { format: 'pt' });
+  return { header, tensors };
+}
+
+function gaussian(rng: Rng): number {
+  const u = Math.max(rng.next(), 1e-12);
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng.next());
+}
