@@ -19,10 +19,12 @@ export type DataRecord =
   /** Pre-tokenized ids; labels -100 are ignored, absent labels mean labels = input_ids. */
   | { readonly kind: 'tokens'; readonly inputIds: readonly number[]; readonly labels?: readonly number[] };
 
+export type RecordKind = DataRecord['kind'];
+
 /** Where a record came from, so every report can name the file and line. */
 export interface RecordSource {
   readonly file: string;
-  /** 1-based line (JSONL, CSV, text) or array index + 1 (JSON arrays). */
+  /** 1-based line where the record starts (JSONL, CSV, text, and JSON arrays: the line of the item). */
   readonly line: number;
 }
 

@@ -1,0 +1,76 @@
+import type { ScheduleKind } from './schedule.ts';
+
+export interface LoraOptions {
+  readonly r: number;
+  readonly alpha: number;
+  readonly dropout: number;
+  /** "all-linear" or module names (q_proj, v_proj, c_attn, ... or canonical ids). */
+  readonly targets: 'all-linear' | readonly string[];
+  readonly rslora: boolean;
+}
+
+/** Every hyperparameter of a run; the run manifest stores this object as it is. */
+export interface TrainConfig {
+  readonly method: 'lora' | 'full';
+  readonly lora: LoraOptions;
+  readonly lr: number;
+  readonly schedule: ScheduleKind;
+  /** Warmup in optimizer steps. */
+  readonly warmup: number;
+  /** Rows per micro-batch. */
+  readonly batch: number;
+  readonly gradAccum: number;
+  /** Optimizer steps; when absent, `epochs` decides. */
+  readonly steps?: number;
+  readonly epochs: number;
+  readonly weightDecay: number;
+  /** Global gradient-norm clip; 0 disables. */
+  readonly clip: number;
+  readonly betas: readonly [number, number];
+  readonly eps: number;
+  readonly shuffle: boolean;
+  readonly seed: number;
+  /** Validate every N optimizer steps (0: only at the end). */
+  readonly evalEvery: number;
+  /** Stop after this many validations without improvement (0: off); the best weights are restored. */
+  readonly earlyStoppingPatience: number;
+  /** Checkpoint every N optimizer steps (0: only at the end). */
+  readonly saveEvery: number;
+  readonly gradCheckpointing: boolean;
+}
+
+export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
+  method: 'lora',
+  lora: { r: 16, alpha: 32, dropout: 0.05, targets: 'all-linear', rslora: false },
+  lr: 2e-4,
+  schedule: 'cosine',
+  warmup: 0,
+  batch: 4,
+  gradAccum: 1,
+  epochs: 1,
+  weightDecay: 0,
+  clip: 1,
+  betas: [0.9, 0.999],
+  eps: 1e-8,
+  shuffle: true,
+  seed: 42,
+  evalEvery: 0,
+  earlyStoppingPatience: 0,
+  saveEvery: 0,
+  gradCheckpointing: false,
+};
+
+export function trainConfig(overrides: Partial<TrainConfig> & { lora?: Partial<LoraOptions> } = {}): TrainConfig {
+  const cfg = { ...DEFAULT_TRAIN_CONFIG, ...overrides, lora: { ...DEFAULT_TRAIN_CONFIG.lora, ...overrides.lora } };
+  const positive = (name: string, v: number) => {
+    if (!Number.isInteger(v) || v <= 0) throw new RangeError(`${name} must be a positive integer, got ${v}`);
+  };
+  positive('batch', cfg.batch);
+  positive('grad_accum', cfg.gradAccum);
+  if (cfg.steps !== undefined) positive('steps', cfg.steps);
+  if (!(cfg.epochs > 0)) throw new RangeError(`epochs must be positive, got ${cfg.epochs}`);
+  if (!(cfg.lr >= 0)) throw new RangeError(`lr must be ≥ 0, got ${cfg.lr}`);
+  if (cfg.method === 'lora') positive('lora r', cfg.lora.r);
+  if (!(cfg.lora.dropout >= 0 && cfg.lora.dropout < 1)) throw new RangeError(`lora dropout must be in [0, 1), got ${cfg.lora.dropout}`);
+  return cfg;
+}
