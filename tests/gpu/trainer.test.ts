@@ -4,7 +4,7 @@ import { loadTransformer } from '../../src/core/model/load.ts';
 import { LoraAdapter } from '../../src/core/model/lora.ts';
 import { resolveTargets } from '../../src/core/formats/peft.ts';
 import { Trainer, type Checkpoint, type Row } from '../../src/core/train/trainer.ts';
-import { trainConfig, type TrainConfig } from '../../src/core/train/config.ts';
+import { trainConfig, type TrainConfigInput } from '../../src/core/train/config.ts';
 import type { TrainEvent } from '../../src/core/train/events.ts';
 import { nodeFileTree } from '../../src/platform/node-files.ts';
 import { Rng } from '../../src/core/model/rng.ts';
@@ -23,7 +23,7 @@ function rows(n: number, seed: number): Row[] {
   });
 }
 
-async function makeTrainer(config: Partial<TrainConfig>, extra: { resume?: Checkpoint; onCheckpoint?: (c: Checkpoint) => Promise<void>; onEvent?: (e: TrainEvent) => void; validation?: Row[] } = {}) {
+async function makeTrainer(config: TrainConfigInput, extra: { resume?: Checkpoint; onCheckpoint?: (c: Checkpoint) => Promise<void>; onEvent?: (e: TrainEvent) => void; validation?: Row[] } = {}) {
   const gpu = await testGpu();
   const model = await loadTransformer(gpu, nodeFileTree(DIR));
   const cfg = trainConfig({ batch: 2, gradAccum: 2, lr: 5e-3, seed: 7, ...config, lora: { r: 4, alpha: 8, dropout: 0.1, ...config.lora } });

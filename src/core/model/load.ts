@@ -12,10 +12,25 @@ export async function readModelConfig(tree: FileTree): Promise<ModelConfig> {
   return parseConfig(await readJson(src), src.name);
 }
 
-/** Loads a Hugging Face model folder (config.json + safetensors) onto the GPU. */
-export async function loadTransformer(gpu: Gpu, tree: FileTree, onProgress?: (done: number, total: number) => void): Promise<Transformer> {
+/** A model folder whose config and checkpoint headers were read and checked, without the GPU. */
+export interface InspectedModel {
+  readonly cfg: ModelConfig;
+  readonly st: SafetensorsModel;
+  /** The checkpoint file named in errors. */
+  readonly file: string;
+}
+
+export async function inspectModel(tree: FileTree): Promise<InspectedModel> {
   const cfg = await readModelConfig(tree);
   const st = await SafetensorsModel.open(tree);
-  const weights = await ModelWeights.load(gpu, cfg, st, `${tree.name}/${st.files.length > 1 ? 'model.safetensors.index.json' : 'model.safetensors'}`, onProgress);
-  return new Transformer(gpu, cfg, weights);
+  const file = `${tree.name}/${st.files.length > 1 ? 'model.safetensors.index.json' : 'model.safetensors'}`;
+  ModelWeights.check(cfg, st, file);
+  return { cfg, st, file };
+}
+
+/** Loads a Hugging Face model folder (config.json + safetensors) onto the GPU. */
+export async function loadTransformer(gpu: Gpu, tree: FileTree | InspectedModel, onProgress?: (done: number, total: number) => void): Promise<Transformer> {
+  const m = 'cfg' in tree ? tree : await inspectModel(tree);
+  const weights = await ModelWeights.load(gpu, m.cfg, m.st, m.file, onProgress);
+  return new Transformer(gpu, m.cfg, weights);
 }

@@ -108,46 +108,15 @@ export class LoraAdapter {
   }
 
   /** Imports a PEFT adapter folder; shapes must fit the model. */
-  static async load(gpu: Gpu, cfg: ModelConfig, tree: FileTree): Promise<LoraAdapter> {
-    const cfgFile = await tree.open('adapter_config.json');
-    if (!cfgFile) throw new InputError(`${tree.name}/adapter_config.json`, 'not found (is this a PEFT adapter folder?)');
-    const pc = parseAdapterConfig(await readJson(cfgFile), cfgFile.name);
-    const src = (await tree.open('adapter_model.safetensors')) ?? null;
-    if (!src) {
-      const bin = await tree.open('adapter_model.bin');
-      throw new InputError(`${tree.name}/adapter_model.safetensors`, bin ? 'only adapter_model.bin (pickle) is present; convert it to safetensors' : 'not found');
-    }
-    const file = await SafetensorsFile.open(src);
-    const settings: LoraSettings = {
-      r: pc.r, alpha: pc.alpha, dropout: pc.dropout, rslora: pc.useRslora,
-      targets: resolveTargets(cfg.arch, pc.targetModules, { exclude: pc.excludeModules, layers: cfg.layers, file: cfgFile.name }),
-    };
-    const { modules, specs } = LoraAdapter.layout(cfg, settings);
-    const byKey = new Map<string, { spec: ParamSpec }>();
-    for (const s of specs) byKey.set(s.name, { spec: s });
-    const seen = new Set<string>();
-    const values = new Map<string, Float32Array>();
-    for (const key of file.names()) {
-      const parsed = parseLoraKey(key);
-      if (!parsed) throw new InputError(src.name, 'not a LoRA A/B weight tabtune can use', `tensor "${key}"`);
-      const name = `layers.${parsed.layer}.${parsed.module}.lora_${parsed.which}`;
-      const want = byKey.get(name);
-      if (!want) throw new InputError(src.name, `no such module in this ${cfg.arch} model with the adapter's target_modules`, `tensor "${key}"`);
-      const info = file.info(key)!;
-      if (info.shape.join() !== want.spec.shape.join()) {
-        throw new InputError(src.name, `shape [${info.shape}] does not fit the model: expected [${want.spec.shape}] (r=${pc.r})`, `tensor "${key}"`);
-      }
-      values.set(name, await file.readF32(key));
-      seen.add(name);
-    }
-    const missing = specs.find((s) => !seen.has(s.name));
-    if (missing) throw new InputError(src.name, `missing tensor for ${missing.name} (adapter_config.json targets it)`);
+  static async load(gpu: Gpu, cfg: ModelConfig, tree: FileTree | PeftAdapterFiles): Promise<LoraAdapter> {
+    const read = 'settings' in tree ? tree : await readPeftAdapter(cfg, tree);
+    const { modules, specs } = LoraAdapter.layout(cfg, read.settings);
     const store = ParamStore.create(gpu, specs, 'weights', 'lora');
-    for (const [name, data] of values) {
+    for (const [name, data] of read.values) {
       const t = store.get(name);
       gpu.write(t.buffer, data, t.offset * 4);
     }
-    return new LoraAdapter(cfg, settings, store, modules);
+    return new LoraAdapter(cfg, read.settings, store, modules);
   }
 
   /** adapter_config.json and adapter_model.safetensors as PEFT writes them. */
@@ -181,3 +150,45 @@ export class LoraAdapter {
   }
 }
 
+
+/** An adapter folder read and checked against a model config, on the CPU. */
+export interface PeftAdapterFiles {
+  readonly settings: LoraSettings;
+  /** tabtune parameter name → values. */
+  readonly values: ReadonlyMap<string, Float32Array>;
+}
+
+/** Reads adapter_config.json + adapter_model.safetensors; every tensor must fit the model. */
+export async function readPeftAdapter(cfg: ModelConfig, tree: FileTree): Promise<PeftAdapterFiles> {
+  const cfgFile = await tree.open('adapter_config.json');
+  if (!cfgFile) throw new InputError(`${tree.name}/adapter_config.json`, 'not found (is this a PEFT adapter folder?)');
+  const pc = parseAdapterConfig(await readJson(cfgFile), cfgFile.name);
+  const src = await tree.open('adapter_model.safetensors');
+  if (!src) {
+    const bin = await tree.open('adapter_model.bin');
+    throw new InputError(`${tree.name}/adapter_model.safetensors`, bin ? 'only adapter_model.bin (pickle) is present; convert it to safetensors' : 'not found');
+  }
+  const file = await SafetensorsFile.open(src);
+  const settings: LoraSettings = {
+    r: pc.r, alpha: pc.alpha, dropout: pc.dropout, rslora: pc.useRslora,
+    targets: resolveTargets(cfg.arch, pc.targetModules, { exclude: pc.excludeModules, layers: cfg.layers, file: cfgFile.name }),
+  };
+  const { specs } = LoraAdapter.layout(cfg, settings);
+  const byName = new Map(specs.map((s) => [s.name, s]));
+  const values = new Map<string, Float32Array>();
+  for (const key of file.names()) {
+    const parsed = parseLoraKey(key);
+    if (!parsed) throw new InputError(src.name, 'not a LoRA A/B weight tabtune can use', `tensor "${key}"`);
+    const name = `layers.${parsed.layer}.${parsed.module}.lora_${parsed.which}`;
+    const want = byName.get(name);
+    if (!want) throw new InputError(src.name, `no such module in this ${cfg.arch} model with the adapter's target_modules`, `tensor "${key}"`);
+    const info = file.info(key)!;
+    if (info.shape.join() !== want.shape.join()) {
+      throw new InputError(src.name, `shape [${info.shape}] does not fit the model: expected [${want.shape}] (r=${pc.r})`, `tensor "${key}"`);
+    }
+    values.set(name, await file.readF32(key));
+  }
+  const missing = specs.find((s) => !values.has(s.name));
+  if (missing) throw new InputError(src.name, `missing tensor for ${missing.name} (adapter_config.json targets it)`);
+  return { settings, values };
+}

@@ -39,14 +39,7 @@ export class ModelWeights {
    */
   static async load(gpu: Gpu, cfg: ModelConfig, st: SafetensorsModel, name: string, onProgress?: (done: number, total: number) => void): Promise<ModelWeights> {
     const { chunks, specs, placements: places } = ModelWeights.layout(gpu, cfg);
-    const resolved = places.map((p) => ({ p, info: resolve(cfg, st, p, name) }));
-    const used = new Set(resolved.map((r) => r.info.name));
-    for (const n of st.names()) {
-      const tiedHead = n === 'lm_head.weight' && cfg.tiedEmbeddings;
-      if (!used.has(n) && !tiedHead && !IGNORED.some((re) => re.test(n))) {
-        throw new InputError(name, `unexpected tensor for a ${cfg.arch} model with this config`, `tensor "${n}"`);
-      }
-    }
+    const resolved = ModelWeights.check(cfg, st, name, places);
     const store = ParamStore.create(gpu, specs, 'weights', 'weights');
     try {
       const dtypes = new Map<string, Dtype>();
@@ -62,6 +55,22 @@ export class ModelWeights {
       store.destroy();
       throw e;
     }
+  }
+
+  /**
+   * Checks that the checkpoint holds every tensor the config implies, with the right shapes and
+   * dtypes, and nothing unexpected; runs on the headers alone, before any GPU work.
+   */
+  static check(cfg: ModelConfig, st: SafetensorsModel, name: string, places: readonly Placement[] = placements(cfg, [{ start: 0, rows: cfg.vocabSize }])): { p: Placement; info: TensorInfo }[] {
+    const resolved = places.map((p) => ({ p, info: resolve(cfg, st, p, name) }));
+    const used = new Set(resolved.map((r) => r.info.name));
+    for (const n of st.names()) {
+      const tiedHead = n === 'lm_head.weight' && cfg.tiedEmbeddings;
+      if (!used.has(n) && !tiedHead && !IGNORED.some((re) => re.test(n))) {
+        throw new InputError(name, `unexpected tensor for a ${cfg.arch} model with this config`, `tensor "${n}"`);
+      }
+    }
+    return resolved;
   }
 
   /** The tensors of `store` (these weights, or a mirror such as gradients) under their HF names. */

@@ -60,7 +60,10 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   gradCheckpointing: false,
 };
 
-export function trainConfig(overrides: Partial<TrainConfig> & { lora?: Partial<LoraOptions> } = {}): TrainConfig {
+/** A partial config, as users give it; `trainConfig` fills in the defaults and checks it. */
+export type TrainConfigInput = Partial<Omit<TrainConfig, 'lora'>> & { lora?: Partial<LoraOptions> };
+
+export function trainConfig(overrides: TrainConfigInput = {}): TrainConfig {
   const cfg = { ...DEFAULT_TRAIN_CONFIG, ...overrides, lora: { ...DEFAULT_TRAIN_CONFIG.lora, ...overrides.lora } };
   const positive = (name: string, v: number) => {
     if (!Number.isInteger(v) || v <= 0) throw new RangeError(`${name} must be a positive integer, got ${v}`);

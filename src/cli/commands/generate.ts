@@ -1,0 +1,75 @@
+import { need, UsageError, type CommandSpec, type Parsed } from '../args.ts';
+import { modelDir, openModel, parseIds } from '../common.ts';
+import type { Output } from '../output.ts';
+
+export const spec: CommandSpec = {
+  name: 'generate',
+  summary: 'continue a prompt with the model (and an optional LoRA adapter), KV-cached',
+  usage: 'tabtune generate --model DIR [--adapter DIR] (--prompt TEXT | --prompt-ids 1,2,3) --max-new-tokens N [--greedy | --temperature T --top-p P --top-k K --seed S] [--json]',
+  flags: [
+    { name: 'model', kind: 'string', value: 'DIR', help: 'Hugging Face model folder (default: the demo model)' },
+    { name: 'adapter', kind: 'string', value: 'DIR', help: 'PEFT LoRA adapter folder' },
+    { name: 'prompt', kind: 'string', value: 'TEXT', help: 'prompt text' },
+    { name: 'prompt-ids', kind: 'string', value: '1,2,3', help: 'prompt as token ids' },
+    { name: 'chat', kind: 'boolean', help: 'wrap --prompt as a user message with the model\'s chat template' },
+    { name: 'max-new-tokens', kind: 'int', help: 'tokens to generate', default: 64 },
+    { name: 'greedy', kind: 'boolean', help: 'argmax decoding' },
+    { name: 'temperature', kind: 'number', value: 'T', help: 'sampling temperature', default: 1 },
+    { name: 'top-p', kind: 'number', value: 'P', help: 'nucleus sampling mass', default: 1 },
+    { name: 'top-k', kind: 'int', value: 'K', help: 'sample among the K most likely tokens (0: all)', default: 0 },
+    { name: 'repetition-penalty', kind: 'number', value: 'R', help: 'HF repetition penalty', default: 1 },
+    { name: 'stop', kind: 'string', value: '1,2', help: 'extra stop token ids' },
+    { name: 'ignore-eos', kind: 'boolean', help: 'do not stop at the model\'s eos tokens' },
+    { name: 'seed', kind: 'int', help: 'sampling seed', default: 0 },
+  ],
+  examples: [
+    'tabtune generate --prompt "Call me Ishmael." --max-new-tokens 40 --greedy',
+    'tabtune generate --model ./m --adapter ./out --prompt-ids 1,2,3 --max-new-tokens 8 --greedy --json',
+  ],
+};
+
+export async function run(p: Parsed, out: Output): Promise<void> {
+  if ((p.prompt === undefined) === (p['prompt-ids'] === undefined)) throw new UsageError('give exactly one of --prompt and --prompt-ids');
+  const session = await openModel(out, modelDir(p.model as string | undefined), p.adapter as string | undefined);
+  try {
+    let prompt: number[];
+    if (p['prompt-ids'] !== undefined) {
+      prompt = parseIds(p['prompt-ids'] as string, 'prompt-ids');
+    } else {
+      const tok = session.requireTokenizer();
+      const text = need<string>(p, 'prompt');
+      prompt = p.chat ? tok.encode(tok.applyChatTemplate([{ role: 'user', content: text }], { addGenerationPrompt: true })) : tok.encode(text, { addSpecialTokens: true });
+    }
+    if (!out.json && p.prompt !== undefined) process.stdout.write(p.chat ? '' : (p.prompt as string));
+    const decode = session.tokenizer;
+    const streamed: number[] = [];
+    let shown = '';
+    const g = await session.generate(prompt, {
+      maxNewTokens: need<number>(p, 'max-new-tokens'),
+      greedy: p.greedy === true,
+      temperature: p.temperature as number,
+      topP: p['top-p'] as number,
+      topK: p['top-k'] as number,
+      repetitionPenalty: p['repetition-penalty'] as number,
+      stopTokens: p.stop ? parseIds(p.stop as string, 'stop') : [],
+      ignoreEos: p['ignore-eos'] === true,
+      seed: p.seed as number,
+      onToken: (id) => {
+        if (out.json) return;
+        streamed.push(id);
+        if (!decode) return void process.stdout.write(`${id} `);
+        const text = decode.decode(streamed, { skipSpecialTokens: true });
+        if (!text.endsWith('\uFFFD')) {
+          process.stdout.write(text.slice(shown.length));
+          shown = text;
+        }
+      },
+    });
+    if (!out.json) process.stdout.write('\n');
+    out.record({ ids: g.ids, text: g.text, stop_reason: g.stopReason, mean_logprob: mean(g.logprobs), mean_entropy: mean(g.entropies) });
+  } finally {
+    session.dispose();
+  }
+}
+
+const mean = (xs: readonly number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);

@@ -1,0 +1,58 @@
+import { DeviceLostError, InputError, LimitError } from '../core/errors.ts';
+import { helpText, parseArgs, UsageError, type CommandSpec, type Parsed } from './args.ts';
+import { Output } from './output.ts';
+import * as generate from './commands/generate.ts';
+import * as tokenize from './commands/tokenize.ts';
+
+interface Command {
+  readonly spec: CommandSpec;
+  run(p: Parsed, out: Output): Promise<void>;
+}
+
+const COMMANDS: readonly Command[] = [tokenize, generate];
+
+function overview(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.spec.name.length));
+  return [
+    'tabtune: fine-tune small language models on WebGPU, privately.',
+    '',
+    'Usage: tabtune <command> [options]   (tabtune <command> --help for its options)',
+    '',
+    'Commands:',
+    ...COMMANDS.map((c) => `  ${c.spec.name.padEnd(width)}  ${c.spec.summary}`),
+  ].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${overview()}\n`);
+    return 0;
+  }
+  const cmd = COMMANDS.find((c) => c.spec.name === name);
+  if (!cmd) {
+    process.stderr.write(`tabtune: unknown command "${name}"\n\n${overview()}\n`);
+    return 2;
+  }
+  let out = new Output(rest.includes('--json'));
+  try {
+    const p = parseArgs(cmd.spec, rest);
+    if (p.help) {
+      process.stdout.write(`${helpText(cmd.spec)}\n`);
+      return 0;
+    }
+    out = new Output(p.json === true);
+    await cmd.run(p, out);
+    return 0;
+  } catch (e) {
+    out.clearProgress();
+    const err = e as Error;
+    if (process.env.TABTUNE_DEBUG) console.error(err);
+    const known = err instanceof InputError || err instanceof LimitError || err instanceof UsageError || err instanceof DeviceLostError || err instanceof RangeError;
+    process.stderr.write(`tabtune: ${known ? err.message : `${err.name === 'Error' ? '' : `${err.name}: `}${err.message}`}\n`);
+    return err instanceof UsageError ? 2 : 1;
+  }
+}
+
+// Dawn keeps the process alive after the work is done; exit explicitly.
+main(process.argv.slice(2)).then((code) => process.exit(code));

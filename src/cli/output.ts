@@ -1,0 +1,60 @@
+/**
+ * What the CLI prints: JSON lines on stdout with --json (for scripts), and a readable progress
+ * line on stderr for people (redrawn in place on a terminal, one line per update otherwise).
+ */
+export class Output {
+  private lastDraw = 0;
+  private drawn = false;
+
+  constructor(readonly json: boolean) {}
+
+  /** A JSON record on stdout (--json only). */
+  record(obj: unknown): void {
+    if (this.json) process.stdout.write(`${JSON.stringify(obj)}\n`);
+  }
+
+  /** A line for people on stdout (without --json). */
+  say(text: string): void {
+    if (!this.json) {
+      this.clearProgress();
+      process.stdout.write(`${text}\n`);
+    }
+  }
+
+  /** A status line on stderr, throttled; on a terminal it redraws in place. */
+  progress(text: string, force = false): void {
+    const now = Date.now();
+    if (!force && now - this.lastDraw < 200) return;
+    this.lastDraw = now;
+    if (process.stderr.isTTY) {
+      process.stderr.write(`\r\x1b[2K${text}`);
+      this.drawn = true;
+    } else if (!this.json) {
+      process.stderr.write(`${text}\n`);
+    }
+  }
+
+  clearProgress(): void {
+    if (this.drawn && process.stderr.isTTY) process.stderr.write('\r\x1b[2K');
+    this.drawn = false;
+  }
+
+  warn(text: string): void {
+    this.clearProgress();
+    process.stderr.write(`tabtune: ${text}\n`);
+  }
+}
+
+export function bar(done: number, total: number, width = 24): string {
+  const f = total > 0 ? Math.min(1, done / total) : 0;
+  const n = Math.round(f * width);
+  return `[${'#'.repeat(n)}${'.'.repeat(width - n)}]`;
+}
+
+export function duration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '?';
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
