@@ -15,7 +15,11 @@ function wgsl(): Plugin {
 export default defineConfig({
   plugins: [wgsl(), svelte()],
   worker: { format: 'es', plugins: () => [wgsl()] },
-  build: { target: 'es2022', outDir: 'dist/app' },
+  build: {
+    target: 'es2022',
+    outDir: 'dist/app',
+    rollupOptions: { input: { main: 'index.html', selftest: 'selftest.html' } },
+  },
   test: {
     include: ['tests/**/*.test.ts'],
     pool: 'forks',

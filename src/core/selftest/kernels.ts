@@ -1,0 +1,69 @@
+import type { Gpu } from '../gpu/gpu.ts';
+import { Program } from '../gpu/program.ts';
+import { allocTensor, readTensor, uploadTensor } from '../gpu/tensor.ts';
+import { attentionForward, attentionRef, causalBounds } from '../kernels/attention.ts';
+import { matmul, matmulRef } from '../kernels/matmul.ts';
+import { Rng } from '../model/rng.ts';
+
+export interface SelfTestResult {
+  readonly name: string;
+  /** max |gpu − float64| / max |float64|. */
+  readonly relError: number;
+  readonly ok: boolean;
+}
+
+const TOLERANCE = 1e-4;
+
+function random(n: number, rng: Rng): Float32Array {
+  return Float32Array.from({ length: n }, () => rng.next() * 2 - 1);
+}
+
+function relError(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  let err = 0;
+  let ref = 0;
+  for (let i = 0; i < want.length; i++) {
+    err = Math.max(err, Math.abs(got[i]! - want[i]!));
+    ref = Math.max(ref, Math.abs(want[i]!));
+  }
+  return Number.isFinite(err) ? err / (ref || 1) : Infinity;
+}
+
+/**
+ * Runs kernels on odd shapes and compares them with their float64 references: the check the app
+ * shows for "is this GPU computing correctly", and what the browser test runs in a Worker.
+ */
+export async function kernelSelfTest(gpu: Gpu): Promise<SelfTestResult[]> {
+  const rng = new Rng(1234);
+  const results: SelfTestResult[] = [];
+  for (const [M, N, K, transB] of [[37, 29, 53, false], [33, 67, 16, true]] as const) {
+    const a = random(M * K, rng);
+    const b = random(K * N, rng);
+    const c = allocTensor(gpu, [M * N], 'scratch', 'selftest-c');
+    const p = new Program('selftest');
+    await matmul(gpu, p, { a: uploadTensor(gpu, a, [M * K], 'scratch', 'a'), b: uploadTensor(gpu, b, [K * N], 'scratch', 'b'), c, M, N, K, transB });
+    gpu.run(p);
+    const e = relError(await readTensor(gpu, c), matmulRef(a, b, M, N, K, { transB }));
+    results.push({ name: `matmul ${M}x${N}x${K}${transB ? ' Bᵀ' : ''}`, relError: e, ok: e < TOLERANCE });
+  }
+  {
+    const [S, H, KVH, hd] = [9, 4, 2, 8];
+    const q = random(S * H * hd, rng);
+    const k = random(S * KVH * hd, rng);
+    const v = random(S * KVH * hd, rng);
+    const { query } = causalBounds(S, new Uint32Array(S));
+    const o = allocTensor(gpu, [S * H * hd], 'scratch', 'o');
+    const p = new Program('selftest');
+    await attentionForward(gpu, p, {
+      T: S, Sq: S, Sk: S, heads: H, kvHeads: KVH, headDim: hd,
+      q: { t: uploadTensor(gpu, q, [q.length], 'scratch', 'q'), stride: H * hd },
+      k: { t: uploadTensor(gpu, k, [k.length], 'scratch', 'k'), stride: KVH * hd },
+      v: { t: uploadTensor(gpu, v, [v.length], 'scratch', 'v'), stride: KVH * hd },
+      o: { t: o, stride: H * hd }, lse: allocTensor(gpu, [S * H], 'scratch', 'lse'),
+      bounds: uploadTensor(gpu, query, [2 * S], 'scratch', 'bounds'),
+    });
+    gpu.run(p);
+    const e = relError(await readTensor(gpu, o), attentionRef(q, k, v, S, S, H, KVH, hd, query));
+    results.push({ name: `attention ${S} tokens, ${H}/${KVH} heads`, relError: e, ok: e < TOLERANCE });
+  }
+  return results;
+}
