@@ -26,8 +26,8 @@ export function modelDir(flag: string | undefined): string {
 }
 
 /** Acquires the GPU (saying which adapter, for people) and opens a session. */
-export async function openSession(out: Output): Promise<Session> {
-  const gpu = await acquireNodeGpu();
+export async function openSession(out: Output, o: { fast?: boolean } = {}): Promise<Session> {
+  const gpu = await acquireNodeGpu({ fast: o.fast });
   if (!out.json) process.stderr.write(`tabtune: using ${gpu.adapter.description}${gpu.adapter.software ? ' (software adapter)' : ''}\n`);
   return new Session(gpu);
 }

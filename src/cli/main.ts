@@ -1,7 +1,10 @@
 import { DeviceLostError, InputError, LimitError } from '../core/errors.ts';
 import { helpText, parseArgs, UsageError, type CommandSpec, type Parsed } from './args.ts';
 import { Output } from './output.ts';
+import * as bench from './commands/bench.ts';
 import * as generate from './commands/generate.ts';
+import * as init from './commands/init.ts';
+import * as merge from './commands/merge.ts';
 import * as tokenize from './commands/tokenize.ts';
 
 interface Command {
@@ -9,7 +12,7 @@ interface Command {
   run(p: Parsed, out: Output): Promise<void>;
 }
 
-const COMMANDS: readonly Command[] = [tokenize, generate];
+const COMMANDS: readonly Command[] = [tokenize, generate, merge, init, bench];
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.spec.name.length));

@@ -24,7 +24,7 @@ export class Output {
   /** A status line on stderr, throttled; on a terminal it redraws in place. */
   progress(text: string, force = false): void {
     const now = Date.now();
-    if (!force && now - this.lastDraw < 200) return;
+    if (!force && now - this.lastDraw < (process.stderr.isTTY ? 200 : 2000)) return;
     this.lastDraw = now;
     if (process.stderr.isTTY) {
       process.stderr.write(`\r\x1b[2K${text}`);

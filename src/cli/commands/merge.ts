@@ -1,0 +1,35 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { need, type CommandSpec, type Parsed } from '../args.ts';
+import { modelDir, openModel } from '../common.ts';
+import type { Output } from '../output.ts';
+
+export const spec: CommandSpec = {
+  name: 'merge',
+  summary: 'merge a LoRA adapter into its base and save a full model folder transformers loads',
+  usage: 'tabtune merge --model DIR --adapter DIR --out DIR [--json]',
+  flags: [
+    { name: 'model', kind: 'string', value: 'DIR', help: 'base model folder (default: the demo model)' },
+    { name: 'adapter', kind: 'string', value: 'DIR', help: 'PEFT LoRA adapter folder' },
+    { name: 'out', kind: 'string', value: 'DIR', help: 'output model folder' },
+  ],
+  examples: ['tabtune merge --model ./base --adapter ./run/adapter --out ./merged'],
+};
+
+export async function run(p: Parsed, out: Output): Promise<void> {
+  const session = await openModel(out, modelDir(p.model as string | undefined), need<string>(p, 'adapter'));
+  try {
+    const files = await session.saveMerged();
+    const dir = resolve(need<string>(p, 'out'));
+    writeFiles(dir, files);
+    out.record({ out: dir, files: Object.keys(files) });
+    out.say(`merged model written to ${dir} (${Object.keys(files).join(', ')})`);
+  } finally {
+    session.dispose();
+  }
+}
+
+export function writeFiles(dir: string, files: Record<string, Uint8Array>): void {
+  mkdirSync(dir, { recursive: true });
+  for (const [name, bytes] of Object.entries(files)) writeFileSync(join(dir, name), bytes);
+}
