@@ -5,6 +5,9 @@ import { PipelineCache, type KernelSpec } from './pipelines.ts';
 import { Program } from './program.ts';
 import { UniformArena } from './uniforms.ts';
 
+/** Readbacks stage at most this many bytes at a time. */
+const READ_PIECE = 16 << 20;
+
 /** Optional features tabtune uses when the adapter has them. */
 export const WANTED_FEATURES: readonly GPUFeatureName[] = ['shader-f16', 'subgroups', 'timestamp-query'];
 
@@ -191,22 +194,28 @@ export class Gpu {
     this.device.queue.submit([encoder.finish()]);
   }
 
-  /** Copies `size` bytes at `offset` of `buffer` to the CPU; rejects if the device is lost or erred. */
+  /**
+   * Copies `size` bytes at `offset` of `buffer` to the CPU; rejects if the device is lost or erred.
+   * Large reads go through a bounded staging buffer, piece by piece.
+   */
   async read(buffer: GPUBuffer, offset = 0, size = buffer.size - offset): Promise<ArrayBuffer> {
     if (this.lostError) throw this.lostError;
-    const aligned = Math.ceil(size / 4) * 4;
-    const staging = this.createBuffer(aligned, 'staging', 'readback', BufferUsage.MAP_READ | BufferUsage.COPY_DST);
+    const out = new Uint8Array(size);
+    const piece = Math.min(Math.ceil(size / 4) * 4, READ_PIECE);
+    const staging = this.createBuffer(piece, 'staging', 'readback', BufferUsage.MAP_READ | BufferUsage.COPY_DST);
     try {
-      const encoder = this.device.createCommandEncoder();
-      encoder.copyBufferToBuffer(buffer, offset, staging, 0, aligned);
-      this.device.queue.submit([encoder.finish()]);
-      const mapped = staging.mapAsync(MapMode.READ);
-      const lost = this.lost.then((e) => Promise.reject(e));
-      await Promise.race([mapped, lost]);
-      const out = staging.getMappedRange().slice(0, size);
-      staging.unmap();
+      for (let done = 0; done < size; done += piece) {
+        const n = Math.min(piece, Math.ceil((size - done) / 4) * 4);
+        const encoder = this.device.createCommandEncoder();
+        encoder.copyBufferToBuffer(buffer, offset + done, staging, 0, n);
+        this.device.queue.submit([encoder.finish()]);
+        const mapped = staging.mapAsync(MapMode.READ, 0, n);
+        await Promise.race([mapped, this.lost.then((e) => Promise.reject(e))]);
+        out.set(new Uint8Array(staging.getMappedRange(0, n)).subarray(0, Math.min(n, size - done)), done);
+        staging.unmap();
+      }
       this.checkErrors();
-      return out;
+      return out.buffer;
     } finally {
       this.destroyBuffer(staging);
     }

@@ -301,7 +301,9 @@ export class Trainer {
     const loss = await this.evaluate(this.init.validation!);
     const improved = this.best === null || loss < this.best.loss;
     if (improved) {
-      this.best = { loss, step: this.step, params: await this.readStore(this.trainable) };
+      // The weights are copied only when early stopping may need to restore them.
+      const params = this.init.config.earlyStoppingPatience > 0 ? await this.readStore(this.trainable) : [];
+      this.best = { loss, step: this.step, params };
       this.evalsWithoutImprovement = 0;
     } else {
       this.evalsWithoutImprovement++;
@@ -316,7 +318,7 @@ export class Trainer {
   }
 
   private async restoreBest(): Promise<void> {
-    if (!this.best) return;
+    if (!this.best?.params.length) return;
     this.writeStore(this.trainable, this.best.params);
     await this.gpu.sync();
   }

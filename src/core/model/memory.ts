@@ -1,0 +1,59 @@
+import type { ModelConfig } from './config.ts';
+import { dims } from './layout.ts';
+import { statsPerRow } from '../kernels/norm.ts';
+
+export interface TrainingShape {
+  readonly method: 'lora' | 'full';
+  readonly batch: number;
+  readonly seq: number;
+  readonly r: number;
+  /** LoRA modules per layer, with their in/out features. */
+  readonly loraModules: readonly { in: number; out: number }[];
+  readonly loraDropout: number;
+  readonly gradCheckpointing: boolean;
+  /** A validation plan is built too (forward only, one layer's activations). */
+  readonly validation: boolean;
+}
+
+/** Logits stay in memory up to this size (step-plan.ts); the same rule decides the estimate. */
+const KEEP_LOGITS_BYTES = 256 << 20;
+
+/**
+ * GPU bytes a training run needs, by purpose, computed from the same allocations the step plan,
+ * the parameter store and the optimizer make (checked against the memory ledger in tests).
+ */
+export function estimateTrainingMemory(cfg: ModelConfig, s: TrainingShape): Record<string, number> {
+  const d = dims(cfg);
+  const T = s.batch * s.seq;
+  const L = cfg.layers;
+  const f = 4;
+  const ln = statsPerRow(cfg.norm);
+  const align = (n: number) => Math.ceil(n / 64) * 64;
+  const perLayerWeights =
+    2 * d.H * (cfg.norm === 'layernorm' ? 2 : 1) + align(d.qkvDim * d.H) + (cfg.attentionBias ? align(d.qkvDim) : 0) +
+    align(d.H * d.qDim) + (cfg.oBias ? align(d.H) : 0) + align(d.upDim * d.H) + (cfg.mlpBias ? align(d.upDim) + align(d.H) : 0) + align(d.H * d.inner);
+  const tables = (cfg.tiedEmbeddings ? 1 : 2) * align(cfg.vocabSize * d.H) + (cfg.arch === 'gpt2' ? align(cfg.maxPositions * d.H) : 0);
+  const weights = (L * perLayerWeights + tables + 2 * d.H) * f + (cfg.rope ? cfg.maxPositions * cfg.headDim * f : 0);
+  const adapterElements = L * s.loraModules.reduce((n, m) => n + align(s.r * m.in) + align(m.out * s.r), 0);
+  const trainable = s.method === 'full' ? weights : adapterElements * f;
+
+  const layerActs = T * (2 * d.H + 2 * ln + d.qkvDim + d.qDim + d.heads + d.H + d.upDim + d.inner) + (s.method === 'lora' ? s.loraModules.length * T * s.r : 0);
+  const savedLayers = s.gradCheckpointing ? 1 : L;
+  const residual = (L + 1) * T * d.H;
+  const keep = T * cfg.vocabSize * f <= KEEP_LOGITS_BYTES;
+  const logits = keep ? T * cfg.vocabSize : T * Math.min(cfg.vocabSize, Math.floor((64 << 20) / T));
+  const head = T * d.H + T * ln + T * 3 + T + Math.ceil(T / 1024) + logits;
+  const maxIn = Math.max(d.H, d.qDim, d.inner);
+  const dropout = s.method === 'lora' && s.loraDropout > 0 ? 2 * T * maxIn : 0;
+  const gradScratch = T * (2 * d.H + d.qkvDim + d.qDim + d.upDim + d.inner + d.heads + (s.method === 'lora' ? s.r : 1));
+  const evalPlan = s.validation ? layerActs + residual + head + T : 0;
+  return {
+    weights,
+    adapter: s.method === 'lora' ? trainable : 0,
+    gradients: trainable,
+    optimizer: 2 * trainable,
+    activations: (savedLayers * layerActs + residual + head + gradScratch + dropout) * f,
+    validation: evalPlan * f,
+    inputs: T * 7 * f * (s.validation ? 2 : 1),
+  };
+}
