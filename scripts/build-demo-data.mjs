@@ -13,7 +13,7 @@ const REGIONS = {
   'north-america': 'North America', 'australia-oceania': 'Australia and Oceania', 'south-america': 'South America', 'south-asia': 'South Asia',
 };
 
-const clean = (s) => s.replace(/\s*\([^)]*\)/g, '').replace(/\s*[\d.]+%/g, '').replace(/\s+/g, ' ').replace(/;.*$/, '').trim();
+const clean = (s) => s.replace(/\s*\([^)]*(\)|$)/g, '').replace(/\s*[\d.]+%/g, '').replace(/\s+/g, ' ').replace(/;.*$/, '').trim();
 const text = (v) => (v && typeof v.text === 'string' ? v.text : null);
 
 // Seeded choice so the dataset is the same on every build.

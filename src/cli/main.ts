@@ -2,17 +2,20 @@ import { DeviceLostError, InputError, LimitError } from '../core/errors.ts';
 import { helpText, parseArgs, UsageError, type CommandSpec, type Parsed } from './args.ts';
 import { Output } from './output.ts';
 import * as bench from './commands/bench.ts';
+import * as demo from './commands/demo.ts';
+import * as evalCommand from './commands/eval.ts';
 import * as generate from './commands/generate.ts';
 import * as init from './commands/init.ts';
 import * as merge from './commands/merge.ts';
 import * as tokenize from './commands/tokenize.ts';
+import * as train from './commands/train.ts';
 
 interface Command {
   readonly spec: CommandSpec;
   run(p: Parsed, out: Output): Promise<void>;
 }
 
-const COMMANDS: readonly Command[] = [tokenize, generate, merge, init, bench];
+const COMMANDS: readonly Command[] = [demo, train, evalCommand, generate, tokenize, merge, init, bench];
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.spec.name.length));

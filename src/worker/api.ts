@@ -205,35 +205,8 @@ export interface EvalRequest {
   readonly maxExamples?: number;
 }
 
-export interface EvalExample {
-  readonly index: number;
-  readonly source: RecordSource;
-  readonly loss: number;
-  readonly tokens: number;
-  readonly prompt?: string;
-  readonly reference?: string;
-  readonly generated?: string;
-  readonly exactMatch?: boolean;
-  readonly contains?: boolean;
-  readonly meanLogprob?: number;
-  readonly meanEntropy?: number;
-}
-
-export interface EvalReport {
-  readonly runId: string | null;
-  readonly loss: number;
-  readonly perplexity: number;
-  readonly tokens: number;
-  readonly examples: readonly EvalExample[];
-  /** Highest-loss examples first (the "data error potential" view). */
-  readonly hardest: readonly EvalExample[];
-  /** Perplexity of the prompts alone (how surprising the inputs are to the model). */
-  readonly promptPerplexity: number | null;
-  readonly exactMatch: number | null;
-  readonly contains: number | null;
-  readonly meanLogprob: number | null;
-  readonly meanEntropy: number | null;
-}
+export type { EvalExample, EvalReport } from '../core/eval/report.ts';
+import type { EvalReport } from '../core/eval/report.ts';
 
 export interface SamplingSettings {
   readonly maxNewTokens: number;

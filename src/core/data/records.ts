@@ -4,10 +4,9 @@
  * them; tokenization (templating + loss masks) consumes them.
  */
 
-export interface ChatMessage {
-  role: string;
-  content: string;
-}
+/** A chat turn (extra fields, such as tool calls, pass through to the chat template). */
+export type { ChatMessage } from '../formats/chat-template.ts';
+import type { ChatMessage } from '../formats/chat-template.ts';
 
 export type DataRecord =
   /** Raw text for continued pre-training: every token trains. */

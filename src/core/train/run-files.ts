@@ -1,0 +1,67 @@
+import type { DatasetRecord, RecordKind } from '../data/records.ts';
+import { linearModules } from '../formats/peft.ts';
+import type { Session } from '../session.ts';
+import type { TrainConfig } from './config.ts';
+import type { TrainEvent } from './events.ts';
+import { manifestMetrics, sha256, trlConfig, type RunManifest } from './manifest.ts';
+
+export const TABTUNE_VERSION = '0.1.0';
+
+/** SHA-256 of a dataset's records in canonical JSON (the manifest's dataset identity). */
+export async function datasetHash(records: readonly DatasetRecord[]): Promise<string> {
+  return sha256(new TextEncoder().encode(JSON.stringify(records.map((r) => r.record))));
+}
+
+export function datasetFormat(records: readonly DatasetRecord[]): RunManifest['dataset']['format'] {
+  const kinds = new Set<RecordKind>(records.map((r) => r.record.kind));
+  if (kinds.size !== 1) return 'mixed';
+  const k = [...kinds][0]!;
+  return k === 'prompt' ? 'prompt-completion' : k;
+}
+
+export interface RunDescription {
+  readonly model: { readonly name: string; readonly source: unknown };
+  readonly dataset: Omit<RunManifest['dataset'], 'chatTemplate' | 'format' | 'hash'> & { readonly records: readonly DatasetRecord[] };
+  readonly config: TrainConfig;
+  readonly seq: number;
+  readonly totalSteps: number;
+  readonly events: readonly TrainEvent[];
+}
+
+/**
+ * What a finished (or stopped) run leaves behind: the PEFT adapter (or, for full fine-tuning, the
+ * model folder), run_manifest.json, and the same run as TRL + PEFT configuration.
+ */
+export async function runFiles(session: Session, run: RunDescription): Promise<Record<string, Uint8Array>> {
+  const m = session.requireModel();
+  const full = run.config.method === 'full';
+  const weights = full ? await session.saveMerged() : await session.saveAdapter();
+  const weightsFile = full ? weights['model.safetensors']! : weights['adapter_model.safetensors']!;
+  const targets = full ? [] : linearModules(m.cfg.arch).filter((x) => m.lora!.settings.targets.includes(x.id)).map((x) => x.name);
+  const { records, ...dataset } = run.dataset;
+  const manifest: RunManifest = {
+    tabtune: TABTUNE_VERSION,
+    createdAt: new Date().toISOString(),
+    model: { name: run.model.name, source: run.model.source, arch: m.cfg.arch, parameters: m.weights.store.count, dtype: m.cfg.dtype },
+    dataset: {
+      ...dataset,
+      hash: await datasetHash(records),
+      format: datasetFormat(records),
+      chatTemplate: session.tokenizer?.chatTemplate ?? null,
+    },
+    config: run.config,
+    seq: run.seq,
+    totalSteps: run.totalSteps,
+    metrics: manifestMetrics(run.events),
+    adapterHash: await sha256(weightsFile),
+    targetModules: [...new Set(targets)],
+  };
+  const trl = trlConfig(manifest, m.cfg);
+  const enc = (s: string) => new TextEncoder().encode(s);
+  return {
+    ...weights,
+    'run_manifest.json': enc(`${JSON.stringify(manifest, null, 2)}\n`),
+    'trl_config.yaml': enc(trl.yaml),
+    'train_trl.py': enc(trl.python),
+  };
+}

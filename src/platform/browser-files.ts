@@ -1,0 +1,30 @@
+import type { ByteSource, FileTree } from '../core/formats/bytes.ts';
+
+/** A ByteSource over a Blob/File: reads slices, so a large checkpoint is never loaded whole. */
+export function blobSource(name: string, blob: Blob): ByteSource {
+  return {
+    name,
+    size: blob.size,
+    async read(offset, length) {
+      if (offset < 0 || offset + length > blob.size) throw new RangeError(`${name}: read of ${length} bytes at ${offset} is past the end (${blob.size})`);
+      return new Uint8Array(await blob.slice(offset, offset + length).arrayBuffer());
+    },
+  };
+}
+
+/**
+ * A folder the user picked or dropped: paths are relative to it (a common leading folder, as
+ * webkitRelativePath gives, is removed).
+ */
+export function localTree(name: string, files: readonly { path: string; file: Blob }[]): FileTree {
+  const parts = files.map((f) => f.path.split('/').filter(Boolean));
+  const top = parts.length && parts.every((p) => p.length > 1 && p[0] === parts[0]![0]) ? 1 : 0;
+  const byPath = new Map(files.map((f, i) => [parts[i]!.slice(top).join('/'), f.file]));
+  return {
+    name,
+    async open(path) {
+      const blob = byPath.get(path);
+      return blob ? blobSource(`${name}/${path}`, blob) : null;
+    },
+  };
+}
