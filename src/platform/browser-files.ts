@@ -28,3 +28,25 @@ export function localTree(name: string, files: readonly { path: string; file: Bl
     },
   };
 }
+
+/** A folder of the app's own files (the demo model), fetched once; missing optional files are absent. */
+export async function fetchTree(name: string, baseUrl: string, required: readonly string[], optional: readonly string[], onProgress?: (file: string, done: number, total: number) => void): Promise<FileTree> {
+  const files = new Map<string, Blob>();
+  const all = [...required, ...optional];
+  for (const [i, path] of all.entries()) {
+    const res = await fetch(new URL(path, baseUrl));
+    if (!res.ok) {
+      if (required.includes(path)) throw new Error(`${new URL(path, baseUrl)}: HTTP ${res.status}`);
+      continue;
+    }
+    files.set(path, await res.blob());
+    onProgress?.(path, i + 1, all.length);
+  }
+  return {
+    name,
+    async open(path) {
+      const blob = files.get(path);
+      return blob ? blobSource(`${name}/${path}`, blob) : null;
+    },
+  };
+}

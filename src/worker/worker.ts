@@ -1,29 +1,33 @@
 import * as Comlink from 'comlink';
-import type { Gpu } from '../core/gpu/gpu.ts';
-import { kernelSelfTest } from '../core/selftest/kernels.ts';
+import { Workbench } from '../core/workspace/workbench.ts';
 import { acquireBrowserGpu } from '../platform/browser-gpu.ts';
-import type { WorkerApi } from './api.ts';
+import { fetchTree, localTree } from '../platform/browser-files.ts';
+import { cachedRepos, hubModelTree } from '../platform/hub.ts';
+import { IdbStore } from '../platform/idb-store.ts';
 
-let gpu: Gpu | null = null;
+const DEMO_FILES = ['config.json', 'model.safetensors', 'tokenizer.json'];
+const DEMO_OPTIONAL = ['generation_config.json', 'tokenizer_config.json', 'chat_template.jinja'];
 
-async function requireGpu(): Promise<Gpu> {
-  gpu ??= await acquireBrowserGpu();
-  return gpu;
-}
-
-const api: WorkerApi = {
-  async init() {
-    const g = await requireGpu();
-    const limits: Record<string, number> = {};
-    for (const key in g.limits) {
-      const v = (g.limits as unknown as Record<string, unknown>)[key];
-      if (typeof v === 'number') limits[key] = v;
+/** The training Worker: the workbench over the browser's WebGPU, IndexedDB, Cache Storage and files. */
+const workbench = new Workbench({
+  acquireGpu: acquireBrowserGpu,
+  store: new IdbStore(),
+  async openModel(source, files, onProgress) {
+    if (source.kind === 'demo') {
+      const base = new URL(`${import.meta.env.BASE_URL}models/demo-base/`, self.location.origin).href;
+      return fetchTree('demo-base', base, DEMO_FILES, DEMO_OPTIONAL, (file, done, total) => onProgress?.({ phase: 'download', file, done, total }));
     }
-    return { adapter: g.adapter, limits, features: [...g.features] };
+    if (source.kind === 'hub') {
+      return hubModelTree(source.repo, source.revision, {
+        base: source.base,
+        onProgress: (p) => onProgress?.({ phase: 'download', file: p.file, done: p.done, total: p.total, cached: p.cached }),
+      });
+    }
+    if (!files?.length) throw new Error('pick or drop a model folder (config.json, model.safetensors, tokenizer.json)');
+    return localTree(source.name, files);
   },
-  async selfTest() {
-    return kernelSelfTest(await requireGpu());
-  },
-};
+  cachedModels: cachedRepos,
+  localTree,
+});
 
-Comlink.expose(api);
+Comlink.expose(workbench);

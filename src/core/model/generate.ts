@@ -15,8 +15,8 @@ export interface GenerateOptions extends SamplingOptions {
   readonly seed?: number;
   /** Apply the LoRA adapter (when one is attached). */
   readonly useAdapter?: boolean;
-  /** Called with each new token as soon as it is chosen. */
-  readonly onToken?: (id: number) => void;
+  /** Called with each new token as soon as it is chosen, with its log-probability and the entropy. */
+  readonly onToken?: (id: number, logprob: number, entropy: number) => void;
   readonly signal?: AbortSignal;
 }
 
@@ -73,7 +73,7 @@ export class Generator {
       out.logprobs.push(logp[id]!);
       out.entropies.push(entropy);
       seen.push(id);
-      o.onToken?.(id);
+      o.onToken?.(id, logp[id]!, entropy);
       if (stops.has(id)) return { ...out, stopReason: 'stop-token' };
       if (i + 1 < o.maxNewTokens) logits = await this.step([id], prompt.length + i, useAdapter);
     }

@@ -125,16 +125,15 @@ export function createCleanStep(config: CleanConfig, ctx: CleanContext = {}): Re
     if (config.chat && rec.record.kind === 'chat') {
       const before = rec.record;
       const fixed = repairChat(before.messages, config.chat);
-      for (const issue of fixed.issues.slice(0, fixed.messages ? undefined : -1)) {
-        t.chat.get(issue.rule)!.changed(rec.source, describeRecord(before), '', issue.note);
-      }
       if (!fixed.messages) {
+        // Only the rule that dropped the record is counted; earlier repairs no longer matter.
         const last = fixed.issues.at(-1)!;
         t.chat.get(last.rule)!.removed(rec.source, describeRecord(before), last.note);
         return;
       }
       if (fixed.issues.length > 0) {
         const after: DataRecord = { kind: 'chat', messages: fixed.messages };
+        for (const issue of fixed.issues) t.chat.get(issue.rule)!.changed(rec.source, describeRecord(before), describeRecord(after), issue.note);
         rec = withRecord(rec, after);
       }
     }
@@ -162,7 +161,7 @@ export function createCleanStep(config: CleanConfig, ctx: CleanContext = {}): Re
     }
     if (len) {
       const tokens = needsTokens ? (rec.record.kind === 'tokens' ? rec.record.inputIds.length : ctx.countTokens!(text)) : 0;
-      const chars = Array.from(text).length;
+      const chars = len.minChars !== undefined || len.maxChars !== undefined ? Array.from(text).length : 0;
       const why =
         len.minTokens !== undefined && tokens < len.minTokens
           ? `${tokens} tokens < ${len.minTokens}`

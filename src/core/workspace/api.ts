@@ -1,0 +1,258 @@
+/**
+ * The one API the UI calls on the training Worker (through comlink). Everything that touches the
+ * GPU, the model, datasets, runs and checkpoints happens behind it; the UI only sends commands and
+ * renders what comes back. Callbacks must be passed wrapped in `Comlink.proxy(...)`.
+ */
+import type { AdapterSummary } from '../gpu/gpu.ts';
+import type { SelfTestResult } from '../selftest/kernels.ts';
+import type { RecordKind, RecordProblem, RecordSource } from '../data/records.ts';
+import type { TokenStats } from '../data/stats.ts';
+import type { TrainConfig, TrainConfigInput } from '../train/config.ts';
+import type { RunState, TrainEvent } from '../train/events.ts';
+
+export interface GpuInfo {
+  readonly adapter: AdapterSummary;
+  readonly limits: Readonly<Record<string, number>>;
+  readonly features: readonly string[];
+}
+
+/** Where a model comes from. `local` models are folders the user picked or dropped. */
+export type ModelSource =
+  | { readonly kind: 'demo' }
+  | { readonly kind: 'hub'; readonly repo: string; readonly revision: string; /** Hub origin; default https://huggingface.co (tests serve a local copy). */ readonly base?: string }
+  | { readonly kind: 'local'; readonly name: string };
+
+export interface LoadProgress {
+  readonly phase: 'download' | 'load';
+  readonly file?: string;
+  /** Bytes (download) or tensors (load). */
+  readonly done: number;
+  readonly total: number;
+  /** True when the file came from the browser cache. */
+  readonly cached?: boolean;
+}
+
+export interface LinearModuleInfo {
+  /** Canonical id (`self_attn.q_proj`, `attn.c_attn`) and PEFT short name (`q_proj`). */
+  readonly id: string;
+  readonly name: string;
+  readonly in: number;
+  readonly out: number;
+  /** LoRA parameters per layer per unit of rank: in + out. */
+  readonly paramsPerRank: number;
+}
+
+export interface ModelSummary {
+  readonly source: ModelSource;
+  readonly name: string;
+  readonly arch: string;
+  readonly parameters: number;
+  readonly layers: number;
+  readonly hidden: number;
+  readonly heads: number;
+  readonly kvHeads: number;
+  readonly vocabSize: number;
+  readonly maxPositions: number;
+  readonly dtype: string;
+  readonly hasChatTemplate: boolean;
+  readonly linearModules: readonly LinearModuleInfo[];
+  readonly warnings: readonly string[];
+}
+
+/** A local file handed to the Worker (path inside the picked folder, and its File/Blob). */
+export interface LocalFile {
+  readonly path: string;
+  readonly file: Blob;
+}
+
+export interface MemoryRequest {
+  readonly method: 'lora' | 'full';
+  readonly batch: number;
+  readonly seq: number;
+  readonly r: number;
+  /** 'all-linear' or module names. */
+  readonly targets: 'all-linear' | readonly string[];
+  readonly gradCheckpointing: boolean;
+}
+
+export interface MemoryEstimate {
+  /** Bytes by purpose: weights, adapter, gradients, optimizer, activations, logits, ... */
+  readonly parts: Readonly<Record<string, number>>;
+  readonly total: number;
+  /** The adapter's limits the estimate is checked against. */
+  readonly maxBufferSize: number;
+  readonly maxStorageBufferBindingSize: number;
+  /** False when a single buffer would exceed a limit (then `problems` says which). */
+  readonly fits: boolean;
+  readonly problems: readonly string[];
+}
+
+export type { DatasetOptions, DatasetVersion } from './datasets.ts';
+import type { DatasetMeta, DatasetOptions } from './datasets.ts';
+
+/** A dataset as the UI sees it (what the library stores about it). */
+export type DatasetSummary = DatasetMeta;
+
+export interface PreviewToken {
+  readonly text: string;
+  readonly id: number;
+  /** Carries loss (highlighted in the preview). */
+  readonly trained: boolean;
+}
+
+export interface PreviewRow {
+  readonly index: number;
+  readonly source: RecordSource;
+  readonly kind: RecordKind;
+  /** The text the model sees (chat template applied). */
+  readonly text: string;
+  readonly tokens: readonly PreviewToken[];
+  readonly truncated: boolean;
+  readonly split: 'train' | 'validation';
+  readonly generated?: boolean;
+}
+
+export interface DatasetPreview {
+  readonly rows: readonly PreviewRow[];
+  readonly total: number;
+  /** Token statistics of the whole (current version of the) dataset with the current model's tokenizer. */
+  readonly stats: TokenStats;
+  readonly train: number;
+  readonly validation: number;
+  /** Records that produced no trainable example (reasons). */
+  readonly problems: readonly RecordProblem[];
+}
+
+export interface RunSettings {
+  readonly name?: string;
+  readonly datasetId: string;
+  readonly config: TrainConfigInput;
+  /** Continue from another run's adapter (imported or trained). */
+  readonly initRunId?: string;
+}
+
+export interface RunSummary {
+  readonly id: string;
+  readonly name: string;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  /** 'interrupted': the tab closed or the GPU was lost mid-run; it can continue from its checkpoint. */
+  readonly state: RunState | 'interrupted' | 'imported';
+  readonly model: ModelSource & { readonly name: string };
+  readonly dataset: { readonly id: string; readonly name: string; readonly version: number; readonly hash: string } | null;
+  readonly config: TrainConfig | null;
+  readonly seq: number;
+  readonly step: number;
+  readonly totalSteps: number;
+  readonly lastLoss: number | null;
+  readonly bestValLoss: number | null;
+  readonly hasCheckpoint: boolean;
+  readonly hasAdapter: boolean;
+  /** Runs continued from another run's adapter point back to it (versions of an adapter). */
+  readonly parentRunId?: string;
+  readonly message?: string;
+}
+
+export interface RunDetail extends RunSummary {
+  readonly events: readonly TrainEvent[];
+}
+
+export type RunEvent = TrainEvent & { readonly runId: string };
+
+export interface EvalRequest {
+  readonly datasetId: string;
+  readonly split: 'validation' | 'train' | 'all';
+  /** Score with this run's adapter; null for the base model. */
+  readonly runId: string | null;
+  /** Also generate answers for prompt/chat records and compare with the references (slower). */
+  readonly generate?: boolean;
+  readonly maxExamples?: number;
+}
+
+export type { EvalExample, EvalReport } from '../eval/report.ts';
+import type { EvalReport } from '../eval/report.ts';
+
+export interface SamplingSettings {
+  readonly maxNewTokens: number;
+  readonly greedy?: boolean;
+  readonly temperature?: number;
+  readonly topK?: number;
+  readonly topP?: number;
+  readonly repetitionPenalty?: number;
+  readonly seed?: number;
+}
+
+export interface GenerateRequest {
+  /** Chat messages (rendered with the chat template) or plain text. */
+  readonly messages?: readonly { role: string; content: string }[];
+  readonly prompt?: string;
+  /** The run whose adapter to use; null for the base model. */
+  readonly runId: string | null;
+  readonly sampling: SamplingSettings;
+}
+
+export interface GeneratedToken {
+  readonly id: number;
+  readonly text: string;
+  /** log p of the token (nats) and the entropy of its distribution, for confidence shading. */
+  readonly logprob: number;
+  readonly entropy: number;
+}
+
+export interface GenerateResult {
+  readonly text: string;
+  readonly tokens: readonly GeneratedToken[];
+  readonly stopReason: 'stop-token' | 'length' | 'aborted';
+  readonly meanLogprob: number | null;
+}
+
+export interface ExportedFile {
+  readonly name: string;
+  readonly bytes: Uint8Array;
+  readonly mime: string;
+}
+
+export interface WorkerApi {
+  /** Acquires WebGPU; rejects with a message that says how to enable it. */
+  init(): Promise<GpuInfo>;
+  selfTest(): Promise<SelfTestResult[]>;
+
+  loadModel(source: ModelSource, files: readonly LocalFile[] | null, onProgress?: (p: LoadProgress) => void): Promise<ModelSummary>;
+  modelSummary(): Promise<ModelSummary | null>;
+  /** Hub repos downloaded into the browser cache (usable offline). */
+  cachedModels(): Promise<{ repo: string; revision: string; bytes: number }[]>;
+  estimateMemory(req: MemoryRequest): Promise<MemoryEstimate>;
+
+  importDataset(name: string, bytes: Uint8Array, options?: Partial<DatasetOptions>): Promise<DatasetSummary>;
+  listDatasets(): Promise<DatasetSummary[]>;
+  updateDatasetOptions(id: string, options: Partial<DatasetOptions>): Promise<DatasetSummary>;
+  previewDataset(id: string, offset: number, count: number): Promise<DatasetPreview>;
+  deleteDataset(id: string): Promise<void>;
+  /** Runs data preparation (core/data/prepare) and stores the result as a new version. */
+  prepareDataset(id: string, config: unknown, onProgress?: (step: string, done: number, total: number) => void): Promise<{ dataset: DatasetSummary; report: unknown; reportText: string; generated: number }>;
+  setDatasetVersion(id: string, version: number): Promise<DatasetSummary>;
+
+  startRun(settings: RunSettings, onEvent: (e: RunEvent) => void): Promise<string>;
+  pauseRun(): Promise<void>;
+  resumeRun(): Promise<void>;
+  stopRun(): Promise<void>;
+  /** Continues an interrupted or stopped run from its last checkpoint. */
+  continueRun(runId: string, onEvent: (e: RunEvent) => void): Promise<void>;
+  activeRunId(): Promise<string | null>;
+  listRuns(): Promise<RunSummary[]>;
+  getRun(id: string): Promise<RunDetail>;
+  deleteRun(id: string): Promise<void>;
+
+  evaluate(req: EvalRequest, onProgress?: (done: number, total: number) => void): Promise<EvalReport>;
+  generate(req: GenerateRequest, onToken?: (t: GeneratedToken) => void): Promise<GenerateResult>;
+  abortGeneration(): Promise<void>;
+
+  /** PEFT adapter folder as a .zip (adapter_config.json, adapter_model.safetensors, README.md). */
+  exportAdapter(runId: string): Promise<ExportedFile>;
+  /** Merged model folder as a .zip (config, weights in the base dtype, tokenizer files). */
+  exportMerged(runId: string): Promise<ExportedFile>;
+  /** run_manifest.json, and the equivalent TRL + PEFT configuration (YAML for `trl sft --config`, and a Python script). */
+  exportManifest(runId: string): Promise<ExportedFile[]>;
+  /** A PEFT adapter folder (files) becomes an 'imported' run: compare it, or continue training from it. */
+  importAdapter(name: string, files: readonly LocalFile[]): Promise<RunSummary>;
+}
