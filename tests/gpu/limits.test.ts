@@ -16,7 +16,7 @@ import { nodeFileSource } from '../../src/platform/node-files.ts';
 import { relError } from './gpu-harness.ts';
 import type { Gpu } from '../../src/core/gpu/gpu.ts';
 
-const DIR = fileURLToPath(new URL('../../../shared/fixtures/hf/models/tiny-llama', import.meta.url));
+const DIR = fileURLToPath(new URL('../fixtures/hf/models/tiny-llama', import.meta.url));
 
 describe('adapter limits', () => {
   // 96 KiB bindings: the 512x64 embedding splits in two and the logits in vocabulary chunks.

@@ -16,7 +16,7 @@ import { mergeLora } from '../../src/core/model/merge.ts';
 import { relError, testGpu } from './gpu-harness.ts';
 import type { Gpu } from '../../src/core/gpu/gpu.ts';
 
-const FIXTURES = fileURLToPath(new URL('../../../shared/fixtures/hf/models/', import.meta.url));
+const FIXTURES = fileURLToPath(new URL('../fixtures/hf/models/', import.meta.url));
 
 interface Reference {
   input_ids: number[][];

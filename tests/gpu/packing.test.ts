@@ -11,7 +11,7 @@ import { relError, testGpu } from './gpu-harness.ts';
 import type { Transformer } from '../../src/core/model/transformer.ts';
 import type { Row } from '../../src/core/train/trainer.ts';
 
-const FIXTURES = fileURLToPath(new URL('../../../shared/fixtures/hf/models/', import.meta.url));
+const FIXTURES = fileURLToPath(new URL('../fixtures/hf/models/', import.meta.url));
 
 async function logitsOf(model: Transformer, rows: Row[], seq: number): Promise<{ logits: Float32Array; loss: number }> {
   const gpu = model.gpu;

@@ -10,7 +10,7 @@ import { nodeFileTree } from '../../src/platform/node-files.ts';
 import { Rng } from '../../src/core/model/rng.ts';
 import { testGpu } from './gpu-harness.ts';
 
-const DIR = fileURLToPath(new URL('../../../shared/fixtures/hf/models/tiny-llama', import.meta.url));
+const DIR = fileURLToPath(new URL('../fixtures/hf/models/tiny-llama', import.meta.url));
 const S = 16;
 
 /** Rows from a tiny "language": token t+1 follows t, so a model can learn it. */

@@ -11,7 +11,7 @@ import { bytesSource } from '../../src/core/formats/bytes.ts';
 import { acquireNodeGpu } from '../../src/platform/node-gpu.ts';
 import { localTree } from '../../src/platform/browser-files.ts';
 
-const TINY = fileURLToPath(new URL('../../../shared/fixtures/hf/models/tiny-llama', import.meta.url));
+const TINY = fileURLToPath(new URL('../fixtures/hf/models/tiny-llama', import.meta.url));
 
 function folder(dir: string) {
   return readdirSync(dir).filter((f) => f !== 'adapter' && !f.startsWith('reference')).map((f) => ({ path: `tiny-llama/${f}`, file: new Blob([readFileSync(join(dir, f))]) }));

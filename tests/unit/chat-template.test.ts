@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { chatSpans, encodeChat, renderChatTemplate, type ChatMessage } from '../../src/core/formats/chat-template.ts';
 import { Tokenizer } from '../../src/core/formats/tokenizer.ts';
 
-const shared = (p: string) => fileURLToPath(new URL(`../../../shared/${p}`, import.meta.url));
+/** Fixtures are copied under tests/fixtures; the demo model ships in public/models. */
+const shared = (p: string) => fileURLToPath(new URL(p.startsWith('models/') ? `../../public/${p}` : `../${p}`, import.meta.url));
 const readJsonFile = (p: string): unknown => JSON.parse(readFileSync(shared(p), 'utf8'));
 
 const DIR = 'fixtures/hf/tokenizers/bpe512-chat';

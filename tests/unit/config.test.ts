@@ -12,9 +12,9 @@ import {
 } from '../../src/core/model/config.ts';
 
 const load = async (p: string) => JSON.parse(await readFile(fileURLToPath(new URL(p, import.meta.url)), 'utf8')) as Record<string, unknown>;
-const tinyGpt2 = () => load('../../../shared/fixtures/hf/models/tiny-gpt2/config.json');
-const tinyLlama = () => load('../../../shared/fixtures/hf/models/tiny-llama/config.json');
-const demoBase = () => load('../../../shared/models/demo-base/config.json');
+const tinyGpt2 = () => load('../fixtures/hf/models/tiny-gpt2/config.json');
+const tinyLlama = () => load('../fixtures/hf/models/tiny-llama/config.json');
+const demoBase = () => load('../../public/models/demo-base/config.json');
 
 /** Qwen/Qwen2.5-0.5B config.json as published. */
 const QWEN25_05B = {

@@ -15,7 +15,7 @@ import { SafetensorsFile } from '../../src/core/formats/safetensors.ts';
 import { parseConfig, type Architecture } from '../../src/core/model/config.ts';
 import { nodeFileSource } from '../../src/platform/node-files.ts';
 
-const models = (p: string) => fileURLToPath(new URL(`../../../shared/fixtures/hf/models/${p}`, import.meta.url));
+const models = (p: string) => fileURLToPath(new URL(`../fixtures/hf/models/${p}`, import.meta.url));
 const json = async (p: string) => JSON.parse(await readFile(models(p), 'utf8')) as Record<string, unknown>;
 
 const FIXTURES: { dir: string; arch: Architecture }[] = [

@@ -20,8 +20,8 @@ import {
 } from '../../src/core/formats/safetensors.ts';
 import { nodeFileSource, nodeFileTree } from '../../src/platform/node-files.ts';
 
-const fixture = (p: string) => fileURLToPath(new URL(`../../../shared/fixtures/${p}`, import.meta.url));
-const demoBase = fileURLToPath(new URL('../../../shared/models/demo-base', import.meta.url));
+const fixture = (p: string) => fileURLToPath(new URL(`../fixtures/${p}`, import.meta.url));
+const demoBase = fileURLToPath(new URL('../../public/models/demo-base', import.meta.url));
 const TINY_LLAMA = fixture('hf/models/tiny-llama/model.safetensors');
 const TINY_GPT2 = fixture('hf/models/tiny-gpt2/model.safetensors');
 

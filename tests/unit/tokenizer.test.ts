@@ -11,7 +11,8 @@ import { BYTE_TO_CHAR, utf8Lossy } from '../../src/core/formats/tokenizer/bytele
 import { compileOnig, onigToJs, RegexSyntaxError } from '../../src/core/formats/tokenizer/regex.ts';
 import { nodeFileTree } from '../../src/platform/node-files.ts';
 
-const shared = (p: string) => fileURLToPath(new URL(`../../../shared/${p}`, import.meta.url));
+/** Fixtures are copied under tests/fixtures; the demo model ships in public/models. */
+const shared = (p: string) => fileURLToPath(new URL(p.startsWith('models/') ? `../../public/${p}` : `../${p}`, import.meta.url));
 const readJsonFile = (p: string): unknown => JSON.parse(readFileSync(shared(p), 'utf8'));
 
 interface Case {
