@@ -272,6 +272,8 @@ export class Workbench implements WorkerApi {
     const trainer = await Trainer.create({
       model: s.requireModel(), config: { ...config, saveEvery }, seq: rows.seq, train: rows.train, validation: rows.validation.length ? rows.validation : undefined, resume,
       onEvent: (e) => {
+        // The final state is announced after the run's files are saved (below).
+        if (e.type === 'state' && e.state !== 'running' && e.state !== 'paused') return;
         if (e.type !== 'state') events.push(e);
         onEvent({ ...e, runId: run.id });
         void persist(e.type !== 'step').catch(() => undefined);
@@ -305,6 +307,7 @@ export class Workbench implements WorkerApi {
       } finally {
         trainer.destroy();
         this.active = null;
+        onEvent({ type: 'state', state: summary.state, step: summary.steps, runId: run.id });
       }
     });
     this.active = { id: run.id, trainer, done };
