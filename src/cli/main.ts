@@ -2,6 +2,7 @@ import { DeviceLostError, InputError, LimitError } from '../core/errors.ts';
 import { helpText, parseArgs, UsageError, type CommandSpec, type Parsed } from './args.ts';
 import { Output } from './output.ts';
 import * as bench from './commands/bench.ts';
+import * as data from './commands/data.ts';
 import * as demo from './commands/demo.ts';
 import * as evalCommand from './commands/eval.ts';
 import * as generate from './commands/generate.ts';
@@ -15,7 +16,12 @@ interface Command {
   run(p: Parsed, out: Output): Promise<void>;
 }
 
-const COMMANDS: readonly Command[] = [demo, train, evalCommand, generate, tokenize, merge, init, bench];
+const COMMANDS: readonly Command[] = [
+  demo, train, evalCommand, generate, tokenize, merge, init, bench,
+  { spec: data.prepareSpec, run: data.prepare },
+  { spec: data.statsSpec, run: data.stats },
+  { spec: data.synthSpec, run: data.synth },
+];
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.spec.name.length));
@@ -30,7 +36,9 @@ function overview(): string {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
+  // Two-word commands: `tabtune data prepare ...`.
+  const [first, ...tail] = argv;
+  const [name, ...rest] = first === 'data' && tail[0] && !tail[0].startsWith('-') ? [`data ${tail[0]}`, ...tail.slice(1)] : [first, ...tail];
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(`${overview()}\n`);
     return 0;

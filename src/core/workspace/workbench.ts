@@ -16,6 +16,8 @@ import type {
   LoadProgress, LocalFile, MemoryEstimate, MemoryRequest, ModelSource, ModelSummary, PreviewRow, RunDetail, RunEvent, RunSettings,
   RunSummary, WorkerApi,
 } from './api.ts';
+import { configFromForm, prepareDataset, type PrepareForm } from '../data/prepare/pipeline.ts';
+import { renderReport } from '../data/prepare/report.ts';
 import { DatasetLibrary, type DatasetMeta, type DatasetOptions } from './datasets.ts';
 import { previewRows } from './preview.ts';
 import { runProgress, RunLibrary, type RunRecord } from './runs.ts';
@@ -30,8 +32,6 @@ export interface WorkbenchPlatform {
   openModel(source: ModelSource, files: readonly LocalFile[] | null, onProgress?: (p: LoadProgress) => void): Promise<FileTree>;
   cachedModels(): Promise<{ repo: string; revision: string; bytes: number }[]>;
   localTree(name: string, files: readonly LocalFile[]): FileTree;
-  /** Runs preparation off the critical path (core/data/prepare), when available. */
-  prepare?(records: unknown[], config: unknown, onProgress?: (step: string, done: number, total: number) => void): Promise<{ records: unknown[]; report: unknown; reportText: string; generated: number }>;
 }
 
 interface ActiveRun {
@@ -205,14 +205,16 @@ export class Workbench implements WorkerApi {
     return { rows, total: data.examples.length, stats: data.stats, train: data.split.train.length, validation: data.split.validation.length, problems: data.problems.slice(0, 200) };
   }
 
+  /** Data preparation (the Data view's Prepare form) stored as a new dataset version. */
   async prepareDataset(id: string, config: unknown, onProgress?: (step: string, done: number, total: number) => void) {
-    if (!this.platform.prepare) throw new Error('data preparation is not available in this build');
     const meta = await this.datasets.get(id);
     const records = await this.datasets.records(id);
-    const r = await this.platform.prepare(records, config, onProgress);
-    const dataset = await this.datasets.addVersion(id, r.records as never, meta.currentVersion, config, r.report);
+    const tok = this.session?.tokenizer ?? null;
+    const prepareConfig = configFromForm(config as PrepareForm);
+    const r = await prepareDataset(records, prepareConfig, { countTokens: tok ? (t) => tok.encode(t).length : undefined, onProgress });
+    const dataset = await this.datasets.addVersion(id, r.records, meta.currentVersion, prepareConfig, r.report);
     this.dataCache = null;
-    return { dataset, report: r.report, reportText: r.reportText, generated: r.generated };
+    return { dataset, report: r.report, reportText: renderReport(r.report), generated: r.records.filter((x) => x.generated).length };
   }
 
   // ---- runs
