@@ -1,5 +1,6 @@
 import { join, resolve } from 'node:path';
-import { packRows, padRows, rowLength, splitIndices } from '../../core/data/rows.ts';
+import { packRows, padRows, rowLength } from '../../core/data/rows.ts';
+import { splitTrainValidation } from '../../core/data/split.ts';
 import { InputError } from '../../core/errors.ts';
 import { readPeftAdapter } from '../../core/model/lora.ts';
 import { prepareModel } from '../../core/session.ts';
@@ -96,7 +97,8 @@ export async function run(p: Parsed, out: Output): Promise<void> {
   let valData: LoadedData | null = null;
   if (p['val-data']) valData = await loadData(resolve(p['val-data'] as string), prepared.tokenizer, cfg.vocabSize, dataOpts, out);
   else if (demoData && (p['val-split'] as number) === 0) valData = await loadData(join(demoDataDir(), 'factbook-qa-eval.jsonl'), prepared.tokenizer, cfg.vocabSize, dataOpts, out);
-  const split = valData ? { train: data.examples.map((_, i) => i), validation: [] } : splitIndices(data.examples.length, p['val-split'] as number, config.seed);
+  const indices = data.examples.map((_, i) => i);
+  const split = valData ? { train: indices, validation: [] as number[] } : splitTrainValidation(indices, { fraction: p['val-split'] as number, seed: config.seed });
   const trainEx = split.train.map((i) => data.examples[i]!);
   const valEx = valData ? valData.examples : split.validation.map((i) => data.examples[i]!);
   const seq = rowLength([...trainEx, ...valEx], dataOpts.maxLength);

@@ -49,6 +49,8 @@ export function alpacaPrompt(instruction: string, input = ''): string {
   return tpl.replace('{instruction}', () => instruction).replace('{input}', () => input);
 }
 
+const LIST_FIELDS: ReadonlySet<KnownField> = new Set(['messages', 'conversations', 'input_ids', 'labels']);
+
 /** Which record kind each set of fields makes; checked in this order. */
 const SHAPES: readonly { kind: RecordKind; needs: readonly KnownField[]; label: string }[] = [
   { kind: 'tokens', needs: ['input_ids'], label: 'input_ids' },
@@ -84,14 +86,20 @@ export class RowReader {
     return n === f ? `"${n}"` : `"${n}" (${f})`;
   }
 
+  /** Present; an empty cell of a list field (CSV rows have every column) counts as absent. */
   private has(row: Record<string, unknown>, f: KnownField): boolean {
     const v = row[this.names[f]];
-    return v !== undefined && v !== null;
+    return v !== undefined && v !== null && !(v === '' && LIST_FIELDS.has(f));
+  }
+
+  private blank(row: Record<string, unknown>, f: KnownField): boolean {
+    return row[this.names[f]] === '';
   }
 
   read(row: Record<string, unknown>): Checked<RowRecord> {
     for (const shape of SHAPES) {
-      if (!shape.needs.every((f) => this.has(row, f))) continue;
+      // a shape whose fields are all empty cells is not this row's format
+      if (!shape.needs.every((f) => this.has(row, f)) || shape.needs.every((f) => this.blank(row, f))) continue;
       const used: KnownField[] = [...shape.needs];
       let r: Checked<DataRecord>;
       switch (shape.label) {
@@ -117,7 +125,10 @@ export class RowReader {
           r = this.text(row);
       }
       if (!r.ok) return r;
-      return { ok: true, value: withFields(r.value, row, new Set(used.map((f) => this.names[f]))) };
+      // empty cells of other formats' columns are not fields of this row
+      const skip = new Set(used.map((f) => this.names[f]));
+      for (const f of Object.keys(this.names) as KnownField[]) if (this.blank(row, f)) skip.add(this.names[f]);
+      return { ok: true, value: withFields(r.value, row, skip) };
     }
     return { ok: false, reason: this.missing(row) };
   }
@@ -128,6 +139,8 @@ export class RowReader {
       ['prompt', 'completion'],
       ['instruction', 'output'],
     ];
+    const empty = SHAPES.flatMap((s) => s.needs).filter((f, i, all) => all.indexOf(f) === i && this.blank(row, f));
+    if (empty.length) return `${empty.map((f) => this.label(f)).join(' and ')} ${empty.length > 1 ? 'are' : 'is'} empty`;
     for (const [a, b] of pairs) {
       if (this.has(row, a) !== this.has(row, b)) {
         const [got, lack] = this.has(row, a) ? [a, b] : [b, a];

@@ -18,6 +18,7 @@ export type Checked<T> = { ok: true; value: T } | { ok: false; reason: string };
 
 export function typeName(v: unknown): string {
   if (v === null) return 'null';
+  if (v === undefined) return 'nothing';
   if (Array.isArray(v)) return 'an array';
   return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
 }

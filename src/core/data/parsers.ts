@@ -48,25 +48,30 @@ export function detectFormat(name: string, text: string): FileFormat {
   const head = text.trimStart();
   if (head.startsWith('[')) return 'json';
   if (head.startsWith('{')) return looksLikeJsonl(text) ? 'jsonl' : 'json';
-  const first = firstLine(text);
-  if (first.includes('\t')) return 'tsv';
-  // a header of short names separated by commas
-  if (first.includes(',') && first.split(',').every((c) => /^\s*"?[\w .\-]{1,64}"?\s*$/u.test(c))) return 'csv';
+  // a header of column names, and a next line with as many separators
+  const [first = '', second = ''] = text.trimStart().split(/\r?\n/, 2);
+  for (const [sep, format] of [
+    ['\t', 'tsv'],
+    [',', 'csv'],
+  ] as const) {
+    const cells = first.split(sep);
+    if (cells.length > 1 && second.split(sep).length === cells.length && cells.every((c) => HEADER_NAME.test(c))) return format;
+  }
   return 'text';
 }
 
-function firstLine(text: string): string {
-  const m = /^[ \t]*\S[^\r\n]*/m.exec(text);
-  return m ? m[0] : '';
-}
+const HEADER_NAME = /^\s*"?[\p{L}\p{N}_\- ]{1,64}"?\s*$/u;
 
-/** Several lines, the first of which is a whole JSON object. */
+/**
+ * JSONL when the first line is a whole JSON object and more lines follow, or when the only line
+ * is an object that does not wrap a records array.
+ */
 function looksLikeJsonl(text: string): boolean {
-  const lines = text.trimStart().split('\n', 3);
-  if (lines.length < 2) return false;
+  const lines = text.trim().split('\n', 3);
   try {
     const v: unknown = JSON.parse(lines[0]!);
-    return v !== null && typeof v === 'object' && !Array.isArray(v);
+    if (!isObject(v)) return false;
+    return lines.length > 1 || !WRAPPER_KEYS.some((k) => Array.isArray(v[k]));
   } catch {
     return false;
   }
@@ -213,13 +218,14 @@ export function parseDelimited(file: string, text: string, delimiter: ',' | '\t'
   Papa.parse<string[]>(text, {
     delimiter,
     header: false,
-    skipEmptyLines: 'greedy',
     step: (res) => {
+      const cells = res.data;
+      // blank lines are skipped; a row of empty cells is a row (and a problem later)
+      if (cells.length === 1 && cells[0]!.trim() === '' && res.errors.length === 0) return;
       let start = prevEnd;
       while (start < text.length && /\s/.test(text[start]!)) start++;
       prevEnd = res.meta.cursor;
       const at = lineAt(start);
-      const cells = res.data;
       const quoteError = res.errors.find((e) => e.type === 'Quotes');
       if (header === null) {
         if (quoteError) throw new InputError(file, `header row: ${quoteError.message}`, `line ${at}`);

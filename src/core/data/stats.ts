@@ -8,7 +8,7 @@ export interface TokenStats {
   minLength: number;
   maxLength: number;
   meanLength: number;
-  /** Example lengths: counts[i] holds lengths in [edges[i], edges[i + 1]); the last bin includes its upper edge. */
+  /** Example lengths: counts[i] holds lengths in [edges[i], edges[i + 1]). */
   histogram: { edges: number[]; counts: number[] };
   /** Examples cut to maxLength. */
   truncated: number;

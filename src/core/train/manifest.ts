@@ -47,11 +47,6 @@ export function manifestMetrics(events: readonly TrainEvent[]): RunManifest['met
   };
 }
 
-export async function sha256(bytes: Uint8Array): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
-}
-
 const yamlValue = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : Array.isArray(v) ? `[${v.map(yamlValue).join(', ')}]` : String(v));
 
 /**

@@ -3,14 +3,11 @@ import { linearModules } from '../formats/peft.ts';
 import type { Session } from '../session.ts';
 import type { TrainConfig } from './config.ts';
 import type { TrainEvent } from './events.ts';
-import { manifestMetrics, sha256, trlConfig, type RunManifest } from './manifest.ts';
+import { datasetHash } from '../data/hash.ts';
+import { Sha256 } from '../data/sha256.ts';
+import { manifestMetrics, trlConfig, type RunManifest } from './manifest.ts';
 
 export const TABTUNE_VERSION = '0.1.0';
-
-/** SHA-256 of a dataset's records in canonical JSON (the manifest's dataset identity). */
-export async function datasetHash(records: readonly DatasetRecord[]): Promise<string> {
-  return sha256(new TextEncoder().encode(JSON.stringify(records.map((r) => r.record))));
-}
 
 export function datasetFormat(records: readonly DatasetRecord[]): RunManifest['dataset']['format'] {
   const kinds = new Set<RecordKind>(records.map((r) => r.record.kind));
@@ -45,7 +42,7 @@ export async function runFiles(session: Session, run: RunDescription): Promise<R
     model: { name: run.model.name, source: run.model.source, arch: m.cfg.arch, parameters: m.weights.store.count, dtype: m.cfg.dtype },
     dataset: {
       ...dataset,
-      hash: await datasetHash(records),
+      hash: datasetHash(records),
       format: datasetFormat(records),
       chatTemplate: session.tokenizer?.chatTemplate ?? null,
     },
@@ -53,7 +50,7 @@ export async function runFiles(session: Session, run: RunDescription): Promise<R
     seq: run.seq,
     totalSteps: run.totalSteps,
     metrics: manifestMetrics(run.events),
-    adapterHash: await sha256(weightsFile),
+    adapterHash: new Sha256().update(weightsFile).hex(),
     targetModules: [...new Set(targets)],
   };
   const trl = trlConfig(manifest, m.cfg);

@@ -1,5 +1,6 @@
 import type { DatasetRecord, RecordProblem } from '../data/records.ts';
-import { packRows, padRows, rowLength, splitIndices } from '../data/rows.ts';
+import { packRows, padRows, rowLength } from '../data/rows.ts';
+import { splitTrainValidation } from '../data/split.ts';
 import { tokenizeRecords, type Example } from '../data/tokenize.ts';
 import { tokenStats, type TokenStats } from '../data/stats.ts';
 import type { Tokenizer } from '../formats/tokenizer.ts';
@@ -23,7 +24,7 @@ export function trainingData(records: readonly DatasetRecord[], tok: Tokenizer, 
   // Examples keep their record's source (file and line, unique per record).
   const index = new Map(records.map((r, i) => [`${r.source.file}:${r.source.line}`, i]));
   const recordOf = t.examples.map((e) => index.get(`${e.source.file}:${e.source.line}`) ?? -1);
-  const split = splitIndices(t.examples.length, o.validationFraction, o.splitSeed);
+  const split = splitTrainValidation(t.examples.map((_, i) => i), { fraction: o.validationFraction, seed: o.splitSeed });
   return { examples: t.examples, split, problems: t.problems, stats: tokenStats(t.examples, t.stats.truncated), recordOf };
 }
 

@@ -19,9 +19,11 @@ export interface LshWeights {
 
 /**
  * Candidates are verified by their Jaccard similarity, so a false positive costs only one
- * comparison while a false negative is a duplicate missed for good: misses weigh more.
+ * comparison while a false negative is a duplicate missed for good: misses weigh 9×. At the
+ * default threshold 0.7 and 128 permutations this picks 20 bands × 6 rows: a pair at J = 0.7 is
+ * a candidate with probability 0.92, at 0.75 with 0.97, at 0.3 with 0.015.
  */
-export const DEFAULT_LSH_WEIGHTS: LshWeights = { falsePositive: 0.3, falseNegative: 0.7 };
+export const DEFAULT_LSH_WEIGHTS: LshWeights = { falsePositive: 0.1, falseNegative: 0.9 };
 
 export function candidateProbability(s: number, p: LshParams): number {
   return 1 - (1 - s ** p.rows) ** p.bands;

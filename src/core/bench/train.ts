@@ -1,0 +1,112 @@
+import { resolveTargets, linearModules } from '../formats/peft.ts';
+import type { Gpu } from '../gpu/gpu.ts';
+import { StepState } from '../kernels/step-state.ts';
+import { Generator } from '../model/generate.ts';
+import { LoraAdapter } from '../model/lora.ts';
+import { estimateTrainingMemory } from '../model/memory.ts';
+import { Rng } from '../model/rng.ts';
+import { StepPlan } from '../model/step-plan.ts';
+import type { Transformer } from '../model/transformer.ts';
+import { AdamW } from '../train/adamw.ts';
+import { runStep } from '../train/step.ts';
+import { profileProgram } from './profile.ts';
+
+export interface TrainBench {
+  readonly bench: 'train';
+  readonly model: string;
+  readonly batch: number;
+  readonly seq: number;
+  readonly method: 'lora';
+  readonly r: number;
+  readonly msPerStep: number;
+  readonly tokensPerSecond: number;
+  /** Ledger peak during training (weights included), and the estimate the app shows. */
+  readonly peakMemoryMiB: number;
+  readonly estimatedMemoryMiB: number;
+  /** Share of GPU time in matmul and attention kernels (profiled op by op). */
+  readonly matmulAttentionShare: number | null;
+  readonly dispatchesPerStep: number;
+  readonly adapter: string;
+}
+
+/**
+ * Times LoRA training steps (r, all linear layers, AdamW, dropout 0) on random tokens: a warm-up
+ * step, then `steps` timed steps; optionally profiles one step kernel by kernel.
+ */
+export async function benchTraining(gpu: Gpu, model: Transformer, name: string, o: { batch: number; seq: number; r?: number; steps?: number; profile?: boolean }): Promise<TrainBench> {
+  const r = o.r ?? 16;
+  const targets = resolveTargets(model.cfg.arch, 'all-linear');
+  model.lora = LoraAdapter.create(gpu, model.cfg, { r, alpha: 2 * r, dropout: 0, rslora: false, targets }, 1);
+  model.setTrainable('lora');
+  const before = gpu.ledger.total;
+  gpu.ledger.resetPeak();
+  const step = new StepState(gpu);
+  const plan = await StepPlan.build(model, { batch: o.batch, seq: o.seq, train: true }, step);
+  const opt = await AdamW.create(gpu, model.lora.store, model.grads!, { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, maxNorm: 1 }, step, true);
+  const rng = new Rng(3);
+  const T = o.batch * o.seq;
+  const batch = () => {
+    const ids = Array.from({ length: T }, () => rng.int(model.cfg.vocabSize));
+    return { ids, labels: ids };
+  };
+  try {
+    await runStep(gpu, plan, opt, step, [batch()], 1e-4, 1).done;
+    const steps = o.steps ?? 3;
+    const t0 = performance.now();
+    let last: Promise<unknown> = Promise.resolve();
+    for (let i = 0; i < steps; i++) last = runStep(gpu, plan, opt, step, [batch()], 1e-4, i).done;
+    await last;
+    const ms = (performance.now() - t0) / steps;
+    let share: number | null = null;
+    if (o.profile) {
+      const kernels = [...(await profileProgram(gpu, plan.forward)), ...(await profileProgram(gpu, plan.backward!)), ...(await profileProgram(gpu, opt.program))];
+      const total = kernels.reduce((a, k) => a + k.ms, 0);
+      share = kernels.filter((k) => /^(matmul|attention)/.test(k.label)).reduce((a, k) => a + k.ms, 0) / total;
+    }
+    const modules = linearModules(model.cfg.arch).filter((m) => targets.includes(m.id)).map((m) => m.features(model.cfg));
+    const estimate = Object.values(estimateTrainingMemory(model.cfg, { method: 'lora', batch: o.batch, seq: o.seq, r, loraModules: modules, loraDropout: 0, gradCheckpointing: false, validation: false })).reduce((a, b) => a + b, 0);
+    return {
+      bench: 'train', model: name, batch: o.batch, seq: o.seq, method: 'lora', r, msPerStep: ms, tokensPerSecond: T / (ms / 1000),
+      peakMemoryMiB: (gpu.ledger.peak - before + model.weights.store.buffers.reduce((a, b) => a + b.size, 0)) / 2 ** 20,
+      estimatedMemoryMiB: estimate / 2 ** 20, matmulAttentionShare: share,
+      dispatchesPerStep: plan.forward.dispatchCount + plan.backward!.dispatchCount + opt.program.dispatchCount, adapter: gpu.adapter.description,
+    };
+  } finally {
+    opt.destroy();
+    plan.destroy();
+    gpu.destroyBuffer(step.tensor.buffer);
+    model.setTrainable('none');
+    model.lora?.destroy();
+    model.lora = null;
+  }
+}
+
+export interface GenerateBench {
+  readonly bench: 'generate';
+  readonly model: string;
+  readonly promptTokens: number;
+  readonly newTokens: number;
+  readonly prefillTokensPerSecond: number;
+  readonly decodeTokensPerSecond: number;
+  readonly adapter: string;
+}
+
+/** Prefill of a prompt and greedy decoding with the KV cache. */
+export async function benchGeneration(model: Transformer, name: string, o: { prompt: number; newTokens: number }): Promise<GenerateBench> {
+  const gen = new Generator(model);
+  const rng = new Rng(5);
+  const prompt = Array.from({ length: o.prompt }, () => rng.int(model.cfg.vocabSize));
+  try {
+    await gen.generate(prompt.slice(0, 8), { maxNewTokens: 2, greedy: true, ignoreEos: true });
+    let first = 0;
+    const t0 = performance.now();
+    await gen.generate(prompt, { maxNewTokens: o.newTokens, greedy: true, ignoreEos: true, onToken: () => { if (!first) first = performance.now(); } });
+    const end = performance.now();
+    return {
+      bench: 'generate', model: name, promptTokens: o.prompt, newTokens: o.newTokens,
+      prefillTokensPerSecond: o.prompt / ((first - t0) / 1000), decodeTokensPerSecond: (o.newTokens - 1) / ((end - first) / 1000), adapter: model.gpu.adapter.description,
+    };
+  } finally {
+    gen.destroy();
+  }
+}
