@@ -74,7 +74,7 @@ export async function benchTraining(gpu: Gpu, model: Transformer, name: string, 
   } finally {
     opt.destroy();
     plan.destroy();
-    gpu.destroyBuffer(step.tensor.buffer);
+    step.destroy();
     model.setTrainable('none');
     model.lora?.destroy();
     model.lora = null;

@@ -70,6 +70,6 @@ export async function scoreSequences(model: Transformer, seqs: readonly ScoredSe
     return { loss, perplexity: Math.exp(loss), tokens, sequences: scores };
   } finally {
     plan.destroy();
-    gpu.destroyBuffer(step.tensor.buffer);
+    step.destroy();
   }
 }

@@ -19,21 +19,29 @@ export interface StepResult {
 export function runStep(gpu: Gpu, plan: StepPlan, opt: AdamW | null, step: StepState, micro: readonly Batch[], lr: number, seed: number): { targets: number; done: Promise<StepResult> } {
   const encoded = micro.map((b) => plan.encode(b));
   const targets = encoded.reduce((n, e) => n + e.targets, 0);
-  step.begin({ lr, ...(opt?.nextCorrections() ?? { biasCorrection1: 1, biasCorrection2: 1 }), lossScale: targets > 0 ? 1 / targets : 0, seed });
-  if (opt) gpu.run(opt.zeroGrads);
-  for (const e of encoded) {
-    plan.write(e.data);
-    gpu.run(...(plan.backward ? [plan.forward, plan.backward] : [plan.forward]));
-  }
-  if (opt) {
-    gpu.run(opt.program);
-    opt.t++;
-  }
-  const done = gpu.readF32(step.tensor.buffer, 0, Slot.lossScale + 1).then((v) => ({
-    loss: targets > 0 ? v[Slot.lossSum]! / targets : NaN,
-    gradNorm: Math.sqrt(v[Slot.gradNormSq]!),
-    targets,
-  }));
+  const submitted = step.serial(async () => {
+    const readback = await step.readback();
+    step.begin({ lr, ...(opt?.nextCorrections() ?? { biasCorrection1: 1, biasCorrection2: 1 }), lossScale: targets > 0 ? 1 / targets : 0, seed });
+    // One command buffer per micro-batch: the first also zeroes the gradients, the last also
+    // updates the weights and copies the step's loss and gradient norm out.
+    encoded.forEach((e, i) => {
+      plan.write(e.data);
+      const programs = [plan.forward];
+      if (plan.backward) programs.push(plan.backward);
+      if (opt && i === 0) programs.unshift(opt.zeroGrads);
+      if (i === encoded.length - 1) {
+        if (opt) programs.push(opt.program);
+        programs.push(readback.program);
+      }
+      gpu.run(...programs);
+    });
+    if (opt) opt.t++;
+    return readback;
+  });
+  const done = submitted.then(async (readback) => {
+    const v = await readback.read();
+    return { loss: targets > 0 ? v[Slot.lossSum]! / targets : NaN, gradNorm: Math.sqrt(v[Slot.gradNormSq]!), targets };
+  });
   return { targets, done };
 }
 

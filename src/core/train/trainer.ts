@@ -381,7 +381,7 @@ export class Trainer {
     this.plan.destroy();
     this.evalPlan?.destroy();
     this.opt.destroy();
-    this.gpu.destroyBuffer(this.stepState.tensor.buffer);
-    this.gpu.destroyBuffer(this.evalState.tensor.buffer);
+    this.stepState.destroy();
+    this.evalState.destroy();
   }
 }
