@@ -33,12 +33,12 @@ export async function openSession(out: Output, o: { fast?: boolean } = {}): Prom
 }
 
 /** Reads and checks the model (and adapter) folders on the CPU, then opens the GPU and loads them. */
-export async function openModel(out: Output, dir: string, adapterDir?: string): Promise<Session> {
+export async function openModel(out: Output, dir: string, adapterDir?: string, o: { int8?: boolean } = {}): Promise<Session> {
   const prepared = await prepareModel(nodeFileTree(dir));
   const adapter = adapterDir ? await readPeftAdapter(prepared.inspected.cfg, nodeFileTree(adapterDir)) : null;
   const session = await openSession(out);
   try {
-    await session.loadModel(prepared, (done, total) => out.progress(`loading ${dir}: ${done}/${total} tensors`));
+    await session.loadModel(prepared, (done, total) => out.progress(`loading ${dir}: ${done}/${total} tensors`), o);
     out.clearProgress();
     if (adapter) await session.loadAdapter(adapter);
     return session;

@@ -69,10 +69,11 @@ export class Session {
   }
 
   /** Loads config, weights and (when present) the tokenizer of a Hugging Face model folder. */
-  async loadModel(from: FileTree | PreparedModel, onProgress?: (done: number, total: number) => void): Promise<ModelInfo> {
+  /** `int8`: hold the base's linear weights as int8 (LoRA, evaluation and generation; a quarter of the memory). */
+  async loadModel(from: FileTree | PreparedModel, onProgress?: (done: number, total: number) => void, o: { int8?: boolean } = {}): Promise<ModelInfo> {
     const prepared = 'inspected' in from ? from : await prepareModel(from);
     this.unloadModel();
-    this.model = await loadTransformer(this.gpu, prepared.inspected, onProgress);
+    this.model = await loadTransformer(this.gpu, prepared.inspected, onProgress, o);
     this.tokenizer = prepared.tokenizer;
     this.source = prepared.tree;
     return this.info();
@@ -168,12 +169,15 @@ export class Session {
       const src = await this.source.open(name);
       if (src) files[name] = await readAll(src);
     }
-    if (m.lora) {
+    if (m.lora || m.weights.int8) {
+      // The merge runs on a fresh f32 copy of the base (exact, whatever this session holds).
       const copy = await loadTransformer(this.gpu, this.source);
       try {
-        const saved = await m.lora.save(this.gpu, null);
-        copy.lora = await LoraAdapter.load(this.gpu, copy.cfg, memoryTree('adapter', saved));
-        await mergeLora(copy);
+        if (m.lora) {
+          const saved = await m.lora.save(this.gpu, null);
+          copy.lora = await LoraAdapter.load(this.gpu, copy.cfg, memoryTree('adapter', saved));
+          await mergeLora(copy);
+        }
         files['model.safetensors'] = await modelSafetensors(copy);
       } finally {
         copy.destroy();

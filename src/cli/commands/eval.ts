@@ -12,6 +12,7 @@ export const spec: CommandSpec = {
     { name: 'model', kind: 'string', value: 'DIR', help: 'Hugging Face model folder (default: the demo model)' },
     { name: 'adapter', kind: 'string', value: 'DIR', help: 'PEFT LoRA adapter folder' },
     { name: 'data', kind: 'string', value: 'FILE', help: 'JSONL, JSON, CSV/TSV or text; input_ids/labels, text, prompt/completion, Alpaca, messages or ShareGPT' },
+    { name: 'int8', kind: 'boolean', help: 'hold the base model\'s linear weights as int8 with per-channel scales (a quarter of the memory)' },
     { name: 'max-seq-len', kind: 'int', help: 'truncate longer examples', default: 1024 },
     { name: 'mask-prompt', kind: 'boolean', help: 'score only completions / assistant turns (--no-mask-prompt: every token)', default: true },
     { name: 'batch', kind: 'int', help: 'sequences per forward pass', default: 8 },
@@ -22,7 +23,7 @@ export const spec: CommandSpec = {
 };
 
 export async function run(p: Parsed, out: Output): Promise<void> {
-  const session = await openModel(out, modelDir(p.model as string | undefined), p.adapter as string | undefined);
+  const session = await openModel(out, modelDir(p.model as string | undefined), p.adapter as string | undefined, { int8: p.int8 === true });
   try {
     const m = session.requireModel();
     const data = await loadData(need<string>(p, 'data'), session.tokenizer, m.cfg.vocabSize, { maxLength: p['max-seq-len'] as number, maskPrompt: p['mask-prompt'] !== false }, out);

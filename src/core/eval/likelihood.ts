@@ -49,8 +49,9 @@ export async function scoreSequences(model: Transformer, seqs: readonly ScoredSe
         ids.set(s.inputIds, b * S);
         labels.set(s.labels, b * S);
       });
-      const { done } = runStep(gpu, plan, null, step, [{ ids, labels }], 0, 0);
-      const [, rowLoss] = await Promise.all([done, readTensor(gpu, plan.rowLoss)]);
+      // The forward must be submitted before the row losses are copied out.
+      await runStep(gpu, plan, null, step, [{ ids, labels }], 0, 0).done;
+      const rowLoss = await readTensor(gpu, plan.rowLoss);
       rows.forEach((s, b) => {
         let nll = 0;
         let tokens = 0;

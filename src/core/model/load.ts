@@ -29,8 +29,9 @@ export async function inspectModel(tree: FileTree): Promise<InspectedModel> {
 }
 
 /** Loads a Hugging Face model folder (config.json + safetensors) onto the GPU. */
-export async function loadTransformer(gpu: Gpu, tree: FileTree | InspectedModel, onProgress?: (done: number, total: number) => void): Promise<Transformer> {
+/** `int8`: hold the linear weights as int8 with per-row scales (for LoRA, evaluation and generation). */
+export async function loadTransformer(gpu: Gpu, tree: FileTree | InspectedModel, onProgress?: (done: number, total: number) => void, o: { int8?: boolean } = {}): Promise<Transformer> {
   const m = 'cfg' in tree ? tree : await inspectModel(tree);
-  const weights = await ModelWeights.load(gpu, m.cfg, m.st, m.file, onProgress);
+  const weights = await ModelWeights.load(gpu, m.cfg, m.st, m.file, onProgress, o.int8 === true);
   return new Transformer(gpu, m.cfg, weights);
 }

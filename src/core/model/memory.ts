@@ -13,6 +13,8 @@ export interface TrainingShape {
   readonly gradCheckpointing: boolean;
   /** A validation plan is built too (forward only, one layer's activations). */
   readonly validation: boolean;
+  /** The base's linear weights are int8 with per-row scales. */
+  readonly int8?: boolean;
 }
 
 /** Logits stay in memory up to this size (step-plan.ts); the same rule decides the estimate. */
@@ -29,9 +31,11 @@ export function estimateTrainingMemory(cfg: ModelConfig, s: TrainingShape): Reco
   const f = 4;
   const ln = statsPerRow(cfg.norm);
   const align = (n: number) => Math.ceil(n / 64) * 64;
+  // An int8 weight is a quarter of the words plus one scale per output row.
+  const linear = (out: number, inF: number) => (s.int8 && inF % 4 === 0 ? align((out * inF) / 4) + align(out) : align(out * inF));
   const perLayerWeights =
-    2 * d.H * (cfg.norm === 'layernorm' ? 2 : 1) + align(d.qkvDim * d.H) + (cfg.attentionBias ? align(d.qkvDim) : 0) +
-    align(d.H * d.qDim) + (cfg.oBias ? align(d.H) : 0) + align(d.upDim * d.H) + (cfg.mlpBias ? align(d.upDim) + align(d.H) : 0) + align(d.H * d.inner);
+    2 * d.H * (cfg.norm === 'layernorm' ? 2 : 1) + linear(d.qkvDim, d.H) + (cfg.attentionBias ? align(d.qkvDim) : 0) +
+    linear(d.H, d.qDim) + (cfg.oBias ? align(d.H) : 0) + linear(d.upDim, d.H) + (cfg.mlpBias ? align(d.upDim) + align(d.H) : 0) + linear(d.H, d.inner);
   const tables = (cfg.tiedEmbeddings ? 1 : 2) * align(cfg.vocabSize * d.H) + (cfg.arch === 'gpt2' ? align(cfg.maxPositions * d.H) : 0);
   const weights = (L * perLayerWeights + tables + 2 * d.H) * f + (cfg.rope ? cfg.maxPositions * cfg.headDim * f : 0);
   const adapterElements = L * s.loraModules.reduce((n, m) => n + align(s.r * m.in) + align(m.out * s.r), 0);

@@ -11,7 +11,7 @@ import { matmul } from '../kernels/matmul.ts';
 import type { StepState } from '../kernels/step-state.ts';
 import { ropeParameters, type ModelConfig } from './config.ts';
 import { dims, layerParam, type Dims } from './layout.ts';
-import { linearBackwardInput, linearBackwardParams, linearForward, mat, type Mat } from './linear.ts';
+import { linearBackwardInput, linearBackwardParams, linearForward, mat, type LinearWeight, type Mat } from './linear.ts';
 import type { LoraAdapter, LoraModule, Site } from './lora.ts';
 import type { ParamStore } from './param-store.ts';
 import type { ModelWeights } from './weights.ts';
@@ -93,6 +93,7 @@ export class Transformer {
   setTrainable(what: 'full' | 'lora' | 'none'): void {
     this.grads?.destroy();
     this.grads = null;
+    if (what === 'full' && this.weights.int8) throw new Error('an int8 base trains with LoRA only (load the model in f32 for full fine-tuning)');
     this.trainFull = what === 'full';
     if (what === 'full') this.grads = this.weights.store.mirror('gradients', 'grads');
     if (what === 'lora') {
@@ -107,6 +108,14 @@ export class Transformer {
 
   lw(l: number, name: string): Tensor {
     return this.w(layerParam(l, name));
+  }
+
+  /** A linear weight of layer l (`qkv`, `o`, `up`, `down`), f32 or int8. */
+  lin(l: number, site: 'qkv' | 'o' | 'up' | 'down'): LinearWeight {
+    const stem = layerParam(l, site);
+    if (!this.weights.store.has(`${stem}.q8`)) return this.w(`${stem}.weight`);
+    const q = this.w(`${stem}.q8`);
+    return { q, scale: this.w(`${stem}.scale`), out: q.shape[0]!, in: q.shape[1]! * 4 };
   }
 
   /** Gradient of a base weight, or undefined when base weights are frozen. */
@@ -217,7 +226,7 @@ export class Transformer {
     const H = d.H;
     const ln1 = this.norm('ln1', l, T, x, a.st1);
     await normForward(gpu, p, ln1, a.h1);
-    await linearForward(gpu, p, T, mat(a.h1, H), this.lw(l, 'qkv.weight'), d.qkvDim, H, mat(a.qkv, d.qkvDim), { bias: cfg.attentionBias ? this.lw(l, 'qkv.bias') : undefined });
+    await linearForward(gpu, p, T, mat(a.h1, H), this.lin(l, 'qkv'), d.qkvDim, H, mat(a.qkv, d.qkvDim), { bias: cfg.attentionBias ? this.lw(l, 'qkv.bias') : undefined });
     await this.loraForward(p, l, 'qkv', T, mat(a.h1, H), mat(a.qkv, d.qkvDim), a, step, dropScratch);
     if (this.ropeTable) {
       const common = { T, headDim: d.headDim, rowStride: d.qkvDim, positions: inputs.positions, table: this.ropeTable, maxPositions: this.ropePositions };
@@ -227,17 +236,17 @@ export class Transformer {
     if (attend) await attend(p, l, a);
     else await attentionForward(gpu, p, this.attentionArgs(T, S, a, inputs));
     p.add({ kind: 'copy', src: x.buffer, srcOffset: x.offset * 4, dst: a.xm.buffer, dstOffset: a.xm.offset * 4, size: T * H * 4 });
-    await linearForward(gpu, p, T, mat(a.att, d.qDim), this.lw(l, 'o.weight'), H, d.qDim, mat(a.xm, H), { accumulate: true, bias: cfg.oBias ? this.lw(l, 'o.bias') : undefined });
+    await linearForward(gpu, p, T, mat(a.att, d.qDim), this.lin(l, 'o'), H, d.qDim, mat(a.xm, H), { accumulate: true, bias: cfg.oBias ? this.lw(l, 'o.bias') : undefined });
     await this.loraForward(p, l, 'o', T, mat(a.att, d.qDim), mat(a.xm, H), a, step, dropScratch);
 
     const ln2 = this.norm('ln2', l, T, a.xm, a.st2);
     await normForward(gpu, p, ln2, a.h2);
-    await linearForward(gpu, p, T, mat(a.h2, H), this.lw(l, 'up.weight'), d.upDim, H, mat(a.up, d.upDim), { bias: cfg.mlpBias ? this.lw(l, 'up.bias') : undefined });
+    await linearForward(gpu, p, T, mat(a.h2, H), this.lin(l, 'up'), d.upDim, H, mat(a.up, d.upDim), { bias: cfg.mlpBias ? this.lw(l, 'up.bias') : undefined });
     await this.loraForward(p, l, 'up', T, mat(a.h2, H), mat(a.up, d.upDim), a, step, dropScratch);
     if (d.gated) await swigluForward(gpu, p, a.up, a.act, T, d.inner);
     else await activationForward(gpu, p, cfg.act, a.up, a.act, T * d.inner);
     p.add({ kind: 'copy', src: a.xm.buffer, srcOffset: a.xm.offset * 4, dst: xOut.buffer, dstOffset: xOut.offset * 4, size: T * H * 4 });
-    await linearForward(gpu, p, T, mat(a.act, d.inner), this.lw(l, 'down.weight'), H, d.inner, mat(xOut, H), { accumulate: true, bias: cfg.mlpBias ? this.lw(l, 'down.bias') : undefined });
+    await linearForward(gpu, p, T, mat(a.act, d.inner), this.lin(l, 'down'), H, d.inner, mat(xOut, H), { accumulate: true, bias: cfg.mlpBias ? this.lw(l, 'down.bias') : undefined });
     await this.loraForward(p, l, 'down', T, mat(a.act, d.inner), mat(xOut, H), a, step, dropScratch);
   }
 
@@ -259,12 +268,12 @@ export class Transformer {
     const dres = mat(g.dres, H);
 
     // MLP: xOut = xm + down(act(up(ln2(xm))))
-    await linearBackwardInput(gpu, p, T, dres, this.lw(l, 'down.weight'), H, d.inner, mat(g.dact, d.inner), false);
+    await linearBackwardInput(gpu, p, T, dres, this.lin(l, 'down'), H, d.inner, mat(g.dact, d.inner), false);
     if (this.trainFull) await linearBackwardParams(gpu, p, T, dres, mat(a.act, d.inner), H, d.inner, gw('down.weight')!, cfg.mlpBias ? gw('down.bias') : undefined);
     await this.loraBackward(p, l, 'down', T, mat(a.act, d.inner), dres, mat(g.dact, d.inner), a, g, step);
     if (d.gated) await swigluBackward(gpu, p, a.up, g.dact, g.dup, T, d.inner);
     else await activationBackward(gpu, p, cfg.act, a.up, g.dact, g.dup, T * d.inner);
-    await linearBackwardInput(gpu, p, T, mat(g.dup, d.upDim), this.lw(l, 'up.weight'), d.upDim, H, mat(g.dh, H), false);
+    await linearBackwardInput(gpu, p, T, mat(g.dup, d.upDim), this.lin(l, 'up'), d.upDim, H, mat(g.dh, H), false);
     if (this.trainFull) await linearBackwardParams(gpu, p, T, mat(g.dup, d.upDim), mat(a.h2, H), d.upDim, H, gw('up.weight')!, cfg.mlpBias ? gw('up.bias') : undefined);
     await this.loraBackward(p, l, 'up', T, mat(a.h2, H), mat(g.dup, d.upDim), mat(g.dh, H), a, g, step);
     const ln2 = this.norm('ln2', l, T, a.xm, a.st2);
@@ -272,7 +281,7 @@ export class Transformer {
     await this.normParamGrad(p, 'ln2', l, ln2, g.dh);
 
     // Attention: xm = x + o(attn(rope(qkv(ln1(x)))))
-    await linearBackwardInput(gpu, p, T, dres, this.lw(l, 'o.weight'), H, d.qDim, mat(g.datt, d.qDim), false);
+    await linearBackwardInput(gpu, p, T, dres, this.lin(l, 'o'), H, d.qDim, mat(g.datt, d.qDim), false);
     if (this.trainFull) await linearBackwardParams(gpu, p, T, dres, mat(a.att, d.qDim), H, d.qDim, gw('o.weight')!, cfg.oBias ? gw('o.bias') : undefined);
     await this.loraBackward(p, l, 'o', T, mat(a.att, d.qDim), dres, mat(g.datt, d.qDim), a, g, step);
     await attentionBackward(gpu, p, {
@@ -283,7 +292,7 @@ export class Transformer {
       await rope(gpu, p, { ...common, x: g.dqkv, heads: d.heads }, true);
       await rope(gpu, p, { ...common, x: { ...g.dqkv, offset: g.dqkv.offset + d.qDim }, heads: d.kvHeads }, true);
     }
-    await linearBackwardInput(gpu, p, T, mat(g.dqkv, d.qkvDim), this.lw(l, 'qkv.weight'), d.qkvDim, H, mat(g.dh, H), false);
+    await linearBackwardInput(gpu, p, T, mat(g.dqkv, d.qkvDim), this.lin(l, 'qkv'), d.qkvDim, H, mat(g.dh, H), false);
     if (this.trainFull) await linearBackwardParams(gpu, p, T, mat(g.dqkv, d.qkvDim), mat(a.h1, H), d.qkvDim, H, gw('qkv.weight')!, cfg.attentionBias ? gw('qkv.bias') : undefined);
     await this.loraBackward(p, l, 'qkv', T, mat(a.h1, H), mat(g.dqkv, d.qkvDim), mat(g.dh, H), a, g, step);
     const ln1 = this.norm('ln1', l, T, x, a.st1);

@@ -3,6 +3,7 @@ import type { Dtype, SafetensorsModel, TensorInfo } from '../formats/safetensors
 import type { Gpu } from '../gpu/gpu.ts';
 import { Program } from '../gpu/program.ts';
 import { halfToF32 } from '../kernels/convert.ts';
+import { dequantizeRows, quantizeRows } from '../kernels/matmul-q8.ts';
 import type { ModelConfig } from './config.ts';
 import { bodyPrefix, paramSpecs, placements, vocabChunks, type Placement } from './layout.ts';
 import { maxParamElements, ParamStore } from './param-store.ts';
@@ -28,17 +29,22 @@ export class ModelWeights {
     readonly dtypes: ReadonlyMap<string, Dtype>,
   ) {}
 
-  static layout(gpu: Gpu, cfg: ModelConfig) {
+  static layout(gpu: Gpu, cfg: ModelConfig, int8 = false) {
     const chunks = vocabChunks(cfg.vocabSize, cfg.hidden, maxParamElements(gpu));
-    return { chunks, specs: paramSpecs(cfg, chunks), placements: placements(cfg, chunks) };
+    return { chunks, specs: paramSpecs(cfg, chunks, int8), placements: placements(cfg, chunks) };
+  }
+
+  /** True when the linear weights are held as int8 (a LoRA base that uses a quarter of the memory). */
+  get int8(): boolean {
+    return this.store.names.some((n) => n.endsWith('.q8'));
   }
 
   /**
    * Checks every tensor's presence and shape from the headers first, so a bad checkpoint fails
    * before anything is uploaded, then uploads one tensor at a time.
    */
-  static async load(gpu: Gpu, cfg: ModelConfig, st: SafetensorsModel, name: string, onProgress?: (done: number, total: number) => void): Promise<ModelWeights> {
-    const { chunks, specs, placements: places } = ModelWeights.layout(gpu, cfg);
+  static async load(gpu: Gpu, cfg: ModelConfig, st: SafetensorsModel, name: string, onProgress?: (done: number, total: number) => void, int8 = false): Promise<ModelWeights> {
+    const { chunks, specs, placements: places } = ModelWeights.layout(gpu, cfg, int8);
     const resolved = ModelWeights.check(cfg, st, name, places);
     const store = ParamStore.create(gpu, specs, 'weights', 'weights');
     try {
@@ -81,6 +87,10 @@ export class ModelWeights {
       const count = p.shape.reduce((a, b) => a * b, 1);
       let data = new Float32Array(count);
       for (const part of p.parts) {
+        if (!store.has(part.param)) {
+          data.set(await this.dequantized(store, part.param, part.paramOffset, part.count), part.hfOffset);
+          continue;
+        }
         const t = store.get(part.param);
         data.set(await this.gpu.readF32(t.buffer, (t.offset + part.paramOffset) * 4, part.count), part.hfOffset);
       }
@@ -88,6 +98,17 @@ export class ModelWeights {
       out.set((p.inBody ? prefix : '') + p.hf, { shape: p.shape, data });
     }
     return out;
+  }
+
+  /** Values of part of an int8 weight, dequantised (exports of an int8 base are approximate). */
+  private async dequantized(store: ParamStore, param: string, offset: number, count: number): Promise<Float32Array> {
+    const stem = param.slice(0, -'.weight'.length);
+    const q = store.get(`${stem}.q8`);
+    const cols = q.shape[1]! * 4;
+    const words = new Uint32Array(await this.gpu.read(q.buffer, (q.offset + offset / 4) * 4, count));
+    const sc = store.get(`${stem}.scale`);
+    const scales = await this.gpu.readF32(sc.buffer, (sc.offset + offset / cols) * 4, count / cols);
+    return dequantizeRows(words, scales, count / cols, cols);
   }
 
   destroy(): void {
@@ -111,7 +132,7 @@ function resolve(cfg: ModelConfig, st: SafetensorsModel, p: Placement, file: str
 
 async function upload(gpu: Gpu, store: ParamStore, st: SafetensorsModel, p: Placement, info: TensorInfo): Promise<void> {
   const half = info.dtype === 'BF16' || info.dtype === 'F16';
-  if (half && !p.transpose && p.parts.every((x) => x.hfOffset % 2 === 0)) {
+  if (half && !p.transpose && p.parts.every((x) => x.hfOffset % 2 === 0 && store.has(x.param))) {
     // Half-precision weights travel as they are and widen on the GPU.
     const raw = await st.readRaw(info.name);
     const staging = gpu.upload(raw, 'staging', `upload ${info.name}`);
@@ -127,7 +148,19 @@ async function upload(gpu: Gpu, store: ParamStore, st: SafetensorsModel, p: Plac
   let data = await st.readF32(info.name);
   if (p.transpose) data = transpose(data, p.shape[0]!, p.shape[1]!);
   for (const part of p.parts) {
+    const values = data.subarray(part.hfOffset, part.hfOffset + part.count);
+    if (!store.has(part.param)) {
+      // An int8 base: rows quantise independently, so each HF tensor's rows go on their own.
+      const stem = part.param.slice(0, -'.weight'.length);
+      const q = store.get(`${stem}.q8`);
+      const cols = q.shape[1]! * 4;
+      const { words, scales } = quantizeRows(values, part.count / cols, cols);
+      gpu.write(q.buffer, words, (q.offset + part.paramOffset / 4) * 4);
+      const sc = store.get(`${stem}.scale`);
+      gpu.write(sc.buffer, scales, (sc.offset + part.paramOffset / cols) * 4);
+      continue;
+    }
     const t = store.get(part.param);
-    gpu.write(t.buffer, data.subarray(part.hfOffset, part.hfOffset + part.count), (t.offset + part.paramOffset) * 4);
+    gpu.write(t.buffer, values, (t.offset + part.paramOffset) * 4);
   }
 }

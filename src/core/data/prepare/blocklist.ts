@@ -1,13 +1,17 @@
 /**
  * A user-editable list of terms or phrases to flag or remove (harmful, biased, or simply
  * off-topic words). Matching is case-insensitive, Unicode-aware, on whole words; a phrase
- * matches across any whitespace.
+ * matches across any whitespace. Scripts written without spaces between words (Chinese,
+ * Japanese, Thai, Lao, Khmer, Myanmar) have no word edges to test, so a term in them matches
+ * anywhere in the text.
  */
 export interface BlocklistMatch {
   readonly term: string;
   readonly start: number;
   readonly end: number;
 }
+
+const UNSPACED = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}]/u;
 
 export class Blocklist {
   private readonly patterns: { term: string; re: RegExp }[];
@@ -16,7 +20,8 @@ export class Blocklist {
     const clean = [...new Set(terms.map((t) => t.trim()).filter(Boolean))];
     this.patterns = clean.map((term) => {
       const body = term.split(/\s+/u).map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('\\s+');
-      return { term, re: new RegExp(`(?<![\\p{L}\\p{N}_])${body}(?![\\p{L}\\p{N}_])`, 'giu') };
+      const edge = UNSPACED.test(term) ? ['', ''] : ['(?<![\\p{L}\\p{N}_])', '(?![\\p{L}\\p{N}_])'];
+      return { term, re: new RegExp(`${edge[0]}${body}${edge[1]}`, 'giu') };
     });
   }
 

@@ -8,7 +8,7 @@ import { hash64 } from './hash.ts';
 import { LshIndex, lshParams, type LshParams } from './lsh.ts';
 import { estimateJaccard, MinHasher } from './minhash.ts';
 import { recordText } from './record-text.ts';
-import { DEFAULT_SHINGLES, jaccard, normaliseForMatch, shingleSet, tokenShingleSet, type ShingleOptions } from './shingles.ts';
+import { DEFAULT_SHINGLES, jaccardAtLeast, normaliseForMatch, shingleSet, tokenShingleSet, type ShingleOptions } from './shingles.ts';
 
 export interface NearDupConfig {
   /** Jaccard similarity (of shingle sets) at or above which two records are duplicates. */
@@ -76,8 +76,8 @@ export class DuplicateIndex {
   private readonly hasher: MinHasher | null;
   private readonly index: LshIndex | null;
   private readonly exact = new Map<string, number>();
-  /** Per near-indexed record: its shingle set (exact verification) or signature (estimate). */
-  private readonly stored = new Map<number, Uint32Array>();
+  /** Per near-indexed record id: its shingle set (exact verification) or signature (estimate). */
+  private readonly stored: Uint32Array[] = [];
 
   constructor(readonly config: DedupConfig) {
     const near = config.near;
@@ -117,11 +117,13 @@ export class DuplicateIndex {
     const near = this.config.near;
     if (!near || !this.index || !fp.signature) return null;
     let best: DuplicateMatch | null = null;
-    for (const id of this.index.query(fp.signature)) {
-      const other = this.stored.get(id)!;
-      const sim = near.verify === 'exact' ? jaccard(other, fp.shingles!) : estimateJaccard(other, fp.signature);
-      if (sim >= near.threshold && (!best || sim > best.similarity)) best = { id, similarity: sim, kind: 'near' };
-    }
+    const exact = near.verify === 'exact';
+    const { shingles, signature } = fp;
+    this.index.forEachCandidate(signature, (id) => {
+      const other = this.stored[id]!;
+      const sim = exact ? jaccardAtLeast(other, shingles!, near.threshold) : estimateJaccard(other, signature);
+      if (sim >= near.threshold && (!best || sim > best.similarity || (sim === best.similarity && id < best.id))) best = { id, similarity: sim, kind: 'near' };
+    });
     return best;
   }
 
@@ -129,7 +131,7 @@ export class DuplicateIndex {
     if (fp.key !== null && !this.exact.has(fp.key)) this.exact.set(fp.key, id);
     if (this.index && fp.signature) {
       this.index.insert(id, fp.signature);
-      this.stored.set(id, this.config.near && this.config.near.verify === 'exact' ? fp.shingles! : fp.signature);
+      this.stored[id] = this.config.near && this.config.near.verify === 'exact' ? fp.shingles! : fp.signature;
     }
   }
 }

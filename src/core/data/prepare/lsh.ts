@@ -64,6 +64,9 @@ export function lshParams(threshold: number, numPerm: number, weights: LshWeight
 /** Buckets of record ids per band; a query returns every id sharing a bucket in any band. */
 export class LshIndex {
   private readonly buckets: Map<number, number[]>[];
+  /** Per id, the last visit that saw it: dedupes candidates across bands without a Set per query. */
+  private seen = new Uint32Array(1024);
+  private visit = 0;
 
   constructor(readonly params: LshParams) {
     this.buckets = Array.from({ length: params.bands }, () => new Map<number, number[]>());
@@ -76,7 +79,13 @@ export class LshIndex {
     return mix32(h);
   }
 
+  /** Adds a record; ids are small non-negative integers (positions in a list). */
   insert(id: number, sig: Uint32Array): void {
+    if (id >= this.seen.length) {
+      const grown = new Uint32Array(Math.max(id + 1, this.seen.length * 2));
+      grown.set(this.seen);
+      this.seen = grown;
+    }
     for (let b = 0; b < this.params.bands; b++) {
       const k = this.key(sig, b);
       const bucket = this.buckets[b]!.get(k);
@@ -85,13 +94,29 @@ export class LshIndex {
     }
   }
 
-  /** Ids sharing at least one band with `sig`, ascending (so ties resolve to the earliest record). */
-  query(sig: Uint32Array): number[] {
-    const found = new Set<number>();
+  /** Calls `fn` once for each id sharing at least one band with `sig`, in no particular order. */
+  forEachCandidate(sig: Uint32Array, fn: (id: number) => void): void {
+    if (++this.visit === 0xffffffff) {
+      this.seen.fill(0);
+      this.visit = 1;
+    }
+    const v = this.visit;
     for (let b = 0; b < this.params.bands; b++) {
       const bucket = this.buckets[b]!.get(this.key(sig, b));
-      if (bucket) for (const id of bucket) found.add(id);
+      if (!bucket) continue;
+      for (const id of bucket) {
+        if (this.seen[id] !== v) {
+          this.seen[id] = v;
+          fn(id);
+        }
+      }
     }
-    return [...found].sort((x, y) => x - y);
+  }
+
+  /** Ids sharing at least one band with `sig`, ascending. */
+  query(sig: Uint32Array): number[] {
+    const out: number[] = [];
+    this.forEachCandidate(sig, (id) => out.push(id));
+    return out.sort((x, y) => x - y);
   }
 }

@@ -19,13 +19,14 @@ export const PII_PLACEHOLDER: Readonly<Record<PiiKind, string>> = {
 };
 
 const EMAIL = /[\p{L}\p{N}._%+-]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)*\.\p{L}{2,}/gu;
-const URL_RE = /\bhttps?:\/\/[^\s<>"'()]+/giu;
+const URL_RE = /\b(?:https?|ftps?|sftp|wss?):\/\/[^\s<>"'()]+/giu;
 const SECRET_PARAM = /[?&#](?:access_?token|id_?token|token|api_?key|apikey|key|secret|client_secret|password|passwd|pwd|auth|sig|signature|session(?:id)?|sid)=[^&#\s]{4,}/i;
-const USERINFO = /^https?:\/\/[^/@\s]+:[^/@\s]+@/i;
+const USERINFO = /^[a-z]+:\/\/[^/@\s]+:[^/@\s]+@/i;
 const CARD = /(?<![\d.-])(?:\d[ -]?){12,18}\d(?![\d-])/gu;
-const IPV4 = /(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\d.])/gu;
+const IPV4 = /(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?!\d|\.\d)/gu; // a sentence may end right after one
 const IPV6_CANDIDATE = /(?<![\w:])(?:[0-9a-f]{0,4}:){2,7}[0-9a-f]{0,4}(?![\w:])/giu;
-const PHONE = /(?<![\w+])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?\d{1,4}(?:[\s.-]\d{1,5}){1,5}(?![\w-])|(?<![\w+])\+\d{8,14}(?!\w)/gu;
+/** Groups after the first may be long: German and other national numbers write 030 12345678. */
+const PHONE = /(?<![\w+])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?\d{1,4}(?:[\s.-]\d{1,8}){1,5}(?![\w-])|(?<![\w+])\+\d{8,14}(?!\w)/gu;
 
 /** The Luhn checksum that payment card numbers satisfy. */
 export function luhn(digits: string): boolean {
@@ -42,10 +43,25 @@ export function luhn(digits: string): boolean {
 }
 
 function validIpv6(s: string): boolean {
+  // A real address has a digit somewhere; `a::b` or `dead::beef` is far more often code (C++, Rust).
+  if (!/\d/.test(s)) return false;
   if ((s.match(/::/g) ?? []).length > 1) return false;
   const groups = s.split(':');
   if (s.includes('::')) return groups.length <= 8 && groups.filter((g) => g !== '').every((g) => /^[0-9a-f]{1,4}$/i.test(g)) && /[a-f]|::/i.test(s) && groups.filter(Boolean).length >= 2;
   return groups.length === 8 && groups.every((g) => /^[0-9a-f]{1,4}$/i.test(g));
+}
+
+/**
+ * Book numbers look like hyphenated phone numbers: ISBN-13 starts 978/979 (no country calling
+ * code does), ISBN-10 is four hyphenated groups with a mod-11 check digit.
+ */
+function isbnLike(s: string): boolean {
+  const digits = s.replace(/[\s-]/g, '');
+  if (/^97[89]\d{10}$/.test(digits)) return true;
+  if (!/^\d{9}[\dX]$/i.test(digits) || s.split('-').length !== 4) return false;
+  let sum = 0;
+  for (let i = 0; i < 10; i++) sum += (10 - i) * (/x/i.test(digits[i]!) ? 10 : Number(digits[i]));
+  return sum % 11 === 0;
 }
 
 /** A phone number has 8-15 digits (E.164), and is not a date, a time or a decimal. */
@@ -53,6 +69,9 @@ function plausiblePhone(s: string): boolean {
   const digits = s.replace(/\D/g, '');
   if (digits.length < (s.startsWith('+') ? 8 : 9) || digits.length > 15) return false;
   if (/^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}$/.test(s) || /^\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}$/.test(s)) return false;
+  // Build numbers and timestamps that open with a dotted date (2024.01.15.1234).
+  if (/^(?:19|20)\d\d\.\d{1,2}\.\d{1,2}(?:\D|$)/.test(s)) return false;
+  if (isbnLike(s)) return false;
   if (/^\d+\.\d+$/.test(s)) return false;
   // Separators should group digits; long runs with no separator and no + are usually ids.
   return s.startsWith('+') || /[\s.()-]/.test(s);

@@ -85,3 +85,29 @@ export function jaccard(a: Uint32Array, b: Uint32Array): number {
   }
   return inter / (a.length + b.length - inter);
 }
+
+/**
+ * Jaccard similarity when it is at least `t`, else -1, stopping as soon as the intersection can
+ * no longer reach what `t` needs (|A ∩ B| ≥ t(|A| + |B|) / (1 + t)): most LSH candidates are
+ * rejected after a few steps.
+ */
+export function jaccardAtLeast(a: Uint32Array, b: Uint32Array, t: number): number {
+  const need = (t * (a.length + b.length)) / (1 + t) - 1e-9;
+  if (Math.min(a.length, b.length) < need) return -1;
+  let i = 0;
+  let j = 0;
+  let inter = 0;
+  while (i < a.length && j < b.length) {
+    if (inter + Math.min(a.length - i, b.length - j) < need) return -1;
+    const x = a[i]!;
+    const y = b[j]!;
+    if (x === y) {
+      inter++;
+      i++;
+      j++;
+    } else if (x < y) i++;
+    else j++;
+  }
+  const sim = a.length + b.length === 0 ? 1 : inter / (a.length + b.length - inter);
+  return sim >= t ? sim : -1;
+}
