@@ -20,6 +20,7 @@ describe('memory estimate', () => {
   for (const c of cases) {
     it(`matches the ledger's peak within 15% (${c.method}, ${c.batch}x${c.seq}${c.checkpointing ? ', recompute' : ''})`, async () => {
       const gpu = await testGpu();
+      gpu.pool.trim();
       const base = gpu.ledger.total;
       gpu.ledger.resetPeak();
       const model = await loadTransformer(gpu, nodeFileTree(DEMO));

@@ -7,7 +7,8 @@ import { parseDataset } from '../../src/core/data/import.ts';
 import { Tokenizer } from '../../src/core/formats/tokenizer.ts';
 import { nodeFileTree } from '../../src/platform/node-files.ts';
 
-const shared = (p: string) => fileURLToPath(new URL(`../../../shared/${p}`, import.meta.url));
+/** Fixtures are copied under tests/fixtures; the demo model ships in public/models. */
+const shared = (p: string) => fileURLToPath(new URL(p.startsWith('models/') ? `../../public/${p}` : `../${p}`, import.meta.url));
 const FIX = 'fixtures/hf/tokenizers/bpe512-chat';
 const fixJson = (p: string): unknown => JSON.parse(readFileSync(shared(`${FIX}/${p}`), 'utf8'));
 

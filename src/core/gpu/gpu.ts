@@ -2,6 +2,7 @@ import { BufferUsage, MapMode } from './constants.ts';
 import { DeviceLostError, LimitError } from '../errors.ts';
 import { MemoryLedger, type Purpose } from './ledger.ts';
 import { PipelineCache, type KernelSpec } from './pipelines.ts';
+import { BufferPool } from './pool.ts';
 import { Program } from './program.ts';
 import { UniformArena } from './uniforms.ts';
 
@@ -49,6 +50,7 @@ export class Gpu {
   readonly ledger = new MemoryLedger();
   readonly pipelines: PipelineCache;
   readonly uniforms: UniformArena;
+  readonly pool: BufferPool;
   /** Resolves when the device is lost (never rejects). */
   readonly lost: Promise<DeviceLostError>;
   private lostError: DeviceLostError | null = null;
@@ -71,6 +73,7 @@ export class Gpu {
     this.features = new Set(device.features as unknown as Iterable<string>);
     this.pipelines = new PipelineCache(device);
     this.uniforms = new UniformArena(this);
+    this.pool = new BufferPool(this);
     this.lost = device.lost.then((info) => {
       const err = new DeviceLostError(this.destroyed ? 'destroyed' : `${info.reason}: ${info.message}`);
       this.lostError = err;
@@ -124,6 +127,15 @@ export class Gpu {
     this.sizes.set(buffer, { size: bytes, purpose });
     this.ledger.add(purpose, bytes);
     return buffer;
+  }
+
+  /** Moves a live buffer's bytes to another purpose in the ledger (the pool lends buffers on). */
+  repurpose(buffer: GPUBuffer, purpose: Purpose): void {
+    const rec = this.sizes.get(buffer);
+    if (!rec) return;
+    this.ledger.remove(rec.purpose, rec.size);
+    this.ledger.add(purpose, rec.size);
+    this.sizes.set(buffer, { size: rec.size, purpose });
   }
 
   destroyBuffer(buffer: GPUBuffer): void {
@@ -202,7 +214,7 @@ export class Gpu {
     if (this.lostError) throw this.lostError;
     const out = new Uint8Array(size);
     const piece = Math.min(Math.ceil(size / 4) * 4, READ_PIECE);
-    const staging = this.createBuffer(piece, 'staging', 'readback', BufferUsage.MAP_READ | BufferUsage.COPY_DST);
+    const staging = this.pool.acquire(piece, 'staging', 'readback', BufferUsage.MAP_READ | BufferUsage.COPY_DST);
     try {
       for (let done = 0; done < size; done += piece) {
         const n = Math.min(piece, Math.ceil((size - done) / 4) * 4);
@@ -217,7 +229,7 @@ export class Gpu {
       this.checkErrors();
       return out.buffer;
     } finally {
-      this.destroyBuffer(staging);
+      this.pool.release(staging);
     }
   }
 

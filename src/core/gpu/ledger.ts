@@ -8,7 +8,8 @@ export type Purpose =
   | 'inputs'
   | 'staging'
   | 'uniforms'
-  | 'scratch';
+  | 'scratch'
+  | 'pooled';
 
 export class MemoryLedger {
   private readonly bytes = new Map<Purpose, number>();

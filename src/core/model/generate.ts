@@ -117,11 +117,11 @@ export class Generator {
     const { gpu, d, cfg } = this.model;
     const model = this.model;
     const alloc = (elements: number, label: string) => {
-      const b = gpu.createBuffer(Math.max(1, elements) * 4, 'activations', label);
+      const b = gpu.pool.acquire(Math.max(1, elements) * 4, 'activations', label);
       this.buffers.push(b);
       return tensorOf(b, [elements]);
     };
-    const inputs = gpu.createBuffer(4 * n * 4, 'inputs', `decode ${n}`);
+    const inputs = gpu.pool.acquire(4 * n * 4, 'inputs', `decode ${n}`);
     this.buffers.push(inputs);
     const view = (offset: number, len: number) => tensorOf(inputs, [len], offset);
     const tokenInputs = { ids: view(0, n), positions: view(n, n), targets: view(0, n), qBounds: view(2 * n, 2 * n), kBounds: view(2 * n, 2 * n) };
@@ -159,7 +159,7 @@ export class Generator {
   }
 
   private destroyPlans(): void {
-    for (const b of this.buffers) this.model.gpu.destroyBuffer(b);
+    for (const b of this.buffers) this.model.gpu.pool.release(b);
     this.buffers.length = 0;
     this.plans.clear();
   }

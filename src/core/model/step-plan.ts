@@ -57,7 +57,7 @@ export class StepPlan {
     this.T = opts.batch * opts.seq;
     this.backward = opts.train ? new Program('backward') : null;
     const T = this.T;
-    this.inputBuffer = gpu.createBuffer(T * 7 * 4, 'inputs', 'tokens');
+    this.inputBuffer = gpu.pool.acquire(T * 7 * 4, 'inputs', 'tokens');
     const view = (offset: number, n: number) => tensorOf(this.inputBuffer, [n], offset);
     this.inputs = { ids: view(0, T), positions: view(T, T), targets: view(2 * T, T), qBounds: view(3 * T, 2 * T), kBounds: view(5 * T, 2 * T) };
     this.rowLoss = this.alloc(T, 'row-loss');
@@ -77,7 +77,7 @@ export class StepPlan {
   }
 
   alloc(elements: number, label: string): Tensor {
-    const b = this.model.gpu.createBuffer(Math.max(1, elements) * 4, 'activations', label);
+    const b = this.model.gpu.pool.acquire(Math.max(1, elements) * 4, 'activations', label);
     this.buffers.push(b);
     return tensorOf(b, [elements]);
   }
@@ -200,7 +200,7 @@ export class StepPlan {
 
   destroy(): void {
     const { gpu } = this.model;
-    for (const b of this.buffers) gpu.destroyBuffer(b);
-    gpu.destroyBuffer(this.inputBuffer);
+    for (const b of this.buffers) gpu.pool.release(b);
+    gpu.pool.release(this.inputBuffer);
   }
 }
