@@ -24,6 +24,12 @@ export class UsageError extends Error {
 
 export type Parsed = Record<string, string | number | boolean | string[] | undefined>;
 
+/** Flags the user typed (as opposed to defaults). */
+export const GIVEN = Symbol('given');
+export function given(p: Parsed): ReadonlySet<string> {
+  return (p as unknown as { [GIVEN]: Set<string> })[GIVEN] ?? new Set();
+}
+
 const JSON_FLAG: FlagSpec = { name: 'json', kind: 'boolean', help: 'print machine-readable JSON on stdout' };
 const HELP_FLAG: FlagSpec = { name: 'help', kind: 'boolean', help: 'show this help' };
 
@@ -32,7 +38,9 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): Parsed {
   const flags = [...spec.flags, JSON_FLAG, HELP_FLAG];
   const byName = new Map(flags.map((f) => [f.name, f]));
   const out: Parsed = {};
-  for (const f of flags) if (f.default !== undefined) out[f.name] = f.default;
+  const typed = new Set<string>();
+  Object.defineProperty(out, GIVEN, { value: typed, enumerable: false });
+  for (const f of flags) if (f.default !== undefined) out[f.name] = f.kind === 'list' && typeof f.default === 'string' ? f.default.split(',') : f.default;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (!arg.startsWith('--')) throw new UsageError(`unexpected argument "${arg}" (flags start with --)`);
@@ -44,6 +52,7 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): Parsed {
     }
     const f = byName.get(name);
     if (!f) throw new UsageError(`unknown flag --${name} for "tabtune ${spec.name}" (see tabtune ${spec.name} --help)`);
+    typed.add(name);
     if (f.kind === 'boolean') {
       out[name] = !negated;
       continue;

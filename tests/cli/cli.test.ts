@@ -67,6 +67,13 @@ describe('tabtune CLI', () => {
     expect(Math.abs(after.loss - ref.adamw.loss_after)).toBeLessThan(1e-4);
     const manifest = JSON.parse(readFileSync(join(out, 'run_manifest.json'), 'utf8'));
     expect(manifest.config).toMatchObject({ lr: 0.01, steps: 3, batch: 2, weightDecay: 0.01, clip: 1, shuffle: false });
+
+    // The manifest repeats the run: same losses from a fresh adapter with the same settings.
+    const a = mkdtempSync(join(tmpdir(), 'tabtune-a-'));
+    const first = json(tabtune('train', '--model', LLAMA, '--data', data, '--out', a, '--steps', '4', '--batch', '1', '--lora-r', '4', '--lora-dropout', '0.1', '--seed', '5', '--zip', '--json').stdout).filter((l) => 'loss' in l);
+    const again = json(tabtune('train', '--manifest', join(a, 'run_manifest.json'), '--out', mkdtempSync(join(tmpdir(), 'tabtune-b-')), '--json').stdout).filter((l) => 'loss' in l);
+    expect(again.map((l) => l.loss)).toEqual(first.map((l) => l.loss));
+    expect(statSync(`${a}.zip`).size).toBeGreaterThan(1000);
   });
 
   it('merge writes a model folder whose logits equal the adapter\'s', () => {

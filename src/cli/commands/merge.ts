@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
+import { zipSync } from 'fflate';
 import { need, type CommandSpec, type Parsed } from '../args.ts';
 import { modelDir, openModel } from '../common.ts';
 import type { Output } from '../output.ts';
@@ -12,6 +13,7 @@ export const spec: CommandSpec = {
     { name: 'model', kind: 'string', value: 'DIR', help: 'base model folder (default: the demo model)' },
     { name: 'adapter', kind: 'string', value: 'DIR', help: 'PEFT LoRA adapter folder' },
     { name: 'out', kind: 'string', value: 'DIR', help: 'output model folder' },
+    { name: 'zip', kind: 'boolean', help: 'also write OUT.zip' },
   ],
   examples: ['tabtune merge --model ./base --adapter ./run/adapter --out ./merged'],
 };
@@ -22,11 +24,19 @@ export async function run(p: Parsed, out: Output): Promise<void> {
     const files = await session.saveMerged();
     const dir = resolve(need<string>(p, 'out'));
     writeFiles(dir, files);
+    if (p.zip) writeZip(`${dir}.zip`, dir, files);
     out.record({ out: dir, files: Object.keys(files) });
     out.say(`merged model written to ${dir} (${Object.keys(files).join(', ')})`);
   } finally {
     session.dispose();
   }
+}
+
+/** A .zip holding the files inside a folder named like `dir`. */
+export function writeZip(path: string, dir: string, files: Record<string, Uint8Array>): void {
+  const entries: Record<string, Uint8Array> = {};
+  for (const [name, bytes] of Object.entries(files)) entries[`${basename(dir)}/${name}`] = bytes;
+  writeFileSync(path, zipSync(entries, { level: 6 }));
 }
 
 export function writeFiles(dir: string, files: Record<string, Uint8Array>): void {

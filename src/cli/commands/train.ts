@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { datasetHash } from '../../core/data/hash.ts';
+import type { RunManifest } from '../../core/train/manifest.ts';
 import { packRows, padRows, rowLength } from '../../core/data/rows.ts';
 import { splitTrainValidation } from '../../core/data/split.ts';
 import { InputError } from '../../core/errors.ts';
@@ -9,18 +12,20 @@ import type { TrainEvent } from '../../core/train/events.ts';
 import { runFiles } from '../../core/train/run-files.ts';
 import { Trainer } from '../../core/train/trainer.ts';
 import { nodeFileTree } from '../../platform/node-files.ts';
-import { UsageError, type CommandSpec, type Parsed } from '../args.ts';
+import { given, UsageError, type CommandSpec, type Parsed } from '../args.ts';
 import { loadCheckpoint, saveCheckpoint } from '../checkpoints.ts';
 import { demoDataDir, modelDir, openSession } from '../common.ts';
 import { loadData, type LoadedData } from '../dataset.ts';
 import { bar, duration, type Output } from '../output.ts';
-import { writeFiles } from './merge.ts';
+import { writeFiles, writeZip } from './merge.ts';
 
 export const spec: CommandSpec = {
   name: 'train',
   summary: 'fine-tune with LoRA (or every weight) and write a PEFT adapter (or model folder)',
   usage: 'tabtune train [--model DIR] [--data FILE] [--out DIR] [options]   (no --model/--data: the offline demo)',
   flags: [
+    { name: 'manifest', kind: 'string', value: 'FILE', help: 'repeat a run from its run_manifest.json (model, data, every setting; flags you give override it)' },
+    { name: 'zip', kind: 'boolean', help: 'also write OUT.zip with the adapter (or model) folder' },
     { name: 'model', kind: 'string', value: 'DIR', help: 'Hugging Face model folder (default: the demo model)' },
     { name: 'data', kind: 'string', value: 'FILE', help: 'training data: JSONL/JSON/CSV/TSV/TXT in any supported record format (default: the demo Factbook Q&A)' },
     { name: 'val-data', kind: 'string', value: 'FILE', help: 'validation data (instead of --val-split)' },
@@ -85,7 +90,34 @@ function configFrom(p: Parsed): TrainConfig {
   }
 }
 
+/** Fills the flags the user did not give from a run manifest, so the run repeats. */
+function fromManifest(p: Parsed, file: string): { hash: string } {
+  let m: RunManifest;
+  try {
+    m = JSON.parse(readFileSync(file, 'utf8')) as RunManifest;
+  } catch (e) {
+    throw new InputError(file, `not a readable run manifest (${(e as Error).message})`);
+  }
+  const typed = given(p);
+  const set = (flag: string, v: unknown) => {
+    if (!typed.has(flag) && v !== undefined && v !== null) p[flag] = v as never;
+  };
+  const c = m.config;
+  const src = m.model.source as { path?: string } | undefined;
+  set('model', src?.path ?? m.model.name);
+  set('data', m.dataset.name);
+  set('method', c.method); set('lr', c.lr); set('schedule', c.schedule); set('warmup', c.warmup); set('batch', c.batch);
+  set('grad-accum', c.gradAccum); set('steps', c.steps); set('epochs', c.epochs); set('weight-decay', c.weightDecay); set('clip', c.clip);
+  set('betas', [...c.betas].map(String)); set('eps', c.eps); set('shuffle', c.shuffle); set('seed', c.seed); set('eval-every', c.evalEvery);
+  set('early-stopping', c.earlyStoppingPatience); set('save-every', c.saveEvery); set('grad-checkpointing', c.gradCheckpointing);
+  set('lora-r', c.lora.r); set('lora-alpha', c.lora.alpha); set('lora-dropout', c.lora.dropout); set('rslora', c.lora.rslora);
+  set('lora-targets', c.lora.targets === 'all-linear' ? ['all-linear'] : [...c.lora.targets]);
+  set('max-seq-len', m.dataset.maxLength); set('packing', m.dataset.packing); set('mask-prompt', m.dataset.maskPrompt); set('val-split', m.dataset.validationFraction);
+  return { hash: m.dataset.hash };
+}
+
 export async function run(p: Parsed, out: Output): Promise<void> {
+  const repeat = p.manifest ? fromManifest(p, resolve(p.manifest as string)) : null;
   const config = configFrom(p);
   const dir = modelDir(p.model as string | undefined);
   const dataFile = resolve((p.data as string | undefined) ?? join(demoDataDir(), 'factbook-qa.jsonl'));
@@ -95,6 +127,9 @@ export async function run(p: Parsed, out: Output): Promise<void> {
   const cfg = prepared.inspected.cfg;
   const dataOpts = { maxLength: p['max-seq-len'] as number, maskPrompt: p['mask-prompt'] !== false };
   const data = await loadData(dataFile, prepared.tokenizer, cfg.vocabSize, dataOpts, out);
+  if (repeat && datasetHash(data.records) !== repeat.hash) {
+    throw new InputError(dataFile, `its records differ from the manifest's dataset (sha256 ${repeat.hash.slice(0, 12)}…); the run would not repeat`);
+  }
   let valData: LoadedData | null = null;
   if (p['val-data']) valData = await loadData(resolve(p['val-data'] as string), prepared.tokenizer, cfg.vocabSize, dataOpts, out);
   else if (demoData && (p['val-split'] as number) === 0) valData = await loadData(join(demoDataDir(), 'factbook-qa-eval.jsonl'), prepared.tokenizer, cfg.vocabSize, dataOpts, out);
@@ -157,6 +192,7 @@ export async function run(p: Parsed, out: Output): Promise<void> {
       config, seq, totalSteps: trainer.totalSteps, events,
     });
     writeFiles(outDir, files);
+    if (p.zip) writeZip(`${outDir}.zip`, outDir, files);
     trainer.destroy();
     out.record({ done: { state: summary.state, steps: summary.steps, final_loss: summary.finalLoss, best_val_loss: summary.bestValLoss, out: outDir } });
     out.say(`${summary.state} after ${summary.steps} steps${summary.message ? ` (${summary.message})` : ''}; wrote ${Object.keys(files).join(', ')} to ${outDir}`);
