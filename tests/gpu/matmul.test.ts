@@ -68,4 +68,26 @@ describe('matmul', () => {
       expect(relError(got, want), `K=${K}`).toBeLessThan(1e-4);
     }
   });
+
+  it('the workgroup-tiled kernel (chosen on GPUs) matches float64 on odd shapes in every transposition', async () => {
+    const gpu = await testGpu();
+    gpu.tuning.tiledMatmul = true;
+    try {
+      for (const [M, N, K, batch] of [[64, 64, 32, 1], [70, 130, 45, 2], [129, 65, 200, 1]] as const) {
+        for (const transA of [false, true]) {
+          for (const transB of [false, true]) {
+            const a = randomArray(batch * M * K, M + K + 1);
+            const b = randomArray(batch * K * N, N + 3);
+            const bias = randomArray(N, 4);
+            const c0 = randomArray(batch * M * N, 5);
+            const c = upload(gpu, c0);
+            const got = await runAndRead(gpu, (p) => matmul(gpu, p, { a: upload(gpu, a), b: upload(gpu, b), c, M, N, K, batch, transA, transB, bias: upload(gpu, bias), alpha: 0.75, beta: 1 }), c);
+            expect(relError(got, matmulRef(a, b, M, N, K, { transA, transB, batch, bias, alpha: 0.75, beta: 1, c: c0 })), `${M}x${N}x${K} ${transA} ${transB}`).toBeLessThan(1e-4);
+          }
+        }
+      }
+    } finally {
+      delete gpu.tuning.tiledMatmul;
+    }
+  });
 });

@@ -1,5 +1,6 @@
 import code from '../../../shaders/matmul.wgsl';
 import ntCode from '../../../shaders/matmul_nt.wgsl';
+import tiledCode from '../../../shaders/matmul_tiled.wgsl';
 import type { Gpu } from '../gpu/gpu.ts';
 import { packParams } from '../gpu/params.ts';
 import type { Program } from '../gpu/program.ts';
@@ -8,6 +9,16 @@ import type { Tensor } from '../gpu/tensor.ts';
 
 const SPEC: KernelSpec = { name: 'matmul', code, entry: 'main', bindings: ['uniform', 'read', 'read', 'rw', 'read'] };
 const NT_SPEC: KernelSpec = { ...SPEC, name: 'matmul_nt', code: ntCode };
+const TILED_SPEC: KernelSpec = { ...SPEC, name: 'matmul_tiled', code: tiledCode };
+
+/**
+ * Which matmul a shape gets. GPUs: the 64x64 workgroup tile for shapes that fill it (on an H200
+ * a large tile ran 5x the 4x4 kernel, gpu-device.md). CPU drivers: register blocking, and vec4
+ * loads for A·Bᵀ (2-3x there; barriers and workgroup memory are slow on them).
+ */
+export function useTiled(gpu: Gpu, M: number, N: number, K: number): boolean {
+  return (gpu.tuning.tiledMatmul ?? !gpu.adapter.software) && M >= 64 && N >= 64 && K >= 32;
+}
 
 export interface MatmulArgs {
   /** op(A) is [M, K]: A is stored [M, K], or [K, M] when transA. */
@@ -50,7 +61,8 @@ export async function matmul(gpu: Gpu, program: Program, x: MatmulArgs): Promise
   const bindings = [x.a.buffer, x.b.buffer, x.c.buffer, x.bias?.buffer ?? gpu.placeholder];
   const grid = [Math.ceil(N / 32), Math.ceil(M / 32), batch] as const;
   // A·Bᵀ with K a multiple of 4 and aligned operands reads both sides as vec4 (2-3x faster).
-  if (!x.transA && x.transB && [K, lda, ldb, x.a.offset, x.b.offset, sA, sB].every((v) => v % 4 === 0)) {
+  const tiled = useTiled(gpu, M, N, K);
+  if (!tiled && !x.transA && x.transB && [K, lda, ldb, x.a.offset, x.b.offset, sA, sB].every((v) => v % 4 === 0)) {
     const nt = packParams([
       [M, 'u32'], [N, 'u32'], [K / 4, 'u32'], [x.bias ? 1 : 0, 'u32'],
       [x.a.offset / 4, 'u32'], [sA / 4, 'u32'], [x.b.offset / 4, 'u32'], [sB / 4, 'u32'],
@@ -67,6 +79,10 @@ export async function matmul(gpu: Gpu, program: Program, x: MatmulArgs): Promise
     [ldc, 'u32'], [sC, 'u32'], [x.c.offset, 'u32'], [x.bias?.offset ?? 0, 'u32'],
     [x.alpha ?? 1, 'f32'], [x.beta ?? 0, 'f32'],
   ]);
+  if (tiled) {
+    await gpu.record(program, TILED_SPEC, [gpu.uniforms.alloc(params), ...bindings], [Math.ceil(N / 64), Math.ceil(M / 64), batch]);
+    return;
+  }
   await gpu.record(program, SPEC, [gpu.uniforms.alloc(params), ...bindings], grid);
 }
 

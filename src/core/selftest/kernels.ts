@@ -35,7 +35,10 @@ function relError(got: ArrayLike<number>, want: ArrayLike<number>): number {
 export async function kernelSelfTest(gpu: Gpu): Promise<SelfTestResult[]> {
   const rng = new Rng(1234);
   const results: SelfTestResult[] = [];
-  for (const [M, N, K, transB] of [[37, 29, 53, false], [33, 67, 16, true]] as const) {
+  const saved = gpu.tuning.tiledMatmul;
+  for (const [M, N, K, transB, tiled] of [[37, 29, 53, false, false], [33, 67, 16, true, false], [70, 130, 45, true, true]] as const) {
+    // The last case forces the workgroup-tiled kernel, whatever the adapter would pick.
+    gpu.tuning.tiledMatmul = tiled ? true : saved;
     const a = random(M * K, rng);
     const b = random(K * N, rng);
     const c = allocTensor(gpu, [M * N], 'scratch', 'selftest-c');
@@ -43,8 +46,9 @@ export async function kernelSelfTest(gpu: Gpu): Promise<SelfTestResult[]> {
     await matmul(gpu, p, { a: uploadTensor(gpu, a, [M * K], 'scratch', 'a'), b: uploadTensor(gpu, b, [K * N], 'scratch', 'b'), c, M, N, K, transB });
     gpu.run(p);
     const e = relError(await readTensor(gpu, c), matmulRef(a, b, M, N, K, { transB }));
-    results.push({ name: `matmul ${M}x${N}x${K}${transB ? ' Bᵀ' : ''}`, relError: e, ok: e < TOLERANCE });
+    results.push({ name: `matmul ${M}x${N}x${K}${transB ? ' Bᵀ' : ''}${tiled ? ' (tiled)' : ''}`, relError: e, ok: e < TOLERANCE });
   }
+  gpu.tuning.tiledMatmul = saved;
   {
     const [S, H, KVH, hd] = [9, 4, 2, 8];
     const q = random(S * H * hd, rng);
