@@ -1,32 +1,81 @@
-// tabtune service worker: the app shell and the offline demo files come from the cache when the
-// network is away. Model downloads are cached by the app itself (Cache Storage), and datasets
-// never leave IndexedDB, so nothing else is stored here.
-const CACHE = 'tabtune-app-v1';
-const PRECACHE = ['./', './index.html', './models/demo-base/config.json', './models/demo-base/model.safetensors', './models/demo-base/tokenizer.json',
-  './models/demo-base/tokenizer_config.json', './models/demo-base/chat_template.jinja', './models/demo-base/generation_config.json',
-  './datasets/factbook-qa.jsonl', './datasets/factbook-qa-eval.jsonl'];
+// tabtune service worker: offline after the first visit.
+//
+// - The app shell (index.html, the built JS/CSS, the Worker bundle) and the offline demo model and
+//   datasets are cached at install, from precache.json (written by vite.config.ts at build time).
+// - Navigations go to the network first (a new deploy shows at once) and fall back to the cache.
+// - Built assets and demo files come from the cache first.
+// - Everything else passes through untouched: Hugging Face downloads (the Worker caches those
+//   itself in Cache Storage), range requests, and anything that is not a GET. Datasets the user
+//   imports never reach the network or this worker: they stay in IndexedDB.
+const BUILD = new URL(self.location.href).searchParams.get('v') || 'dev';
+const CACHE = `tabtune-app-${BUILD}`;
+const scope = () => new URL(self.registration.scope);
+const here = (path) => new URL(path, scope()).href;
 
 self.addEventListener('install', (event) => {
-  event.waitUntil(caches.open(CACHE).then((c) => c.addAll(PRECACHE)).then(() => self.skipWaiting()));
+  event.waitUntil(
+    (async () => {
+      const res = await fetch(here('precache.json'), { cache: 'no-cache' });
+      if (!res.ok) throw new Error(`precache.json: HTTP ${res.status}`);
+      const { files } = await res.json();
+      const cache = await caches.open(CACHE);
+      await cache.addAll(files.map((f) => new Request(here(f), { cache: 'no-cache' })));
+      await self.skipWaiting();
+    })(),
+  );
 });
 
 self.addEventListener('activate', (event) => {
-  event.waitUntil(caches.keys().then((keys) => Promise.all(keys.filter((k) => k.startsWith('tabtune-app-') && k !== CACHE).map((k) => caches.delete(k)))).then(() => self.clients.claim()));
+  event.waitUntil(
+    (async () => {
+      const keys = await caches.keys();
+      await Promise.all(keys.filter((k) => k.startsWith('tabtune-app-') && k !== CACHE).map((k) => caches.delete(k)));
+      await self.clients.claim();
+    })(),
+  );
 });
 
+function isAppFile(url) {
+  const base = scope();
+  if (url.origin !== base.origin || !url.pathname.startsWith(base.pathname)) return false;
+  const path = url.pathname.slice(base.pathname.length);
+  return path.startsWith('assets/') || path.startsWith('models/demo-base/') || path.startsWith('datasets/') ||
+    /^(index\.html|selftest\.html|manifest\.webmanifest|icon\.svg|precache\.json)$/.test(path);
+}
+
 self.addEventListener('fetch', (event) => {
-  const url = new URL(event.request.url);
-  if (event.request.method !== 'GET' || url.origin !== self.location.origin || event.request.headers.has('range')) return;
-  // Network first (fresh app after a deploy), the cache when offline; same-origin app files only.
-  event.respondWith(
-    fetch(event.request)
-      .then((res) => {
-        if (res.ok && !url.pathname.includes('/resolve/')) {
-          const copy = res.clone();
-          void caches.open(CACHE).then((c) => c.put(event.request, copy));
+  const req = event.request;
+  if (req.method !== 'GET' || req.headers.has('range')) return;
+  const url = new URL(req.url);
+  if (req.mode === 'navigate' && url.origin === scope().origin) {
+    event.respondWith(
+      (async () => {
+        try {
+          const res = await fetch(req);
+          if (res.ok && url.pathname === scope().pathname) {
+            const copy = res.clone();
+            event.waitUntil(caches.open(CACHE).then((c) => c.put(here('./'), copy)));
+          }
+          return res;
+        } catch (e) {
+          const cache = await caches.open(CACHE);
+          const hit = (await cache.match(req, { ignoreSearch: true })) || (await cache.match(here('./'))) || (await cache.match(here('index.html')));
+          if (hit) return hit;
+          throw e;
         }
-        return res;
-      })
-      .catch(() => caches.match(event.request).then((hit) => hit ?? caches.match('./index.html')).then((r) => r ?? Response.error())),
+      })(),
+    );
+    return;
+  }
+  if (!isAppFile(url)) return;
+  event.respondWith(
+    (async () => {
+      const cache = await caches.open(CACHE);
+      const hit = await cache.match(req, { ignoreSearch: true });
+      if (hit) return hit;
+      const res = await fetch(req);
+      if (res.ok && res.type === 'basic') event.waitUntil(cache.put(req, res.clone()));
+      return res;
+    })(),
   );
 });

@@ -1,10 +1,14 @@
 import { mount } from 'svelte';
 import App from './App.svelte';
-import './styles.css';
+import './app.css';
 
 mount(App, { target: document.getElementById('app')! });
 
-// Offline after the first visit: the service worker caches the app and the demo files.
-if ('serviceWorker' in navigator && import.meta.env.PROD && !new URLSearchParams(location.search).has('nosw')) {
-  void navigator.serviceWorker.register(`${import.meta.env.BASE_URL}sw.js`).catch(() => undefined);
+// Offline after the first visit: the service worker caches the app shell and the demo model
+// and datasets (never anything the user imports: that stays in IndexedDB). `?nosw` turns it off.
+if (import.meta.env.PROD && 'serviceWorker' in navigator && !new URLSearchParams(location.search).has('nosw')) {
+  addEventListener('load', () => {
+    const url = new URL(`sw.js?v=${encodeURIComponent(__TABTUNE_BUILD__)}`, document.baseURI);
+    navigator.serviceWorker.register(url, { scope: './' }).catch((e: unknown) => console.warn('service worker not registered:', e));
+  });
 }

@@ -1,36 +1,28 @@
+/**
+ * The whole app in Chromium (WebGPU on SwiftShader): a model from a Hub-shaped local server, a
+ * dataset import, training with live charts, a reload mid-run and "continue from checkpoint",
+ * evaluation before/after, a streamed chat, and the PEFT adapter download opened and checked.
+ * Screenshots of every view at 1280×800 and 390 px go to tests/e2e/screenshots/.
+ * Build first: npx vite build
+ */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { unzipSync } from 'fflate';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium, serve, type Served } from './harness.ts';
 import { SafetensorsFile } from '../../src/core/formats/safetensors.ts';
 import { bytesSource } from '../../src/core/formats/bytes.ts';
+import { chatJsonl, clipped, dataSection, datasetButton, dismissNotices, unlabelled, fill, HUB_REPO, importDataset, loadHubModel, openTab, overflow, SHOTS, stepCount, TINY_LLAMA, VIEWS, waitForGpu } from './app-helpers.ts';
 
-const TINY = fileURLToPath(new URL('../fixtures/hf/models/tiny-llama', import.meta.url));
-const SHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url));
-/** Words that appear only in the test dataset: no request may carry them. */
-const SECRET = ['zebrafinch', 'quokkamoon'];
-
-function dataset(): Buffer {
-  const lines = Array.from({ length: 40 }, (_, i) => {
-    const w = `${SECRET[i % 2]} ${['sun', 'sea', 'sky', 'tree'][i % 4]}`;
-    return JSON.stringify({ messages: [{ role: 'user', content: `say ${w}` }, { role: 'assistant', content: w }] });
-  });
-  return Buffer.from(lines.join('\n'));
-}
-
-async function tab(page: Page, name: string): Promise<void> {
-  await page.getByRole('tab', { name }).click();
-}
+/** A data URL of the loss chart's canvas: it changes when the chart draws new points. */
+const lossCanvas = (page: Page) => page.locator('figure[aria-label^="Loss by step"] canvas').first().evaluate((c) => (c as HTMLCanvasElement).toDataURL());
 
 describe('the app in Chromium: the whole flow', () => {
   let browser: Browser;
   let server: Served;
-  const outside: string[] = [];
 
   beforeAll(async () => {
-    server = await serve({ 'tabtune-test/tiny-llama': TINY });
+    server = await serve({ [HUB_REPO]: TINY_LLAMA });
     browser = await launchChromium();
     mkdirSync(SHOTS, { recursive: true });
   });
@@ -39,106 +31,164 @@ describe('the app in Chromium: the whole flow', () => {
     await server?.close();
   });
 
-  it('imports, trains with a live chart, survives a reload, resumes, evaluates and downloads the adapter', async () => {
+  it('loads a Hub model, imports, trains with live charts, reloads, continues, evaluates, chats and downloads the adapter', async () => {
     const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 800 } });
+    // In every page load: report CSP violations, and record main-thread long tasks (the UI must stay responsive).
+    await context.addInitScript(() => {
+      document.addEventListener('securitypolicyviolation', (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`));
+      const w = window as unknown as { longTasks: number[] };
+      w.longTasks = [];
+      new PerformanceObserver((list) => list.getEntries().forEach((e) => w.longTasks.push(e.duration))).observe({ type: 'longtask', buffered: true });
+    });
     const page = await context.newPage();
-    page.on('request', (r) => {
-      if (!r.url().startsWith(server.url) && !r.url().startsWith('blob:') && !r.url().startsWith('data:')) outside.push(r.url());
+    // Leaving mid-run asks first (beforeunload); the test answers "leave".
+    let asked = 0;
+    page.on('dialog', (d) => {
+      if (d.type() === 'beforeunload') asked++;
+      void d.accept();
     });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    const app = `${server.url}/?hub=${encodeURIComponent(server.url)}&nosw`;
-    await page.goto(app);
-    await page.getByText('demo-base', { exact: false }).first().waitFor({ timeout: 60_000 });
-    await page.screenshot({ path: `${SHOTS}model-1280.png`, fullPage: true });
+    page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+    await page.goto(`${server.url}/?hub=${encodeURIComponent(server.url)}#model`);
+    await waitForGpu(page);
 
-    // Model from the "Hub" (a local server with the Hub's URL shape).
-    await page.getByLabel('Repository').fill('tabtune-test/tiny-llama');
-    await page.getByRole('button', { name: 'Download and load' }).click();
-    await page.locator('.facts dd', { hasText: 'tabtune-test/tiny-llama@main' }).waitFor({ timeout: 60_000 });
+    // Model: the fixture repo from the local "Hub"; its facts and the memory estimate show.
+    await loadHubModel(page);
+    const summary = page.getByRole('region', { name: 'Loaded model' });
+    await expect.poll(() => summary.textContent()).toContain('llama');
+    expect(await summary.textContent()).toMatch(/Layers\s*2/i);
+    await page.getByTestId('memory-total').waitFor({ timeout: 30_000 });
+    expect(await page.getByTestId('memory-total').textContent()).toMatch(/(KiB|MiB|GiB)$/);
+    await expect.poll(() => page.locator('ul.cached').textContent(), { timeout: 10_000 }).toContain(HUB_REPO);
 
-    // Data
-    await tab(page, 'Data');
-    await page.locator('input[type=file]:not([webkitdirectory])').setInputFiles({ name: 'secret-chat.jsonl', mimeType: 'application/jsonl', buffer: dataset() });
-    await page.getByRole('button', { name: /secret-chat\.jsonl/ }).waitFor();
-    await page.locator('.tok.trained').first().waitFor({ timeout: 30_000 });
+    // Data: import, then the preview shows exactly the assistant answer as trained tokens.
+    await importDataset(page, 'secret-chat.jsonl', chatJsonl());
+    await page.locator('article.example .tok.trained').first().waitFor({ timeout: 30_000 });
     const trained = await page.locator('article.example').first().locator('.tok.trained').allTextContents();
-    expect(trained.join('')).toMatch(/^(zebrafinch|quokkamoon) \w+<\|im_end\|>$/);
-    await page.screenshot({ path: `${SHOTS}data-1280.png`, fullPage: true });
+    expect(trained.join('')).toMatch(/^(zebrafinch|quokkamoon) (sun|sea|sky|tree)<\|im_end\|>\n?$/);
+    await dataSection(page, 'Statistics');
+    await page.getByRole('img', { name: /Example length histogram/ }).waitFor();
+    await dataSection(page, 'Preview');
 
-    // Train: a few steps, checkpoints every 2, and the chart updates.
-    await tab(page, 'Train');
-    await page.getByLabel('Steps', { exact: true }).fill('400');
-    await page.getByLabel('Batch', { exact: true }).fill('2');
-    await page.getByLabel('Checkpoint every (steps)', { exact: true }).fill('2');
-    await page.getByLabel('Validate every (steps)', { exact: true }).fill('0');
-    await page.getByLabel('Learning rate', { exact: true }).fill('0.02');
+    // Train: steps, small batches, checkpoints every 2 steps; the charts update while it runs.
+    await openTab(page, 'Train');
+    await page.getByLabel('Train for', { exact: true }).selectOption('steps');
+    await fill(page, 'Steps', '400');
+    await fill(page, 'Batch size', '2');
+    await fill(page, 'Checkpoint every (steps)', '2');
+    await fill(page, 'Validate every (steps)', '5');
+    await fill(page, 'Learning rate', '0.02');
+    await fill(page, 'Warmup steps', '0');
     await page.getByRole('button', { name: 'Start training' }).click();
-    const step = page.getByTestId('step');
-    await step.waitFor({ timeout: 60_000 });
-    await expect.poll(async () => Number(await step.textContent()), { timeout: 60_000 }).toBeGreaterThanOrEqual(5);
-    const paths = await page.locator('.chart canvas').count();
-    expect(paths).toBeGreaterThanOrEqual(4);
-    const before = Number(await step.textContent());
-    await expect.poll(async () => Number(await step.textContent()), { timeout: 30_000 }).toBeGreaterThan(before);
-    await page.screenshot({ path: `${SHOTS}train-1280.png`, fullPage: true });
+    await page.getByTestId('step').waitFor({ timeout: 60_000 });
+    const longTasksBefore = await page.evaluate(() => (window as unknown as { longTasks: number[] }).longTasks.length);
+    await expect.poll(() => stepCount(page), { timeout: 90_000 }).toBeGreaterThanOrEqual(4);
+    expect(await page.locator('.chart canvas').count()).toBeGreaterThanOrEqual(4);
+    const drawn = await lossCanvas(page);
+    const before = await stepCount(page);
+    await expect.poll(() => stepCount(page), { timeout: 60_000 }).toBeGreaterThan(before + 1);
+    await expect.poll(() => lossCanvas(page), { timeout: 10_000 }).not.toBe(drawn);
+    await expect.poll(() => page.locator('.log li').count()).toBeGreaterThan(0);
+    // While it trains, the page's main thread has no long task worth the name (charts update once per frame).
+    const longTasks = await page.evaluate((n) => (window as unknown as { longTasks: number[] }).longTasks.slice(n), longTasksBefore);
+    console.log(`long tasks while training: ${longTasks.length} (longest ${Math.max(0, ...longTasks).toFixed(0)} ms)`);
+    expect(Math.max(0, ...longTasks)).toBeLessThan(200);
+
+    // Pause holds the step count; resume goes on.
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await expect.poll(() => page.getByTestId('run-state').textContent(), { timeout: 30_000 }).toBe('paused');
+    await page.waitForTimeout(1000); // steps already on the GPU finish
+    const paused = await stepCount(page);
+    await page.waitForTimeout(1500);
+    expect(await stepCount(page)).toBe(paused);
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await expect.poll(() => stepCount(page), { timeout: 60_000 }).toBeGreaterThan(paused + 1);
+    const reached = await stepCount(page);
 
     // Reload mid-run: the dataset and the run are still there, and the run continues from its checkpoint.
     await page.reload();
-    await page.getByText('demo-base', { exact: false }).first().waitFor({ timeout: 60_000 });
-    await tab(page, 'Data');
-    await page.getByRole('button', { name: /secret-chat\.jsonl/ }).waitFor();
-    await tab(page, 'Runs');
-    await page.locator('table.runs tbody tr', { hasText: 'secret-chat.jsonl' }).waitFor();
-    await expect.poll(() => page.locator('table.runs .badge').first().textContent()).toBe('interrupted');
-    await tab(page, 'Train');
-    await page.getByRole('button', { name: 'Continue from checkpoint' }).click();
-    await expect.poll(async () => Number(await page.getByTestId('step').textContent()), { timeout: 90_000 }).toBeGreaterThan(before + 2);
+    await waitForGpu(page);
+    expect(asked).toBe(1);
+    await openTab(page, 'Data');
+    await datasetButton(page, 'secret-chat.jsonl').waitFor();
+    await openTab(page, 'Runs');
+    const row = page.locator('table.runs tbody tr', { hasText: 'secret-chat.jsonl' });
+    await row.waitFor();
+    await expect.poll(() => row.locator('.badge').textContent()).toBe('interrupted');
+    await openTab(page, 'Train');
+    await page.getByRole('button', { name: 'Continue from checkpoint' }).first().click();
+    // The run's model loads again (from the browser cache), then training goes on past where it was.
+    await expect.poll(() => stepCount(page), { timeout: 120_000 }).toBeGreaterThan(reached);
+    expect(await page.locator('.chart canvas').count()).toBeGreaterThanOrEqual(4);
     await page.getByRole('button', { name: 'Stop' }).click();
     await page.getByRole('button', { name: 'Start training' }).waitFor({ timeout: 60_000 });
 
-    // Evaluate before and after.
-    await tab(page, 'Evaluate & Playground');
-    await page.getByRole('combobox', { name: /^Split/ }).selectOption('all');
+    // A second version: a short run that starts from the first run's adapter.
+    await page.getByLabel('Start from adapter', { exact: true }).selectOption({ index: 1 });
+    await fill(page, 'Steps', '4');
+    await fill(page, 'Run name', 'second version');
+    await page.getByRole('button', { name: 'Start training' }).click();
+    await expect.poll(() => page.getByTestId('run-state').textContent(), { timeout: 90_000 }).toBe('finished');
+
+    // Evaluate before and after on every example: the fine-tuned perplexity is lower.
+    await openTab(page, 'Evaluate');
+    await page.getByLabel('Split', { exact: true }).selectOption('all');
+    await fill(page, 'Max examples', '16');
     await page.getByRole('button', { name: 'Evaluate before and after' }).click();
     const tuned = page.getByTestId('ppl-tuned');
-    await expect.poll(async () => Number(await tuned.textContent()), { timeout: 90_000 }).toBeGreaterThan(0);
+    await expect.poll(async () => Number(await tuned.textContent()), { timeout: 120_000 }).toBeGreaterThan(0);
     const base = Number(await page.getByTestId('ppl-base').textContent());
     expect(Number(await tuned.textContent())).toBeLessThan(base);
+    await page.getByRole('heading', { name: 'Hardest examples' }).waitFor();
+    const hardest = (await page.locator('ol.hard > li .num strong').allTextContents()).map(Number);
+    expect(hardest.length).toBeGreaterThan(0);
+    for (const loss of hardest) expect(loss).toBeGreaterThan(0);
+
+    // Playground: chat with the adapter; tokens stream in with confidence shading and tooltips.
+    await page.getByLabel('Adapter', { exact: true }).selectOption({ index: 1 });
     await page.getByLabel('Message', { exact: true }).fill('say zebrafinch sun');
     await page.getByRole('button', { name: 'Send' }).click();
-    await page.locator('.msg.assistant .conf').first().waitFor({ timeout: 60_000 });
-    await page.screenshot({ path: `${SHOTS}evaluate-1280.png`, fullPage: true });
+    const answer = page.locator('.msg.assistant .conf .t').first();
+    await answer.waitFor({ timeout: 60_000 });
+    expect(await answer.getAttribute('title')).toMatch(/p = [\d.]+% · log p = -?[\d.]+ · entropy [\d.]+ nats/);
+    await page.getByRole('button', { name: 'Send' }).waitFor({ timeout: 60_000 });
 
     // Export: the adapter zip holds PEFT's config fields and key names.
-    await tab(page, 'Export');
+    await openTab(page, 'Export');
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download the PEFT adapter (.zip)' }).click()]);
-    const zip = unzipSync(new Uint8Array(readFileSync(await download.path())));
+    expect(download.suggestedFilename()).toMatch(/\.zip$/);
+    const zip = unzipSync(new Uint8Array(readFileSync((await download.path())!)));
     const names = Object.keys(zip);
-    const cfgName = names.find((n) => n.endsWith('/adapter_config.json'))!;
-    const cfg = JSON.parse(new TextDecoder().decode(zip[cfgName]));
+    const cfg = JSON.parse(new TextDecoder().decode(zip[names.find((n) => n.endsWith('/adapter_config.json'))!]));
     expect(cfg).toMatchObject({ peft_type: 'LORA', task_type: 'CAUSAL_LM', r: 16, lora_alpha: 32, lora_dropout: 0.05 });
     expect([...cfg.target_modules].sort()).toEqual(['down_proj', 'gate_proj', 'k_proj', 'o_proj', 'q_proj', 'up_proj', 'v_proj']);
     const st = await SafetensorsFile.open(bytesSource('adapter', zip[names.find((n) => n.endsWith('/adapter_model.safetensors'))!]!));
     expect(st.names()).toContain('base_model.model.model.layers.1.mlp.down_proj.lora_B.weight');
+    expect(st.names()).toContain('base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight');
     expect(st.names().length).toBe(2 * 7 * 2);
-    await page.screenshot({ path: `${SHOTS}export-1280.png`, fullPage: true });
-    await tab(page, 'Runs');
-    await page.locator('table.runs input[type=checkbox]').first().check();
-    await page.screenshot({ path: `${SHOTS}runs-1280.png`, fullPage: true });
+    expect(names.some((n) => n.endsWith('/README.md'))).toBe(true);
 
-    // Phone width: every view at 390 px.
-    await page.setViewportSize({ width: 390, height: 844 });
-    for (const [name, label] of [['model', 'Model'], ['data', 'Data'], ['train', 'Train'], ['evaluate', 'Evaluate & Playground'], ['export', 'Export'], ['runs', 'Runs']]) {
-      await tab(page, label!);
-      await page.screenshot({ path: `${SHOTS}${name}-390.png`, fullPage: true });
-      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-      expect(overflow, `${name} overflows at 390 px`).toBeLessThanOrEqual(1);
+    // Runs: the second run points back to the first; both curves on one chart.
+    await openTab(page, 'Runs');
+    await page.locator('table.runs tbody tr', { hasText: 'second version' }).getByText('↳ from secret-chat.jsonl').waitFor();
+    for (const box of await page.locator('table.runs input[type=checkbox]').all()) await box.check();
+    await page.getByRole('img', { name: /^Loss by step for second version and / }).waitFor();
+    expect(await page.locator('.uplot .u-legend .u-series').count()).toBe(5);
+
+    // Every view at 1280×800 and at 390 px: no sideways scrolling, no cut-off text.
+    for (const width of [1280, 390]) {
+      await page.setViewportSize({ width, height: width === 390 ? 844 : 800 });
+      for (const view of VIEWS) {
+        await openTab(page, view);
+        await dismissNotices(page);
+        await page.waitForTimeout(300);
+        await page.screenshot({ path: `${SHOTS}${view.toLowerCase()}-${width}.png`, fullPage: true });
+        expect(await overflow(page), `${view} overflows at ${width} px`).toBeLessThanOrEqual(0);
+        expect(await clipped(page), `${view} at ${width} px`).toEqual([]);
+        expect(await unlabelled(page), `unlabelled controls in ${view}`).toEqual([]);
+      }
     }
-
-    // Privacy: no request left the machine, and none carried the dataset's words.
-    expect(outside, outside.slice(0, 5).join(' ')).toEqual([]);
-    for (const r of server.requests) for (const s of SECRET) expect(`${r.url} ${r.body}`, r.url).not.toContain(s);
     expect(errors).toEqual([]);
     await context.close();
   }, 600_000);

@@ -30,6 +30,7 @@ describe('data preparation in the Worker', () => {
     await page.getByText('demo-base', { exact: false }).first().waitFor({ timeout: 60_000 });
     await page.locator('input[type=file]:not([webkitdirectory])').setInputFiles({ name: 'big.jsonl', mimeType: 'application/jsonl', buffer: bigDataset() });
     await page.getByRole('button', { name: /big\.jsonl/ }).waitFor({ timeout: 120_000 });
+    await page.getByRole('tab', { name: /^Prepare/ }).click();
     await page.getByLabel('Personal data', { exact: false }).selectOption('off');
     // Watch the main thread while the Worker prepares: long tasks and the longest gap between frames.
     await page.evaluate(() => {

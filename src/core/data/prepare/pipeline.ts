@@ -80,7 +80,8 @@ export async function prepareDataset(input: readonly DatasetRecord[], config: Pr
       output: records.length,
       steps,
       lengths: { before: lengthsBefore, after: measure(records) },
-      duplicates: dedup ? { clusters: dedup.clusters.slice(0, 100), clusterCount: dedup.clusters.length, lsh: dedup.lsh } : null,
+      // Reports stay small enough to store with the dataset and send to the page: 100 clusters of up to 20 members.
+      duplicates: dedup ? { clusters: dedup.clusters.slice(0, 100).map((c) => ({ ...c, duplicates: c.duplicates.slice(0, 20), size: c.duplicates.length })), clusterCount: dedup.clusters.length, lsh: dedup.lsh } : null,
       flags: review?.flags ?? [],
       flagCounts,
       balance,

@@ -18,7 +18,8 @@ export interface QualityReport {
   readonly output: number;
   readonly steps: readonly StepReport[];
   readonly lengths: { readonly before: LengthHistogram; readonly after: LengthHistogram };
-  readonly duplicates: { readonly clusters: readonly DuplicateCluster[]; readonly clusterCount: number; readonly lsh: { bands: number; rows: number } | null } | null;
+  /** The first clusters, each with its first members and `size`, the number of duplicates it had. */
+  readonly duplicates: { readonly clusters: readonly (DuplicateCluster & { readonly size: number })[]; readonly clusterCount: number; readonly lsh: { bands: number; rows: number } | null } | null;
   readonly flags: readonly Flag[];
   readonly flagCounts: Readonly<Record<string, number>>;
   readonly balance: { readonly field: string; readonly before: Record<string, number>; readonly after: Record<string, number> } | null;
@@ -55,7 +56,10 @@ export function renderReport(r: QualityReport): string {
   lines.push(`lengths after (${r.lengths.after.unit}, mean ${r.lengths.after.mean.toFixed(1)}, max ${r.lengths.after.max}):`, ...bar(r.lengths.after));
   if (r.duplicates) {
     lines.push('', `duplicate clusters: ${r.duplicates.clusterCount}${r.duplicates.lsh ? ` (LSH ${r.duplicates.lsh.bands} bands × ${r.duplicates.lsh.rows} rows)` : ''}`);
-    for (const c of r.duplicates.clusters.slice(0, 10)) lines.push(`  kept ${where(c.kept)}; removed ${c.duplicates.map((d) => `${where(d.source)} (${d.kind}${d.kind === 'near' ? ` ${d.similarity.toFixed(2)}` : ''})`).join(', ')}`);
+    for (const c of r.duplicates.clusters.slice(0, 10)) {
+      const more = c.size > c.duplicates.length ? ` and ${c.size - c.duplicates.length} more` : '';
+      lines.push(`  kept ${where(c.kept)}; removed ${c.duplicates.slice(0, 5).map((d) => `${where(d.source)} (${d.kind}${d.kind === 'near' ? ` ${d.similarity.toFixed(2)}` : ''})`).join(', ')}${c.duplicates.length > 5 ? ', …' : ''}${more}`);
+    }
   }
   if (r.flags.length) {
     lines.push('', `flagged: ${Object.entries(r.flagCounts).map(([k, n]) => `${n} ${k}`).join(', ')}`);

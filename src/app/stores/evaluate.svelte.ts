@@ -1,0 +1,190 @@
+/** Evaluation (base vs a run), side-by-side answers and the chat playground. */
+import type { EvalReport, GeneratedToken, SamplingSettings } from '../../worker/api.ts';
+import { api, callback, errorMessage } from '../worker-client.ts';
+import { notices } from './notices.svelte.ts';
+
+export type Split = 'validation' | 'train' | 'all';
+
+export interface ChatTurn {
+  readonly role: 'user' | 'assistant';
+  readonly content: string;
+  readonly tokens?: readonly GeneratedToken[];
+  readonly stopReason?: string;
+  /** Which adapter answered ("base" or the run's name). */
+  readonly by?: string;
+}
+
+export interface SideBySide {
+  readonly prompt: string;
+  base: { text: string; tokens: GeneratedToken[]; done: boolean };
+  tuned: { text: string; tokens: GeneratedToken[]; done: boolean };
+}
+
+class GpuTask {
+  /** What the GPU is doing for evaluation or generation (one thing at a time). */
+  label = $state<string | null>(null);
+  done = $state(0);
+  total = $state(0);
+
+  async run<T>(label: string, fn: (progress: (done: number, total: number) => void) => Promise<T>): Promise<T | undefined> {
+    if (this.label) return undefined;
+    this.label = label;
+    this.done = this.total = 0;
+    let frame = 0;
+    let latest: [number, number] = [0, 0];
+    const progress = (done: number, total: number) => {
+      latest = [done, total];
+      if (!frame) {
+        frame = requestAnimationFrame(() => {
+          frame = 0;
+          [this.done, this.total] = latest;
+        });
+      }
+    };
+    try {
+      return await fn(progress);
+    } catch (e) {
+      notices.push('error', `${label}: ${errorMessage(e)}`);
+      return undefined;
+    } finally {
+      cancelAnimationFrame(frame);
+      this.label = null;
+    }
+  }
+}
+
+export const gpuTask = new GpuTask();
+
+class EvaluateStore {
+  split = $state<Split>('validation');
+  maxExamples = $state(64);
+  generate = $state(false);
+  /** The fine-tuned run compared with the base model. */
+  runId = $state<string | null>(null);
+  base = $state.raw<EvalReport | null>(null);
+  tuned = $state.raw<EvalReport | null>(null);
+  /** The dataset the reports were made on (they are cleared when it changes). */
+  datasetId = $state<string | null>(null);
+
+  async evaluate(datasetId: string, which: 'base' | 'tuned' | 'both'): Promise<void> {
+    if (this.datasetId !== datasetId) {
+      this.base = this.tuned = null;
+      this.datasetId = datasetId;
+    }
+    const req = { datasetId, split: this.split, generate: this.generate, maxExamples: this.maxExamples };
+    if (which !== 'tuned') {
+      const r = await gpuTask.run('Evaluating the base model', (p) => api.evaluate({ ...req, runId: null }, callback(p)));
+      if (r) this.base = r;
+      else if (which === 'both') return;
+    }
+    if (which !== 'base' && this.runId) {
+      const runId = this.runId;
+      const r = await gpuTask.run('Evaluating the fine-tuned model', (p) => api.evaluate({ ...req, runId }, callback(p)));
+      if (r) this.tuned = r;
+    }
+  }
+}
+
+export const evaluation = new EvaluateStore();
+
+export const DEFAULT_SAMPLING: SamplingSettings = { maxNewTokens: 64, greedy: true, temperature: 0.7, topK: 40, topP: 0.95, repetitionPenalty: 1.1 };
+
+/** Streams one generation; `onToken` is called per token (already batched per frame by the caller). */
+export async function streamGenerate(
+  req: { messages?: { role: string; content: string }[]; prompt?: string; runId: string | null; sampling: SamplingSettings },
+  onTokens: (tokens: GeneratedToken[]) => void,
+) {
+  let pending: GeneratedToken[] = [];
+  let frame = 0;
+  const flush = () => {
+    frame = 0;
+    const t = pending;
+    pending = [];
+    if (t.length) onTokens(t);
+  };
+  const result = await api.generate(req, callback((t: GeneratedToken) => {
+    pending.push(t);
+    if (!frame) frame = requestAnimationFrame(flush);
+  }));
+  cancelAnimationFrame(frame);
+  flush();
+  return result;
+}
+
+class CompareStore {
+  prompts = $state('');
+  rows = $state<SideBySide[]>([]);
+  maxNewTokens = $state(48);
+  /** The answer being generated now. */
+  active = $state<{ row: number; side: 'base' | 'tuned' } | null>(null);
+
+  async run(runId: string): Promise<void> {
+    const prompts = this.prompts.split('\n').map((p) => p.trim()).filter(Boolean).slice(0, 8);
+    if (!prompts.length) return;
+    this.rows = prompts.map((prompt) => ({ prompt, base: { text: '', tokens: [], done: false }, tuned: { text: '', tokens: [], done: false } }));
+    await gpuTask.run('Generating answers', async () => {
+      for (const [i, prompt] of prompts.entries()) {
+        for (const side of ['base', 'tuned'] as const) {
+          const row = this.rows[i]!;
+          this.active = { row: i, side };
+          const r = await streamGenerate(
+            { messages: [{ role: 'user', content: prompt }], runId: side === 'base' ? null : runId, sampling: { maxNewTokens: this.maxNewTokens, greedy: true } },
+            (tokens) => {
+              row[side].tokens.push(...tokens);
+              row[side].text += tokens.map((t) => t.text).join('');
+            },
+          );
+          row[side].tokens = [...r.tokens];
+          row[side].text = r.text;
+          row[side].done = true;
+        }
+      }
+    });
+    this.active = null;
+  }
+}
+
+export const compare = new CompareStore();
+
+class PlaygroundStore {
+  /** The adapter: null is the base model. */
+  runId = $state<string | null>(null);
+  turns = $state<ChatTurn[]>([]);
+  input = $state('');
+  system = $state('');
+  sampling = $state<SamplingSettings>({ ...DEFAULT_SAMPLING });
+  streaming = $state<GeneratedToken[] | null>(null);
+  generating = $state(false);
+
+  async send(byName: string): Promise<void> {
+    const text = this.input.trim();
+    if (!text || this.generating || gpuTask.label) return;
+    this.input = '';
+    this.turns = [...this.turns, { role: 'user', content: text }];
+    const messages = [
+      ...(this.system.trim() ? [{ role: 'system', content: this.system.trim() }] : []),
+      ...this.turns.map((t) => ({ role: t.role, content: t.content })),
+    ];
+    this.generating = true;
+    this.streaming = [];
+    const runId = this.runId;
+    const r = await gpuTask.run('Generating', () =>
+      streamGenerate({ messages, runId, sampling: { ...this.sampling } }, (tokens) => {
+        this.streaming = [...(this.streaming ?? []), ...tokens];
+      }),
+    );
+    this.generating = false;
+    this.streaming = null;
+    if (r) this.turns = [...this.turns, { role: 'assistant', content: r.text, tokens: r.tokens, stopReason: r.stopReason, by: byName }];
+  }
+
+  async stop(): Promise<void> {
+    await notices.attempt('Stop', () => api.abortGeneration());
+  }
+
+  clear(): void {
+    this.turns = [];
+  }
+}
+
+export const playground = new PlaygroundStore();

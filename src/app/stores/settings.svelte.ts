@@ -1,0 +1,166 @@
+/** The training settings form, kept in localStorage so they survive reloads. */
+import type { ScheduleKind } from '../../core/train/schedule.ts';
+import type { TrainConfigInput } from '../../core/train/config.ts';
+import type { MemoryRequest, ModelSummary, RunSettings } from '../../worker/api.ts';
+
+export interface TrainForm {
+  name: string;
+  method: 'lora' | 'full';
+  r: number;
+  alpha: number;
+  dropout: number;
+  rslora: boolean;
+  /** Canonical module ids; null: every linear layer ("all-linear"). */
+  targets: string[] | null;
+  lr: number;
+  weightDecay: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  clip: number;
+  schedule: ScheduleKind;
+  warmup: number;
+  batch: number;
+  gradAccum: number;
+  stopBy: 'epochs' | 'steps';
+  epochs: number;
+  steps: number;
+  evalEvery: number;
+  patience: number;
+  saveEvery: number;
+  gradCheckpointing: boolean;
+  shuffle: boolean;
+  seed: number;
+  /** Start from this run's adapter (imported or trained). */
+  initRunId: string | null;
+}
+
+// Mirrors DEFAULT_TRAIN_CONFIG (core/train/config.ts), with a few steps' worth of validation and checkpoints.
+export const DEFAULT_FORM: TrainForm = {
+  name: '',
+  method: 'lora',
+  r: 16,
+  alpha: 32,
+  dropout: 0.05,
+  rslora: false,
+  targets: null,
+  lr: 2e-4,
+  weightDecay: 0,
+  beta1: 0.9,
+  beta2: 0.999,
+  eps: 1e-8,
+  clip: 1,
+  schedule: 'cosine',
+  warmup: 0,
+  batch: 4,
+  gradAccum: 1,
+  stopBy: 'epochs',
+  epochs: 1,
+  steps: 50,
+  evalEvery: 10,
+  patience: 0,
+  saveEvery: 10,
+  gradCheckpointing: false,
+  shuffle: true,
+  seed: 42,
+  initRunId: null,
+};
+
+const KEY = 'tabtune.trainForm';
+
+function load(): TrainForm {
+  try {
+    const saved = JSON.parse(localStorage.getItem(KEY) ?? 'null') as Partial<TrainForm> | null;
+    return { ...DEFAULT_FORM, ...(saved ?? {}), initRunId: null };
+  } catch {
+    return { ...DEFAULT_FORM };
+  }
+}
+
+class SettingsStore {
+  form = $state<TrainForm>(load());
+
+  save(): void {
+    try {
+      localStorage.setItem(KEY, JSON.stringify(this.form));
+    } catch {
+      /* storage full or private mode */
+    }
+  }
+
+  reset(): void {
+    this.form = { ...DEFAULT_FORM };
+    this.save();
+  }
+
+  /** Targets for the Worker: 'all-linear' when every module of the model is ticked. */
+  targets(m: ModelSummary | null): 'all-linear' | string[] {
+    const t = this.form.targets;
+    if (!t || !m) return 'all-linear';
+    const ids = m.linearModules.map((x) => x.id);
+    const picked = ids.filter((id) => t.includes(id));
+    // Saved for another architecture (none of these modules): every linear layer.
+    if (t.length && !picked.length) return 'all-linear';
+    return picked.length === ids.length ? 'all-linear' : picked;
+  }
+
+  config(m: ModelSummary | null): TrainConfigInput {
+    const f = this.form;
+    return {
+      method: f.method,
+      lora: { r: f.r, alpha: f.alpha, dropout: f.dropout, rslora: f.rslora, targets: this.targets(m) },
+      lr: f.lr,
+      schedule: f.schedule,
+      warmup: f.warmup,
+      batch: f.batch,
+      gradAccum: f.gradAccum,
+      epochs: f.epochs,
+      ...(f.stopBy === 'steps' ? { steps: f.steps } : {}),
+      weightDecay: f.weightDecay,
+      clip: f.clip,
+      betas: [f.beta1, f.beta2],
+      eps: f.eps,
+      shuffle: f.shuffle,
+      seed: f.seed,
+      evalEvery: f.evalEvery,
+      earlyStoppingPatience: f.patience,
+      saveEvery: f.saveEvery,
+      gradCheckpointing: f.gradCheckpointing,
+    };
+  }
+
+  runSettings(m: ModelSummary | null, datasetId: string): RunSettings {
+    const name = this.form.name.trim();
+    return {
+      datasetId,
+      config: this.config(m),
+      ...(name ? { name } : {}),
+      ...(this.form.initRunId ? { initRunId: this.form.initRunId } : {}),
+    };
+  }
+
+  memoryRequest(m: ModelSummary, seq: number): MemoryRequest {
+    const f = this.form;
+    return { method: f.method, batch: f.batch, seq, r: f.r, targets: this.targets(m), gradCheckpointing: f.gradCheckpointing };
+  }
+
+  /** Problems that keep the form from starting a run, in words. */
+  problems(): string[] {
+    const f = this.form;
+    const out: string[] = [];
+    const posInt = (v: number, what: string) => {
+      if (!Number.isInteger(v) || v <= 0) out.push(`${what} must be a whole number above 0`);
+    };
+    posInt(f.batch, 'Batch size');
+    posInt(f.gradAccum, 'Gradient accumulation');
+    if (f.method === 'lora') posInt(f.r, 'LoRA rank');
+    if (f.stopBy === 'steps') posInt(f.steps, 'Steps');
+    else if (!(f.epochs > 0)) out.push('Epochs must be above 0');
+    if (!(f.lr >= 0)) out.push('Learning rate must be 0 or more');
+    if (!(f.dropout >= 0 && f.dropout < 1)) out.push('Dropout must be at least 0 and below 1');
+    if (f.method === 'lora' && f.targets && f.targets.length === 0) out.push('Pick at least one target module');
+    return out;
+  }
+}
+
+export const settings = new SettingsStore();

@@ -1,0 +1,53 @@
+/**
+ * Offline after the first visit: the service worker caches the app shell, the Worker bundle and
+ * the demo model and datasets; with the server gone, the app still starts, loads the demo model
+ * and imports the demo dataset. Build first: npx vite build
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import { launchChromium, serve, type Served } from './harness.ts';
+import { datasetButton, openTab, waitForGpu } from './app-helpers.ts';
+
+describe('the app offline', () => {
+  let browser: Browser;
+  let server: Served | null = null;
+
+  beforeAll(async () => {
+    server = await serve();
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('starts, loads the demo model and imports the demo dataset with the server gone', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    await page.goto(`${server!.url}/`);
+    // The service worker installs (precaching everything in precache.json) and takes control.
+    await page.evaluate(async () => {
+      await navigator.serviceWorker.ready;
+      if (!navigator.serviceWorker.controller) await new Promise((r) => navigator.serviceWorker.addEventListener('controllerchange', r, { once: true }));
+    });
+    const cached = await page.evaluate(async () => {
+      const keys = await caches.keys();
+      const cache = await caches.open(keys.find((k) => k.startsWith('tabtune-app-'))!);
+      return (await cache.keys()).map((r) => new URL(r.url).pathname);
+    });
+    expect(cached).toEqual(expect.arrayContaining(['/', '/models/demo-base/model.safetensors', '/models/demo-base/tokenizer.json', '/datasets/factbook-qa.jsonl']));
+    expect(cached.some((p) => /^\/assets\/worker-.*\.js$/.test(p))).toBe(true);
+
+    await server!.close();
+    server = null;
+    await page.reload();
+    await waitForGpu(page);
+    // The demo model loads by itself at start-up (from the service worker's cache).
+    await page.getByRole('button', { name: 'Demo model loaded' }).waitFor({ timeout: 120_000 });
+    await openTab(page, 'Data');
+    await page.getByRole('button', { name: 'Add the demo dataset' }).click();
+    await datasetButton(page, 'factbook-qa.jsonl').waitFor({ timeout: 30_000 });
+    await page.locator('article.example .tok.trained').first().waitFor({ timeout: 60_000 });
+    await context.close();
+  }, 300_000);
+});
