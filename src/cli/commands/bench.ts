@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { benchMatmul, matmulShapes } from '../../core/bench/matmul.ts';
 import { benchGeneration, benchTraining } from '../../core/bench/train.ts';
@@ -8,7 +8,7 @@ import { nodeFileTree } from '../../platform/node-files.ts';
 import type { CommandSpec, Parsed } from '../args.ts';
 import { demoModelDir, openSession, packageRoot } from '../common.ts';
 import type { Output } from '../output.ts';
-import { run as init } from './init.ts';
+import { writeRandomModel } from './init.ts';
 
 export const spec: CommandSpec = {
   name: 'bench',
@@ -31,8 +31,8 @@ async function presetDir(name: string, out: Output): Promise<string> {
   if (name === 'demo') return demoModelDir();
   const dir = join(packageRoot(), '.tabtune', 'bench-models', name);
   if (!existsSync(join(dir, 'model.safetensors'))) {
-    mkdirSync(dir, { recursive: true });
-    await init({ like: name, out: dir, dtype: 'BF16', seed: 0 }, out);
+    writeRandomModel(name, dir, 'BF16', 0, (t, i, n) => out.progress(`making a random ${name}: ${t} (${i + 1}/${n})`));
+    out.clearProgress();
   }
   return dir;
 }

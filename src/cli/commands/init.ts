@@ -17,6 +17,26 @@ export const spec: CommandSpec = {
   examples: ['tabtune init --like smollm2-135m --out /tmp/smollm2-random'],
 };
 
+/** Writes config.json and a random model.safetensors of a preset shape, tensor by tensor. */
+export function writeRandomModel(like: string, dir: string, dtype: 'F32' | 'BF16' | 'F16', seed: number, onTensor?: (name: string, i: number, n: number) => void): number {
+  mkdirSync(dir, { recursive: true });
+  const config = { ...PRESETS[like], torch_dtype: dtype === 'F32' ? 'float32' : dtype === 'BF16' ? 'bfloat16' : 'float16' };
+  writeFileSync(join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+  const { header, tensors } = randomCheckpoint(config, { seed, dtype });
+  // A 0.5B model never sits in memory whole.
+  const fd = openSync(join(dir, 'model.safetensors'), 'w');
+  try {
+    writeSync(fd, header);
+    tensors.forEach((t, i) => {
+      writeSync(fd, t.data());
+      onTensor?.(t.name, i, tensors.length);
+    });
+  } finally {
+    closeSync(fd);
+  }
+  return tensors.length;
+}
+
 export async function run(p: Parsed, out: Output): Promise<void> {
   const like = p.like as string | undefined;
   if (!like || !PRESETS[like]) throw new UsageError(`--like must be one of ${Object.keys(PRESETS).join(', ')}`);
@@ -24,22 +44,8 @@ export async function run(p: Parsed, out: Output): Promise<void> {
   const dtype = String(p.dtype).toUpperCase();
   if (!['F32', 'BF16', 'F16'].includes(dtype)) throw new UsageError('--dtype must be F32, BF16 or F16');
   const dir = resolve(p.out as string);
-  mkdirSync(dir, { recursive: true });
-  const config = { ...PRESETS[like], torch_dtype: dtype === 'F32' ? 'float32' : dtype === 'BF16' ? 'bfloat16' : 'float16' };
-  writeFileSync(join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
-  const { header, tensors } = randomCheckpoint(config, { seed: p.seed as number, dtype: dtype as 'F32' | 'BF16' | 'F16' });
-  // Written tensor by tensor: a 0.5B model never sits in memory whole.
-  const fd = openSync(join(dir, 'model.safetensors'), 'w');
-  try {
-    writeSync(fd, header);
-    tensors.forEach((t, i) => {
-      writeSync(fd, t.data());
-      out.progress(`writing ${t.name} (${i + 1}/${tensors.length})`);
-    });
-  } finally {
-    closeSync(fd);
-  }
+  const n = writeRandomModel(like, dir, dtype as 'F32' | 'BF16' | 'F16', p.seed as number, (name, i, total) => out.progress(`writing ${name} (${i + 1}/${total})`));
   out.clearProgress();
-  out.record({ out: dir, like, dtype, tensors: tensors.length });
+  out.record({ out: dir, like, dtype, tensors: n });
   out.say(`wrote ${like}-shaped random model to ${dir}`);
 }

@@ -132,17 +132,18 @@ function resolve(cfg: ModelConfig, st: SafetensorsModel, p: Placement, file: str
 
 async function upload(gpu: Gpu, store: ParamStore, st: SafetensorsModel, p: Placement, info: TensorInfo): Promise<void> {
   const half = info.dtype === 'BF16' || info.dtype === 'F16';
-  if (half && !p.transpose && p.parts.every((x) => x.hfOffset % 2 === 0 && store.has(x.param))) {
-    // Half-precision weights travel as they are and widen on the GPU.
+  if (half && !p.transpose && p.parts.every((x) => store.has(x.param))) {
+    // Half-precision weights travel as they are and widen on the GPU, one part (a vocabulary
+    // chunk, a q/k/v block) at a time so no staging buffer exceeds a binding.
     const raw = await st.readRaw(info.name);
-    const staging = gpu.upload(raw, 'staging', `upload ${info.name}`);
-    const program = new Program('convert');
     for (const part of p.parts) {
+      const staging = gpu.upload(raw.subarray(part.hfOffset * 2, (part.hfOffset + part.count) * 2), 'staging', `upload ${info.name}`);
+      const program = new Program('convert');
       const t = store.get(part.param);
-      await halfToF32(gpu, program, info.dtype as 'BF16' | 'F16', staging, part.hfOffset / 2, { ...t, offset: t.offset + part.paramOffset }, part.count);
+      await halfToF32(gpu, program, info.dtype as 'BF16' | 'F16', staging, 0, { ...t, offset: t.offset + part.paramOffset }, part.count);
+      gpu.run(program);
+      gpu.destroyBuffer(staging);
     }
-    gpu.run(program);
-    gpu.destroyBuffer(staging);
     return;
   }
   let data = await st.readF32(info.name);
