@@ -7,7 +7,8 @@ import type { AdapterSummary } from '../gpu/gpu.ts';
 import type { SelfTestResult } from '../selftest/kernels.ts';
 import type { RecordKind, RecordProblem, RecordSource } from '../data/records.ts';
 import type { TokenStats } from '../data/stats.ts';
-import type { TrainConfig, TrainConfigInput } from '../train/config.ts';
+import type { TrainConfigInput } from '../train/config.ts';
+import type { RunRecord } from './runs.ts';
 import type { RunState, TrainEvent } from '../train/events.ts';
 
 export interface GpuInfo {
@@ -131,26 +132,12 @@ export interface RunSettings {
   readonly initRunId?: string;
 }
 
-export interface RunSummary {
-  readonly id: string;
-  readonly name: string;
-  readonly createdAt: number;
-  readonly updatedAt: number;
+/** A run as the UI lists it: the stored record without its events, with the model's source spelled out. */
+export interface RunSummary extends Omit<RunRecord, 'events' | 'state' | 'model' | 'dataset'> {
   /** 'interrupted': the tab closed or the GPU was lost mid-run; it can continue from its checkpoint. */
   readonly state: RunState | 'interrupted' | 'imported';
   readonly model: ModelSource & { readonly name: string };
   readonly dataset: { readonly id: string; readonly name: string; readonly version: number; readonly hash: string } | null;
-  readonly config: TrainConfig | null;
-  readonly seq: number;
-  readonly step: number;
-  readonly totalSteps: number;
-  readonly lastLoss: number | null;
-  readonly bestValLoss: number | null;
-  readonly hasCheckpoint: boolean;
-  readonly hasAdapter: boolean;
-  /** Runs continued from another run's adapter point back to it (versions of an adapter). */
-  readonly parentRunId?: string;
-  readonly message?: string;
 }
 
 export interface RunDetail extends RunSummary {
