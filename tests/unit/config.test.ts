@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../../src/core/errors.ts';
+import { expectInputError } from './expect-input-error.ts';
 import {
   parseConfig,
   ropeAttentionScaling,
@@ -73,21 +73,7 @@ const LLAMA32_1B = {
   vocab_size: 128256,
 };
 
-function expectError(fn: () => unknown, where: string | undefined, reason: RegExp, file = 'config.json'): InputError {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(err, 'expected an error').toBeInstanceOf(InputError);
-  const e = err as InputError;
-  expect(e.file).toBe(file);
-  expect(e.where).toBe(where);
-  expect(e.reason).toMatch(reason);
-  expect(e.message.startsWith(`${file}: `)).toBe(true);
-  return e;
-}
+const expectError = (fn: () => unknown, where: string | undefined, reason: RegExp, file = 'config.json') => expectInputError(fn, file, where, reason);
 
 /** The published Llama 3.1 scaling, written out here independently of the implementation. */
 function llama3Reference(theta: number, dim: number, factor: number, low: number, high: number, oldContext: number): number[] {

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../../src/core/errors.ts';
+import { expectInputError } from './expect-input-error.ts';
 import {
   adapterConfigJson,
   linearModules,
@@ -23,19 +23,7 @@ const FIXTURES: { dir: string; arch: Architecture }[] = [
   { dir: 'tiny-gpt2', arch: 'gpt2' },
 ];
 
-function expectError(fn: () => unknown, where: string | undefined, reason: RegExp, file = 'adapter_config.json'): void {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(err, 'expected an error').toBeInstanceOf(InputError);
-  const e = err as InputError;
-  expect(e.file).toBe(file);
-  expect(e.where).toBe(where);
-  expect(e.reason).toMatch(reason);
-}
+const expectError = (fn: () => unknown, where: string | undefined, reason: RegExp, file = 'adapter_config.json') => expectInputError(fn, file, where, reason);
 
 describe('adapter_config.json', () => {
   it('parses both fixture adapters', async () => {
