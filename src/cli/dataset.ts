@@ -4,7 +4,7 @@ import type { DatasetRecord, RecordProblem } from '../core/data/records.ts';
 import { tokenizeRecords } from '../core/data/tokenize.ts';
 import { InputError } from '../core/errors.ts';
 import type { EvalItem } from '../core/eval/report.ts';
-import type { Tokenizer } from '../core/formats/tokenizer.ts';
+import type { Tokenizer } from '../core/formats/tokenizer/tokenizer.ts';
 import type { Output } from './output.ts';
 
 export interface LoadedData {

@@ -1,6 +1,6 @@
 import { memoryTree, readAll, type FileTree } from './formats/bytes.ts';
 import { resolveTargets } from './formats/peft.ts';
-import { Tokenizer } from './formats/tokenizer.ts';
+import { Tokenizer } from './formats/tokenizer/tokenizer.ts';
 import type { AdapterSummary, Gpu } from './gpu/gpu.ts';
 import { scoreSequences, type LikelihoodReport, type ScoredSequence } from './eval/likelihood.ts';
 import type { ModelConfig } from './model/config.ts';

@@ -5,7 +5,7 @@ import { loadTransformer } from '../../src/core/model/load.ts';
 import { LoraAdapter } from '../../src/core/model/lora.ts';
 import { resolveTargets } from '../../src/core/formats/peft.ts';
 import { scoreSequences } from '../../src/core/eval/likelihood.ts';
-import { Tokenizer } from '../../src/core/formats/tokenizer.ts';
+import { Tokenizer } from '../../src/core/formats/tokenizer/tokenizer.ts';
 import { parseDataset } from '../../src/core/data/import.ts';
 import { tokenizeRecords } from '../../src/core/data/tokenize.ts';
 import { Trainer } from '../../src/core/train/trainer.ts';

@@ -7,7 +7,7 @@ import { Trainer, type Checkpoint, type Row } from '../../src/core/train/trainer
 import { trainConfig, type TrainConfigInput } from '../../src/core/train/config.ts';
 import type { TrainEvent } from '../../src/core/train/events.ts';
 import { nodeFileTree } from '../../src/platform/node-files.ts';
-import { Rng } from '../../src/core/model/rng.ts';
+import { Rng } from '../../src/core/rng.ts';
 import { testGpu } from './gpu-harness.ts';
 
 const DIR = fileURLToPath(new URL('../fixtures/hf/models/tiny-llama', import.meta.url));

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { chatSpans, encodeChat, renderChatTemplate, type ChatMessage } from '../../src/core/formats/chat-template.ts';
-import { Tokenizer } from '../../src/core/formats/tokenizer.ts';
+import { Tokenizer } from '../../src/core/formats/tokenizer/tokenizer.ts';
 
 /** Fixtures are copied under tests/fixtures; the demo model ships in public/models. */
 const shared = (p: string) => fileURLToPath(new URL(p.startsWith('models/') ? `../../public/${p}` : `../${p}`, import.meta.url));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { batchRows, packExamples, padExamples, type PackedSequence, type Tokens } from '../../src/core/data/packing.ts';
-import { Rng } from '../../src/core/model/rng.ts';
+import { Rng } from '../../src/core/rng.ts';
 
 const PAD = 0;
 

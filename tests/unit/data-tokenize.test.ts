@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { encodeRecord, IGNORE, tokenizeRecords, type Example } from '../../src/core/data/tokenize.ts';
 import type { ChatMessage, DataRecord, DatasetRecord } from '../../src/core/data/records.ts';
 import { parseDataset } from '../../src/core/data/import.ts';
-import { Tokenizer } from '../../src/core/formats/tokenizer.ts';
+import { Tokenizer } from '../../src/core/formats/tokenizer/tokenizer.ts';
 import { nodeFileTree } from '../../src/platform/node-files.ts';
 
 /** Fixtures are copied under tests/fixtures; the demo model ships in public/models. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { dedupRecords } from '../../src/core/data/prepare/dedup.ts';
 import { DEFAULT_DEDUP } from '../../src/core/data/prepare/duplicate-index.ts';
 import { findLeakage } from '../../src/core/data/prepare/leakage.ts';
-import { Rng } from '../../src/core/model/rng.ts';
+import { Rng } from '../../src/core/rng.ts';
 import type { DatasetRecord } from '../../src/core/data/records.ts';
 
 const VOCAB = 'river mountain light garden window silver morning ocean forest paper quiet engine bridge market winter summer stone letter village music doctor island yellow purple ancient modern simple gentle rapid distant narrow golden hidden open broken early late soft loud warm cold bright dark young old small large'.split(' ');

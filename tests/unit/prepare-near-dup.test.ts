@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { DataRecord, DatasetRecord } from '../../src/core/data/records.ts';
-import { Rng } from '../../src/core/model/rng.ts';
+import { Rng } from '../../src/core/rng.ts';
 import { dedupRecords } from '../../src/core/data/prepare/dedup.ts';
 import { DEFAULT_DEDUP, DEFAULT_NEAR_DUP, exactKey, type DedupConfig } from '../../src/core/data/prepare/duplicate-index.ts';
 import { findLeakage } from '../../src/core/data/prepare/leakage.ts';

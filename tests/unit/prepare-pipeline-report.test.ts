@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { Tokenizer } from '../../src/core/formats/tokenizer.ts';
+import { Tokenizer } from '../../src/core/formats/tokenizer/tokenizer.ts';
 import type { DatasetRecord } from '../../src/core/data/records.ts';
 import { DEFAULT_CLEAN } from '../../src/core/data/prepare/clean.ts';
 import { DEFAULT_PREPARE, prepareDataset, type PrepareConfig } from '../../src/core/data/prepare/pipeline.ts';

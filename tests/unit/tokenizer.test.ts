@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/core/errors.ts';
 import { memoryTree } from '../../src/core/formats/bytes.ts';
-import { Tokenizer } from '../../src/core/formats/tokenizer.ts';
+import { Tokenizer } from '../../src/core/formats/tokenizer/tokenizer.ts';
 import { JsonReader } from '../../src/core/formats/tokenizer/config.ts';
 import { buildPreTokenizer, preTokenizeAll } from '../../src/core/formats/tokenizer/pretokenizers.ts';
 import { piece } from '../../src/core/formats/tokenizer/pieces.ts';

@@ -13,7 +13,7 @@ import type { Language } from '../../core/data/prepare/language.ts';
 import type { Script } from '../../core/data/prepare/script.ts';
 import type { DatasetRecord } from '../../core/data/records.ts';
 import { InputError } from '../../core/errors.ts';
-import { Tokenizer } from '../../core/formats/tokenizer.ts';
+import { Tokenizer } from '../../core/formats/tokenizer/tokenizer.ts';
 import { nodeFileTree } from '../../platform/node-files.ts';
 import { need, UsageError, type CommandSpec, type Parsed } from '../args.ts';
 import { modelDir, openModel } from '../common.ts';

@@ -1,4 +1,4 @@
-import { Tokenizer } from '../../core/formats/tokenizer.ts';
+import { Tokenizer } from '../../core/formats/tokenizer/tokenizer.ts';
 import { nodeFileTree } from '../../platform/node-files.ts';
 import { need, type CommandSpec, type Parsed } from '../args.ts';
 import { modelDir } from '../common.ts';

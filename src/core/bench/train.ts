@@ -4,7 +4,7 @@ import { StepState } from '../kernels/step-state.ts';
 import { Generator } from '../model/generate.ts';
 import { LoraAdapter } from '../model/lora.ts';
 import { estimateTrainingMemory } from '../model/memory.ts';
-import { Rng } from '../model/rng.ts';
+import { Rng } from '../rng.ts';
 import { StepPlan } from '../model/step-plan.ts';
 import type { Transformer } from '../model/transformer.ts';
 import { AdamW } from '../train/adamw.ts';

@@ -3,7 +3,7 @@
  * `segments`, so that the model restarts positions and attention where the number changes and
  * no example sees another; padding fills the rest and has a segment number of its own.
  */
-import { Rng } from '../model/rng.ts';
+import { Rng } from '../rng.ts';
 
 const IGNORE = -100;
 

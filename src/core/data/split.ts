@@ -2,7 +2,7 @@
  * Train/validation split: seeded (the same seed and items give the same split), items keep
  * their order within each part, and train is never empty when there is data.
  */
-import { Rng } from '../model/rng.ts';
+import { Rng } from '../rng.ts';
 
 export interface SplitOptions {
   /** Share of the items for validation, in [0, 1). */

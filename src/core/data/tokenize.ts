@@ -16,7 +16,7 @@
  * DataCollatorWithFlattening does).
  */
 import { encodeChat } from '../formats/chat-template.ts';
-import type { Tokenizer } from '../formats/tokenizer.ts';
+import type { Tokenizer } from '../formats/tokenizer/tokenizer.ts';
 import type { ChatMessage, DataRecord, DatasetRecord, RecordProblem, RecordSource } from './records.ts';
 import { tokenStats, type TokenStats } from './stats.ts';
 

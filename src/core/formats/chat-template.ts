@@ -4,7 +4,7 @@
  * content, and which tokens belong to assistant turns.
  */
 import { Template } from '@huggingface/jinja';
-import type { Tokenizer } from './tokenizer.ts';
+import type { Tokenizer } from './tokenizer/tokenizer.ts';
 
 export interface ChatMessage {
   role: string;

@@ -3,7 +3,7 @@ import { tensorOf, type Tensor } from '../gpu/tensor.ts';
 import { attentionForward, kvAppend } from '../kernels/attention.ts';
 import { matmul } from '../kernels/matmul.ts';
 import { normForward, statsPerRow } from '../kernels/norm.ts';
-import { Rng } from './rng.ts';
+import { Rng } from '../rng.ts';
 import { applyRepetitionPenalty, logSoftmax, sampleToken, type SamplingOptions } from './sampling.ts';
 import type { LayerActs, Transformer } from './transformer.ts';
 

@@ -10,7 +10,7 @@ import type { Gpu } from '../gpu/gpu.ts';
 import type { ModelConfig } from './config.ts';
 import { dims } from './layout.ts';
 import { ParamStore, type ParamSpec } from './param-store.ts';
-import { Rng } from './rng.ts';
+import { Rng } from '../rng.ts';
 
 /** The fused projection a LoRA module adds to, and the output columns it covers there. */
 export type Site = 'qkv' | 'o' | 'up' | 'down';

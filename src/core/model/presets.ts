@@ -1,7 +1,7 @@
 import { dtypeSize, encodeSafetensorsHeader, f32ToBf16, f32ToF16, type Dtype } from '../formats/safetensors.ts';
 import { parseConfig } from './config.ts';
 import { bodyPrefix, placements } from './layout.ts';
-import { Rng } from './rng.ts';
+import { Rng } from '../rng.ts';
 
 /**
  * config.json of the model shapes the benchmarks use (the real architectures, without their

@@ -1,4 +1,4 @@
-import type { Rng } from './rng.ts';
+import type { Rng } from '../rng.ts';
 
 export interface SamplingOptions {
   /** Argmax decoding (HF do_sample=False). */

@@ -3,7 +3,7 @@ import { Program } from '../gpu/program.ts';
 import { allocTensor, readTensor, uploadTensor } from '../gpu/tensor.ts';
 import { attentionForward, attentionRef, causalBounds } from '../kernels/attention.ts';
 import { matmul, matmulRef } from '../kernels/matmul.ts';
-import { Rng } from '../model/rng.ts';
+import { Rng } from '../rng.ts';
 
 export interface SelfTestResult {
   readonly name: string;

@@ -1,6 +1,6 @@
 import type { Gpu } from '../gpu/gpu.ts';
 import { StepState } from '../kernels/step-state.ts';
-import { Rng } from '../model/rng.ts';
+import { Rng } from '../rng.ts';
 import { StepPlan, type Batch } from '../model/step-plan.ts';
 import type { Transformer } from '../model/transformer.ts';
 import type { ParamStore } from '../model/param-store.ts';

@@ -1,5 +1,5 @@
 import type { DatasetRecord } from '../data/records.ts';
-import type { Tokenizer } from '../formats/tokenizer.ts';
+import type { Tokenizer } from '../formats/tokenizer/tokenizer.ts';
 import type { PreviewRow, PreviewToken } from './api.ts';
 import type { TrainingData } from './training-data.ts';
 

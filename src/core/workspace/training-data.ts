@@ -3,7 +3,7 @@ import { packRows, padRows, rowLength } from '../data/rows.ts';
 import { splitTrainValidation } from '../data/split.ts';
 import { tokenizeRecords, type Example } from '../data/tokenize.ts';
 import { tokenStats, type TokenStats } from '../data/stats.ts';
-import type { Tokenizer } from '../formats/tokenizer.ts';
+import type { Tokenizer } from '../formats/tokenizer/tokenizer.ts';
 import type { ModelConfig } from '../model/config.ts';
 import type { Row } from '../train/trainer.ts';
 import type { DatasetOptions } from './datasets.ts';

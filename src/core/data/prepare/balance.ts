@@ -3,7 +3,7 @@
  * undersampling (to the smallest category) or oversampling (to the largest) each category,
  * seeded so the same settings give the same dataset. Oversampled copies are marked as generated.
  */
-import { Rng } from '../../model/rng.ts';
+import { Rng } from '../../rng.ts';
 import type { DatasetRecord } from '../records.ts';
 import type { StepResult } from './types.ts';
 

@@ -7,7 +7,7 @@
  * permutation keeps signatures cheap; the tests check the estimates against exact Jaccard. Seeds
  * come from the project's seeded Rng: the same seed gives the same signatures everywhere.
  */
-import { Rng } from '../../model/rng.ts';
+import { Rng } from '../../rng.ts';
 import { mix32 } from './hash.ts';
 
 export class MinHasher {

@@ -4,7 +4,7 @@
  * the style of seed examples (self-instruct) or for paraphrases. Every generated record is marked
  * `generated` and `accepted: false`, and is returned separately for a person to review.
  */
-import { Rng } from '../../model/rng.ts';
+import { Rng } from '../../rng.ts';
 import type { DatasetRecord, RecordSource } from '../records.ts';
 import { recordText } from './record-text.ts';
 

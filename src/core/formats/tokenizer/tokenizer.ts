@@ -4,20 +4,20 @@
  * ones, in the normalized text), the rest is normalized, pre-tokenized and merged by the BPE
  * model; decoding runs the decoder over all token strings at once.
  */
-import { InputError } from '../errors.ts';
-import { readJson, readText, type FileTree } from './bytes.ts';
-import { renderChatTemplate, type ChatMessage } from './chat-template.ts';
-import { JsonReader } from './tokenizer/config.ts';
-import { AddedTokenMatcher, readAddedTokens, type AddedToken } from './tokenizer/added-tokens.ts';
-import { buildNormalizer, type Normalizer } from './tokenizer/normalizers.ts';
-import { buildPreTokenizer, type PreTokenizer } from './tokenizer/pretokenizers.ts';
-import { buildBpe, type BpeModel } from './tokenizer/bpe.ts';
-import { buildDecoder, type Decoder } from './tokenizer/decoders.ts';
-import { buildPostProcessor, type PostProcessor } from './tokenizer/postprocessors.ts';
-import { piece, spanOf, sub, type Piece } from './tokenizer/pieces.ts';
+import { InputError } from '../../errors.ts';
+import { readJson, readText, type FileTree } from '../bytes.ts';
+import { renderChatTemplate, type ChatMessage } from '../chat-template.ts';
+import { JsonReader } from './config.ts';
+import { AddedTokenMatcher, readAddedTokens, type AddedToken } from './added-tokens.ts';
+import { buildNormalizer, type Normalizer } from './normalizers.ts';
+import { buildPreTokenizer, type PreTokenizer } from './pretokenizers.ts';
+import { buildBpe, type BpeModel } from './bpe.ts';
+import { buildDecoder, type Decoder } from './decoders.ts';
+import { buildPostProcessor, type PostProcessor } from './postprocessors.ts';
+import { piece, spanOf, sub, type Piece } from './pieces.ts';
 
-export type { AddedToken } from './tokenizer/added-tokens.ts';
-export type { ChatMessage } from './chat-template.ts';
+export type { AddedToken } from './added-tokens.ts';
+export type { ChatMessage } from '../chat-template.ts';
 
 export interface SpecialToken {
   id: number;
