@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { chatSpans, encodeChat, renderChatTemplate, type ChatMessage } from '../../src/core/formats/chat-template.ts';
+import { chatSpans, encodeChat } from '../../src/core/data/chat-mask.ts';
+import { renderChatTemplate, type ChatMessage } from '../../src/core/formats/chat-template.ts';
 import { Tokenizer } from '../../src/core/formats/tokenizer/tokenizer.ts';
 
 /** Fixtures are copied under tests/fixtures; the demo model ships in public/models. */

@@ -15,7 +15,7 @@
  * sequences must not learn an example's first token from the previous example (as TRL's
  * DataCollatorWithFlattening does).
  */
-import { encodeChat } from '../formats/chat-template.ts';
+import { encodeChat } from './chat-mask.ts';
 import type { Tokenizer } from '../formats/tokenizer/tokenizer.ts';
 import type { ChatMessage, DataRecord, DatasetRecord, RecordProblem, RecordSource } from './records.ts';
 import { tokenStats, type TokenStats } from './stats.ts';
