@@ -10,7 +10,18 @@
  * GPT-2 has two modules named `c_proj`; a PEFT target "c_proj" selects both.
  */
 import { InputError } from '../errors.ts';
-import type { Architecture, ModelConfig } from '../model/config.ts';
+
+/** A config.json `model_type` (gpt2, llama, qwen2 …): PEFT's module names depend on its family. */
+type Architecture = string;
+
+/** The block sizes a linear module's shape follows (a model config carries them). */
+export interface BlockShape {
+  readonly hidden: number;
+  readonly heads: number;
+  readonly kvHeads: number;
+  readonly headDim: number;
+  readonly intermediate: number;
+}
 
 export type ModuleId =
   | 'self_attn.q_proj'
@@ -35,7 +46,7 @@ export interface LinearModule {
   /** GPT-2's Conv1D (weight stored [in, out]; PEFT needs fan_in_fan_out). */
   conv1d: boolean;
   /** in_features and out_features for a model (lora_A is [r, in], lora_B is [out, r]). */
-  features(cfg: ModelConfig): { in: number; out: number };
+  features(cfg: BlockShape): { in: number; out: number };
 }
 
 type Family = 'llama' | 'gpt2';

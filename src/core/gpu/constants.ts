@@ -12,3 +12,6 @@ export const BufferUsage = {
 
 export const MapMode = { READ: 0x0001, WRITE: 0x0002 } as const;
 export const ShaderStage = { COMPUTE: 0x4 } as const;
+
+/** Usage of every storage buffer: bound to kernels, copied in and read back. */
+export const STORAGE_USAGE = BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST;

@@ -1,4 +1,4 @@
-import { BufferUsage, MapMode } from './constants.ts';
+import { BufferUsage, MapMode, STORAGE_USAGE } from './constants.ts';
 import { DeviceLostError, LimitError } from '../errors.ts';
 import { MemoryLedger, type Purpose } from './ledger.ts';
 import { PipelineCache, type KernelSpec } from './pipelines.ts';
@@ -38,7 +38,6 @@ export interface BufferSlice {
   readonly size: number;
 }
 
-export const STORAGE_USAGE = BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST;
 
 /**
  * The runtime: one GPUDevice with its real limits, a pipeline cache, uniform arena, memory ledger,

@@ -1,5 +1,12 @@
-import { STORAGE_USAGE, type Gpu } from './gpu.ts';
+import { STORAGE_USAGE } from './constants.ts';
 import type { Purpose } from './ledger.ts';
+
+/** What the pool needs from the device wrapper (gpu.ts), which owns the pool. */
+export interface BufferAllocator {
+  createBuffer(size: number, purpose: Purpose, label: string, usage?: number): GPUBuffer;
+  repurpose(buffer: GPUBuffer, purpose: Purpose): void;
+  destroyBuffer(buffer: GPUBuffer): void;
+}
 
 /** Size classes: 256-byte steps below 1 MiB, 64 KiB steps above, so reuse wastes little. */
 export function sizeClass(bytes: number): number {
@@ -17,7 +24,7 @@ export class BufferPool {
   private idle = 0;
 
   constructor(
-    private readonly gpu: Gpu,
+    private readonly gpu: BufferAllocator,
     /** Idle bytes kept at most; beyond this, released buffers are destroyed. */
     private readonly maxIdleBytes = 256 << 20,
   ) {}

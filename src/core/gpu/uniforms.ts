@@ -1,5 +1,11 @@
 import { BufferUsage } from './constants.ts';
-import type { Gpu } from './gpu.ts';
+import type { BufferAllocator } from './pool.ts';
+
+/** What the arena needs from the device wrapper (gpu.ts), which owns the arena. */
+interface UniformHost extends BufferAllocator {
+  readonly device: GPUDevice;
+  readonly limits: { readonly minUniformBufferOffsetAlignment: number };
+}
 
 /**
  * Kernel parameters live in a few large uniform buffers, one aligned slot per dispatch, written
@@ -10,7 +16,7 @@ export class UniformArena {
   private chunk: GPUBuffer | null = null;
   private used = 0;
 
-  constructor(private readonly gpu: Gpu) {}
+  constructor(private readonly gpu: UniformHost) {}
 
   alloc(data: ArrayBuffer): GPUBufferBinding {
     const align = this.gpu.limits.minUniformBufferOffsetAlignment;
