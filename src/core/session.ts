@@ -6,10 +6,9 @@ import { scoreSequences, type LikelihoodReport, type ScoredSequence } from './ev
 import type { ModelConfig } from './model/config.ts';
 import { Generator, type Generation, type GenerateOptions } from './model/generate.ts';
 import { inspectModel, loadTransformer, type InspectedModel } from './model/load.ts';
-import { LoraAdapter, type PeftAdapterFiles } from './model/lora.ts';
+import { LoraAdapter, type LoraOptions, type PeftAdapterFiles } from './model/lora.ts';
 import { mergeLora, modelSafetensors } from './model/merge.ts';
 import type { Transformer } from './model/transformer.ts';
-import type { LoraOptions } from './train/config.ts';
 
 export interface AdapterInfo {
   readonly r: number;

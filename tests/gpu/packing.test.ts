@@ -9,7 +9,7 @@ import { readTensor } from '../../src/core/gpu/tensor.ts';
 import { nodeFileTree } from '../../src/platform/node-files.ts';
 import { relError, testGpu } from './gpu-harness.ts';
 import type { Transformer } from '../../src/core/model/transformer.ts';
-import type { Row } from '../../src/core/train/trainer.ts';
+import type { Row } from '../../src/core/data/rows.ts';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/hf/models/', import.meta.url));
 

@@ -1,5 +1,14 @@
-import type { Row } from '../train/trainer.ts';
 import { packExamples, padExamples, type PackedSequence, type Tokens } from './packing.ts';
+
+/** One training row of exactly `seq` tokens (padded or packed). */
+export interface Row {
+  readonly inputIds: readonly number[];
+  readonly labels: readonly number[];
+  /** Packed-example numbers (attention and positions restart where they change). */
+  readonly segments?: readonly number[];
+  /** Real (non-padding) tokens, for throughput; defaults to the row length. */
+  readonly tokens?: number;
+}
 
 /** Real (non-padding) tokens of a row: everything before the trailing padding segment. */
 function realTokens(s: PackedSequence, padId: number): number {

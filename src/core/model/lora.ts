@@ -30,6 +30,16 @@ export interface LoraModule {
   readonly b: string;
 }
 
+/** LoRA as a user asks for it (PEFT's LoraConfig): targets by name, resolved per architecture later. */
+export interface LoraOptions {
+  readonly r: number;
+  readonly alpha: number;
+  readonly dropout: number;
+  /** "all-linear" or module names (q_proj, v_proj, c_attn, ... or canonical ids). */
+  readonly targets: 'all-linear' | readonly string[];
+  readonly rslora: boolean;
+}
+
 export interface LoraSettings {
   readonly r: number;
   readonly alpha: number;

@@ -1,13 +1,5 @@
+import type { LoraOptions } from '../model/lora.ts';
 import type { ScheduleKind } from './schedule.ts';
-
-export interface LoraOptions {
-  readonly r: number;
-  readonly alpha: number;
-  readonly dropout: number;
-  /** "all-linear" or module names (q_proj, v_proj, c_attn, ... or canonical ids). */
-  readonly targets: 'all-linear' | readonly string[];
-  readonly rslora: boolean;
-}
 
 /** Every hyperparameter of a run; the run manifest stores this object as it is. */
 export interface TrainConfig {

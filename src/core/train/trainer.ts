@@ -7,18 +7,9 @@ import type { ParamStore } from '../model/param-store.ts';
 import { AdamW } from './adamw.ts';
 import type { TrainConfig } from './config.ts';
 import type { RunState, TrainEvent } from './events.ts';
+import type { Row } from '../data/rows.ts';
 import { lrFactor } from './schedule.ts';
 import { runStep, type StepResult } from './step.ts';
-
-/** One training row of exactly `seq` tokens (padded or packed). */
-export interface Row {
-  readonly inputIds: readonly number[];
-  readonly labels: readonly number[];
-  /** Packed-example numbers (attention and positions restart where they change). */
-  readonly segments?: readonly number[];
-  /** Real (non-padding) tokens, for throughput; defaults to the row length. */
-  readonly tokens?: number;
-}
 
 /** Everything needed to continue a run exactly where it stopped. */
 export interface Checkpoint {

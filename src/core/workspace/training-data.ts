@@ -5,7 +5,7 @@ import { tokenizeRecords, type Example } from '../data/tokenize.ts';
 import { tokenStats, type TokenStats } from '../data/stats.ts';
 import type { Tokenizer } from '../formats/tokenizer/tokenizer.ts';
 import type { ModelConfig } from '../model/config.ts';
-import type { Row } from '../train/trainer.ts';
+import type { Row } from '../data/rows.ts';
 import type { DatasetOptions } from './datasets.ts';
 
 export interface TrainingData {
