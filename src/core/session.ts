@@ -1,13 +1,14 @@
 import { memoryTree, readAll, type FileTree } from './formats/bytes.ts';
+import { readGenerationConfig, type GenerationConfig } from './formats/generation-config.ts';
 import { resolveTargets } from './formats/peft.ts';
 import { Tokenizer } from './formats/tokenizer/tokenizer.ts';
 import type { AdapterSummary, Gpu } from './gpu/gpu.ts';
-import { scoreSequences, type LikelihoodReport, type ScoredSequence } from './eval/likelihood.ts';
 import type { ModelConfig } from './model/config.ts';
 import { Generator, type Generation, type GenerateOptions } from './model/generate.ts';
 import { inspectModel, loadTransformer, type InspectedModel } from './model/load.ts';
 import { LoraAdapter, type LoraOptions, type PeftAdapterFiles } from './model/lora.ts';
 import { mergeLora, modelSafetensors } from './model/merge.ts';
+import { padTokenId, stopTokenIds } from './model/stop-tokens.ts';
 import type { Transformer } from './model/transformer.ts';
 
 export interface AdapterInfo {
@@ -38,11 +39,12 @@ export interface PreparedModel {
   readonly tree: FileTree;
   readonly inspected: InspectedModel;
   readonly tokenizer: Tokenizer | null;
+  readonly generation: GenerationConfig | null;
 }
 
 export async function prepareModel(tree: FileTree): Promise<PreparedModel> {
   const tokenizer = (await tree.open('tokenizer.json')) ? await Tokenizer.fromTree(tree) : null;
-  return { tree, inspected: await inspectModel(tree), tokenizer };
+  return { tree, inspected: await inspectModel(tree), tokenizer, generation: await readGenerationConfig(tree) };
 }
 
 /**
@@ -52,6 +54,9 @@ export async function prepareModel(tree: FileTree): Promise<PreparedModel> {
 export class Session {
   model: Transformer | null = null;
   tokenizer: Tokenizer | null = null;
+  /** Ids that end a generated answer, from the model's config, generation config and tokenizer. */
+  stopTokens: readonly number[] = [];
+  private generationConfig: GenerationConfig | null = null;
   private source: FileTree | null = null;
   private generator: Generator | null = null;
 
@@ -74,6 +79,8 @@ export class Session {
     this.unloadModel();
     this.model = await loadTransformer(this.gpu, prepared.inspected, onProgress, o);
     this.tokenizer = prepared.tokenizer;
+    this.generationConfig = prepared.generation;
+    this.stopTokens = stopTokenIds(this.model.cfg, this.tokenizer, this.generationConfig);
     this.source = prepared.tree;
     return this.info();
   }
@@ -82,6 +89,11 @@ export class Session {
   async loadTokenizer(tree: FileTree): Promise<Tokenizer> {
     this.tokenizer = await Tokenizer.fromTree(tree);
     return this.tokenizer;
+  }
+
+  /** The id that pads rows and batches (the same for training, evaluation and every host). */
+  padTokenId(): number {
+    return padTokenId(this.requireModel().cfg, this.generationConfig);
   }
 
   info(): ModelInfo {
@@ -137,14 +149,15 @@ export class Session {
     this.generator = null;
   }
 
-  score(seqs: readonly ScoredSequence[], o: { batch?: number; onProgress?: (done: number, total: number) => void } = {}): Promise<LikelihoodReport> {
-    return scoreSequences(this.requireModel(), seqs, o);
-  }
-
+  /**
+   * Generates after `prompt`, stopping at the model's stop tokens (unless `ignoreEos`) and at any
+   * `stopTokens` given. Streaming hosts go through pipeline/generate.ts.
+   */
   async generate(prompt: readonly number[], o: GenerateOptions): Promise<Generation & { text: string | null }> {
     const m = this.requireModel();
     this.generator ??= new Generator(m);
-    const out = await this.generator.generate(prompt, o);
+    const stopTokens = [...(o.ignoreEos ? [] : this.stopTokens), ...(o.stopTokens ?? [])];
+    const out = await this.generator.generate(prompt, { ...o, stopTokens });
     return { ...out, text: this.tokenizer ? this.tokenizer.decode(out.ids, { skipSpecialTokens: true }) : null };
   }
 

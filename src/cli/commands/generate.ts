@@ -1,6 +1,7 @@
 import { need, UsageError, type CommandSpec, type Parsed } from '../args.ts';
 import { modelDir, openModel, parseIds } from '../common.ts';
 import type { Output } from '../output.ts';
+import { generateText, type Prompt } from '../../core/pipeline/generate.ts';
 
 export const spec: CommandSpec = {
   name: 'generate',
@@ -33,19 +34,10 @@ export async function run(p: Parsed, out: Output): Promise<void> {
   if ((p.prompt === undefined) === (p['prompt-ids'] === undefined)) throw new UsageError('give exactly one of --prompt and --prompt-ids');
   const session = await openModel(out, modelDir(p.model as string | undefined), p.adapter as string | undefined, { int8: p.int8 === true });
   try {
-    let prompt: number[];
-    if (p['prompt-ids'] !== undefined) {
-      prompt = parseIds(p['prompt-ids'] as string, 'prompt-ids');
-    } else {
-      const tok = session.requireTokenizer();
-      const text = need<string>(p, 'prompt');
-      prompt = p.chat ? tok.encode(tok.applyChatTemplate([{ role: 'user', content: text }], { addGenerationPrompt: true })) : tok.encode(text, { addSpecialTokens: true });
-    }
-    if (!out.json && p.prompt !== undefined) process.stdout.write(p.chat ? '' : (p.prompt as string));
-    const decode = session.tokenizer;
-    const streamed: number[] = [];
-    let shown = '';
-    const g = await session.generate(prompt, {
+    const text = p.prompt as string | undefined;
+    const prompt: Prompt = text === undefined ? { ids: parseIds(p['prompt-ids'] as string, 'prompt-ids') } : p.chat ? { messages: [{ role: 'user', content: text }] } : { text };
+    if (!out.json && text !== undefined) process.stdout.write(p.chat ? '' : text);
+    const g = await generateText(session, prompt, {
       maxNewTokens: need<number>(p, 'max-new-tokens'),
       greedy: p.greedy === true,
       temperature: p.temperature as number,
@@ -55,22 +47,13 @@ export async function run(p: Parsed, out: Output): Promise<void> {
       stopTokens: p.stop ? parseIds(p.stop as string, 'stop') : [],
       ignoreEos: p['ignore-eos'] === true,
       seed: p.seed as number,
-      onToken: (id) => {
-        if (out.json) return;
-        streamed.push(id);
-        if (!decode) return void process.stdout.write(`${id} `);
-        const text = decode.decode(streamed, { skipSpecialTokens: true });
-        if (!text.endsWith('\uFFFD')) {
-          process.stdout.write(text.slice(shown.length));
-          shown = text;
-        }
+      onToken: (t) => {
+        if (!out.json) process.stdout.write(session.tokenizer ? t.text : `${t.id} `);
       },
     });
     if (!out.json) process.stdout.write('\n');
-    out.record({ ids: g.ids, text: g.text, stop_reason: g.stopReason, mean_logprob: mean(g.logprobs), mean_entropy: mean(g.entropies) });
+    out.record({ ids: g.ids, text: g.text, stop_reason: g.stopReason, mean_logprob: g.meanLogprob, mean_entropy: g.meanEntropy });
   } finally {
     session.dispose();
   }
 }
-
-const mean = (xs: readonly number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);

@@ -1,5 +1,6 @@
 import type { RecordSource } from '../data/records.ts';
 import type { Session } from '../session.ts';
+import { scoreSequences } from './likelihood.ts';
 
 /** A tokenized example to evaluate, with where it came from. */
 export interface EvalItem {
@@ -68,7 +69,7 @@ function firstTrained(labels: readonly number[]): number {
  */
 export async function evaluate(session: Session, items: readonly EvalItem[], o: EvalOptions = {}): Promise<EvalReport> {
   const total = items.length + Math.min(o.generate ?? 0, items.length);
-  const scores = await session.score(items, { batch: o.batch, onProgress: (d) => o.onProgress?.(d, total) });
+  const scores = await scoreSequences(session.requireModel(), items, { batch: o.batch, onProgress: (d) => o.onProgress?.(d, total) });
   const examples: EvalExample[] = items.map((it, index) => ({ index, source: it.source, loss: scores.sequences[index]!.loss, tokens: scores.sequences[index]!.tokens }));
 
   // Prompts alone: every prompt token after the first is a target.
@@ -76,10 +77,9 @@ export async function evaluate(session: Session, items: readonly EvalItem[], o: 
     .map((it) => firstTrained(it.labels))
     .map((k, i) => (k > 1 ? { inputIds: items[i]!.inputIds.slice(0, k), labels: items[i]!.inputIds.slice(0, k) } : null))
     .filter((x): x is { inputIds: number[]; labels: number[] } => x !== null);
-  const promptPerplexity = prompts.length ? (await session.score(prompts, { batch: o.batch })).perplexity : null;
+  const promptPerplexity = prompts.length ? (await scoreSequences(session.requireModel(), prompts, { batch: o.batch })).perplexity : null;
 
   const tok = session.tokenizer;
-  const stops = tok ? ['<|im_end|>', '<|eot_id|>', '<|end|>'].map((t) => tok.tokenToId(t)).filter((x): x is number => x !== undefined) : [];
   let generated = 0;
   for (const [i, it] of items.entries()) {
     if (generated >= (o.generate ?? 0) || !tok) break;
@@ -87,7 +87,7 @@ export async function evaluate(session: Session, items: readonly EvalItem[], o: 
     if (k < 1) continue;
     const answerIds = it.inputIds.slice(k).filter((_, j) => it.labels[k + j] !== -100);
     const reference = tok.decode(answerIds, { skipSpecialTokens: true }).trim();
-    const g = await session.generate(it.inputIds.slice(0, k), { maxNewTokens: o.maxNewTokens ?? Math.min(128, answerIds.length + 16), greedy: true, stopTokens: stops });
+    const g = await session.generate(it.inputIds.slice(0, k), { maxNewTokens: o.maxNewTokens ?? Math.min(128, answerIds.length + 16), greedy: true });
     const text = (g.text ?? '').trim();
     examples[i] = {
       ...examples[i]!, prompt: tok.decode(it.inputIds.slice(0, k), { skipSpecialTokens: false }), reference, generated: text,

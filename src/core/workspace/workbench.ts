@@ -3,6 +3,7 @@ import { memoryTree, type FileTree } from '../formats/bytes.ts';
 import { linearModules, resolveTargets } from '../formats/peft.ts';
 import type { Gpu } from '../gpu/gpu.ts';
 import { evaluate } from '../eval/report.ts';
+import { generateText } from '../pipeline/generate.ts';
 import { estimateTrainingMemory } from '../model/memory.ts';
 import { readPeftAdapter } from '../model/lora.ts';
 import { kernelSelfTest } from '../selftest/kernels.ts';
@@ -396,31 +397,14 @@ export class Workbench implements WorkerApi {
   async generate(req: GenerateRequest, onToken?: (t: GeneratedToken) => void): Promise<GenerateResult> {
     const s = await this.requireModel();
     await this.attachRunAdapter(req.runId);
-    const tok = s.requireTokenizer();
-    const ids = req.messages ? tok.encode(tok.applyChatTemplate([...req.messages], { addGenerationPrompt: true })) : tok.encode(req.prompt ?? '', { addSpecialTokens: true });
-    const stops = ['<|im_end|>', '<|eot_id|>', '<|end|>'].map((t) => tok.tokenToId(t)).filter((x): x is number => x !== undefined);
     this.generation = new AbortController();
-    const tokens: GeneratedToken[] = [];
-    const ends = new Set([...stops, ...s.requireModel().cfg.eosTokenIds]);
-    const kept: number[] = [];
-    let text = '';
-    // Each token's text is the growth of the decoded string (a character split over tokens lands on its last one).
-    const g = await s.generate(ids, {
-      ...req.sampling, stopTokens: stops, signal: this.generation.signal,
-      onToken: (id, logprob, entropy) => {
-        if (ends.has(id)) return;
-        kept.push(id);
-        const full = tok.decode(kept, { skipSpecialTokens: true });
-        const whole = !full.endsWith('\uFFFD');
-        const t = { id, text: whole ? full.slice(text.length) : '', logprob, entropy };
-        if (whole) text = full;
-        tokens.push(t);
-        onToken?.(t);
-      },
-    });
-    this.generation = null;
-    const lp = tokens.map((t) => t.logprob);
-    return { text, tokens, stopReason: g.stopReason, meanLogprob: lp.length ? lp.reduce((a, b) => a + b, 0) / lp.length : null };
+    try {
+      const prompt = req.messages ? { messages: req.messages } : { text: req.prompt ?? '' };
+      const g = await generateText(s, prompt, { ...req.sampling, signal: this.generation.signal, onToken });
+      return { text: g.text ?? '', tokens: g.tokens, stopReason: g.stopReason, meanLogprob: g.meanLogprob };
+    } finally {
+      this.generation = null;
+    }
   }
 
   async abortGeneration(): Promise<void> {
