@@ -1,7 +1,7 @@
 import type { DatasetRecord } from '../data/records.ts';
 import type { Tokenizer } from '../formats/tokenizer/tokenizer.ts';
 import type { PreviewRow, PreviewToken } from './api.ts';
-import type { TrainingData } from './training-data.ts';
+import type { TrainingData } from '../pipeline/training-data.ts';
 
 /**
  * Examples as the model sees them: each token's text (the growth of the decoded string, so

@@ -23,7 +23,7 @@ import { DatasetLibrary, type DatasetMeta, type DatasetOptions } from './dataset
 import { previewRows } from './preview.ts';
 import { runProgress, RunLibrary, type RunRecord } from './runs.ts';
 import type { KeyValueStore } from './store.ts';
-import { trainingData, trainingRows, type TrainingData } from './training-data.ts';
+import { trainingData, trainingRows, type TrainingData } from '../pipeline/training-data.ts';
 
 /** What the browser (or Node, in tests) provides to the workbench. */
 export interface WorkbenchPlatform {

@@ -6,7 +6,7 @@ import { tokenStats, type TokenStats } from '../data/stats.ts';
 import type { Tokenizer } from '../formats/tokenizer/tokenizer.ts';
 import type { ModelConfig } from '../model/config.ts';
 import type { Row } from '../data/rows.ts';
-import type { DatasetOptions } from './datasets.ts';
+import type { DatasetOptions } from '../workspace/datasets.ts';
 
 export interface TrainingData {
   readonly examples: Example[];
