@@ -1,10 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { parseDataset, type ImportOptions } from '../core/data/import.ts';
 import type { DatasetRecord, RecordProblem } from '../core/data/records.ts';
-import { tokenizeRecords } from '../core/data/tokenize.ts';
 import { InputError } from '../core/errors.ts';
 import type { EvalItem } from '../core/eval/report.ts';
 import type { Tokenizer } from '../core/formats/tokenizer/tokenizer.ts';
+import type { ModelConfig } from '../core/model/config.ts';
+import { tokenizedExamples } from '../core/pipeline/training-data.ts';
 import type { Output } from './output.ts';
 
 export interface LoadedData {
@@ -21,10 +22,10 @@ export interface DataOptions extends ImportOptions {
 }
 
 /**
- * Reads a dataset file (any supported format) and tokenizes it. Bad records are reported (file,
- * line, reason) and left out; the rest load. Without a tokenizer only pre-tokenized records work.
+ * Reads a dataset file (any supported format) and tokenizes it (pipeline/training-data.ts). Bad
+ * records are reported (file, line, reason) and left out; the rest load.
  */
-export async function loadData(file: string, tok: Tokenizer | null, vocabSize: number, o: DataOptions, out: Output): Promise<LoadedData> {
+export async function loadData(file: string, tok: Tokenizer | null, cfg: ModelConfig, o: DataOptions, out: Output): Promise<LoadedData> {
   let bytes: Uint8Array;
   try {
     bytes = await readFile(file);
@@ -32,37 +33,12 @@ export async function loadData(file: string, tok: Tokenizer | null, vocabSize: n
     throw new InputError(file, `cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
   const parsed = parseDataset(file, bytes, o);
-  const problems = [...parsed.problems];
-  let examples: EvalItem[];
-  let truncated = 0;
-  if (tok) {
-    const t = tokenizeRecords(parsed.records, tok, { maxLength: o.maxLength, maskPrompt: o.maskPrompt });
-    problems.push(...t.problems);
-    examples = t.examples;
-    truncated = t.stats.truncated;
-  } else {
-    examples = [];
-    for (const r of parsed.records) {
-      if (r.record.kind !== 'tokens') {
-        throw new InputError(file, `line ${r.source.line} is a ${r.record.kind} record, but the model folder has no tokenizer.json (only input_ids records can be used)`);
-      }
-      const ids = r.record.inputIds;
-      const labels = r.record.labels ?? ids;
-      const bad = [...ids, ...labels].find((v) => v >= vocabSize);
-      if (bad !== undefined) {
-        problems.push({ source: r.source, reason: `token id ${bad} is outside the vocabulary (${vocabSize})` });
-        continue;
-      }
-      if (ids.length > o.maxLength) {
-        truncated++;
-        examples.push({ inputIds: ids.slice(0, o.maxLength), labels: labels.slice(0, o.maxLength), source: r.source });
-      } else {
-        examples.push({ inputIds: ids, labels, source: r.source });
-      }
-    }
-  }
+  const t = tokenizedExamples(parsed.records, tok, cfg, o);
+  const problems = [...parsed.problems, ...t.problems];
   for (const p of problems.slice(0, 20)) out.warn(`${p.source.file}:${p.source.line}: ${p.reason} (left out)`);
   if (problems.length > 20) out.warn(`… and ${problems.length - 20} more records left out`);
-  if (examples.length === 0) throw new InputError(file, `no usable records${problems.length ? ` (${problems.length} left out; the first: line ${problems[0]!.source.line}: ${problems[0]!.reason})` : ''}`);
-  return { file, records: parsed.records, examples, problems, truncated };
+  if (t.examples.length === 0) {
+    throw new InputError(file, `no usable records${problems.length ? ` (${problems.length} left out; the first: line ${problems[0]!.source.line}: ${problems[0]!.reason})` : ''}`);
+  }
+  return { file, records: parsed.records, examples: t.examples, problems, truncated: t.truncated };
 }

@@ -1,10 +1,7 @@
 import { join, resolve } from 'node:path';
-import { packRows } from '../../core/data/rows.ts';
 import { evaluate, type EvalReport } from '../../core/eval/report.ts';
+import { TrainJob } from '../../core/pipeline/train-job.ts';
 import { trainConfig } from '../../core/train/config.ts';
-import type { TrainEvent } from '../../core/train/events.ts';
-import { runFiles } from '../../core/train/run-files.ts';
-import { Trainer } from '../../core/train/trainer.ts';
 import type { Session } from '../../core/session.ts';
 import type { CommandSpec, Parsed } from '../args.ts';
 import { demoDataDir, demoModelDir, openModel } from '../common.ts';
@@ -28,8 +25,8 @@ export async function run(p: Parsed, out: Output): Promise<void> {
   try {
     const model = session.requireModel();
     const opts = { maxLength: 128, maskPrompt: true };
-    const train = await loadData(join(demoDataDir(), 'factbook-qa.jsonl'), session.tokenizer, model.cfg.vocabSize, opts, out);
-    const held = await loadData(join(demoDataDir(), 'factbook-qa-eval.jsonl'), session.tokenizer, model.cfg.vocabSize, opts, out);
+    const train = await loadData(join(demoDataDir(), 'factbook-qa.jsonl'), session.tokenizer, model.cfg, opts, out);
+    const held = await loadData(join(demoDataDir(), 'factbook-qa-eval.jsonl'), session.tokenizer, model.cfg, opts, out);
     const questions = p.questions as number;
     out.say(`demo: ${model.cfg.arch} ${session.info().parameters.toLocaleString()} parameters; ${train.examples.length} training and ${held.examples.length} held-out Factbook questions`);
 
@@ -38,14 +35,14 @@ export async function run(p: Parsed, out: Output): Promise<void> {
       method: 'lora', lr: 3e-3, schedule: 'cosine', warmup: 3, batch: 4, steps: p.steps as number, weightDecay: 0, seed: 42,
       lora: { r: 16, alpha: 32, dropout: 0.05, targets: 'all-linear', rslora: false },
     });
-    session.newAdapter(config.lora, config.seed);
     const seq = 128;
-    const rows = packRows(train.examples, seq, model.cfg.padTokenId ?? 0);
-    const events: TrainEvent[] = [];
-    const trainer = await Trainer.create({
-      model, config, seq, train: rows,
+    const job = await TrainJob.create({
+      session, config, examples: { train: train.examples, validation: [] }, rows: { maxLength: seq, packing: true },
+      describe: {
+        model: { name: 'demo-base', source: { kind: 'demo' } },
+        dataset: { name: 'factbook-qa', version: 1, records: train.records, maskPrompt: true, validationFraction: 0, splitSeed: 42 },
+      },
       onEvent: (e) => {
-        events.push(e);
         if (e.type === 'step') {
           out.record({ step: e.step, loss: e.loss, lr: e.lr, tokens_per_sec: Math.round(e.tokensPerSecond) });
           out.progress(`fine-tuning ${bar(e.step, e.totalSteps)} step ${e.step}/${e.totalSteps}  loss ${e.loss.toFixed(3)}  ${Math.round(e.tokensPerSecond)} tok/s`, e.step === e.totalSteps);
@@ -53,8 +50,8 @@ export async function run(p: Parsed, out: Output): Promise<void> {
         if (e.type === 'alert') out.warn(e.message);
       },
     });
-    const summary = await trainer.run();
-    trainer.destroy();
+    const { summary, files } = await job.run();
+    job.destroy();
     out.clearProgress();
     out.say(`fine-tuned ${summary.steps} steps (LoRA r=16 on all linear layers, ${session.adapterInfo()!.parameters.toLocaleString()} trainable parameters); final training loss ${summary.finalLoss?.toFixed(3)}`);
     const after = await evaluateHeld(session, held.examples, questions, out, 'fine-tuned');
@@ -69,11 +66,7 @@ export async function run(p: Parsed, out: Output): Promise<void> {
       out.say(`Q: ${question(b.prompt)}\n   expected:   ${b.reference}\n   base:       ${oneLine(b.generated)}\n   fine-tuned: ${oneLine(a.generated)}`);
     }
     const dir = resolve(p.out as string);
-    const files = await runFiles(session, {
-      model: { name: 'demo-base', source: { kind: 'demo' } },
-      dataset: { name: 'factbook-qa', version: 1, records: train.records, trainRows: rows.length, validationRows: 0, maxLength: seq, packing: true, maskPrompt: true, validationFraction: 0, splitSeed: 42 },
-      config, seq, totalSteps: summary.steps, events,
-    });
+    if (!files) throw new Error(summary.message ?? 'the demo run failed');
     writeFiles(dir, files);
     out.say(`\nadapter and run files written to ${dir}`);
     out.record({ before: { loss: before.loss, perplexity: before.perplexity, exact_match: before.exactMatch }, after: { loss: after.loss, perplexity: after.perplexity, exact_match: after.exactMatch }, out: dir });

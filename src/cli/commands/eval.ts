@@ -26,7 +26,7 @@ export async function run(p: Parsed, out: Output): Promise<void> {
   const session = await openModel(out, modelDir(p.model as string | undefined), p.adapter as string | undefined, { int8: p.int8 === true });
   try {
     const m = session.requireModel();
-    const data = await loadData(need<string>(p, 'data'), session.tokenizer, m.cfg.vocabSize, { maxLength: p['max-seq-len'] as number, maskPrompt: p['mask-prompt'] !== false }, out);
+    const data = await loadData(need<string>(p, 'data'), session.tokenizer, m.cfg, { maxLength: p['max-seq-len'] as number, maskPrompt: p['mask-prompt'] !== false }, out);
     const r = await evaluate(session, data.examples, {
       batch: p.batch as number, generate: p.generate as number,
       onProgress: (done, total) => out.progress(`eval ${bar(done, total)} ${done}/${total}`),

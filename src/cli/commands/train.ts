@@ -2,15 +2,13 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { datasetHash } from '../../core/data/hash.ts';
 import type { RunManifest } from '../../core/train/manifest.ts';
-import { packRows, padRows, rowLength } from '../../core/data/rows.ts';
 import { splitTrainValidation } from '../../core/data/split.ts';
 import { InputError } from '../../core/errors.ts';
 import { readPeftAdapter } from '../../core/model/lora.ts';
 import { prepareModel } from '../../core/session.ts';
+import { TrainJob } from '../../core/pipeline/train-job.ts';
 import { trainConfig, type TrainConfig } from '../../core/train/config.ts';
 import type { TrainEvent } from '../../core/train/events.ts';
-import { runFiles } from '../../core/train/run-files.ts';
-import { Trainer } from '../../core/train/trainer.ts';
 import { nodeFileTree } from '../../platform/node-files.ts';
 import { given, UsageError, type CommandSpec, type Parsed } from '../args.ts';
 import { loadCheckpoint, saveCheckpoint } from '../checkpoints.ts';
@@ -126,74 +124,61 @@ export async function run(p: Parsed, out: Output): Promise<void> {
   const prepared = await prepareModel(nodeFileTree(dir));
   const cfg = prepared.inspected.cfg;
   const dataOpts = { maxLength: p['max-seq-len'] as number, maskPrompt: p['mask-prompt'] !== false };
-  const data = await loadData(dataFile, prepared.tokenizer, cfg.vocabSize, dataOpts, out);
+  const data = await loadData(dataFile, prepared.tokenizer, cfg, dataOpts, out);
   if (repeat && datasetHash(data.records) !== repeat.hash) {
     throw new InputError(dataFile, `its records differ from the manifest's dataset (sha256 ${repeat.hash.slice(0, 12)}…); the run would not repeat`);
   }
   let valData: LoadedData | null = null;
-  if (p['val-data']) valData = await loadData(resolve(p['val-data'] as string), prepared.tokenizer, cfg.vocabSize, dataOpts, out);
-  else if (demoData && (p['val-split'] as number) === 0) valData = await loadData(join(demoDataDir(), 'factbook-qa-eval.jsonl'), prepared.tokenizer, cfg.vocabSize, dataOpts, out);
-  const indices = data.examples.map((_, i) => i);
-  const split = valData ? { train: indices, validation: [] as number[] } : splitTrainValidation(indices, { fraction: p['val-split'] as number, seed: config.seed });
-  const trainEx = split.train.map((i) => data.examples[i]!);
-  const valEx = valData ? valData.examples : split.validation.map((i) => data.examples[i]!);
-  const seq = rowLength([...trainEx, ...valEx], dataOpts.maxLength);
-  const padId = cfg.padTokenId ?? cfg.eosTokenIds[0] ?? 0;
-  const toRows = p.packing ? packRows : padRows;
-  const train = toRows(trainEx, seq, padId);
-  const validation = valEx.length ? toRows(valEx, seq, padId) : undefined;
-  const initAdapter = p['init-adapter'] ? await readPeftAdapter(cfg, nodeFileTree(p['init-adapter'] as string)) : null;
+  if (p['val-data']) valData = await loadData(resolve(p['val-data'] as string), prepared.tokenizer, cfg, dataOpts, out);
+  else if (demoData && (p['val-split'] as number) === 0) valData = await loadData(join(demoDataDir(), 'factbook-qa-eval.jsonl'), prepared.tokenizer, cfg, dataOpts, out);
+  const validationFraction = p['val-split'] as number;
+  const split = valData
+    ? { train: data.examples, validation: valData.examples }
+    : splitTrainValidation(data.examples, { fraction: validationFraction, seed: config.seed });
+  if (config.method !== 'lora' && p['init-adapter']) throw new UsageError('--init-adapter is for LoRA runs (--method lora)');
+  const initAdapter = p['init-adapter'] ? await readPeftAdapter(cfg, nodeFileTree(p['init-adapter'] as string)) : undefined;
   const resumed = p.resume ? await loadCheckpoint(resolve(p.resume as string)) : null;
 
   const session = await openSession(out);
   try {
     await session.loadModel(prepared, (done, total) => out.progress(`loading ${dir}: ${done}/${total} tensors`), { int8: p.int8 === true });
     out.clearProgress();
-    if (config.method === 'lora') {
-      if (initAdapter) await session.loadAdapter(initAdapter);
-      else session.newAdapter(config.lora, config.seed);
-    } else if (initAdapter) {
-      throw new UsageError('--init-adapter is for LoRA runs (--method lora)');
-    }
-    out.say(`training ${config.method === 'lora' ? `LoRA r=${session.adapterInfo()!.r} on ${session.adapterInfo()!.targets.length} module types (${session.adapterInfo()!.parameters.toLocaleString()} parameters)` : `all ${session.info().parameters.toLocaleString()} parameters`} of ${dir}`);
-    out.say(`data: ${train.length} training rows of ${seq} tokens${p.packing ? ' (packed)' : ''} from ${trainEx.length} examples${validation ? `, ${validation.length} validation rows` : ''}${data.truncated ? `, ${data.truncated} truncated` : ''}`);
-    const events: TrainEvent[] = [];
-    let trainer: Trainer | null = null;
+    const stop = new AbortController();
     const started = Date.now();
-    trainer = await Trainer.create({
-      model: session.requireModel(), config, seq, train, validation, resume: resumed?.checkpoint,
-      onEvent: (e) => {
-        events.push(e);
-        report(e, out, trainer, started);
+    let job: TrainJob | null = null;
+    job = await TrainJob.create({
+      session, config, examples: split, rows: { maxLength: dataOpts.maxLength, packing: p.packing === true }, initAdapter, resume: resumed?.checkpoint,
+      signal: stop.signal,
+      describe: {
+        model: { name: dir, source: { kind: 'local', path: dir } },
+        dataset: { name: dataFile, version: 1, records: data.records, maskPrompt: dataOpts.maskPrompt, validationFraction, splitSeed: config.seed },
       },
-      onCheckpoint: async (c) => {
+      onEvent: (e) => report(e, out, job, started),
+      onCheckpoint: async (c, adapter) => {
         // Periodic checkpoints when asked; and always one when a run stops early, so it can resume.
-        if (c.state.step === 0 || (config.saveEvery === 0 && trainer?.runState === 'finished')) return;
+        if (c.state.step === 0 || (config.saveEvery === 0 && job?.state === 'finished')) return;
         const ckDir = join(outDir, `checkpoint-${c.state.step}`);
-        saveCheckpoint(ckDir, c, config.method === 'lora' ? await session.saveAdapter() : {});
+        saveCheckpoint(ckDir, c, adapter);
         out.record({ checkpoint: ckDir, step: c.state.step });
       },
     });
+    const adapter = session.adapterInfo();
+    const what = adapter ? `LoRA r=${adapter.r} on ${adapter.targets.length} module types (${adapter.parameters.toLocaleString()} parameters)` : `all ${session.info().parameters.toLocaleString()} parameters`;
+    out.say(`training ${what} of ${dir}`);
+    const rows = job.rows;
+    out.say(`data: ${rows.train.length} training rows of ${rows.seq} tokens${p.packing ? ' (packed)' : ''} from ${split.train.length} examples${rows.validation.length ? `, ${rows.validation.length} validation rows` : ''}${data.truncated ? `, ${data.truncated} truncated` : ''}`);
     if (resumed) out.say(`resumed from ${resumed.dir} at step ${resumed.checkpoint.state.step}`);
     process.once('SIGINT', () => {
       out.warn('stopping after this step (Ctrl-C again to abort)…');
-      trainer?.stop();
+      stop.abort();
       process.once('SIGINT', () => process.exit(130));
     });
-    const summary = await trainer.run();
+    const { summary, files } = await job.run();
     out.clearProgress();
-    if (summary.state === 'failed') throw new InputError(dataFile, summary.message ?? 'the run failed');
-    const files = await runFiles(session, {
-      model: { name: dir, source: { kind: 'local', path: dir } },
-      dataset: {
-        name: dataFile, version: 1, records: data.records, trainRows: train.length, validationRows: validation?.length ?? 0, maxLength: dataOpts.maxLength,
-        packing: p.packing === true, maskPrompt: dataOpts.maskPrompt, validationFraction: p['val-split'] as number, splitSeed: config.seed,
-      },
-      config, seq, totalSteps: trainer.totalSteps, events,
-    });
+    job.destroy();
+    if (summary.state === 'failed' || !files) throw new InputError(dataFile, summary.message ?? 'the run failed');
     writeFiles(outDir, files);
     if (p.zip) writeZip(`${outDir}.zip`, outDir, files);
-    trainer.destroy();
     out.record({ done: { state: summary.state, steps: summary.steps, final_loss: summary.finalLoss, best_val_loss: summary.bestValLoss, out: outDir } });
     out.say(`${summary.state} after ${summary.steps} steps${summary.message ? ` (${summary.message})` : ''}; wrote ${Object.keys(files).join(', ')} to ${outDir}`);
   } finally {
@@ -201,11 +186,11 @@ export async function run(p: Parsed, out: Output): Promise<void> {
   }
 }
 
-function report(e: TrainEvent, out: Output, trainer: Trainer | null, started: number): void {
+function report(e: TrainEvent, out: Output, job: TrainJob | null, started: number): void {
   if (e.type === 'step') {
     out.record({ step: e.step, loss: e.loss, lr: e.lr, grad_norm: e.gradNorm, tokens_per_sec: Math.round(e.tokensPerSecond), gpu_memory: e.gpuMemory });
     const elapsed = (Date.now() - started) / 1000;
-    const done = e.step - (trainer ? trainer.totalSteps - e.totalSteps : 0);
+    const done = e.step - (job ? job.totalSteps - e.totalSteps : 0);
     const eta = (elapsed / Math.max(1, done)) * (e.totalSteps - e.step);
     out.progress(`${bar(e.step, e.totalSteps)} step ${e.step}/${e.totalSteps}  loss ${e.loss.toFixed(4)}  lr ${e.lr.toExponential(2)}  ${Math.round(e.tokensPerSecond)} tok/s  ETA ${duration(eta)}`, e.step === e.totalSteps);
   } else if (e.type === 'eval') {

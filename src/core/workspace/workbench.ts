@@ -9,9 +9,12 @@ import { readPeftAdapter } from '../model/lora.ts';
 import { kernelSelfTest } from '../selftest/kernels.ts';
 import { Session } from '../session.ts';
 import { trainConfig, type TrainConfig } from '../train/config.ts';
-import type { TrainEvent } from '../train/events.ts';
-import { runFiles } from '../train/run-files.ts';
-import { Trainer, type Checkpoint } from '../train/trainer.ts';
+import type { RunState, TrainEvent } from '../train/events.ts';
+import type { Checkpoint } from '../train/trainer.ts';
+import { TrainJob } from '../pipeline/train-job.ts';
+import { splitExamples, trainingData, type TrainingData } from '../pipeline/training-data.ts';
+import type { PeftAdapterFiles } from '../model/lora.ts';
+import { plainEqual } from './plain-equal.ts';
 import type {
   DatasetPreview, DatasetSummary, EvalReport, EvalRequest, ExportedFile, GenerateRequest, GenerateResult, GeneratedToken, GpuInfo,
   LoadProgress, LocalFile, MemoryEstimate, MemoryRequest, ModelSource, ModelSummary, PreviewRow, RunDetail, RunEvent, RunSettings,
@@ -23,7 +26,6 @@ import { DatasetLibrary, type DatasetMeta, type DatasetOptions } from './dataset
 import { previewRows } from './preview.ts';
 import { runProgress, RunLibrary, type RunRecord } from './runs.ts';
 import type { KeyValueStore } from './store.ts';
-import { trainingData, trainingRows, type TrainingData } from '../pipeline/training-data.ts';
 
 /** What the browser (or Node, in tests) provides to the workbench. */
 export interface WorkbenchPlatform {
@@ -37,7 +39,7 @@ export interface WorkbenchPlatform {
 
 interface ActiveRun {
   readonly id: string;
-  readonly trainer: Trainer;
+  readonly job: TrainJob;
   readonly done: Promise<void>;
 }
 
@@ -60,7 +62,7 @@ export class Workbench implements WorkerApi {
   private adapterOf: string | null = null;
   private readonly datasets: DatasetLibrary;
   private readonly runs: RunLibrary;
-  private dataCache: { key: string; data: TrainingData } | null = null;
+  private dataCache: { meta: DatasetMeta; tokenizer: string; data: TrainingData } | null = null;
   private generation: AbortController | null = null;
 
   constructor(private readonly platform: WorkbenchPlatform) {
@@ -75,7 +77,7 @@ export class Workbench implements WorkerApi {
     }
     if (!this.gpu) {
       this.gpu = await this.platform.acquireGpu();
-      this.gpu.onLost(() => this.active?.trainer.stop());
+      this.gpu.onLost(() => this.active?.job.stop());
     }
     return this.gpu;
   }
@@ -190,10 +192,11 @@ export class Workbench implements WorkerApi {
   private async data(meta: DatasetMeta): Promise<TrainingData> {
     const s = await this.requireModel();
     const tok = s.requireTokenizer();
-    const key = `${meta.id}:${meta.currentVersion}:${meta.hash}:${JSON.stringify(meta.options)}:${tok.name}`;
-    if (this.dataCache?.key === key) return this.dataCache.data;
-    const data = trainingData(await this.datasets.records(meta.id), tok, meta.options);
-    this.dataCache = { key, data };
+    const c = this.dataCache;
+    const same = c && c.tokenizer === tok.name && c.meta.id === meta.id && c.meta.currentVersion === meta.currentVersion && c.meta.hash === meta.hash;
+    if (same && plainEqual(c.meta.options, meta.options)) return c.data;
+    const data = trainingData(await this.datasets.records(meta.id), tok, s.requireModel().cfg, meta.options);
+    this.dataCache = { meta, tokenizer: tok.name, data };
     return data;
   }
 
@@ -225,19 +228,14 @@ export class Workbench implements WorkerApi {
     const s = await this.requireModel();
     const meta = await this.datasets.get(settings.datasetId);
     const config = trainConfig(settings.config);
+    const initAdapter = config.method === 'lora' && settings.initRunId ? await this.runAdapter(settings.initRunId) : undefined;
     const run = await this.runs.create({
       name: settings.name?.trim() || `${meta.name} · ${config.method === 'lora' ? `LoRA r${config.lora.r}` : 'full'}`,
-      state: 'running', model: { name: s.info().name, source: this.source }, dataset: { id: meta.id, name: meta.name, version: meta.currentVersion, hash: meta.hash, options: meta.options },
+      state: 'running', model: { name: s.info().name, source: this.source },
+      dataset: { id: meta.id, name: meta.name, version: meta.currentVersion, hash: meta.hash, options: meta.options },
       config, seq: 0, totalSteps: 0, ...(settings.initRunId ? { parentRunId: settings.initRunId } : {}),
     });
-    if (config.method === 'lora') {
-      if (settings.initRunId) await this.attachRunAdapter(settings.initRunId);
-      else s.newAdapter(config.lora, config.seed);
-    } else {
-      s.dropAdapter();
-    }
-    this.adapterOf = run.id;
-    await this.launch(run, config, undefined, onEvent);
+    await this.launch(run, config, { initAdapter }, onEvent);
     return run.id;
   }
 
@@ -246,45 +244,53 @@ export class Workbench implements WorkerApi {
     const run = await this.runs.get(runId);
     const checkpoint = await this.runs.checkpoint(runId);
     if (!checkpoint || !run.config || !run.dataset) throw new Error(`run "${run.name}" has no checkpoint to continue from`);
-    const s = await this.requireModel();
-    if (JSON.stringify(this.source) !== JSON.stringify(run.model.source)) throw new Error(`load the run's model first (${run.model.name})`);
+    await this.requireModel();
+    if (!plainEqual(this.source, run.model.source)) throw new Error(`load the run's model first (${run.model.name})`);
     const meta = await this.datasets.get(run.dataset.id);
-    if (meta.currentVersion !== run.dataset.version || JSON.stringify(meta.options) !== JSON.stringify(run.dataset.options)) {
+    if (meta.currentVersion !== run.dataset.version || !plainEqual(meta.options, run.dataset.options)) {
       await this.datasets.updateOptions(meta.id, run.dataset.options);
       await this.datasets.setVersion(meta.id, run.dataset.version);
     }
-    if (run.config.method === 'lora') s.newAdapter(run.config.lora, run.config.seed);
-    this.adapterOf = run.id;
-    await this.launch(run, run.config, checkpoint, onEvent);
+    await this.launch(run, run.config, { resume: checkpoint }, onEvent);
   }
 
-  private async launch(run: RunRecord, config: TrainConfig, resume: Checkpoint | undefined, onEvent: (e: RunEvent) => void): Promise<void> {
+  private async launch(
+    run: RunRecord, config: TrainConfig, start: { initAdapter?: PeftAdapterFiles; resume?: Checkpoint }, onEvent: (e: RunEvent) => void,
+  ): Promise<void> {
     const s = await this.requireModel();
     const meta = await this.datasets.get(run.dataset!.id);
     const data = await this.data(meta);
     if (data.examples.length === 0) throw new Error(`dataset ${meta.name} has no usable examples with this model's tokenizer (${data.problems[0]?.reason ?? 'empty'})`);
-    const rows = trainingRows(data, s.requireModel().cfg, meta.options);
-    const events: TrainEvent[] = [...(resume?.state.history ?? [])];
+    const o = meta.options;
     let lastPersist = 0;
+    let events: readonly TrainEvent[] = start.resume?.state.history ?? [];
     const persist = async (force: boolean) => {
       if (!force && Date.now() - lastPersist < PERSIST_MS) return;
       lastPersist = Date.now();
       await this.runs.update(run.id, { events: [...events], ...runProgress(events) });
     };
-    const saveEvery = config.saveEvery || DEFAULT_CHECKPOINT_STEPS;
-    const trainer = await Trainer.create({
-      model: s.requireModel(), config: { ...config, saveEvery }, seq: rows.seq, train: rows.train, validation: rows.validation.length ? rows.validation : undefined, resume,
+    this.adapterOf = run.id;
+    const job = await TrainJob.create({
+      session: s, config, examples: splitExamples(data), rows: o, initAdapter: start.initAdapter, resume: start.resume,
+      checkpointEvery: DEFAULT_CHECKPOINT_STEPS,
+      describe: {
+        model: { name: run.model.name, source: run.model.source },
+        dataset: {
+          name: meta.name, version: meta.currentVersion, records: await this.datasets.records(meta.id), maskPrompt: o.maskPrompt,
+          validationFraction: o.validationFraction, splitSeed: o.splitSeed,
+        },
+      },
       onEvent: (e) => {
         // The final state is announced after the run's files are saved (below).
         if (e.type === 'state' && e.state !== 'running' && e.state !== 'paused') return;
-        if (e.type !== 'state') events.push(e);
+        if (e.type !== 'state') events = [...events, e];
         onEvent({ ...e, runId: run.id });
         void persist(e.type !== 'step').catch(() => undefined);
       },
-      onCheckpoint: async (c) => {
+      onCheckpoint: async (c, adapter) => {
         try {
           await this.runs.saveCheckpoint(run.id, c);
-          if (config.method === 'lora') await this.runs.saveFiles(run.id, await s.saveAdapter());
+          if (config.method === 'lora') await this.runs.saveFiles(run.id, adapter);
           await this.runs.update(run.id, { hasCheckpoint: true, hasAdapter: config.method === 'lora' });
         } catch (e) {
           // Storage full: the run goes on; the alert says what to do.
@@ -292,44 +298,48 @@ export class Workbench implements WorkerApi {
         }
       },
     });
-    await this.runs.update(run.id, { state: 'running', seq: rows.seq, totalSteps: trainer.totalSteps });
-    const done = trainer.run().then(async (summary) => {
-      try {
-        const files = summary.state === 'failed' && summary.steps === 0 ? null : await runFiles(s, {
-          model: { name: run.model.name, source: run.model.source },
-          dataset: {
-            name: meta.name, version: meta.currentVersion, records: await this.datasets.records(meta.id), trainRows: rows.train.length, validationRows: rows.validation.length,
-            maxLength: meta.options.maxLength, packing: meta.options.packing, maskPrompt: meta.options.maskPrompt, validationFraction: meta.options.validationFraction, splitSeed: meta.options.splitSeed,
-          },
-          config, seq: rows.seq, totalSteps: trainer.totalSteps, events,
-        });
-        if (files) await this.runs.saveFiles(run.id, files);
-        await this.runs.update(run.id, {
-          state: summary.state, events: [...events], ...runProgress(events), hasAdapter: files !== null || run.hasAdapter, ...(summary.message ? { message: summary.message } : {}),
-        });
-      } finally {
-        trainer.destroy();
-        this.active = null;
-        onEvent({ type: 'state', state: summary.state, step: summary.steps, runId: run.id });
-      }
-    });
-    this.active = { id: run.id, trainer, done };
+    await this.runs.update(run.id, { state: 'running', seq: job.rows.seq, totalSteps: job.totalSteps });
+    const done = job.run().then(
+      async ({ summary, files, events: all }) => {
+        try {
+          if (files) await this.runs.saveFiles(run.id, files);
+          await this.runs.update(run.id, {
+            state: summary.state, events: [...all], ...runProgress(all), hasAdapter: files !== null || run.hasAdapter,
+            ...(summary.message ? { message: summary.message } : {}),
+          });
+        } finally {
+          this.finish(job, run.id, summary, onEvent);
+        }
+      },
+      async (e: unknown) => {
+        onEvent({ type: 'alert', level: 'error', step: 0, message: (e as Error).message, runId: run.id });
+        await this.runs.update(run.id, { state: 'failed', message: (e as Error).message }).catch(() => undefined);
+        this.finish(job, run.id, { state: 'failed', steps: 0 }, onEvent);
+      },
+    );
+    this.active = { id: run.id, job, done };
+  }
+
+  private finish(job: TrainJob, runId: string, summary: { state: RunState; steps: number }, onEvent: (e: RunEvent) => void): void {
+    job.destroy();
+    this.active = null;
+    onEvent({ type: 'state', state: summary.state, step: summary.steps, runId });
   }
 
   async pauseRun(): Promise<void> {
-    this.active?.trainer.pause();
+    this.active?.job.pause();
     if (this.active) await this.runs.update(this.active.id, { state: 'paused' });
   }
 
   async resumeRun(): Promise<void> {
-    this.active?.trainer.resume();
+    this.active?.job.resume();
     if (this.active) await this.runs.update(this.active.id, { state: 'running' });
   }
 
   async stopRun(): Promise<void> {
     const a = this.active;
     if (!a) return;
-    a.trainer.stop();
+    a.job.stop();
     await a.done;
   }
 
@@ -376,10 +386,16 @@ export class Workbench implements WorkerApi {
       return;
     }
     if (this.adapterOf === runId && s.model?.lora) return;
+    await s.loadAdapter(await this.runAdapter(runId));
+    this.adapterOf = runId;
+  }
+
+  /** A run's trained adapter, read and checked against the loaded model. */
+  private async runAdapter(runId: string): Promise<PeftAdapterFiles> {
+    const s = await this.requireModel();
     const files = await this.runs.files(runId);
     if (!files['adapter_model.safetensors']) throw new Error('this run trained every weight; export it as a merged model instead');
-    await s.loadAdapter(await readPeftAdapter(s.requireModel().cfg, memoryTree(`run ${runId}`, files)));
-    this.adapterOf = runId;
+    return readPeftAdapter(s.requireModel().cfg, memoryTree(`run ${runId}`, files));
   }
 
   // ---- evaluation and generation
