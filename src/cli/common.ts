@@ -5,6 +5,7 @@ import { prepareModel, Session } from '../core/session.ts';
 import { readPeftAdapter } from '../core/model/lora.ts';
 import { acquireNodeGpu } from '../platform/node-gpu.ts';
 import { nodeFileTree } from '../platform/node-files.ts';
+import { UsageError } from './args.ts';
 import type { Output } from './output.ts';
 
 /** The package root (dist/cli.mjs lives one level below it). */
@@ -50,6 +51,6 @@ export async function openModel(out: Output, dir: string, adapterDir?: string, o
 
 export function parseIds(text: string, flag: string): number[] {
   const ids = text.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
-  if (ids.length === 0 || ids.some((n) => !Number.isInteger(n) || n < 0)) throw new Error(`--${flag} must be comma-separated token ids, got "${text}"`);
+  if (ids.length === 0 || ids.some((n) => !Number.isInteger(n) || n < 0)) throw new UsageError(`--${flag} must be comma-separated token ids, got "${text}"`);
   return ids;
 }

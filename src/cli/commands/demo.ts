@@ -3,36 +3,37 @@ import { evaluate, type EvalReport } from '../../core/eval/report.ts';
 import { TrainJob } from '../../core/pipeline/train-job.ts';
 import { trainConfig } from '../../core/train/config.ts';
 import type { Session } from '../../core/session.ts';
-import type { CommandSpec, Parsed } from '../args.ts';
+import { options, type CommandSpec, type Parsed } from '../args.ts';
 import { demoDataDir, demoModelDir, openModel } from '../common.ts';
 import { loadData } from '../dataset.ts';
 import { bar, type Output } from '../output.ts';
 import { writeFiles } from './merge.ts';
 
-export const spec: CommandSpec = {
+export const spec = {
   name: 'demo',
   summary: 'the whole job offline: evaluate the demo model, fine-tune it with LoRA, evaluate again, compare answers',
   usage: 'tabtune demo [--steps N] [--out DIR] [--json]',
   flags: [
-    { name: 'steps', kind: 'int', help: 'optimizer steps', default: 30 },
+    { name: 'steps', kind: 'int', help: 'optimizer steps', default: 30, min: 1 },
     { name: 'out', kind: 'string', value: 'DIR', help: 'where the adapter and run files go', default: 'tabtune-demo' },
-    { name: 'questions', kind: 'int', value: 'N', help: 'held-out questions answered before and after', default: 5 },
+    { name: 'questions', kind: 'int', value: 'N', help: 'held-out questions answered before and after', default: 5, min: 0 },
   ],
-};
+} as const satisfies CommandSpec;
 
 export async function run(p: Parsed, out: Output): Promise<void> {
+  const o = options(spec, p);
   const session = await openModel(out, demoModelDir());
   try {
     const model = session.requireModel();
     const opts = { maxLength: 128, maskPrompt: true };
     const train = await loadData(join(demoDataDir(), 'factbook-qa.jsonl'), session.tokenizer, model.cfg, opts, out);
     const held = await loadData(join(demoDataDir(), 'factbook-qa-eval.jsonl'), session.tokenizer, model.cfg, opts, out);
-    const questions = p.questions as number;
+    const questions = o.questions;
     out.say(`demo: ${model.cfg.arch} ${session.info().parameters.toLocaleString()} parameters; ${train.examples.length} training and ${held.examples.length} held-out Factbook questions`);
 
     const before = await evaluateHeld(session, held.examples, questions, out, 'base model');
     const config = trainConfig({
-      method: 'lora', lr: 3e-3, schedule: 'cosine', warmup: 3, batch: 4, steps: p.steps as number, weightDecay: 0, seed: 42,
+      method: 'lora', lr: 3e-3, schedule: 'cosine', warmup: 3, batch: 4, steps: o.steps, weightDecay: 0, seed: 42,
       lora: { r: 16, alpha: 32, dropout: 0.05, targets: 'all-linear', rslora: false },
     });
     const seq = 128;
@@ -65,7 +66,7 @@ export async function run(p: Parsed, out: Output): Promise<void> {
       const a = after.examples[i]!;
       out.say(`Q: ${question(b.prompt)}\n   expected:   ${b.reference}\n   base:       ${oneLine(b.generated)}\n   fine-tuned: ${oneLine(a.generated)}`);
     }
-    const dir = resolve(p.out as string);
+    const dir = resolve(o.out);
     if (!files) throw new Error(summary.message ?? 'the demo run failed');
     writeFiles(dir, files);
     out.say(`\nadapter and run files written to ${dir}`);

@@ -1,9 +1,9 @@
-import { need, UsageError, type CommandSpec, type Parsed } from '../args.ts';
+import { options, required, UsageError, type CommandSpec, type Parsed } from '../args.ts';
 import { modelDir, openModel, parseIds } from '../common.ts';
 import type { Output } from '../output.ts';
 import { generateText, type Prompt } from '../../core/pipeline/generate.ts';
 
-export const spec: CommandSpec = {
+export const spec = {
   name: 'generate',
   summary: 'continue a prompt with the model (and an optional LoRA adapter), KV-cached',
   usage: 'tabtune generate --model DIR [--adapter DIR] (--prompt TEXT | --prompt-ids 1,2,3) --max-new-tokens N [--greedy | --temperature T --top-p P --top-k K --seed S] [--json]',
@@ -14,39 +14,36 @@ export const spec: CommandSpec = {
     { name: 'prompt', kind: 'string', value: 'TEXT', help: 'prompt text' },
     { name: 'prompt-ids', kind: 'string', value: '1,2,3', help: 'prompt as token ids' },
     { name: 'chat', kind: 'boolean', help: 'wrap --prompt as a user message with the model\'s chat template' },
-    { name: 'max-new-tokens', kind: 'int', help: 'tokens to generate', default: 64 },
+    { name: 'max-new-tokens', kind: 'int', help: 'tokens to generate', default: 64, min: 1 },
     { name: 'greedy', kind: 'boolean', help: 'argmax decoding' },
-    { name: 'temperature', kind: 'number', value: 'T', help: 'sampling temperature', default: 1 },
-    { name: 'top-p', kind: 'number', value: 'P', help: 'nucleus sampling mass', default: 1 },
-    { name: 'top-k', kind: 'int', value: 'K', help: 'sample among the K most likely tokens (0: all)', default: 0 },
-    { name: 'repetition-penalty', kind: 'number', value: 'R', help: 'HF repetition penalty', default: 1 },
+    { name: 'temperature', kind: 'number', value: 'T', help: 'sampling temperature', default: 1, above: 0 },
+    { name: 'top-p', kind: 'number', value: 'P', help: 'nucleus sampling mass', default: 1, above: 0, max: 1 },
+    { name: 'top-k', kind: 'int', value: 'K', help: 'sample among the K most likely tokens (0: all)', default: 0, min: 0 },
+    { name: 'repetition-penalty', kind: 'number', value: 'R', help: 'HF repetition penalty', default: 1, above: 0 },
     { name: 'stop', kind: 'string', value: '1,2', help: 'extra stop token ids' },
     { name: 'ignore-eos', kind: 'boolean', help: 'do not stop at the model\'s eos tokens' },
-    { name: 'seed', kind: 'int', help: 'sampling seed', default: 0 },
+    { name: 'seed', kind: 'int', help: 'sampling seed', default: 0, min: 0 },
   ],
   examples: [
     'tabtune generate --prompt "Call me Ishmael." --max-new-tokens 40 --greedy',
     'tabtune generate --model ./m --adapter ./out --prompt-ids 1,2,3 --max-new-tokens 8 --greedy --json',
   ],
-};
+} as const satisfies CommandSpec;
 
 export async function run(p: Parsed, out: Output): Promise<void> {
-  if ((p.prompt === undefined) === (p['prompt-ids'] === undefined)) throw new UsageError('give exactly one of --prompt and --prompt-ids');
-  const session = await openModel(out, modelDir(p.model as string | undefined), p.adapter as string | undefined, { int8: p.int8 === true });
+  const o = options(spec, p);
+  if ((o.prompt === undefined) === (o.promptIds === undefined)) throw new UsageError('give exactly one of --prompt and --prompt-ids');
+  const text = o.prompt;
+  const prompt: Prompt = text === undefined
+    ? { ids: parseIds(required(o.promptIds, 'prompt-ids'), 'prompt-ids') }
+    : o.chat ? { messages: [{ role: 'user', content: text }] } : { text };
+  const stopTokens = o.stop ? parseIds(o.stop, 'stop') : [];
+  const session = await openModel(out, modelDir(o.model), o.adapter, { int8: o.int8 });
   try {
-    const text = p.prompt as string | undefined;
-    const prompt: Prompt = text === undefined ? { ids: parseIds(p['prompt-ids'] as string, 'prompt-ids') } : p.chat ? { messages: [{ role: 'user', content: text }] } : { text };
-    if (!out.json && text !== undefined) process.stdout.write(p.chat ? '' : text);
+    if (!out.json && text !== undefined) process.stdout.write(o.chat ? '' : text);
     const g = await generateText(session, prompt, {
-      maxNewTokens: need<number>(p, 'max-new-tokens'),
-      greedy: p.greedy === true,
-      temperature: p.temperature as number,
-      topP: p['top-p'] as number,
-      topK: p['top-k'] as number,
-      repetitionPenalty: p['repetition-penalty'] as number,
-      stopTokens: p.stop ? parseIds(p.stop as string, 'stop') : [],
-      ignoreEos: p['ignore-eos'] === true,
-      seed: p.seed as number,
+      maxNewTokens: o.maxNewTokens, greedy: o.greedy, temperature: o.temperature, topP: o.topP, topK: o.topK,
+      repetitionPenalty: o.repetitionPenalty, stopTokens, ignoreEos: o.ignoreEos, seed: o.seed,
       onToken: (t) => {
         if (!out.json) process.stdout.write(session.tokenizer ? t.text : `${t.id} `);
       },

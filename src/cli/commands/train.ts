@@ -10,14 +10,14 @@ import { TrainJob } from '../../core/pipeline/train-job.ts';
 import { trainConfig, type TrainConfig } from '../../core/train/config.ts';
 import type { TrainEvent } from '../../core/train/events.ts';
 import { nodeFileTree } from '../../platform/node-files.ts';
-import { given, UsageError, type CommandSpec, type Parsed } from '../args.ts';
+import { given, options, UsageError, type CommandSpec, type Options, type Parsed } from '../args.ts';
 import { loadCheckpoint, saveCheckpoint } from '../checkpoints.ts';
 import { demoDataDir, modelDir, openSession } from '../common.ts';
 import { loadData, type LoadedData } from '../dataset.ts';
 import { bar, duration, type Output } from '../output.ts';
 import { writeFiles, writeZip } from './merge.ts';
 
-export const spec: CommandSpec = {
+export const spec = {
   name: 'train',
   summary: 'fine-tune with LoRA (or every weight) and write a PEFT adapter (or model folder)',
   usage: 'tabtune train [--model DIR] [--data FILE] [--out DIR] [options]   (no --model/--data: the offline demo)',
@@ -28,34 +28,34 @@ export const spec: CommandSpec = {
     { name: 'data', kind: 'string', value: 'FILE', help: 'training data: JSONL/JSON/CSV/TSV/TXT in any supported record format (default: the demo Factbook Q&A)' },
     { name: 'val-data', kind: 'string', value: 'FILE', help: 'validation data (instead of --val-split)' },
     { name: 'out', kind: 'string', value: 'DIR', help: 'output folder', default: 'tabtune-out' },
-    { name: 'method', kind: 'string', value: 'lora|full', help: 'what trains', default: 'lora' },
-    { name: 'lora-r', kind: 'int', value: 'R', help: 'LoRA rank', default: 8 },
-    { name: 'lora-alpha', kind: 'number', value: 'A', help: 'LoRA alpha (scaling alpha/r)', default: 8 },
-    { name: 'lora-dropout', kind: 'number', value: 'P', help: 'LoRA dropout', default: 0 },
+    { name: 'method', kind: 'string', value: 'lora|full', help: 'what trains', default: 'lora', choices: ['lora', 'full'] },
+    { name: 'lora-r', kind: 'int', value: 'R', help: 'LoRA rank', default: 8, min: 1 },
+    { name: 'lora-alpha', kind: 'number', value: 'A', help: 'LoRA alpha (scaling alpha/r)', default: 8, above: 0 },
+    { name: 'lora-dropout', kind: 'number', value: 'P', help: 'LoRA dropout', default: 0, min: 0, below: 1 },
     { name: 'lora-targets', kind: 'list', value: 'all-linear|q_proj,v_proj,...', help: 'modules to adapt', default: 'all-linear' },
     { name: 'rslora', kind: 'boolean', help: 'rank-stabilised scaling alpha/√r' },
     { name: 'int8', kind: 'boolean', help: 'hold the base model\'s linear weights as int8 with per-channel scales (LoRA only; a quarter of the memory)' },
     { name: 'init-adapter', kind: 'string', value: 'DIR', help: 'start from an existing PEFT adapter' },
-    { name: 'lr', kind: 'number', value: 'LR', help: 'peak learning rate', default: 2e-4 },
-    { name: 'schedule', kind: 'string', value: 'constant|linear|cosine', help: 'learning-rate schedule', default: 'linear' },
-    { name: 'warmup', kind: 'int', value: 'N', help: 'warmup steps', default: 0 },
-    { name: 'batch', kind: 'int', value: 'B', help: 'rows per micro-batch', default: 8 },
-    { name: 'grad-accum', kind: 'int', value: 'N', help: 'micro-batches per optimizer step', default: 1 },
-    { name: 'steps', kind: 'int', value: 'N', help: 'optimizer steps (overrides --epochs)' },
-    { name: 'epochs', kind: 'number', value: 'E', help: 'passes over the training data', default: 1 },
-    { name: 'weight-decay', kind: 'number', value: 'W', help: 'AdamW decoupled weight decay', default: 0.01 },
+    { name: 'lr', kind: 'number', value: 'LR', help: 'peak learning rate', default: 2e-4, above: 0 },
+    { name: 'schedule', kind: 'string', value: 'constant|linear|cosine', help: 'learning-rate schedule', default: 'linear', choices: ['constant', 'linear', 'cosine'] },
+    { name: 'warmup', kind: 'int', value: 'N', help: 'warmup steps', default: 0, min: 0 },
+    { name: 'batch', kind: 'int', value: 'B', help: 'rows per micro-batch', default: 8, min: 1 },
+    { name: 'grad-accum', kind: 'int', value: 'N', help: 'micro-batches per optimizer step', default: 1, min: 1 },
+    { name: 'steps', kind: 'int', value: 'N', help: 'optimizer steps (overrides --epochs)', min: 1 },
+    { name: 'epochs', kind: 'number', value: 'E', help: 'passes over the training data', default: 1, above: 0 },
+    { name: 'weight-decay', kind: 'number', value: 'W', help: 'AdamW decoupled weight decay', default: 0.01, min: 0 },
     { name: 'betas', kind: 'list', value: 'B1,B2', help: 'AdamW betas', default: '0.9,0.999' },
-    { name: 'eps', kind: 'number', value: 'E', help: 'AdamW epsilon', default: 1e-8 },
-    { name: 'clip', kind: 'number', value: 'C', help: 'global gradient-norm clip (0: off)', default: 1 },
+    { name: 'eps', kind: 'number', value: 'E', help: 'AdamW epsilon', default: 1e-8, above: 0 },
+    { name: 'clip', kind: 'number', value: 'C', help: 'global gradient-norm clip (0: off)', default: 1, min: 0 },
     { name: 'shuffle', kind: 'boolean', help: 'draw batches in a seeded order (--no-shuffle: file order)', default: true },
-    { name: 'seed', kind: 'int', value: 'S', help: 'seed for data order, LoRA init, dropout and the split', default: 42 },
-    { name: 'val-split', kind: 'number', value: 'F', help: 'fraction of records held out for validation', default: 0 },
-    { name: 'eval-every', kind: 'int', value: 'N', help: 'validate every N steps (0: at the end)', default: 0 },
-    { name: 'early-stopping', kind: 'int', value: 'PATIENCE', help: 'stop after PATIENCE validations without improvement; restore the best', default: 0 },
-    { name: 'save-every', kind: 'int', value: 'N', help: 'write OUT/checkpoint-STEP every N steps', default: 0 },
+    { name: 'seed', kind: 'int', value: 'S', help: 'seed for data order, LoRA init, dropout and the split', default: 42, min: 0 },
+    { name: 'val-split', kind: 'number', value: 'F', help: 'fraction of records held out for validation', default: 0, min: 0, below: 1 },
+    { name: 'eval-every', kind: 'int', value: 'N', help: 'validate every N steps (0: at the end)', default: 0, min: 0 },
+    { name: 'early-stopping', kind: 'int', value: 'PATIENCE', help: 'stop after PATIENCE validations without improvement; restore the best', default: 0, min: 0 },
+    { name: 'save-every', kind: 'int', value: 'N', help: 'write OUT/checkpoint-STEP every N steps', default: 0, min: 0 },
     { name: 'resume', kind: 'string', value: 'DIR', help: 'continue from a checkpoint folder (or the newest checkpoint-N in DIR)' },
     { name: 'grad-checkpointing', kind: 'boolean', help: 'recompute activations in the backward (less memory, ~30% slower)' },
-    { name: 'max-seq-len', kind: 'int', value: 'N', help: 'truncate examples to N tokens', default: 512 },
+    { name: 'max-seq-len', kind: 'int', value: 'N', help: 'truncate examples to N tokens (and to the model\'s positions)', default: 512, min: 2 },
     { name: 'packing', kind: 'boolean', help: 'pack short examples into full rows (attention never crosses examples)' },
     { name: 'mask-prompt', kind: 'boolean', help: 'train only on completions / assistant turns (--no-mask-prompt: every token)', default: true },
   ],
@@ -64,28 +64,20 @@ export const spec: CommandSpec = {
     'tabtune train --model ./SmolLM2-135M --data chat.jsonl --out ./adapter --lora-r 16 --lora-alpha 32 --epochs 2 --val-split 0.1 --eval-every 50',
     'tabtune train --model ./m --data ids.jsonl --out ./out --lr 1e-2 --schedule constant --steps 3 --no-shuffle --json',
   ],
-};
+} as const satisfies CommandSpec;
 
-function configFrom(p: Parsed): TrainConfig {
-  const method = p.method as string;
-  if (method !== 'lora' && method !== 'full') throw new UsageError('--method must be lora or full');
-  const schedule = p.schedule as string;
-  if (!['constant', 'linear', 'cosine'].includes(schedule)) throw new UsageError('--schedule must be constant, linear or cosine');
-  const betas = (Array.isArray(p.betas) ? p.betas : String(p.betas).split(',')).map(Number);
+type TrainOptions = Options<typeof spec.flags>;
+
+function configFrom(o: TrainOptions): TrainConfig {
+  const betas = o.betas.map(Number);
   if (betas.length !== 2 || betas.some((b) => !(b >= 0 && b < 1))) throw new UsageError('--betas needs two numbers in [0, 1), e.g. 0.9,0.999');
-  const targets = Array.isArray(p['lora-targets']) ? (p['lora-targets'] as string[]) : String(p['lora-targets']).split(',');
-  try {
-    return trainConfig({
-      method, schedule: schedule as TrainConfig['schedule'], lr: p.lr as number, warmup: p.warmup as number,
-      batch: p.batch as number, gradAccum: p['grad-accum'] as number, steps: p.steps as number | undefined, epochs: p.epochs as number,
-      weightDecay: p['weight-decay'] as number, clip: p.clip as number, betas: [betas[0]!, betas[1]!], eps: p.eps as number,
-      shuffle: p.shuffle !== false, seed: p.seed as number, evalEvery: p['eval-every'] as number,
-      earlyStoppingPatience: p['early-stopping'] as number, saveEvery: p['save-every'] as number, gradCheckpointing: p['grad-checkpointing'] === true,
-      lora: { r: p['lora-r'] as number, alpha: p['lora-alpha'] as number, dropout: p['lora-dropout'] as number, rslora: p.rslora === true, targets: targets.length === 1 && targets[0] === 'all-linear' ? 'all-linear' : targets },
-    });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  const targets = o.loraTargets;
+  return trainConfig({
+    method: o.method, schedule: o.schedule, lr: o.lr, warmup: o.warmup, batch: o.batch, gradAccum: o.gradAccum, steps: o.steps, epochs: o.epochs,
+    weightDecay: o.weightDecay, clip: o.clip, betas: [betas[0]!, betas[1]!], eps: o.eps, shuffle: o.shuffle, seed: o.seed, evalEvery: o.evalEvery,
+    earlyStoppingPatience: o.earlyStopping, saveEvery: o.saveEvery, gradCheckpointing: o.gradCheckpointing,
+    lora: { r: o.loraR, alpha: o.loraAlpha, dropout: o.loraDropout, rslora: o.rslora, targets: targets.length === 1 && targets[0] === 'all-linear' ? 'all-linear' : targets },
+  });
 }
 
 /** Fills the flags the user did not give from a run manifest, so the run repeats. */
@@ -97,12 +89,12 @@ function fromManifest(p: Parsed, file: string): { hash: string } {
     throw new InputError(file, `not a readable run manifest (${(e as Error).message})`);
   }
   const typed = given(p);
-  const set = (flag: string, v: unknown) => {
-    if (!typed.has(flag) && v !== undefined && v !== null) p[flag] = v as never;
+  const set = (flag: string, v: string | number | boolean | string[] | null | undefined) => {
+    if (!typed.has(flag) && v !== undefined && v !== null) p[flag] = v;
   };
   const c = m.config;
-  const src = m.model.source as { path?: string } | undefined;
-  set('model', src?.path ?? m.model.name);
+  const src = m.model.source;
+  set('model', typeof src === 'object' && src !== null && 'path' in src && typeof src.path === 'string' ? src.path : m.model.name);
   set('data', m.dataset.name);
   set('method', c.method); set('lr', c.lr); set('schedule', c.schedule); set('warmup', c.warmup); set('batch', c.batch);
   set('grad-accum', c.gradAccum); set('steps', c.steps); set('epochs', c.epochs); set('weight-decay', c.weightDecay); set('clip', c.clip);
@@ -110,44 +102,47 @@ function fromManifest(p: Parsed, file: string): { hash: string } {
   set('early-stopping', c.earlyStoppingPatience); set('save-every', c.saveEvery); set('grad-checkpointing', c.gradCheckpointing);
   set('lora-r', c.lora.r); set('lora-alpha', c.lora.alpha); set('lora-dropout', c.lora.dropout); set('rslora', c.lora.rslora);
   set('lora-targets', c.lora.targets === 'all-linear' ? ['all-linear'] : [...c.lora.targets]);
-  set('max-seq-len', m.dataset.maxLength); set('packing', m.dataset.packing); set('mask-prompt', m.dataset.maskPrompt); set('val-split', m.dataset.validationFraction);
+  set('max-seq-len', m.dataset.maxLength); set('packing', m.dataset.packing); set('mask-prompt', m.dataset.maskPrompt);
+  set('val-split', m.dataset.validationFraction);
   return { hash: m.dataset.hash };
 }
 
 export async function run(p: Parsed, out: Output): Promise<void> {
-  const repeat = p.manifest ? fromManifest(p, resolve(p.manifest as string)) : null;
-  const config = configFrom(p);
-  const dir = modelDir(p.model as string | undefined);
-  const dataFile = resolve((p.data as string | undefined) ?? join(demoDataDir(), 'factbook-qa.jsonl'));
-  const demoData = p.data === undefined;
-  const outDir = resolve(p.out as string);
+  const manifest = options(spec, p).manifest;
+  const repeat = manifest ? fromManifest(p, resolve(manifest)) : null;
+  const o = options(spec, p);
+  const config = configFrom(o);
+  const dir = modelDir(o.model);
+  const dataFile = resolve(o.data ?? join(demoDataDir(), 'factbook-qa.jsonl'));
+  const demoData = o.data === undefined;
+  const outDir = resolve(o.out);
   const prepared = await prepareModel(nodeFileTree(dir));
   const cfg = prepared.inspected.cfg;
-  const dataOpts = { maxLength: p['max-seq-len'] as number, maskPrompt: p['mask-prompt'] !== false };
+  const dataOpts = { maxLength: o.maxSeqLen, maskPrompt: o.maskPrompt };
   const data = await loadData(dataFile, prepared.tokenizer, cfg, dataOpts, out);
   if (repeat && datasetHash(data.records) !== repeat.hash) {
     throw new InputError(dataFile, `its records differ from the manifest's dataset (sha256 ${repeat.hash.slice(0, 12)}…); the run would not repeat`);
   }
   let valData: LoadedData | null = null;
-  if (p['val-data']) valData = await loadData(resolve(p['val-data'] as string), prepared.tokenizer, cfg, dataOpts, out);
-  else if (demoData && (p['val-split'] as number) === 0) valData = await loadData(join(demoDataDir(), 'factbook-qa-eval.jsonl'), prepared.tokenizer, cfg, dataOpts, out);
-  const validationFraction = p['val-split'] as number;
+  if (o.valData) valData = await loadData(resolve(o.valData), prepared.tokenizer, cfg, dataOpts, out);
+  else if (demoData && o.valSplit === 0) valData = await loadData(join(demoDataDir(), 'factbook-qa-eval.jsonl'), prepared.tokenizer, cfg, dataOpts, out);
+  const validationFraction = o.valSplit;
   const split = valData
     ? { train: data.examples, validation: valData.examples }
     : splitTrainValidation(data.examples, { fraction: validationFraction, seed: config.seed });
-  if (config.method !== 'lora' && p['init-adapter']) throw new UsageError('--init-adapter is for LoRA runs (--method lora)');
-  const initAdapter = p['init-adapter'] ? await readPeftAdapter(cfg, nodeFileTree(p['init-adapter'] as string)) : undefined;
-  const resumed = p.resume ? await loadCheckpoint(resolve(p.resume as string)) : null;
+  if (config.method !== 'lora' && o.initAdapter) throw new UsageError('--init-adapter is for LoRA runs (--method lora)');
+  const initAdapter = o.initAdapter ? await readPeftAdapter(cfg, nodeFileTree(o.initAdapter)) : undefined;
+  const resumed = o.resume ? await loadCheckpoint(resolve(o.resume)) : null;
 
   const session = await openSession(out);
   try {
-    await session.loadModel(prepared, (done, total) => out.progress(`loading ${dir}: ${done}/${total} tensors`), { int8: p.int8 === true });
+    await session.loadModel(prepared, (done, total) => out.progress(`loading ${dir}: ${done}/${total} tensors`), { int8: o.int8 });
     out.clearProgress();
     const stop = new AbortController();
     const started = Date.now();
     let job: TrainJob | null = null;
     job = await TrainJob.create({
-      session, config, examples: split, rows: { maxLength: dataOpts.maxLength, packing: p.packing === true }, initAdapter, resume: resumed?.checkpoint,
+      session, config, examples: split, rows: { maxLength: dataOpts.maxLength, packing: o.packing }, initAdapter, resume: resumed?.checkpoint,
       signal: stop.signal,
       describe: {
         model: { name: dir, source: { kind: 'local', path: dir } },
@@ -166,7 +161,7 @@ export async function run(p: Parsed, out: Output): Promise<void> {
     const what = adapter ? `LoRA r=${adapter.r} on ${adapter.targets.length} module types (${adapter.parameters.toLocaleString()} parameters)` : `all ${session.info().parameters.toLocaleString()} parameters`;
     out.say(`training ${what} of ${dir}`);
     const rows = job.rows;
-    out.say(`data: ${rows.train.length} training rows of ${rows.seq} tokens${p.packing ? ' (packed)' : ''} from ${split.train.length} examples${rows.validation.length ? `, ${rows.validation.length} validation rows` : ''}${data.truncated ? `, ${data.truncated} truncated` : ''}`);
+    out.say(`data: ${rows.train.length} training rows of ${rows.seq} tokens${o.packing ? ' (packed)' : ''} from ${split.train.length} examples${rows.validation.length ? `, ${rows.validation.length} validation rows` : ''}${data.truncated ? `, ${data.truncated} truncated` : ''}`);
     if (resumed) out.say(`resumed from ${resumed.dir} at step ${resumed.checkpoint.state.step}`);
     process.once('SIGINT', () => {
       out.warn('stopping after this step (Ctrl-C again to abort)…');
@@ -178,7 +173,7 @@ export async function run(p: Parsed, out: Output): Promise<void> {
     job.destroy();
     if (summary.state === 'failed' || !files) throw new InputError(dataFile, summary.message ?? 'the run failed');
     writeFiles(outDir, files);
-    if (p.zip) writeZip(`${outDir}.zip`, outDir, files);
+    if (o.zip) writeZip(`${outDir}.zip`, outDir, files);
     out.record({ done: { state: summary.state, steps: summary.steps, final_loss: summary.finalLoss, best_val_loss: summary.bestValLoss, out: outDir } });
     out.say(`${summary.state} after ${summary.steps} steps${summary.message ? ` (${summary.message})` : ''}; wrote ${Object.keys(files).join(', ')} to ${outDir}`);
   } finally {

@@ -1,0 +1,106 @@
+/**
+ * Flag values outside their range are refused before any work: exit 2, one stderr line that names
+ * the flag as the user typed it (never an internal field name), nothing on stdout.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const LLAMA = join(ROOT, 'tests/fixtures/hf/models/tiny-llama');
+
+function tabtune(cwd: string, ...args: string[]): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin/tabtune.mjs'), ...args], { encoding: 'utf8', cwd });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+beforeAll(() => {
+  execFileSync(process.execPath, [join(ROOT, 'scripts/build-cli.mjs')], { cwd: ROOT });
+});
+
+/** Internal names that must never reach a user. */
+const INTERNAL = /maxLength|fraction|gradAccum|weightDecay|saveEvery|evalEvery|lora r\b|lora dropout|grad_accum|RangeError/;
+
+const CASES: readonly [args: readonly string[], flag: string][] = [
+  [['train', '--warmup', '-1'], '--warmup'],
+  [['train', '--clip', '-1'], '--clip'],
+  [['train', '--save-every', '-1'], '--save-every'],
+  [['train', '--lora-alpha', '0'], '--lora-alpha'],
+  [['train', '--lr', '0'], '--lr'],
+  [['train', '--lr', '-1e-4'], '--lr'],
+  [['train', '--batch', '0'], '--batch'],
+  [['train', '--grad-accum', '0'], '--grad-accum'],
+  [['train', '--steps', '0'], '--steps'],
+  [['train', '--epochs', '0'], '--epochs'],
+  [['train', '--lora-r', '0'], '--lora-r'],
+  [['train', '--lora-dropout', '1'], '--lora-dropout'],
+  [['train', '--val-split', '1'], '--val-split'],
+  [['train', '--val-split', '-0.1'], '--val-split'],
+  [['train', '--max-seq-len', '0'], '--max-seq-len'],
+  [['train', '--eval-every', '-2'], '--eval-every'],
+  [['train', '--early-stopping', '-1'], '--early-stopping'],
+  [['train', '--weight-decay', '-0.1'], '--weight-decay'],
+  [['train', '--eps', '0'], '--eps'],
+  [['train', '--seed', '-3'], '--seed'],
+  [['train', '--batch', '2.5'], '--batch'],
+  [['train', '--schedule', 'exponential'], '--schedule'],
+  [['train', '--method', 'qlora'], '--method'],
+  [['train', '--betas', '0.9'], '--betas'],
+  [['eval', '--data', 'x.jsonl', '--batch', '0'], '--batch'],
+  [['eval', '--data', 'x.jsonl', '--max-seq-len', '-8'], '--max-seq-len'],
+  [['generate', '--prompt', 'hi', '--max-new-tokens', '0'], '--max-new-tokens'],
+  [['generate', '--prompt', 'hi', '--top-p', '0'], '--top-p'],
+  [['generate', '--prompt', 'hi', '--top-p', '1.5'], '--top-p'],
+  [['generate', '--prompt', 'hi', '--temperature', '0'], '--temperature'],
+  [['generate', '--prompt-ids', '1,x'], '--prompt-ids'],
+  [['demo', '--steps', '0'], '--steps'],
+];
+
+describe('flag ranges', () => {
+  const cwd = mkdtempSync(join(tmpdir(), 'tabtune-flags-'));
+
+  for (const [args, flag] of CASES) {
+    it(`${args.join(' ')} is refused naming ${flag}`, () => {
+      const r = tabtune(cwd, ...args);
+      expect(r.code, r.stderr).toBe(2);
+      const lines = r.stderr.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain(flag);
+      expect(lines[0]).not.toMatch(INTERNAL);
+      expect(r.stdout).toBe('');
+    });
+  }
+
+  it('nothing was written where the commands ran', () => {
+    expect(readdirSync(cwd)).toEqual([]);
+  });
+
+  it('a run manifest with an out-of-range value is refused naming the flag it fills', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tabtune-manifest-'));
+    const manifest = {
+      model: { name: LLAMA, source: { kind: 'local', path: LLAMA } },
+      dataset: { name: join(dir, 'd.jsonl'), hash: '0', maxLength: 64, packing: false, maskPrompt: true, validationFraction: 0 },
+      config: {
+        method: 'lora', lr: 1e-3, schedule: 'linear', warmup: -4, batch: 2, gradAccum: 1, epochs: 1, weightDecay: 0, clip: 1, betas: [0.9, 0.999],
+        eps: 1e-8, shuffle: true, seed: 1, evalEvery: 0, earlyStoppingPatience: 0, saveEvery: 0, gradCheckpointing: false,
+        lora: { r: 4, alpha: 8, dropout: 0, rslora: false, targets: 'all-linear' },
+      },
+    };
+    writeFileSync(join(dir, 'run_manifest.json'), JSON.stringify(manifest));
+    const r = tabtune(dir, 'train', '--manifest', join(dir, 'run_manifest.json'), '--out', join(dir, 'out'));
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr.trim().split('\n')).toEqual(['tabtune: --warmup must be ≥ 0, got -4']);
+    expect(readdirSync(dir)).toEqual(['run_manifest.json']);
+  });
+
+  it('--help shows the ranges from the same schema', () => {
+    const r = tabtune(cwd, 'train', '--help');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/--warmup N\s+warmup steps \[≥ 0\] \(default: 0\)/);
+    expect(r.stdout).toMatch(/--val-split F\s+.*\[≥ 0, < 1\]/);
+    expect(r.stdout).toMatch(/--lora-alpha A\s+.*\[> 0\]/);
+  });
+});
