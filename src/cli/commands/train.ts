@@ -127,7 +127,7 @@ export async function run(p: Parsed, out: Output): Promise<void> {
   const cfg = prepared.inspected.cfg;
   const dataOpts = { maxLength: p['max-seq-len'] as number, maskPrompt: p['mask-prompt'] !== false };
   const data = await loadData(dataFile, prepared.tokenizer, cfg.vocabSize, dataOpts, out);
-  if (repeat && datasetHash(data.records) !== repeat.hash) {
+  if (repeat && (await datasetHash(data.records)) !== repeat.hash) {
     throw new InputError(dataFile, `its records differ from the manifest's dataset (sha256 ${repeat.hash.slice(0, 12)}…); the run would not repeat`);
   }
   let valData: LoadedData | null = null;
