@@ -11,6 +11,7 @@ import { demoDataDir, demoModelDir, openModel } from '../common.ts';
 import { loadData } from '../dataset.ts';
 import { bar, type Output } from '../output.ts';
 import { writeFiles } from './merge.ts';
+import { checkOutputs } from '../output-checks.ts';
 
 export const spec: CommandSpec = {
   name: 'demo',
@@ -24,6 +25,7 @@ export const spec: CommandSpec = {
 };
 
 export async function run(p: Parsed, out: Output): Promise<void> {
+  checkOutputs({ inputs: { 'the demo model': demoModelDir() }, folder: { flag: '--out', path: resolve(p.out as string), kind: 'run' } });
   const session = await openModel(out, demoModelDir());
   try {
     const model = session.requireModel();

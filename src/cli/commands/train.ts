@@ -16,7 +16,8 @@ import { given, UsageError, type CommandSpec, type Parsed } from '../args.ts';
 import { loadCheckpoint, saveCheckpoint } from '../checkpoints.ts';
 import { demoDataDir, modelDir, openSession } from '../common.ts';
 import { loadData, type LoadedData } from '../dataset.ts';
-import { bar, duration, type Output } from '../output.ts';
+import { checkOutputs } from '../output-checks.ts';
+import { bar, duration, onStdoutClosed, type Output } from '../output.ts';
 import { writeFiles, writeZip } from './merge.ts';
 
 export const spec: CommandSpec = {
@@ -123,6 +124,10 @@ export async function run(p: Parsed, out: Output): Promise<void> {
   const dataFile = resolve((p.data as string | undefined) ?? join(demoDataDir(), 'factbook-qa.jsonl'));
   const demoData = p.data === undefined;
   const outDir = resolve(p.out as string);
+  checkOutputs({
+    inputs: { '--model': dir, '--data': dataFile, '--val-data': p['val-data'] as string, '--init-adapter': p['init-adapter'] as string, '--manifest': p.manifest as string },
+    folder: { flag: '--out', path: outDir, kind: 'run', zip: p.zip === true },
+  });
   const prepared = await prepareModel(nodeFileTree(dir));
   const cfg = prepared.inspected.cfg;
   const dataOpts = { maxLength: p['max-seq-len'] as number, maskPrompt: p['mask-prompt'] !== false };
@@ -143,7 +148,7 @@ export async function run(p: Parsed, out: Output): Promise<void> {
   const train = toRows(trainEx, seq, padId);
   const validation = valEx.length ? toRows(valEx, seq, padId) : undefined;
   const initAdapter = p['init-adapter'] ? await readPeftAdapter(cfg, nodeFileTree(p['init-adapter'] as string)) : null;
-  const resumed = p.resume ? await loadCheckpoint(resolve(p.resume as string)) : null;
+  const resumed = p.resume ? await loadCheckpoint(resolve(p.resume as string), (line) => out.warn(line)) : null;
 
   const session = await openSession(out);
   try {
@@ -175,6 +180,7 @@ export async function run(p: Parsed, out: Output): Promise<void> {
       },
     });
     if (resumed) out.say(`resumed from ${resumed.dir} at step ${resumed.checkpoint.state.step}`);
+    onStdoutClosed(() => trainer?.stop());
     process.once('SIGINT', () => {
       out.warn('stopping after this step (Ctrl-C again to abort)…');
       trainer?.stop();
