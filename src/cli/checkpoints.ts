@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeSafetensors } from '../core/formats/safetensors.ts';
 import { SafetensorsFile } from '../core/formats/safetensors.ts';
@@ -42,7 +42,10 @@ export async function loadCheckpoint(path: string, skipped: (line: string) => vo
     return { dir: path, checkpoint: await readCheckpoint(path) };
   }
   const { steps, interrupted } = listCheckpoints(path);
-  for (const name of interrupted) skipped(`skipped ${join(path, name)}: incomplete (its write was interrupted)`);
+  for (const name of interrupted) {
+    const gone = removeIfAbandoned(join(path, name));
+    skipped(`skipped ${join(path, name)}: incomplete (its write was interrupted)${gone ? '; removed' : ''}`);
+  }
   if (!steps.length) throw new InputError(path, `no trainer_state.json here and no checkpoint-N folder inside${interrupted.length ? ' (only interrupted ones)' : ''}`);
   for (const step of steps) {
     const dir = join(path, `checkpoint-${step}`);
@@ -51,6 +54,19 @@ export async function loadCheckpoint(path: string, skipped: (line: string) => vo
     skipped(`skipped ${dir}: ${problem}`);
   }
   throw new InputError(path, `none of its ${steps.length} checkpoint folders verifies (see the lines above)`);
+}
+
+/** A temporary folder whose writer (the pid in its name) no longer runs is removed. */
+function removeIfAbandoned(path: string): boolean {
+  const pid = Number(/\.(?:tmp|old)-(\d+)-\d+$/.exec(path)?.[1]);
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ESRCH') return false;
+  }
+  rmSync(path, { recursive: true, force: true });
+  return true;
 }
 
 async function readCheckpoint(dir: string): Promise<Checkpoint> {

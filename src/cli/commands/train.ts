@@ -164,6 +164,7 @@ export async function run(p: Parsed, out: Output): Promise<void> {
     out.say(`data: ${train.length} training rows of ${seq} tokens${p.packing ? ' (packed)' : ''} from ${trainEx.length} examples${validation ? `, ${validation.length} validation rows` : ''}${data.truncated ? `, ${data.truncated} truncated` : ''}`);
     const events: TrainEvent[] = [];
     let trainer: Trainer | null = null;
+    let writeFailure: Error | null = null;
     const started = Date.now();
     trainer = await Trainer.create({
       model: session.requireModel(), config, seq, train, validation, resume: resumed?.checkpoint,
@@ -175,7 +176,11 @@ export async function run(p: Parsed, out: Output): Promise<void> {
         // Periodic checkpoints when asked; and always one when a run stops early, so it can resume.
         if (c.state.step === 0 || (config.saveEvery === 0 && trainer?.runState === 'finished')) return;
         const ckDir = join(outDir, `checkpoint-${c.state.step}`);
-        saveCheckpoint(ckDir, c, config.method === 'lora' ? await session.saveAdapter() : {});
+        try {
+          saveCheckpoint(ckDir, c, config.method === 'lora' ? await session.saveAdapter() : {});
+        } catch (e) {
+          throw (writeFailure = e as Error);
+        }
         out.record({ checkpoint: ckDir, step: c.state.step });
       },
     });
@@ -188,7 +193,7 @@ export async function run(p: Parsed, out: Output): Promise<void> {
     });
     const summary = await trainer.run();
     out.clearProgress();
-    if (summary.state === 'failed') throw new InputError(dataFile, summary.message ?? 'the run failed');
+    if (summary.state === 'failed') throw writeFailure ?? new InputError(dataFile, summary.message ?? 'the run failed');
     const files = await runFiles(session, {
       model: { name: dir, source: { kind: 'local', path: dir } },
       dataset: {
@@ -219,6 +224,7 @@ function report(e: TrainEvent, out: Output, trainer: Trainer | null, started: nu
     out.say(`step ${e.step}: validation loss ${e.valLoss.toFixed(4)} (perplexity ${e.valPerplexity.toFixed(2)})${e.best ? ' — best so far' : ''}`);
   } else if (e.type === 'alert') {
     out.record({ alert: { level: e.level, step: e.step, message: e.message } });
-    out.warn(e.message);
+    // A failure's message is the run's one error line, printed as it exits.
+    if (e.level !== 'error') out.warn(e.message);
   }
 }
