@@ -58,7 +58,8 @@ export async function loadCheckpoint(path: string, skipped: (line: string) => vo
 
 /** A temporary folder whose writer (the pid in its name) no longer runs is removed. */
 function removeIfAbandoned(path: string): boolean {
-  const pid = Number(/\.(?:tmp|old)-(\d+)-\d+$/.exec(path)?.[1]);
+  const pid = Number(/\.tmp-(\d+)-\d+$/.exec(path)?.[1] ?? NaN);
+  if (!Number.isInteger(pid)) return false;
   try {
     process.kill(pid, 0);
     return false;
