@@ -47,7 +47,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const cmd = COMMANDS.find((c) => c.spec.name === name);
   if (!cmd) {
-    process.stderr.write(`tabtune: unknown command "${name}"\n\n${overview()}\n`);
+    process.stderr.write(`tabtune: unknown command "${name}" (tabtune --help lists the commands)\n`);
     return 2;
   }
   let out = new Output(rest.includes('--json'));
