@@ -46,7 +46,9 @@ export async function loadCheckpoint(path: string, skipped: (line: string) => vo
     const gone = removeIfAbandoned(join(path, name));
     skipped(`skipped ${join(path, name)}: incomplete (its write was interrupted)${gone ? '; removed' : ''}`);
   }
-  if (!steps.length) throw new InputError(path, `no trainer_state.json here and no checkpoint-N folder inside${interrupted.length ? ' (only interrupted ones)' : ''}`);
+  if (!steps.length) {
+    throw new InputError(path, `no trainer_state.json here and no checkpoint-N folder inside${interrupted.length ? ' (only interrupted ones)' : ''}`);
+  }
   for (const step of steps) {
     const dir = join(path, `checkpoint-${step}`);
     const problem = checksumProblem(dir);

@@ -62,7 +62,10 @@ export async function loadData(file: string, tok: Tokenizer | null, vocabSize: n
     }
   }
   // With nothing usable, the one error line names the first problem.
-  if (examples.length === 0) throw new InputError(file, `no usable records${problems.length ? ` (${problems.length} left out; the first: line ${problems[0]!.source.line}: ${problems[0]!.reason})` : ''}`);
+  if (examples.length === 0) {
+    const first = problems[0] ? ` (${problems.length} left out; the first: line ${problems[0].source.line}: ${problems[0].reason})` : '';
+    throw new InputError(file, `no usable records${first}`);
+  }
   for (const p of problems.slice(0, 20)) out.warn(`${p.source.file}:${p.source.line}: ${p.reason} (left out)`);
   if (problems.length > 20) out.warn(`… and ${problems.length - 20} more records left out`);
   return { file, records: parsed.records, examples, problems, truncated };

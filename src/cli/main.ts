@@ -64,7 +64,7 @@ async function main(argv: string[]): Promise<number> {
     out.clearProgress();
     const err = e as Error;
     if (process.env.TABTUNE_DEBUG) console.error(err);
-    const known = err instanceof InputError || err instanceof OutputError || err instanceof LimitError || err instanceof UsageError || err instanceof DeviceLostError || err instanceof RangeError;
+    const known = [InputError, OutputError, LimitError, UsageError, DeviceLostError, RangeError].some((k) => err instanceof k);
     process.stderr.write(`tabtune: ${known ? err.message : `${err.name === 'Error' ? '' : `${err.name}: `}${err.message}`}\n`);
     return err instanceof UsageError ? 2 : 1;
   }

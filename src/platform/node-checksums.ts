@@ -25,7 +25,8 @@ export function sha256OfFile(path: string): string {
 
 export function checksumsJson(files: Record<string, Uint8Array>): string {
   const entries = Object.entries(files);
-  return `${JSON.stringify({ sha256: Object.fromEntries(entries.map(([n, b]) => [n, sha256(b)])), bytes: Object.fromEntries(entries.map(([n, b]) => [n, b.length])) }, null, 1)}\n`;
+  const sums = { sha256: Object.fromEntries(entries.map(([n, b]) => [n, sha256(b)])), bytes: Object.fromEntries(entries.map(([n, b]) => [n, b.length])) };
+  return `${JSON.stringify(sums, null, 1)}\n`;
 }
 
 /** Why a folder's files do not match its checksums.json, or null when every file verifies. */

@@ -98,7 +98,8 @@ export function checkOutputFolder(flag: string, path: string, kind: FolderKind, 
   });
   const names = readdirSync(o.path).filter((n) => !isTempName(n));
   if (names.length && !KIND_MARKERS[kind].is(names)) {
-    throw fail(o, `is a folder with ${names.length} other entr${names.length === 1 ? 'y' : 'ies'} in it and not ${KIND_MARKERS[kind].what}; choose a new or empty folder`);
+    const entries = `${names.length} other entr${names.length === 1 ? 'y' : 'ies'}`;
+    throw fail(o, `is a folder with ${entries} in it and not ${KIND_MARKERS[kind].what}; choose a new or empty folder`);
   }
   if (inside) throw fail(o, `holds the input ${inside.flag} ${inside.path}; choose another folder`);
   checkWritable(o, o.path);

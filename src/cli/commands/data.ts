@@ -66,7 +66,10 @@ export const prepareSpec: CommandSpec = {
 
 export async function prepare(p: Parsed, out: Output): Promise<void> {
   const file = resolve(need<string>(p, 'data'));
-  checkOutputs({ inputs: { '--data': file, '--val-data': p['val-data'] as string, '--blocklist': p.blocklist as string }, files: { '--out': need<string>(p, 'out'), '--report': p.report as string } });
+  checkOutputs({
+    inputs: { '--data': file, '--val-data': p['val-data'] as string, '--blocklist': p.blocklist as string },
+    files: { '--out': need<string>(p, 'out'), '--report': p.report as string },
+  });
   const records = await readRecords(file, out);
   const dedup = String(p.dedup);
   if (!['both', 'exact', 'near', 'off'].includes(dedup)) throw new UsageError('--dedup must be both, exact, near or off');
@@ -146,7 +149,10 @@ export const synthSpec: CommandSpec = {
 
 export async function synth(p: Parsed, out: Output): Promise<void> {
   const method = String(p.method);
-  checkOutputs({ inputs: { '--rows': p.rows as string, '--templates': p.templates as string, '--data': p.data as string }, files: { '--out': need<string>(p, 'out') } });
+  checkOutputs({
+    inputs: { '--rows': p.rows as string, '--templates': p.templates as string, '--data': p.data as string },
+    files: { '--out': need<string>(p, 'out') },
+  });
   let made: DatasetRecord[];
   if (method === 'template') {
     const rowsFile = resolve(need<string>(p, 'rows'));

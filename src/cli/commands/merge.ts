@@ -22,7 +22,10 @@ export const spec: CommandSpec = {
 export async function run(p: Parsed, out: Output): Promise<void> {
   const dir = resolve(need<string>(p, 'out'));
   const model = modelDir(p.model as string | undefined);
-  checkOutputs({ inputs: { '--model': model, '--adapter': need<string>(p, 'adapter') }, folder: { flag: '--out', path: dir, kind: 'model', zip: p.zip === true } });
+  checkOutputs({
+    inputs: { '--model': model, '--adapter': need<string>(p, 'adapter') },
+    folder: { flag: '--out', path: dir, kind: 'model', zip: p.zip === true },
+  });
   const session = await openModel(out, model, need<string>(p, 'adapter'));
   try {
     const files = await session.saveMerged();

@@ -125,7 +125,10 @@ export async function run(p: Parsed, out: Output): Promise<void> {
   const demoData = p.data === undefined;
   const outDir = resolve(p.out as string);
   checkOutputs({
-    inputs: { '--model': dir, '--data': dataFile, '--val-data': p['val-data'] as string, '--init-adapter': p['init-adapter'] as string, '--manifest': p.manifest as string },
+    inputs: {
+      '--model': dir, '--data': dataFile, '--val-data': p['val-data'] as string,
+      '--init-adapter': p['init-adapter'] as string, '--manifest': p.manifest as string,
+    },
     folder: { flag: '--out', path: outDir, kind: 'run', zip: p.zip === true },
   });
   const prepared = await prepareModel(nodeFileTree(dir));
