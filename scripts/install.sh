@@ -8,6 +8,44 @@ cd "$(dirname "$0")/.."
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
+APT_ETC=/etc/apt
+
+# bookworm-backports from the machine's own Debian source entries: the same mirror (URIs), components
+# and signing key as its `bookworm` entry, suite bookworm-backports. No mirror address of our own.
+add_backports_source() {
+  local entry=""
+  local f
+  for f in $APT_ETC/sources.list.d/*.sources; do
+    [ -f "$f" ] || continue
+    # deb822: print each stanza whose Types has deb and whose Suites has bookworm, with that suite swapped.
+    entry="$(awk -v RS= -v ORS='\n\n' '
+      /(^|\n)Types:[^\n]*(^|[ \t])deb([ \t]|\n|$)/ && /(^|\n)Suites:[^\n]*[ \t]bookworm([ \t]|\n|$)/ && !/(^|\n)Enabled:[ \t]*no/ {
+        out = ""
+        n = split($0, lines, "\n")
+        for (i = 1; i <= n; i++) {
+          if (lines[i] ~ /^#/) continue
+          if (lines[i] ~ /^Types:/) lines[i] = "Types: deb"
+          if (lines[i] ~ /^Suites:/) lines[i] = "Suites: bookworm-backports"
+          out = out lines[i] "\n"
+        }
+        printf "%s\n", out
+      }' "$f")"
+    if [ -n "$entry" ]; then
+      printf '%s\n' "$entry" | $SUDO tee $APT_ETC/sources.list.d/tabtune-bookworm-backports.sources >/dev/null
+      return 0
+    fi
+  done
+  # One-line style: `deb [options] URI bookworm components...`.
+  entry="$(cat $APT_ETC/sources.list $APT_ETC/sources.list.d/*.list 2>/dev/null |
+    awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i == "bookworm") { $i = "bookworm-backports"; print; break } }' | sort -u)"
+  if [ -n "$entry" ]; then
+    printf '%s\n' "$entry" | $SUDO tee $APT_ETC/sources.list.d/tabtune-bookworm-backports.list >/dev/null
+    return 0
+  fi
+  echo "install.sh: no Debian bookworm entry in $APT_ETC/sources.list(.d) to derive bookworm-backports from;" >&2
+  echo "install.sh: add bookworm-backports for your mirror (https://backports.debian.org/Instructions/) and run this again." >&2
+  exit 1
+}
 
 need_apt=0
 dpkg -s chromium libvulkan1 mesa-vulkan-drivers >/dev/null 2>&1 || need_apt=1
@@ -17,12 +55,9 @@ if [ "$need_apt" = 0 ]; then
 fi
 
 if [ "$need_apt" = 1 ]; then
-  if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
-    if [ -f /etc/apt/sources.list.d/debian.sources ] && grep -q '^Suites: bookworm bookworm-updates$' /etc/apt/sources.list.d/debian.sources; then
-      $SUDO sed -i 's/^Suites: bookworm bookworm-updates$/Suites: bookworm bookworm-updates bookworm-backports/' /etc/apt/sources.list.d/debian.sources
-    else
-      echo 'deb http://deb.debian.org/debian bookworm-backports main' | $SUDO tee /etc/apt/sources.list.d/bookworm-backports.list >/dev/null
-    fi
+  # Idempotent: an active backports entry (deb822 Suites or a one-line deb) is kept as it is.
+  if ! grep -rqsE '^(Suites:.*[[:space:]]bookworm-backports([[:space:]]|$)|deb[[:space:]].*[[:space:]]bookworm-backports([[:space:]]|$))' "$APT_ETC/sources.list" "$APT_ETC/sources.list.d/"; then
+    add_backports_source
   fi
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq -t bookworm-backports mesa-vulkan-drivers libvulkan1 >/dev/null

@@ -1,6 +1,7 @@
 import { DeviceLostError, InputError, LimitError } from '../core/errors.ts';
 import { helpText, parseArgs, UsageError, type CommandSpec, type Parsed } from './args.ts';
-import { Output } from './output.ts';
+import { OutputError } from '../platform/node-atomic.ts';
+import { Output, watchStdout } from './output.ts';
 import * as bench from './commands/bench.ts';
 import * as data from './commands/data.ts';
 import * as demo from './commands/demo.ts';
@@ -36,6 +37,7 @@ function overview(): string {
 }
 
 async function main(argv: string[]): Promise<number> {
+  watchStdout();
   // Two-word commands: `tabtune data prepare ...`.
   const [first, ...tail] = argv;
   const [name, ...rest] = first === 'data' && tail[0] && !tail[0].startsWith('-') ? [`data ${tail[0]}`, ...tail.slice(1)] : [first, ...tail];
@@ -45,7 +47,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const cmd = COMMANDS.find((c) => c.spec.name === name);
   if (!cmd) {
-    process.stderr.write(`tabtune: unknown command "${name}"\n\n${overview()}\n`);
+    process.stderr.write(`tabtune: unknown command "${name}" (tabtune --help lists the commands)\n`);
     return 2;
   }
   let out = new Output(rest.includes('--json'));
@@ -62,7 +64,7 @@ async function main(argv: string[]): Promise<number> {
     out.clearProgress();
     const err = e as Error;
     if (process.env.TABTUNE_DEBUG) console.error(err);
-    const known = err instanceof InputError || err instanceof LimitError || err instanceof UsageError || err instanceof DeviceLostError || err instanceof RangeError;
+    const known = [InputError, OutputError, LimitError, UsageError, DeviceLostError, RangeError].some((k) => err instanceof k);
     process.stderr.write(`tabtune: ${known ? err.message : `${err.name === 'Error' ? '' : `${err.name}: `}${err.message}`}\n`);
     return err instanceof UsageError ? 2 : 1;
   }

@@ -10,12 +10,12 @@ export class Output {
 
   /** A JSON record on stdout (--json only). */
   record(obj: unknown): void {
-    if (this.json) process.stdout.write(`${JSON.stringify(obj)}\n`);
+    if (this.json && !stdoutClosed) process.stdout.write(`${JSON.stringify(obj)}\n`);
   }
 
   /** A line for people on stdout (without --json). */
   say(text: string): void {
-    if (!this.json) {
+    if (!this.json && !stdoutClosed) {
       this.clearProgress();
       process.stdout.write(`${text}\n`);
     }
@@ -43,6 +43,33 @@ export class Output {
     this.clearProgress();
     process.stderr.write(`tabtune: ${text}\n`);
   }
+}
+
+let stdoutClosed = false;
+const closedListeners: (() => void)[] = [];
+
+/**
+ * A reader that leaves early (`tabtune train --json | head -1`) is not an error: printing stops
+ * (EPIPE is swallowed, no stack trace) and the running command is told, so it can stop at a clean
+ * point and leave its files complete.
+ */
+export function watchStdout(): void {
+  const closed = (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    if (stdoutClosed) return;
+    stdoutClosed = true;
+    for (const f of closedListeners.splice(0)) f();
+  };
+  process.stdout.on('error', closed);
+  process.stderr.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+  });
+}
+
+/** Runs `f` once when stdout's reader goes away. */
+export function onStdoutClosed(f: () => void): void {
+  if (stdoutClosed) f();
+  else closedListeners.push(f);
 }
 
 export function bar(done: number, total: number, width = 24): string {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, datasetHash } from '../../src/core/data/hash.ts';
 import type { DatasetRecord } from '../../src/core/data/records.ts';
-import { Sha256 } from '../../src/core/data/sha256.ts';
+import { sha256Hex } from '../../src/core/data/sha256.ts';
 import { tokenStats } from '../../src/core/data/stats.ts';
 
 const ex = (n: number, trained: number) => ({ inputIds: new Array<number>(n).fill(1), labels: Array.from({ length: n }, (_, k) => (k < n - trained ? -100 : 1)) });
@@ -37,17 +37,17 @@ describe('tokenStats', () => {
   });
 });
 
-describe('Sha256', () => {
-  it('matches node:crypto on lengths around block boundaries, in pieces', () => {
+describe('sha256Hex (WebCrypto)', () => {
+  it('matches node:crypto on lengths around block boundaries, whole or in pieces', async () => {
     for (const n of [0, 1, 55, 56, 57, 63, 64, 65, 119, 120, 128, 1000, 100_003]) {
       const data = Uint8Array.from({ length: n }, (_, i) => (i * 31 + 7) & 255);
       const want = createHash('sha256').update(data).digest('hex');
-      expect(new Sha256().update(data).hex()).toBe(want);
-      const s = new Sha256();
-      for (let i = 0; i < n; i += 37) s.update(data.subarray(i, i + 37));
-      expect(s.hex()).toBe(want);
+      expect(await sha256Hex(data)).toBe(want);
+      const pieces: Uint8Array[] = [];
+      for (let i = 0; i < n; i += 37) pieces.push(data.subarray(i, i + 37));
+      expect(await sha256Hex(pieces)).toBe(want);
     }
-    expect(new Sha256().update(new TextEncoder().encode('abc')).hex()).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+    expect(await sha256Hex(new TextEncoder().encode('abc'))).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
   });
 });
 
@@ -58,25 +58,25 @@ describe('datasetHash', () => {
     { record: { kind: 'chat', messages: [{ role: 'user', content: 'a' }] }, source: { file, line: 3 } },
   ];
 
-  it('is a stable hex SHA-256 of the canonical records, independent of key order, file and extra fields', () => {
-    const h = datasetHash(recs('a.jsonl'));
+  it('is a stable hex SHA-256 of the canonical records, independent of key order, file and extra fields', async () => {
+    const h = await datasetHash(recs('a.jsonl'));
     expect(h).toMatch(/^[0-9a-f]{64}$/);
-    expect(datasetHash(recs('b.csv'))).toBe(h);
+    expect(await datasetHash(recs('b.csv'))).toBe(h);
     const expected = createHash('sha256')
       .update(recs('a').map((r) => canonicalJson(r.record) + '\n').join(''))
       .digest('hex');
     expect(h).toBe(expected);
     const reordered: DatasetRecord[] = recs('a.jsonl').map((r) => (r.record.kind === 'prompt' ? { ...r, record: { completion: 'c', prompt: 'p', kind: 'prompt' } } : r));
-    expect(datasetHash(reordered)).toBe(h);
+    expect(await datasetHash(reordered)).toBe(h);
     expect(canonicalJson({ b: 1, a: [{ d: 2, c: 'x' }] })).toBe('{"a":[{"c":"x","d":2}],"b":1}');
   });
 
-  it('changes with the content and the order', () => {
-    const base = datasetHash(recs('a'));
+  it('changes with the content and the order', async () => {
+    const base = await datasetHash(recs('a'));
     const changed = recs('a');
     changed[0] = { ...changed[0]!, record: { kind: 'text', text: 'hello 🌍' } };
-    expect(datasetHash(changed)).not.toBe(base);
-    expect(datasetHash([...recs('a')].reverse())).not.toBe(base);
-    expect(datasetHash([])).toBe(createHash('sha256').digest('hex'));
+    expect(await datasetHash(changed)).not.toBe(base);
+    expect(await datasetHash([...recs('a')].reverse())).not.toBe(base);
+    expect(await datasetHash([])).toBe(createHash('sha256').digest('hex'));
   });
 });

@@ -30,7 +30,7 @@ export const spec: CommandSpec = {
 async function presetDir(name: string, out: Output): Promise<string> {
   if (name === 'demo') return demoModelDir();
   const dir = join(packageRoot(), '.tabtune', 'bench-models', name);
-  if (!existsSync(join(dir, 'model.safetensors'))) {
+  if (!existsSync(join(dir, 'config.json'))) {  // written last, so its presence means the folder is whole
     writeRandomModel(name, dir, 'BF16', 0, (t, i, n) => out.progress(`making a random ${name}: ${t} (${i + 1}/${n})`));
     out.clearProgress();
   }

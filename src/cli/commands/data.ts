@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseDataset } from '../../core/data/import.ts';
 import { toJsonl } from '../../core/data/export.ts';
@@ -14,10 +14,12 @@ import type { Script } from '../../core/data/prepare/script.ts';
 import type { DatasetRecord } from '../../core/data/records.ts';
 import { InputError } from '../../core/errors.ts';
 import { Tokenizer } from '../../core/formats/tokenizer/tokenizer.ts';
+import { writeFileAtomic } from '../../platform/node-atomic.ts';
 import { nodeFileTree } from '../../platform/node-files.ts';
 import { need, UsageError, type CommandSpec, type Parsed } from '../args.ts';
 import { modelDir, openModel } from '../common.ts';
 import type { Output } from '../output.ts';
+import { checkOutputs } from '../output-checks.ts';
 
 async function readRecords(file: string, out: Output): Promise<DatasetRecord[]> {
   let bytes: Uint8Array;
@@ -64,6 +66,10 @@ export const prepareSpec: CommandSpec = {
 
 export async function prepare(p: Parsed, out: Output): Promise<void> {
   const file = resolve(need<string>(p, 'data'));
+  checkOutputs({
+    inputs: { '--data': file, '--val-data': p['val-data'] as string, '--blocklist': p.blocklist as string },
+    files: { '--out': need<string>(p, 'out'), '--report': p.report as string },
+  });
   const records = await readRecords(file, out);
   const dedup = String(p.dedup);
   if (!['both', 'exact', 'near', 'off'].includes(dedup)) throw new UsageError('--dedup must be both, exact, near or off');
@@ -94,8 +100,8 @@ export async function prepare(p: Parsed, out: Output): Promise<void> {
   });
   out.clearProgress();
   const seconds = (performance.now() - t0) / 1000;
-  await writeFile(resolve(need<string>(p, 'out')), toJsonl(r.records));
-  if (p.report) await writeFile(resolve(p.report as string), `${JSON.stringify(r.report, null, 2)}\n`);
+  writeFileAtomic(resolve(need<string>(p, 'out')), toJsonl(r.records));
+  if (p.report) writeFileAtomic(resolve(p.report as string), `${JSON.stringify(r.report, null, 2)}\n`);
   out.record({ input: r.report.input, output: r.report.output, records_per_second: Math.round(records.length / seconds), flags: r.report.flagCounts, duplicate_clusters: r.report.duplicates?.clusterCount ?? 0, out: resolve(p.out as string) });
   out.say(renderReport(r.report));
   out.say(`${records.length} records in ${seconds.toFixed(1)} s (${Math.round(records.length / seconds)} records/s); wrote ${r.records.length} to ${resolve(p.out as string)}`);
@@ -143,6 +149,10 @@ export const synthSpec: CommandSpec = {
 
 export async function synth(p: Parsed, out: Output): Promise<void> {
   const method = String(p.method);
+  checkOutputs({
+    inputs: { '--rows': p.rows as string, '--templates': p.templates as string, '--data': p.data as string },
+    files: { '--out': need<string>(p, 'out') },
+  });
   let made: DatasetRecord[];
   if (method === 'template') {
     const rowsFile = resolve(need<string>(p, 'rows'));
@@ -173,7 +183,7 @@ export async function synth(p: Parsed, out: Output): Promise<void> {
   } else {
     throw new UsageError('--method must be template, self-instruct or paraphrase');
   }
-  await writeFile(resolve(need<string>(p, 'out')), toJsonl(made));
+  writeFileAtomic(resolve(need<string>(p, 'out')), toJsonl(made));
   out.record({ generated: made.length, method, out: resolve(p.out as string) });
   out.say(`${made.length} generated records (method ${method}) written to ${resolve(p.out as string)}; review them before adding them to a dataset`);
 }

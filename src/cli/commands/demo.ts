@@ -8,6 +8,7 @@ import { demoDataDir, demoModelDir, openModel } from '../common.ts';
 import { loadData } from '../dataset.ts';
 import { bar, type Output } from '../output.ts';
 import { writeFiles } from './merge.ts';
+import { checkOutputs } from '../output-checks.ts';
 
 export const spec = {
   name: 'demo',
@@ -22,6 +23,7 @@ export const spec = {
 
 export async function run(p: Parsed, out: Output): Promise<void> {
   const o = options(spec, p);
+  checkOutputs({ inputs: { 'the demo model': demoModelDir() }, folder: { flag: '--out', path: resolve(o.out), kind: 'run' } });
   const session = await openModel(out, demoModelDir());
   try {
     const model = session.requireModel();

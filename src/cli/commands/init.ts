@@ -1,7 +1,8 @@
-import { mkdirSync, openSync, writeSync, closeSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { PRESETS, randomCheckpoint } from '../../core/model/presets.ts';
+import { writeFileAtomic } from '../../platform/node-atomic.ts';
 import { UsageError, type CommandSpec, type Parsed } from '../args.ts';
+import { checkOutputs } from '../output-checks.ts';
 import type { Output } from '../output.ts';
 
 export const spec: CommandSpec = {
@@ -19,21 +20,17 @@ export const spec: CommandSpec = {
 
 /** Writes config.json and a random model.safetensors of a preset shape, tensor by tensor. */
 export function writeRandomModel(like: string, dir: string, dtype: 'F32' | 'BF16' | 'F16', seed: number, onTensor?: (name: string, i: number, n: number) => void): number {
-  mkdirSync(dir, { recursive: true });
   const config = { ...PRESETS[like], torch_dtype: dtype === 'F32' ? 'float32' : dtype === 'BF16' ? 'bfloat16' : 'float16' };
-  writeFileSync(join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
   const { header, tensors } = randomCheckpoint(config, { seed, dtype });
-  // A 0.5B model never sits in memory whole.
-  const fd = openSync(join(dir, 'model.safetensors'), 'w');
-  try {
-    writeSync(fd, header);
+  // A 0.5B model never sits in memory whole; config.json comes last and marks the folder complete.
+  writeFileAtomic(join(dir, 'model.safetensors'), (write) => {
+    write(header);
     tensors.forEach((t, i) => {
-      writeSync(fd, t.data());
+      write(t.data());
       onTensor?.(t.name, i, tensors.length);
     });
-  } finally {
-    closeSync(fd);
-  }
+  });
+  writeFileAtomic(join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
   return tensors.length;
 }
 
@@ -44,6 +41,7 @@ export async function run(p: Parsed, out: Output): Promise<void> {
   const dtype = String(p.dtype).toUpperCase();
   if (!['F32', 'BF16', 'F16'].includes(dtype)) throw new UsageError('--dtype must be F32, BF16 or F16');
   const dir = resolve(p.out as string);
+  checkOutputs({ inputs: {}, folder: { flag: '--out', path: dir, kind: 'model' } });
   const n = writeRandomModel(like, dir, dtype as 'F32' | 'BF16' | 'F16', p.seed as number, (name, i, total) => out.progress(`writing ${name} (${i + 1}/${total})`));
   out.clearProgress();
   out.record({ out: dir, like, dtype, tensors: n });

@@ -1,8 +1,9 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { zipSync } from 'fflate';
 import { need, type CommandSpec, type Parsed } from '../args.ts';
+import { writeFileAtomic, writeFilesAtomic } from '../../platform/node-atomic.ts';
 import { modelDir, openModel } from '../common.ts';
+import { checkOutputs } from '../output-checks.ts';
 import type { Output } from '../output.ts';
 
 export const spec: CommandSpec = {
@@ -19,10 +20,15 @@ export const spec: CommandSpec = {
 };
 
 export async function run(p: Parsed, out: Output): Promise<void> {
-  const session = await openModel(out, modelDir(p.model as string | undefined), need<string>(p, 'adapter'));
+  const dir = resolve(need<string>(p, 'out'));
+  const model = modelDir(p.model as string | undefined);
+  checkOutputs({
+    inputs: { '--model': model, '--adapter': need<string>(p, 'adapter') },
+    folder: { flag: '--out', path: dir, kind: 'model', zip: p.zip === true },
+  });
+  const session = await openModel(out, model, need<string>(p, 'adapter'));
   try {
     const files = await session.saveMerged();
-    const dir = resolve(need<string>(p, 'out'));
     writeFiles(dir, files);
     if (p.zip) writeZip(`${dir}.zip`, dir, files);
     out.record({ out: dir, files: Object.keys(files) });
@@ -36,10 +42,12 @@ export async function run(p: Parsed, out: Output): Promise<void> {
 export function writeZip(path: string, dir: string, files: Record<string, Uint8Array>): void {
   const entries: Record<string, Uint8Array> = {};
   for (const [name, bytes] of Object.entries(files)) entries[`${basename(dir)}/${name}`] = bytes;
-  writeFileSync(path, zipSync(entries, { level: 6 }));
+  writeFileAtomic(path, zipSync(entries, { level: 6 }));
 }
 
+/** Each file atomically; the file that marks the folder complete (run manifest, model config) goes last. */
 export function writeFiles(dir: string, files: Record<string, Uint8Array>): void {
-  mkdirSync(dir, { recursive: true });
-  for (const [name, bytes] of Object.entries(files)) writeFileSync(join(dir, name), bytes);
+  const marker = ['run_manifest.json', 'config.json'].find((n) => n in files);
+  const { [marker ?? '']: last, ...rest } = files;
+  writeFilesAtomic(dir, marker && last ? { ...rest, [marker]: last } : files);
 }

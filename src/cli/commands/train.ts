@@ -14,7 +14,8 @@ import { given, options, UsageError, type CommandSpec, type Options, type Parsed
 import { loadCheckpoint, saveCheckpoint } from '../checkpoints.ts';
 import { demoDataDir, modelDir, openSession } from '../common.ts';
 import { loadData, type LoadedData } from '../dataset.ts';
-import { bar, duration, type Output } from '../output.ts';
+import { checkOutputs } from '../output-checks.ts';
+import { bar, duration, onStdoutClosed, type Output } from '../output.ts';
 import { writeFiles, writeZip } from './merge.ts';
 
 export const spec = {
@@ -116,11 +117,15 @@ export async function run(p: Parsed, out: Output): Promise<void> {
   const dataFile = resolve(o.data ?? join(demoDataDir(), 'factbook-qa.jsonl'));
   const demoData = o.data === undefined;
   const outDir = resolve(o.out);
+  checkOutputs({
+    inputs: { '--model': dir, '--data': dataFile, '--val-data': o.valData, '--init-adapter': o.initAdapter, '--manifest': manifest },
+    folder: { flag: '--out', path: outDir, kind: 'run', zip: o.zip },
+  });
   const prepared = await prepareModel(nodeFileTree(dir));
   const cfg = prepared.inspected.cfg;
   const dataOpts = { maxLength: o.maxSeqLen, maskPrompt: o.maskPrompt };
   const data = await loadData(dataFile, prepared.tokenizer, cfg, dataOpts, out);
-  if (repeat && datasetHash(data.records) !== repeat.hash) {
+  if (repeat && (await datasetHash(data.records)) !== repeat.hash) {
     throw new InputError(dataFile, `its records differ from the manifest's dataset (sha256 ${repeat.hash.slice(0, 12)}…); the run would not repeat`);
   }
   let valData: LoadedData | null = null;
@@ -132,13 +137,14 @@ export async function run(p: Parsed, out: Output): Promise<void> {
     : splitTrainValidation(data.examples, { fraction: validationFraction, seed: config.seed });
   if (config.method !== 'lora' && o.initAdapter) throw new UsageError('--init-adapter is for LoRA runs (--method lora)');
   const initAdapter = o.initAdapter ? await readPeftAdapter(cfg, nodeFileTree(o.initAdapter)) : undefined;
-  const resumed = o.resume ? await loadCheckpoint(resolve(o.resume)) : null;
+  const resumed = o.resume ? await loadCheckpoint(resolve(o.resume), (line) => out.warn(line)) : null;
 
   const session = await openSession(out);
   try {
     await session.loadModel(prepared, (done, total) => out.progress(`loading ${dir}: ${done}/${total} tensors`), { int8: o.int8 });
     out.clearProgress();
     const stop = new AbortController();
+    let writeFailure: Error | null = null;
     const started = Date.now();
     let job: TrainJob | null = null;
     job = await TrainJob.create({
@@ -153,7 +159,11 @@ export async function run(p: Parsed, out: Output): Promise<void> {
         // Periodic checkpoints when asked; and always one when a run stops early, so it can resume.
         if (c.state.step === 0 || (config.saveEvery === 0 && job?.state === 'finished')) return;
         const ckDir = join(outDir, `checkpoint-${c.state.step}`);
-        saveCheckpoint(ckDir, c, adapter);
+        try {
+          saveCheckpoint(ckDir, c, adapter);
+        } catch (e) {
+          throw (writeFailure = e as Error);
+        }
         out.record({ checkpoint: ckDir, step: c.state.step });
       },
     });
@@ -163,6 +173,7 @@ export async function run(p: Parsed, out: Output): Promise<void> {
     const rows = job.rows;
     out.say(`data: ${rows.train.length} training rows of ${rows.seq} tokens${o.packing ? ' (packed)' : ''} from ${split.train.length} examples${rows.validation.length ? `, ${rows.validation.length} validation rows` : ''}${data.truncated ? `, ${data.truncated} truncated` : ''}`);
     if (resumed) out.say(`resumed from ${resumed.dir} at step ${resumed.checkpoint.state.step}`);
+    onStdoutClosed(() => stop.abort());
     process.once('SIGINT', () => {
       out.warn('stopping after this step (Ctrl-C again to abort)…');
       stop.abort();
@@ -171,7 +182,7 @@ export async function run(p: Parsed, out: Output): Promise<void> {
     const { summary, files } = await job.run();
     out.clearProgress();
     job.destroy();
-    if (summary.state === 'failed' || !files) throw new InputError(dataFile, summary.message ?? 'the run failed');
+    if (summary.state === 'failed' || !files) throw writeFailure ?? new InputError(dataFile, summary.message ?? 'the run failed');
     writeFiles(outDir, files);
     if (o.zip) writeZip(`${outDir}.zip`, outDir, files);
     out.record({ done: { state: summary.state, steps: summary.steps, final_loss: summary.finalLoss, best_val_loss: summary.bestValLoss, out: outDir } });
@@ -193,6 +204,7 @@ function report(e: TrainEvent, out: Output, job: TrainJob | null, started: numbe
     out.say(`step ${e.step}: validation loss ${e.valLoss.toFixed(4)} (perplexity ${e.valPerplexity.toFixed(2)})${e.best ? ' — best so far' : ''}`);
   } else if (e.type === 'alert') {
     out.record({ alert: { level: e.level, step: e.step, message: e.message } });
-    out.warn(e.message);
+    // A failure's message is the run's one error line, printed as it exits.
+    if (e.level !== 'error') out.warn(e.message);
   }
 }

@@ -4,7 +4,7 @@
  * content, in order); file names, lines and extra fields do not.
  */
 import type { DataRecord, DatasetRecord } from './records.ts';
-import { Sha256 } from './sha256.ts';
+import { sha256Hex } from './sha256.ts';
 
 /** JSON with object keys sorted, so equal values serialise equally. */
 export function canonicalJson(v: unknown): string {
@@ -18,12 +18,7 @@ export function canonicalJson(v: unknown): string {
 }
 
 /** Hex SHA-256 of the records' content. */
-export function datasetHash(records: readonly (DatasetRecord | DataRecord)[]): string {
-  const sha = new Sha256();
-  const enc = new TextEncoder();
-  for (const r of records) {
-    const rec = 'record' in r ? r.record : r;
-    sha.update(enc.encode(canonicalJson(rec) + '\n'));
-  }
-  return sha.hex();
+export function datasetHash(records: readonly (DatasetRecord | DataRecord)[]): Promise<string> {
+  const lines = records.map((r) => canonicalJson('record' in r ? r.record : r) + '\n');
+  return sha256Hex(new TextEncoder().encode(lines.join('')));
 }

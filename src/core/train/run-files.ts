@@ -4,7 +4,7 @@ import type { Session } from '../session.ts';
 import type { TrainConfig } from './config.ts';
 import type { TrainEvent } from './events.ts';
 import { datasetHash } from '../data/hash.ts';
-import { Sha256 } from '../data/sha256.ts';
+import { sha256Hex } from '../data/sha256.ts';
 import { manifestMetrics, trlConfig, type RunManifest } from './manifest.ts';
 
 export const TABTUNE_VERSION = '0.1.0';
@@ -42,7 +42,7 @@ export async function runFiles(session: Session, run: RunDescription): Promise<R
     model: { name: run.model.name, source: run.model.source, arch: m.cfg.arch, parameters: m.weights.store.count, dtype: m.cfg.dtype },
     dataset: {
       ...dataset,
-      hash: datasetHash(records),
+      hash: await datasetHash(records),
       format: datasetFormat(records),
       chatTemplate: session.tokenizer?.chatTemplate ?? null,
     },
@@ -50,7 +50,7 @@ export async function runFiles(session: Session, run: RunDescription): Promise<R
     seq: run.seq,
     totalSteps: run.totalSteps,
     metrics: manifestMetrics(run.events),
-    adapterHash: new Sha256().update(weightsFile).hex(),
+    adapterHash: await sha256Hex(weightsFile),
     targetModules: [...new Set(targets)],
   };
   const trl = trlConfig(manifest, m.cfg);

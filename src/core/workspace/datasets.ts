@@ -65,7 +65,7 @@ export class DatasetLibrary {
       id, name, createdAt: now, format: parsed.format, kinds: parsed.kinds, columns: parsed.columns,
       records: parsed.records.length, problems: parsed.problems.slice(0, 200), problemCount: parsed.problems.length, options: opts,
       versions: [{ version: 1, createdAt: now, records: parsed.records.length, origin: { kind: 'import' } }], currentVersion: 1,
-      hash: datasetHash(parsed.records),
+      hash: await datasetHash(parsed.records),
     };
     await this.store.set(key.raw(id), bytes);
     await this.store.set(key.records(id, 1), parsed.records);
@@ -112,7 +112,7 @@ export class DatasetLibrary {
       ...meta, options: opts, format: parsed.format, kinds: parsed.kinds, columns: parsed.columns, records: parsed.records.length,
       problems: parsed.problems.slice(0, 200), problemCount: parsed.problems.length,
       versions: [{ version: 1, createdAt: Date.now(), records: parsed.records.length, origin: { kind: 'import' } }], currentVersion: 1,
-      hash: datasetHash(parsed.records),
+      hash: await datasetHash(parsed.records),
     };
     await this.store.set(key.meta(id), next);
     return next;
@@ -126,7 +126,7 @@ export class DatasetLibrary {
     const next: DatasetMeta = {
       ...meta,
       versions: [...meta.versions, { version, createdAt: Date.now(), records: records.length, origin: { kind: 'prepare', from, config }, report }],
-      currentVersion: version, records: records.length, hash: datasetHash(records),
+      currentVersion: version, records: records.length, hash: await datasetHash(records),
     };
     await this.store.set(key.meta(id), next);
     return next;
@@ -136,7 +136,7 @@ export class DatasetLibrary {
     const meta = await this.get(id);
     if (!meta.versions.some((v) => v.version === version)) throw new Error(`dataset ${meta.name} has no version ${version}`);
     const records = await this.records(id, version);
-    const next = { ...meta, currentVersion: version, records: records.length, hash: datasetHash(records) };
+    const next = { ...meta, currentVersion: version, records: records.length, hash: await datasetHash(records) };
     await this.store.set(key.meta(id), next);
     return next;
   }
