@@ -1,10 +1,10 @@
-import { readFile } from 'node:fs/promises';
-import { parseDataset, type ImportOptions } from '../core/data/import.ts';
+import type { ImportOptions } from '../core/data/import.ts';
 import type { DatasetRecord, RecordProblem } from '../core/data/records.ts';
 import { tokenizeRecords } from '../core/data/tokenize.ts';
 import { InputError } from '../core/errors.ts';
 import type { EvalItem } from '../core/eval/report.ts';
 import type { Tokenizer } from '../core/formats/tokenizer.ts';
+import { importFile } from './import-file.ts';
 import type { Output } from './output.ts';
 
 export interface LoadedData {
@@ -25,13 +25,7 @@ export interface DataOptions extends ImportOptions {
  * line, reason) and left out; the rest load. Without a tokenizer only pre-tokenized records work.
  */
 export async function loadData(file: string, tok: Tokenizer | null, vocabSize: number, o: DataOptions, out: Output): Promise<LoadedData> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(file);
-  } catch (e) {
-    throw new InputError(file, `cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  const parsed = parseDataset(file, bytes, o);
+  const parsed = await importFile(file, o, out);
   const problems = [...parsed.problems];
   let examples: EvalItem[];
   let truncated = 0;
@@ -61,8 +55,10 @@ export async function loadData(file: string, tok: Tokenizer | null, vocabSize: n
       }
     }
   }
-  for (const p of problems.slice(0, 20)) out.warn(`${p.source.file}:${p.source.line}: ${p.reason} (left out)`);
-  if (problems.length > 20) out.warn(`… and ${problems.length - 20} more records left out`);
+  // import problems were reported by importFile; these are the tokenizer's
+  const later = problems.slice(parsed.problems.length);
+  for (const p of later.slice(0, 20)) out.warn(`${p.source.file}:${p.source.line}: ${p.reason} (left out)`);
+  if (later.length > 20) out.warn(`… and ${later.length - 20} more records left out`);
   if (examples.length === 0) throw new InputError(file, `no usable records${problems.length ? ` (${problems.length} left out; the first: line ${problems[0]!.source.line}: ${problems[0]!.reason})` : ''}`);
   return { file, records: parsed.records, examples, problems, truncated };
 }

@@ -2,6 +2,7 @@ import { evaluate } from '../../core/eval/report.ts';
 import { need, type CommandSpec, type Parsed } from '../args.ts';
 import { modelDir, openModel } from '../common.ts';
 import { loadData } from '../dataset.ts';
+import { columnsFlag } from '../import-file.ts';
 import { bar, type Output } from '../output.ts';
 
 export const spec: CommandSpec = {
@@ -12,6 +13,7 @@ export const spec: CommandSpec = {
     { name: 'model', kind: 'string', value: 'DIR', help: 'Hugging Face model folder (default: the demo model)' },
     { name: 'adapter', kind: 'string', value: 'DIR', help: 'PEFT LoRA adapter folder' },
     { name: 'data', kind: 'string', value: 'FILE', help: 'JSONL, JSON, CSV/TSV or text; input_ids/labels, text, prompt/completion, Alpaca, messages or ShareGPT' },
+    { name: 'columns', kind: 'list', value: 'FIELD=COLUMN,...', help: 'which columns hold the known fields, e.g. prompt=question,completion=answer' },
     { name: 'int8', kind: 'boolean', help: 'hold the base model\'s linear weights as int8 with per-channel scales (a quarter of the memory)' },
     { name: 'max-seq-len', kind: 'int', help: 'truncate longer examples', default: 1024 },
     { name: 'mask-prompt', kind: 'boolean', help: 'score only completions / assistant turns (--no-mask-prompt: every token)', default: true },
@@ -23,10 +25,12 @@ export const spec: CommandSpec = {
 };
 
 export async function run(p: Parsed, out: Output): Promise<void> {
+  const columns = columnsFlag(p);
   const session = await openModel(out, modelDir(p.model as string | undefined), p.adapter as string | undefined, { int8: p.int8 === true });
   try {
     const m = session.requireModel();
-    const data = await loadData(need<string>(p, 'data'), session.tokenizer, m.cfg.vocabSize, { maxLength: p['max-seq-len'] as number, maskPrompt: p['mask-prompt'] !== false }, out);
+    const dataOpts = { maxLength: p['max-seq-len'] as number, maskPrompt: p['mask-prompt'] !== false, ...(columns && { columns }) };
+    const data = await loadData(need<string>(p, 'data'), session.tokenizer, m.cfg.vocabSize, dataOpts, out);
     const r = await evaluate(session, data.examples, {
       batch: p.batch as number, generate: p.generate as number,
       onProgress: (done, total) => out.progress(`eval ${bar(done, total)} ${done}/${total}`),

@@ -16,6 +16,7 @@ import { given, UsageError, type CommandSpec, type Parsed } from '../args.ts';
 import { loadCheckpoint, saveCheckpoint } from '../checkpoints.ts';
 import { demoDataDir, modelDir, openSession } from '../common.ts';
 import { loadData, type LoadedData } from '../dataset.ts';
+import { columnsFlag } from '../import-file.ts';
 import { bar, duration, type Output } from '../output.ts';
 import { writeFiles, writeZip } from './merge.ts';
 
@@ -29,6 +30,7 @@ export const spec: CommandSpec = {
     { name: 'model', kind: 'string', value: 'DIR', help: 'Hugging Face model folder (default: the demo model)' },
     { name: 'data', kind: 'string', value: 'FILE', help: 'training data: JSONL/JSON/CSV/TSV/TXT in any supported record format (default: the demo Factbook Q&A)' },
     { name: 'val-data', kind: 'string', value: 'FILE', help: 'validation data (instead of --val-split)' },
+    { name: 'columns', kind: 'list', value: 'FIELD=COLUMN,...', help: 'which columns hold the known fields, e.g. prompt=question,completion=answer' },
     { name: 'out', kind: 'string', value: 'DIR', help: 'output folder', default: 'tabtune-out' },
     { name: 'method', kind: 'string', value: 'lora|full', help: 'what trains', default: 'lora' },
     { name: 'lora-r', kind: 'int', value: 'R', help: 'LoRA rank', default: 8 },
@@ -119,13 +121,14 @@ function fromManifest(p: Parsed, file: string): { hash: string } {
 export async function run(p: Parsed, out: Output): Promise<void> {
   const repeat = p.manifest ? fromManifest(p, resolve(p.manifest as string)) : null;
   const config = configFrom(p);
+  const columns = columnsFlag(p);
   const dir = modelDir(p.model as string | undefined);
   const dataFile = resolve((p.data as string | undefined) ?? join(demoDataDir(), 'factbook-qa.jsonl'));
   const demoData = p.data === undefined;
   const outDir = resolve(p.out as string);
   const prepared = await prepareModel(nodeFileTree(dir));
   const cfg = prepared.inspected.cfg;
-  const dataOpts = { maxLength: p['max-seq-len'] as number, maskPrompt: p['mask-prompt'] !== false };
+  const dataOpts = { maxLength: p['max-seq-len'] as number, maskPrompt: p['mask-prompt'] !== false, ...(columns && { columns }) };
   const data = await loadData(dataFile, prepared.tokenizer, cfg.vocabSize, dataOpts, out);
   if (repeat && datasetHash(data.records) !== repeat.hash) {
     throw new InputError(dataFile, `its records differ from the manifest's dataset (sha256 ${repeat.hash.slice(0, 12)}…); the run would not repeat`);

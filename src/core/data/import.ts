@@ -47,7 +47,11 @@ export interface ImportResult {
  * record is an InputError naming the file and the first problem, never an empty import.
  */
 export function importDataset(name: string, input: string | Uint8Array, opts: ImportOptions = {}): ImportResult {
-  const r = parseDataset(name, input, opts);
+  return requireRecords(name, parseDataset(name, input, opts));
+}
+
+/** The result, when it holds a record; else an InputError naming the file and the first problem. */
+export function requireRecords(name: string, r: ImportResult): ImportResult {
   if (r.detected === null) throw noRecords(name, r.problems, r.format === 'text' ? 'has no text' : 'has no records');
   return r;
 }
