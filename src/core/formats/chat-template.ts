@@ -4,6 +4,7 @@
  * content, and which tokens belong to assistant turns.
  */
 import { Template } from '@huggingface/jinja';
+import { renderWithBudget, TemplateLimitError } from './template-budget.ts';
 import type { Tokenizer } from './tokenizer.ts';
 
 export interface ChatMessage {
@@ -22,7 +23,7 @@ export interface ChatTemplateVars {
 
 const compiled = new Map<string, Template>();
 
-/** Renders a chat template. Parsed templates are cached. */
+/** Renders a chat template under the limits of template-budget.ts. Parsed templates are cached. */
 export function renderChatTemplate(template: string, vars: ChatTemplateVars): string {
   let t = compiled.get(template);
   if (t === undefined) {
@@ -34,7 +35,7 @@ export function renderChatTemplate(template: string, vars: ChatTemplateVars): st
     if (compiled.size >= 16) compiled.clear();
     compiled.set(template, t);
   }
-  return t.render({ add_generation_prompt: false, ...vars });
+  return renderWithBudget(t, { add_generation_prompt: false, ...vars });
 }
 
 /** Where a message's content sits in the rendered conversation (UTF-16 offsets). */
@@ -107,7 +108,8 @@ function locateAll(tokenizer: Tokenizer, messages: readonly ChatMessage[], addGe
       messages.map((m, i) => ({ ...m, content: tag(i) })),
       { addGenerationPrompt },
     );
-  } catch {
+  } catch (e) {
+    if (e instanceof TemplateLimitError) throw e;
     return null;
   }
   const out: Located[] = [];
@@ -137,7 +139,8 @@ function locateByRendering(tokenizer: Tokenizer, messages: readonly ChatMessage[
     const head = messages.slice(0, i);
     upto = tokenizer.applyChatTemplate([...head, messages[i]!]);
     probe = tokenizer.applyChatTemplate([...head, { ...messages[i]!, content: SENTINEL }]);
-  } catch {
+  } catch (e) {
+    if (e instanceof TemplateLimitError) throw e;
     return null;
   }
   if (!text.startsWith(upto)) return null;
