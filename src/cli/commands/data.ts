@@ -43,7 +43,7 @@ export const prepareSpec: CommandSpec = {
     { name: 'model', kind: 'string', value: 'DIR', help: 'tokenizer for token lengths (default: the demo model)' },
     { name: 'dedup', kind: 'string', value: 'both|exact|near|off', help: 'duplicate removal', default: 'both' },
     { name: 'near-threshold', kind: 'number', value: 'J', help: 'Jaccard similarity for near duplicates', default: DEFAULT_NEAR_DUP.threshold },
-    { name: 'pii', kind: 'string', value: 'mask|flag|off', help: 'personal data: emails, phones, cards, IPs, URLs with secrets', default: 'mask' },
+    { name: 'pii', kind: 'string', value: 'mask|flag|off', help: 'personal data: emails, phones, cards, IBANs, IPs, URLs with secrets', default: 'mask' },
     { name: 'blocklist', kind: 'string', value: 'FILE', help: 'terms or phrases, one per line' },
     { name: 'blocklist-action', kind: 'string', value: 'flag|remove', help: 'what to do with blocklisted records', default: 'flag' },
     { name: 'balance-field', kind: 'string', value: 'FIELD', help: 'category field to balance on (a column, or "kind")' },
