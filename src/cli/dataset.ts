@@ -1,11 +1,11 @@
-import { readFile } from 'node:fs/promises';
-import { parseDataset, type ImportOptions } from '../core/data/import.ts';
+import type { ImportOptions } from '../core/data/import.ts';
 import type { DatasetRecord, RecordProblem } from '../core/data/records.ts';
 import { InputError } from '../core/errors.ts';
 import type { EvalItem } from '../core/eval/report.ts';
 import type { Tokenizer } from '../core/formats/tokenizer/tokenizer.ts';
 import type { ModelConfig } from '../core/model/config.ts';
 import { tokenizedExamples } from '../core/pipeline/training-data.ts';
+import { importFile } from './import-file.ts';
 import type { Output } from './output.ts';
 
 export interface LoadedData {
@@ -26,19 +26,15 @@ export interface DataOptions extends ImportOptions {
  * records are reported (file, line, reason) and left out; the rest load.
  */
 export async function loadData(file: string, tok: Tokenizer | null, cfg: ModelConfig, o: DataOptions, out: Output): Promise<LoadedData> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(file);
-  } catch (e) {
-    throw new InputError(file, `cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  const parsed = parseDataset(file, bytes, o);
+  const parsed = await importFile(file, o, out);
   const t = tokenizedExamples(parsed.records, tok, cfg, o);
   const problems = [...parsed.problems, ...t.problems];
-  for (const p of problems.slice(0, 20)) out.warn(`${p.source.file}:${p.source.line}: ${p.reason} (left out)`);
-  if (problems.length > 20) out.warn(`… and ${problems.length - 20} more records left out`);
+  // import problems were reported by importFile; these are the tokenizer's
+  for (const p of t.problems.slice(0, 20)) out.warn(`${p.source.file}:${p.source.line}: ${p.reason} (left out)`);
+  if (t.problems.length > 20) out.warn(`… and ${t.problems.length - 20} more records left out`);
   if (t.examples.length === 0) {
-    throw new InputError(file, `no usable records${problems.length ? ` (${problems.length} left out; the first: line ${problems[0]!.source.line}: ${problems[0]!.reason})` : ''}`);
+    const first = problems[0] ? ` (${problems.length} left out; the first: line ${problems[0].source.line}: ${problems[0].reason})` : '';
+    throw new InputError(file, `no usable records${first}`);
   }
   return { file, records: parsed.records, examples: t.examples, problems, truncated: t.truncated };
 }

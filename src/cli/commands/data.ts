@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { parseDataset } from '../../core/data/import.ts';
+import { parseDataset, type ImportOptions } from '../../core/data/import.ts';
 import { toJsonl } from '../../core/data/export.ts';
 import { distribution } from '../../core/data/prepare/balance.ts';
 import { DEFAULT_CLEAN } from '../../core/data/prepare/clean.ts';
@@ -18,20 +18,12 @@ import { writeFileAtomic } from '../../platform/node-atomic.ts';
 import { nodeFileTree } from '../../platform/node-files.ts';
 import { need, UsageError, type CommandSpec, type Parsed } from '../args.ts';
 import { modelDir, openModel } from '../common.ts';
+import { columnsFlag, importFile } from '../import-file.ts';
 import type { Output } from '../output.ts';
 import { checkOutputs } from '../output-checks.ts';
 
-async function readRecords(file: string, out: Output): Promise<DatasetRecord[]> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(file);
-  } catch (e) {
-    throw new InputError(file, `cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  const parsed = parseDataset(file, bytes);
-  for (const p of parsed.problems.slice(0, 20)) out.warn(`${p.source.file}:${p.source.line}: ${p.reason} (left out)`);
-  if (parsed.problems.length > 20) out.warn(`… and ${parsed.problems.length - 20} more left out`);
-  return parsed.records;
+async function readRecords(file: string, out: Output, opts: ImportOptions = {}): Promise<DatasetRecord[]> {
+  return (await importFile(file, opts, out)).records;
 }
 
 const list = (v: unknown) => (Array.isArray(v) ? (v as string[]) : v ? String(v).split(',') : []).map((s) => s.trim()).filter(Boolean);
@@ -42,6 +34,7 @@ export const prepareSpec: CommandSpec = {
   usage: 'tabtune data prepare --data FILE --out FILE [options] [--json]',
   flags: [
     { name: 'data', kind: 'string', value: 'FILE', help: 'input dataset (any supported format)' },
+    { name: 'columns', kind: 'list', value: 'FIELD=COLUMN,...', help: 'which columns hold the known fields, e.g. prompt=question,completion=answer' },
     { name: 'out', kind: 'string', value: 'FILE', help: 'prepared dataset (JSONL); the input is never changed' },
     { name: 'report', kind: 'string', value: 'FILE', help: 'also write the quality report as JSON' },
     { name: 'clean', kind: 'boolean', help: 'Unicode, whitespace, control characters, empty records, chat structure (--no-clean: off)', default: true },
@@ -52,7 +45,7 @@ export const prepareSpec: CommandSpec = {
     { name: 'model', kind: 'string', value: 'DIR', help: 'tokenizer for token lengths (default: the demo model)' },
     { name: 'dedup', kind: 'string', value: 'both|exact|near|off', help: 'duplicate removal', default: 'both' },
     { name: 'near-threshold', kind: 'number', value: 'J', help: 'Jaccard similarity for near duplicates', default: DEFAULT_NEAR_DUP.threshold },
-    { name: 'pii', kind: 'string', value: 'mask|flag|off', help: 'personal data: emails, phones, cards, IPs, URLs with secrets', default: 'mask' },
+    { name: 'pii', kind: 'string', value: 'mask|flag|off', help: 'personal data: emails, phones, cards, IBANs, IPs, URLs with secrets', default: 'mask' },
     { name: 'blocklist', kind: 'string', value: 'FILE', help: 'terms or phrases, one per line' },
     { name: 'blocklist-action', kind: 'string', value: 'flag|remove', help: 'what to do with blocklisted records', default: 'flag' },
     { name: 'balance-field', kind: 'string', value: 'FIELD', help: 'category field to balance on (a column, or "kind")' },
@@ -70,7 +63,9 @@ export async function prepare(p: Parsed, out: Output): Promise<void> {
     inputs: { '--data': file, '--val-data': p['val-data'] as string, '--blocklist': p.blocklist as string },
     files: { '--out': need<string>(p, 'out'), '--report': p.report as string },
   });
-  const records = await readRecords(file, out);
+  // conversations that break the import rule come in as they are: the chat repair step reports them
+  const columns = columnsFlag(p);
+  const records = await readRecords(file, out, { ...(columns && { columns }), chatRules: false });
   const dedup = String(p.dedup);
   if (!['both', 'exact', 'near', 'off'].includes(dedup)) throw new UsageError('--dedup must be both, exact, near or off');
   const pii = String(p.pii);
@@ -113,12 +108,14 @@ export const statsSpec: CommandSpec = {
   usage: 'tabtune data stats --data FILE [--field F] [--json]',
   flags: [
     { name: 'data', kind: 'string', value: 'FILE', help: 'dataset file' },
+    { name: 'columns', kind: 'list', value: 'FIELD=COLUMN,...', help: 'which columns hold the known fields, e.g. prompt=question,completion=answer' },
     { name: 'field', kind: 'string', value: 'F', help: 'show the distribution of this field' },
   ],
 };
 
 export async function stats(p: Parsed, out: Output): Promise<void> {
-  const records = await readRecords(resolve(need<string>(p, 'data')), out);
+  const columns = columnsFlag(p);
+  const records = await readRecords(resolve(need<string>(p, 'data')), out, columns && { columns });
   const r = await prepareDataset(records, { clean: false, dedup: { exact: true, near: DEFAULT_NEAR_DUP }, review: { pii: { mode: 'flag', kinds: PII_KINDS }, blocklist: false }, balance: false });
   const kinds = distribution(records, 'kind');
   const field = p.field ? distribution(records, p.field as string) : null;

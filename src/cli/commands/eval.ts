@@ -2,6 +2,7 @@ import { evaluate } from '../../core/eval/report.ts';
 import { options, required, type CommandSpec, type Parsed } from '../args.ts';
 import { modelDir, openModel } from '../common.ts';
 import { loadData } from '../dataset.ts';
+import { columnsFlag } from '../import-file.ts';
 import { bar, type Output } from '../output.ts';
 
 export const spec = {
@@ -12,6 +13,7 @@ export const spec = {
     { name: 'model', kind: 'string', value: 'DIR', help: 'Hugging Face model folder (default: the demo model)' },
     { name: 'adapter', kind: 'string', value: 'DIR', help: 'PEFT LoRA adapter folder' },
     { name: 'data', kind: 'string', value: 'FILE', help: 'JSONL, JSON, CSV/TSV or text; input_ids/labels, text, prompt/completion, Alpaca, messages or ShareGPT' },
+    { name: 'columns', kind: 'list', value: 'FIELD=COLUMN,...', help: 'which columns hold the known fields, e.g. prompt=question,completion=answer' },
     { name: 'int8', kind: 'boolean', help: 'hold the base model\'s linear weights as int8 with per-channel scales (a quarter of the memory)' },
     { name: 'max-seq-len', kind: 'int', help: 'truncate longer examples (and to the model\'s positions)', default: 1024, min: 2 },
     { name: 'mask-prompt', kind: 'boolean', help: 'score only completions / assistant turns (--no-mask-prompt: every token)', default: true },
@@ -24,11 +26,12 @@ export const spec = {
 
 export async function run(p: Parsed, out: Output): Promise<void> {
   const o = options(spec, p);
+  const columns = columnsFlag(p);
   const data = required(o.data, 'data');
   const session = await openModel(out, modelDir(o.model), o.adapter, { int8: o.int8 });
   try {
     const m = session.requireModel();
-    const loaded = await loadData(data, session.tokenizer, m.cfg, { maxLength: o.maxSeqLen, maskPrompt: o.maskPrompt }, out);
+    const loaded = await loadData(data, session.tokenizer, m.cfg, { maxLength: o.maxSeqLen, maskPrompt: o.maskPrompt, ...(columns && { columns }) }, out);
     const r = await evaluate(session, loaded.examples, {
       batch: o.batch, generate: o.generate,
       onProgress: (done, total) => out.progress(`eval ${bar(done, total)} ${done}/${total}`),

@@ -16,6 +16,7 @@ import { demoDataDir, modelDir, openSession } from '../common.ts';
 import { loadData, type LoadedData } from '../dataset.ts';
 import { checkOutputs } from '../output-checks.ts';
 import { bar, duration, onStdoutClosed, type Output } from '../output.ts';
+import { columnsFlag } from '../import-file.ts';
 import { writeFiles, writeZip } from './merge.ts';
 
 export const spec = {
@@ -28,6 +29,7 @@ export const spec = {
     { name: 'model', kind: 'string', value: 'DIR', help: 'Hugging Face model folder (default: the demo model)' },
     { name: 'data', kind: 'string', value: 'FILE', help: 'training data: JSONL/JSON/CSV/TSV/TXT in any supported record format (default: the demo Factbook Q&A)' },
     { name: 'val-data', kind: 'string', value: 'FILE', help: 'validation data (instead of --val-split)' },
+    { name: 'columns', kind: 'list', value: 'FIELD=COLUMN,...', help: 'which columns hold the known fields, e.g. prompt=question,completion=answer' },
     { name: 'out', kind: 'string', value: 'DIR', help: 'output folder', default: 'tabtune-out' },
     { name: 'method', kind: 'string', value: 'lora|full', help: 'what trains', default: 'lora', choices: ['lora', 'full'] },
     { name: 'lora-r', kind: 'int', value: 'R', help: 'LoRA rank', default: 8, min: 1 },
@@ -113,6 +115,7 @@ export async function run(p: Parsed, out: Output): Promise<void> {
   const repeat = manifest ? fromManifest(p, resolve(manifest)) : null;
   const o = options(spec, p);
   const config = configFrom(o);
+  const columns = columnsFlag(p);
   const dir = modelDir(o.model);
   const dataFile = resolve(o.data ?? join(demoDataDir(), 'factbook-qa.jsonl'));
   const demoData = o.data === undefined;
@@ -123,7 +126,7 @@ export async function run(p: Parsed, out: Output): Promise<void> {
   });
   const prepared = await prepareModel(nodeFileTree(dir));
   const cfg = prepared.inspected.cfg;
-  const dataOpts = { maxLength: o.maxSeqLen, maskPrompt: o.maskPrompt };
+  const dataOpts = { maxLength: o.maxSeqLen, maskPrompt: o.maskPrompt, ...(columns && { columns }) };
   const data = await loadData(dataFile, prepared.tokenizer, cfg, dataOpts, out);
   if (repeat && (await datasetHash(data.records)) !== repeat.hash) {
     throw new InputError(dataFile, `its records differ from the manifest's dataset (sha256 ${repeat.hash.slice(0, 12)}…); the run would not repeat`);

@@ -3,6 +3,7 @@
  * conversation are a message's content, and which tokens belong to assistant turns (the loss mask).
  */
 import type { ChatMessage } from '../formats/chat-template.ts';
+import { TemplateLimitError } from '../formats/template-budget.ts';
 import type { Tokenizer } from '../formats/tokenizer/tokenizer.ts';
 
 /** Where a message's content sits in the rendered conversation (UTF-16 offsets). */
@@ -75,7 +76,8 @@ function locateAll(tokenizer: Tokenizer, messages: readonly ChatMessage[], addGe
       messages.map((m, i) => ({ ...m, content: tag(i) })),
       { addGenerationPrompt },
     );
-  } catch {
+  } catch (e) {
+    if (e instanceof TemplateLimitError) throw e;
     return null;
   }
   const out: Located[] = [];
@@ -105,7 +107,8 @@ function locateByRendering(tokenizer: Tokenizer, messages: readonly ChatMessage[
     const head = messages.slice(0, i);
     upto = tokenizer.applyChatTemplate([...head, messages[i]!]);
     probe = tokenizer.applyChatTemplate([...head, { ...messages[i]!, content: SENTINEL }]);
-  } catch {
+  } catch (e) {
+    if (e instanceof TemplateLimitError) throw e;
     return null;
   }
   if (!text.startsWith(upto)) return null;

@@ -2,6 +2,7 @@
  * Record formats (TRL / Axolotl conventions): one row of a file, an object of fields, becomes one
  * DataRecord. The format is told apart per row by which fields it has, under the user's names.
  */
+import { chatRuleProblem } from './chat-rules.ts';
 import { maybeJson, readMessages, typeName, type Checked } from './messages.ts';
 import type { DataRecord, RecordKind } from './records.ts';
 
@@ -27,6 +28,8 @@ export type AlpacaAs = 'prompt' | 'chat';
 export interface RowOptions {
   columns?: ColumnMapping;
   alpacaAs?: AlpacaAs;
+  /** Leave out conversations that break the import rule (chat-rules.ts); default true. */
+  chatRules?: boolean;
 }
 
 export interface RowRecord {
@@ -125,6 +128,11 @@ export class RowReader {
           r = this.text(row);
       }
       if (!r.ok) return r;
+      if (r.value.kind === 'chat' && this.opts.chatRules !== false) {
+        const field = shape.label === 'prompt+completion' ? `"${this.names.prompt}"+"${this.names.completion}"` : `"${this.names[shape.needs[0]!]}"`;
+        const why = chatRuleProblem(r.value.messages, field);
+        if (why !== null) return { ok: false, reason: why };
+      }
       // empty cells of other formats' columns are not fields of this row
       const skip = new Set(used.map((f) => this.names[f]));
       for (const f of Object.keys(this.names) as KnownField[]) if (this.blank(row, f)) skip.add(this.names[f]);

@@ -3,22 +3,29 @@
  * every row that could not be read. Nothing is dropped without a reason.
  */
 import { InputError } from '../errors.ts';
+import { recogniseColumns, type RecognisedColumns } from './columns.ts';
 import { RowReader, type AlpacaAs, type ColumnMapping } from './formats.ts';
 import { detectFormat, parseDelimited, parseJson, parseJsonl, splitText, type FileFormat, type ParsedRows, type TextMode } from './parsers.ts';
+import { MAX_RECORD_CHARS, oversizeReason, textSize } from './record-size.ts';
 import type { DatasetRecord, RecordKind, RecordProblem } from './records.ts';
 
 export type { AlpacaAs, ColumnMapping } from './formats.ts';
+export type { RecognisedColumns } from './columns.ts';
 export type { FileFormat, TextMode } from './parsers.ts';
 
 export interface ImportOptions {
   /** File type; 'auto' (default) goes by the extension, then the content. */
   format?: FileFormat | 'auto';
-  /** The user's field names for the known fields. */
+  /** The user's field names for the known fields; without them common names are recognised (columns.ts). */
   columns?: ColumnMapping;
   /** How plain text becomes records (default 'lines'). */
   textMode?: TextMode;
   /** Alpaca rows as prompt/completion with the Alpaca prompt text (default) or as a user/assistant chat. */
   alpacaAs?: AlpacaAs;
+  /** Leave out conversations that break the import rule (chat-rules.ts); false keeps them for `data prepare` to repair. */
+  chatRules?: boolean;
+  /** Characters one record may hold (default MAX_RECORD_CHARS). */
+  maxRecordChars?: number;
 }
 
 export interface ImportResult {
@@ -31,31 +38,62 @@ export interface ImportResult {
   kinds: Record<RecordKind, number>;
   /** Field names of the file (CSV header, JSON keys in order first seen). */
   columns: string[];
+  /** The columns recognised by their common names when no mapping was given (e.g. prompt=question). */
+  recognised: RecognisedColumns | null;
+}
+
+/**
+ * Imports a dataset file as the CLI and the app do: like parseDataset, and a file with no usable
+ * record is an InputError naming the file and the first problem, never an empty import.
+ */
+export function importDataset(name: string, input: string | Uint8Array, opts: ImportOptions = {}): ImportResult {
+  return requireRecords(name, parseDataset(name, input, opts));
+}
+
+/** The result, when it holds a record; else an InputError naming the file and the first problem. */
+export function requireRecords(name: string, r: ImportResult): ImportResult {
+  if (r.detected === null) throw noRecords(name, r.problems, r.format === 'text' ? 'has no text' : 'has no records');
+  return r;
 }
 
 /** Reads a dataset file. Throws InputError only when the file as a whole cannot be read. */
 export function parseDataset(name: string, input: string | Uint8Array, opts: ImportOptions = {}): ImportResult {
-  let text = typeof input === 'string' ? input : decodeUtf8(name, input);
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  const format = !opts.format || opts.format === 'auto' ? detectFormat(name, text) : opts.format;
+  const maxChars = opts.maxRecordChars ?? MAX_RECORD_CHARS;
+  const head = typeof input === 'string' ? input.slice(0, HEAD_CHARS) : new TextDecoder().decode(input.subarray(0, HEAD_CHARS));
+  const format = !opts.format || opts.format === 'auto' ? detectFormat(name, head.replace(/^\uFEFF/, '')) : opts.format;
   const kinds: Record<RecordKind, number> = { text: 0, prompt: 0, chat: 0, tokens: 0 };
   const records: DatasetRecord[] = [];
 
   if (format === 'text') {
-    for (const chunk of splitText(text, opts.textMode ?? 'lines')) {
-      records.push({ record: { kind: 'text', text: chunk.text }, source: { file: name, line: chunk.line } });
+    const problems: RecordProblem[] = [];
+    for (const chunk of splitText(wholeText(name, input), opts.textMode ?? 'lines')) {
+      const source = { file: name, line: chunk.line };
+      if (chunk.text.length > maxChars) problems.push({ source, reason: oversizeReason(chunk.text.length, maxChars) });
+      else records.push({ record: { kind: 'text', text: chunk.text }, source });
     }
     kinds.text = records.length;
-    return { records, problems: [], format, detected: records.length ? 'text' : null, kinds, columns: [] };
+    return { records, problems, format, detected: records.length ? 'text' : null, kinds, columns: [], recognised: null };
   }
 
   const parsed: ParsedRows =
-    format === 'jsonl' ? parseJsonl(name, text) : format === 'json' ? parseJson(name, text) : parseDelimited(name, text, format === 'tsv' ? '\t' : ',');
+    format === 'jsonl'
+      ? parseJsonl(name, input, maxChars)
+      : format === 'json'
+        ? parseJson(name, wholeText(name, input))
+        : parseDelimited(name, wholeText(name, input), format === 'tsv' ? '\t' : ',');
   const problems = parsed.problems;
-  const reader = new RowReader({ ...(opts.columns && { columns: opts.columns }), ...(opts.alpacaAs && { alpacaAs: opts.alpacaAs }) });
+  const recognised = opts.columns && Object.keys(opts.columns).length ? null : recogniseColumns(parsed.columns);
+  const columns = recognised?.mapping ?? opts.columns;
+  const reader = new RowReader({ ...(columns && { columns }), ...(opts.alpacaAs && { alpacaAs: opts.alpacaAs }), chatRules: opts.chatRules !== false });
   for (const row of parsed.rows) {
-    const r = reader.read(row.value);
     const source = { file: name, line: row.line };
+    // JSONL lines were measured before parsing
+    const size = format === 'jsonl' ? 0 : textSize(row.value, maxChars);
+    if (size > maxChars) {
+      problems.push({ source, reason: oversizeReason(size, maxChars, false) });
+      continue;
+    }
+    const r = reader.read(row.value);
     if (!r.ok) {
       problems.push({ source, reason: r.reason });
       continue;
@@ -64,13 +102,29 @@ export function parseDataset(name: string, input: string | Uint8Array, opts: Imp
     records.push(r.value.fields ? { record: r.value.record, source, fields: r.value.fields } : { record: r.value.record, source });
   }
   problems.sort((a, b) => a.source.line - b.source.line);
-  return { records, problems, format, detected: mostCommon(kinds), kinds, columns: parsed.columns };
+  return { records, problems, format, detected: mostCommon(kinds), kinds, columns: parsed.columns, recognised };
+}
+
+/** Enough of the start of a file to tell its type. */
+const HEAD_CHARS = 64 * 1024;
+
+/** Nothing usable: an error naming the file, with the first problem's line and reason. */
+function noRecords(name: string, problems: readonly RecordProblem[], empty: string): InputError {
+  if (!problems.length) return new InputError(name, `${empty}; nothing to import`);
+  const first = problems[0]!;
+  return new InputError(name, `no usable records: all ${problems.length} were left out (the first: line ${first.source.line}: ${first.reason})`);
 }
 
 function mostCommon(kinds: Record<RecordKind, number>): RecordKind | null {
   let best: RecordKind | null = null;
   for (const k of Object.keys(kinds) as RecordKind[]) if (kinds[k] > 0 && (best === null || kinds[k] > kinds[best])) best = k;
   return best;
+}
+
+/** The whole file as text, without a byte order mark. */
+function wholeText(name: string, input: string | Uint8Array): string {
+  const text = typeof input === 'string' ? input : decodeUtf8(name, input);
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
 function decodeUtf8(name: string, bytes: Uint8Array): string {

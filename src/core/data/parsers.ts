@@ -5,6 +5,8 @@
 import Papa from 'papaparse';
 import { InputError } from '../errors.ts';
 import { typeName } from './messages.ts';
+import { jsonlLines } from './lines.ts';
+import { MAX_RECORD_CHARS } from './record-size.ts';
 import type { RecordProblem } from './records.ts';
 
 export type FileFormat = 'jsonl' | 'json' | 'csv' | 'tsv' | 'text';
@@ -90,29 +92,36 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-/** One JSON object per line; blank lines are skipped. */
-export function parseJsonl(file: string, text: string): ParsedRows {
+/**
+ * One JSON object per line; blank lines are skipped. Bytes are decoded line by line, so a line
+ * that is not UTF-8 is reported on its own and the others import; a line over `maxChars` is
+ * reported without being decoded or parsed.
+ */
+export function parseJsonl(file: string, input: string | Uint8Array, maxChars = MAX_RECORD_CHARS): ParsedRows {
   const rows: Row[] = [];
   const problems: RecordProblem[] = [];
   const columns: string[] = [];
   const seen = new Set<string>();
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!;
-    if (line.trim() === '') continue;
+  for (const l of jsonlLines(input, maxChars)) {
+    const source = { file, line: l.line };
+    if (typeof l.text !== 'string') {
+      problems.push({ source, reason: l.text.problem });
+      continue;
+    }
+    if (l.text.trim() === '') continue;
     let v: unknown;
     try {
-      v = JSON.parse(line);
+      v = JSON.parse(l.text);
     } catch (e) {
-      problems.push({ source: { file, line: i + 1 }, reason: `not valid JSON: ${(e as Error).message}` });
+      problems.push({ source, reason: `not valid JSON: ${(e as Error).message}` });
       continue;
     }
     if (!isObject(v)) {
-      problems.push({ source: { file, line: i + 1 }, reason: `expected a JSON object, got ${typeName(v)}` });
+      problems.push({ source, reason: `expected a JSON object, got ${typeName(v)}` });
       continue;
     }
     if (columns.length < 256) noteColumns(seen, columns, v);
-    rows.push({ line: i + 1, value: v });
+    rows.push({ line: l.line, value: v });
   }
   return { rows, problems, columns };
 }
@@ -201,7 +210,11 @@ function itemLines(text: string, key: string | null): number[] {
   return out;
 }
 
-/** CSV or TSV with a header row; quoted fields may hold newlines. */
+/**
+ * CSV or TSV with a header row; quoted fields may hold newlines. A row whose quote is never closed
+ * (or is malformed) is reported with its line, and reading starts again on the next line, so the
+ * rows after it are imported or reported too: none disappears inside the broken field.
+ */
 export function parseDelimited(file: string, text: string, delimiter: ',' | '\t'): ParsedRows {
   const rows: Row[] = [];
   const problems: RecordProblem[] = [];
@@ -209,42 +222,51 @@ export function parseDelimited(file: string, text: string, delimiter: ',' | '\t'
   // line numbers: count newlines up to each row's start, incrementally
   let counted = 0;
   let line = 1;
-  let prevEnd = 0;
   const lineAt = (pos: number): number => {
     for (let k = counted; k < pos; k++) if (text.charCodeAt(k) === 10) line++;
     counted = Math.max(counted, pos);
     return line;
   };
-  Papa.parse<string[]>(text, {
-    delimiter,
-    header: false,
-    step: (res) => {
-      const cells = res.data;
-      // blank lines are skipped; a row of empty cells is a row (and a problem later)
-      if (cells.length === 1 && cells[0]!.trim() === '' && res.errors.length === 0) return;
-      let start = prevEnd;
-      while (start < text.length && /\s/.test(text[start]!)) start++;
-      prevEnd = res.meta.cursor;
-      const at = lineAt(start);
-      const quoteError = res.errors.find((e) => e.type === 'Quotes');
-      if (header === null) {
-        if (quoteError) throw new InputError(file, `header row: ${quoteError.message}`, `line ${at}`);
-        header = uniqueNames(cells.map((c) => c.trim()));
-        return;
-      }
-      if (quoteError) {
-        problems.push({ source: { file, line: at }, reason: `${quoteError.message} (a quote opened here is never closed)` });
-        return;
-      }
-      if (cells.length !== header.length) {
-        problems.push({ source: { file, line: at }, reason: `has ${cells.length} fields but the header has ${header.length}` });
-        return;
-      }
-      const entries: [string, unknown][] = new Array(cells.length);
-      for (let k = 0; k < cells.length; k++) entries[k] = [header[k]!, cells[k]];
-      rows.push({ line: at, value: Object.fromEntries(entries) });
-    },
-  });
+  let offset = 0;
+  while (offset < text.length) {
+    const base = offset;
+    let prevEnd = base;
+    offset = text.length;
+    Papa.parse<string[]>(base === 0 ? text : text.slice(base), {
+      delimiter,
+      header: false,
+      step: (res, parser) => {
+        const cells = res.data;
+        // blank lines are skipped; a row of empty cells is a row (and a problem later)
+        if (cells.length === 1 && cells[0]!.trim() === '' && res.errors.length === 0) return;
+        let start = prevEnd;
+        while (start < text.length && /\s/.test(text[start]!)) start++;
+        prevEnd = base + res.meta.cursor;
+        const at = lineAt(start);
+        const quoteError = res.errors.find((e) => e.type === 'Quotes');
+        if (header === null) {
+          if (quoteError) throw new InputError(file, `header row: ${quoteError.message}`, `line ${at}`);
+          header = uniqueNames(cells.map((c) => c.trim()));
+          return;
+        }
+        if (quoteError) {
+          const why = quoteError.code === 'MissingQuotes' ? 'a quote opened here is never closed' : 'a quote here is not followed by a separator';
+          problems.push({ source: { file, line: at }, reason: `${quoteError.message} (${why}; the next lines are read as rows of their own)` });
+          const next = text.indexOf('\n', start);
+          offset = next < 0 ? text.length : next + 1;
+          parser.abort();
+          return;
+        }
+        if (cells.length !== header.length) {
+          problems.push({ source: { file, line: at }, reason: `has ${cells.length} fields but the header has ${header.length}` });
+          return;
+        }
+        const entries: [string, unknown][] = new Array(cells.length);
+        for (let k = 0; k < cells.length; k++) entries[k] = [header[k]!, cells[k]];
+        rows.push({ line: at, value: Object.fromEntries(entries) });
+      },
+    });
+  }
   return { rows, problems, columns: header ?? [] };
 }
 

@@ -16,6 +16,7 @@
  * DataCollatorWithFlattening does).
  */
 import { encodeChat } from './chat-mask.ts';
+import { TemplateLimitError } from '../formats/template-budget.ts';
 import type { Tokenizer } from '../formats/tokenizer/tokenizer.ts';
 import type { ChatMessage, DataRecord, DatasetRecord, RecordProblem, RecordSource } from './records.ts';
 import { tokenStats, type TokenStats } from './stats.ts';
@@ -151,6 +152,8 @@ function chat(messages: readonly ChatMessage[], tok: Tokenizer, r: Resolved): En
   try {
     enc = encodeChat(tok, messages, { addGenerationPrompt: false, trainRoles: r.trainRoles });
   } catch (e) {
+    // a template past its limits would stop on every record: the whole job stops
+    if (e instanceof TemplateLimitError) throw e;
     return { ok: false, reason: (e as Error).message };
   }
   const labels = r.maskPrompt ? enc.ids.map((id, k) => (enc.assistantMask[k] ? id : IGNORE)) : enc.ids.slice();

@@ -3,6 +3,7 @@
  * tokens of a rendered conversation are trained on is the data layer's concern (data/chat-mask.ts).
  */
 import { Template } from '@huggingface/jinja';
+import { renderWithBudget } from './template-budget.ts';
 
 export interface ChatMessage {
   role: string;
@@ -20,7 +21,7 @@ export interface ChatTemplateVars {
 
 const compiled = new Map<string, Template>();
 
-/** Renders a chat template. Parsed templates are cached. */
+/** Renders a chat template under the limits of template-budget.ts. Parsed templates are cached. */
 export function renderChatTemplate(template: string, vars: ChatTemplateVars): string {
   let t = compiled.get(template);
   if (t === undefined) {
@@ -32,5 +33,5 @@ export function renderChatTemplate(template: string, vars: ChatTemplateVars): st
     if (compiled.size >= 16) compiled.clear();
     compiled.set(template, t);
   }
-  return t.render({ add_generation_prompt: false, ...vars });
+  return renderWithBudget(t, { add_generation_prompt: false, ...vars });
 }

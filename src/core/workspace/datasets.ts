@@ -1,4 +1,4 @@
-import { parseDataset, type AlpacaAs, type ColumnMapping, type TextMode } from '../data/import.ts';
+import { importDataset, type AlpacaAs, type ColumnMapping, type TextMode } from '../data/import.ts';
 import type { DatasetRecord, RecordKind, RecordProblem } from '../data/records.ts';
 import { datasetHash } from '../data/hash.ts';
 import { newId, type KeyValueStore } from './store.ts';
@@ -59,7 +59,7 @@ export class DatasetLibrary {
   async import(name: string, bytes: Uint8Array, options: Partial<DatasetOptions> = {}): Promise<DatasetMeta> {
     const id = newId('ds');
     const opts = { ...DEFAULT_DATASET_OPTIONS, ...options };
-    const parsed = parseDataset(name, bytes, { columns: opts.columns, alpacaAs: opts.alpacaAs, textMode: opts.textMode });
+    const parsed = importDataset(name, bytes, { columns: opts.columns, alpacaAs: opts.alpacaAs, textMode: opts.textMode });
     const now = Date.now();
     const meta: DatasetMeta = {
       id, name, createdAt: now, format: parsed.format, kinds: parsed.kinds, columns: parsed.columns,
@@ -105,7 +105,7 @@ export class DatasetLibrary {
     }
     const raw = await this.store.get<Uint8Array>(key.raw(id));
     if (!raw) throw new Error(`the original file of ${meta.name} is missing`);
-    const parsed = parseDataset(meta.name, raw, { columns: opts.columns, alpacaAs: opts.alpacaAs, textMode: opts.textMode });
+    const parsed = importDataset(meta.name, raw, { columns: opts.columns, alpacaAs: opts.alpacaAs, textMode: opts.textMode });
     for (const v of meta.versions) if (v.version !== 1) await this.store.del(key.records(id, v.version));
     await this.store.set(key.records(id, 1), parsed.records);
     const next: DatasetMeta = {

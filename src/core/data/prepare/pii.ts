@@ -1,11 +1,14 @@
 /**
  * Personal data in free text: emails, phone numbers, card-like numbers (Luhn-checked, so
- * ISBNs, order numbers and the like rarely match), IPv4/IPv6 addresses, and URLs that carry
+ * ISBNs, order numbers and the like rarely match), IBANs (length- and mod-97-checked, iban.ts),
+ * IPv4/IPv6 addresses, and URLs that carry
  * credentials or tokens. Detection is by pattern: precision and recall are measured on planted
  * examples in the tests, not promised for every format in the world.
  */
-export type PiiKind = 'email' | 'phone' | 'card' | 'ip' | 'url-secret';
-export const PII_KINDS: readonly PiiKind[] = ['url-secret', 'email', 'card', 'ip', 'phone'];
+import { findIbans } from './iban.ts';
+
+export type PiiKind = 'email' | 'phone' | 'card' | 'iban' | 'ip' | 'url-secret';
+export const PII_KINDS: readonly PiiKind[] = ['url-secret', 'email', 'iban', 'card', 'ip', 'phone'];
 
 export interface PiiMatch {
   readonly kind: PiiKind;
@@ -15,7 +18,7 @@ export interface PiiMatch {
 }
 
 export const PII_PLACEHOLDER: Readonly<Record<PiiKind, string>> = {
-  email: '[EMAIL]', phone: '[PHONE]', card: '[CARD]', ip: '[IP]', 'url-secret': '[URL]',
+  email: '[EMAIL]', phone: '[PHONE]', card: '[CARD]', iban: '[IBAN]', ip: '[IP]', 'url-secret': '[URL]',
 };
 
 const EMAIL = /[\p{L}\p{N}._%+-]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)*\.\p{L}{2,}/gu;
@@ -93,6 +96,9 @@ export function findPersonalData(text: string, kinds: readonly PiiKind[] = PII_K
   // Order matters: a URL or an email contains things that look like other kinds.
   if (on.has('url-secret')) collect(text, URL_RE, 'url-secret', (u) => SECRET_PARAM.test(u) || USERINFO.test(u), out);
   if (on.has('email')) collect(text, EMAIL, 'email', () => true, out);
+  if (on.has('iban')) {
+    for (const [start, end] of findIbans(text)) if (!out.some((o) => start < o.end && end > o.start)) out.push({ kind: 'iban', start, end, text: text.slice(start, end) });
+  }
   if (on.has('card')) collect(text, CARD, 'card', (c) => { const d = c.replace(/\D/g, ''); return d.length >= 13 && d.length <= 19 && luhn(d); }, out);
   if (on.has('ip')) {
     collect(text, IPV4, 'ip', () => true, out);
