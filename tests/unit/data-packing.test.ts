@@ -127,15 +127,12 @@ describe('packExamples', () => {
     expect(packExamples([], 8, { padId: PAD })).toEqual({ sequences: [], fill: 0 });
   });
 
-  it('packs 100k examples quickly', () => {
+  it('packs 100k examples nearly full', () => {
     const rng = new Rng(3);
     const ex = makeExamples(Array.from({ length: 100_000 }, () => 4 + rng.int(120)));
-    const t0 = performance.now();
     const { sequences, fill } = packExamples(ex, 512, { padId: PAD, seed: 0 });
-    const ms = performance.now() - t0;
-    console.log(`pack: 100000 examples → ${sequences.length} rows of 512 (fill ${(fill * 100).toFixed(2)}%) in ${ms.toFixed(0)} ms`);
+    expect(sequences.length).toBeGreaterThan(0);
     expect(fill).toBeGreaterThan(0.99);
-    expect(ms).toBeLessThan(10_000);
   });
 });
 

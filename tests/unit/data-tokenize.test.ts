@@ -253,14 +253,11 @@ describe('stats and speed', () => {
     expect(trainedRuns(demo, r.examples[1]!)).toEqual(['你好！有什么可以帮你？<|im_end|>']);
   });
 
-  it('tokenizes 20k short records at a usable speed', () => {
+  it('tokenizes 20k short records', () => {
     const n = 20_000;
     const records = ds(...Array.from({ length: n }, (_, i): DataRecord => (i % 2 ? { kind: 'prompt', prompt: `Question ${i}: what is ${i} plus ${i}?`, completion: ` It is ${2 * i}.` } : { kind: 'chat', messages: [{ role: 'user', content: `Say ${i}` }, { role: 'assistant', content: `${i}!` }] })));
-    const t0 = performance.now();
     const r = tokenizeRecords(records, demo, { maxLength: 128 });
-    const ms = performance.now() - t0;
     expect(r.examples).toHaveLength(n);
-    console.log(`tokenize: ${n} records (${r.stats.tokens} tokens) in ${ms.toFixed(0)} ms = ${Math.round((n / ms) * 1000)} records/s, ${Math.round((r.stats.tokens / ms) * 1000)} tokens/s`);
-    expect(ms).toBeLessThan(20_000);
+    expect(r.problems).toHaveLength(0);
   });
 });

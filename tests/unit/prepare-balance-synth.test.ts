@@ -80,16 +80,15 @@ describe('the preparation pipeline', () => {
     expect(text).toContain('balance by label');
   });
 
-  it('handles 100,000 short records (records/s printed)', async () => {
+  // The records/s figure is the bench's (npm run bench); this checks the behaviour at size.
+  it('handles 20,000 short records with exact copies', async () => {
     const words = 'alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu'.split(' ');
-    const input: DatasetRecord[] = Array.from({ length: 100_000 }, (_, i) => ({
-      record: { kind: 'prompt', prompt: `Question ${i % 70_000}: ${words[i % 12]} ${words[(i * 7) % 12]} ${words[(i * 5) % 12]}?`, completion: ` Answer ${i % 70_000}.` },
+    const input: DatasetRecord[] = Array.from({ length: 20_000 }, (_, i) => ({
+      record: { kind: 'prompt', prompt: `Question ${i % 14_000}: ${words[i % 12]} ${words[(i * 7) % 12]} ${words[(i * 5) % 12]}?`, completion: ` Answer ${i % 14_000}.` },
       source: { file: 'big', line: i + 1 },
     }));
-    const t0 = performance.now();
     const r = await prepareDataset(input, { clean: DEFAULT_PREPARE.clean, dedup: DEFAULT_PREPARE.dedup, review: false, balance: false }, { yieldEvery: 5000 });
-    const s = (performance.now() - t0) / 1000;
-    console.log(`prepare (clean + exact + near dedup): 100,000 records in ${s.toFixed(1)} s = ${Math.round(100_000 / s)} records/s; ${r.records.length} kept`);
-    expect(r.records.length).toBeLessThanOrEqual(70_000);
-  }, 300_000);
+    expect(r.records.length).toBeLessThanOrEqual(14_000);
+    expect(r.records.length).toBeGreaterThan(0);
+  });
 });

@@ -559,13 +559,10 @@ describe('Oniguruma → JavaScript regex', () => {
   });
 });
 
-describe('speed', () => {
-  it('loads gpt2 quickly and encodes a few MB fast', () => {
+describe('large inputs', () => {
+  it('loads gpt2 and encodes a few MB consistently', () => {
     const raw = readFileSync(shared('fixtures/hf/tokenizers/gpt2/tokenizer.json'), 'utf8');
-    const t0 = performance.now();
     const tok = Tokenizer.fromJson(JSON.parse(raw));
-    const loadMs = performance.now() - t0;
-    expect(loadMs).toBeLessThan(1000);
 
     let seed = 7;
     const rnd = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32);
@@ -583,21 +580,15 @@ describe('speed', () => {
       size += w.length + sep.length;
     }
     const text = parts.join('');
-    const t1 = performance.now();
     const ids = tok.encode(text);
-    const encMs = performance.now() - t1;
-    const perSec = ids.length / (encMs / 1000);
-    console.log(`gpt2: load ${loadMs.toFixed(0)} ms; ${(text.length / 1e6).toFixed(1)} MB → ${ids.length} tokens in ${encMs.toFixed(0)} ms = ${(perSec / 1e6).toFixed(2)} M tokens/s`);
+    expect(ids.length).toBeGreaterThan(text.length / 8);
+    expect(tok.decode(ids)).toBe(text);
     expect(tok.decode(ids.slice(0, 5000))).toBe(tok.decode(tok.encode(tok.decode(ids.slice(0, 5000)))));
-    expect(perSec).toBeGreaterThan(200_000);
 
     // 100k short records
     const records = parts.slice(0, 100_000);
-    const t2 = performance.now();
     let n = 0;
     for (const r of records) n += tok.encode(r).length;
-    const recMs = performance.now() - t2;
-    console.log(`gpt2: 100k short records → ${n} tokens in ${recMs.toFixed(0)} ms`);
-    expect(recMs).toBeLessThan(5000);
+    expect(n).toBeGreaterThanOrEqual(records.length);
   });
 });
