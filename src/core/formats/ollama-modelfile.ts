@@ -59,7 +59,13 @@ export function templateParts(render: RenderChat): TemplateParts {
   const withAsst = render([...head, user, asst], false);
   const asstParts = splitAround(after(withAsst, withUser, 'assistant message'), MARK.assistant, 'assistant');
   const generation = after(render([...head, user], true), withUser, 'generation prompt');
-  return { system, user: userParts, assistant: asstParts, generation };
+  const parts = { system, user: userParts, assistant: asstParts, generation };
+  // The parts must rebuild a longer conversation exactly, or the translation would be wrong.
+  const talk: ChatMessage[] = [...head, user, asst, user, asst, user];
+  const wrap = (r: RoleParts | null, m: ChatMessage): string => `${r!.prefix}${m.content}${r!.suffix}`;
+  const rebuilt = talk.map((m) => wrap(m.role === 'system' ? system : m.role === 'user' ? userParts : asstParts, m)).join('') + generation;
+  if (render(talk, true) !== rebuilt) throw new Error('the chat template renders a message differently depending on its place in the conversation');
+  return parts;
 }
 
 /** Text inside a Go template, with `{{` kept literal. */
