@@ -9,6 +9,7 @@ import * as exportCommand from './commands/export.ts';
 import * as generate from './commands/generate.ts';
 import * as init from './commands/init.ts';
 import * as merge from './commands/merge.ts';
+import * as serve from './commands/serve.ts';
 import * as tokenize from './commands/tokenize.ts';
 import * as train from './commands/train.ts';
 
@@ -18,7 +19,7 @@ interface Command {
 }
 
 const COMMANDS: readonly Command[] = [
-  demo, train, evalCommand, generate, tokenize, merge, init, bench, exportCommand,
+  demo, train, evalCommand, generate, tokenize, merge, init, bench, exportCommand, serve,
   { spec: data.prepareSpec, run: data.prepare },
   { spec: data.statsSpec, run: data.stats },
   { spec: data.synthSpec, run: data.synth },
