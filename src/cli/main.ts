@@ -6,6 +6,8 @@ import * as data from './commands/data.ts';
 import * as demo from './commands/demo.ts';
 import * as evalCommand from './commands/eval.ts';
 import * as exportCommand from './commands/export.ts';
+import * as feedback from './commands/feedback.ts';
+import * as monitor from './commands/monitor.ts';
 import * as generate from './commands/generate.ts';
 import * as init from './commands/init.ts';
 import * as merge from './commands/merge.ts';
@@ -19,7 +21,7 @@ interface Command {
 }
 
 const COMMANDS: readonly Command[] = [
-  demo, train, evalCommand, generate, tokenize, merge, init, bench, exportCommand, serve,
+  demo, train, evalCommand, generate, tokenize, merge, init, bench, exportCommand, serve, monitor, feedback,
   { spec: data.prepareSpec, run: data.prepare },
   { spec: data.statsSpec, run: data.stats },
   { spec: data.synthSpec, run: data.synth },
