@@ -6,9 +6,13 @@ import * as bench from './commands/bench.ts';
 import * as data from './commands/data.ts';
 import * as demo from './commands/demo.ts';
 import * as evalCommand from './commands/eval.ts';
+import * as exportCommand from './commands/export.ts';
+import * as feedback from './commands/feedback.ts';
+import * as monitor from './commands/monitor.ts';
 import * as generate from './commands/generate.ts';
 import * as init from './commands/init.ts';
 import * as merge from './commands/merge.ts';
+import * as serve from './commands/serve.ts';
 import * as tokenize from './commands/tokenize.ts';
 import * as train from './commands/train.ts';
 
@@ -18,7 +22,7 @@ interface Command {
 }
 
 const COMMANDS: readonly Command[] = [
-  demo, train, evalCommand, generate, tokenize, merge, init, bench,
+  demo, train, evalCommand, generate, tokenize, merge, init, bench, exportCommand, serve, monitor, feedback,
   { spec: data.prepareSpec, run: data.prepare },
   { spec: data.statsSpec, run: data.stats },
   { spec: data.synthSpec, run: data.synth },
