@@ -13,7 +13,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getLlama, LlamaLogLevel, type Llama, type Token } from 'node-llama-cpp';
-import { Tokenizer } from '../../src/core/formats/tokenizer.ts';
+import { Tokenizer } from '../../src/core/formats/tokenizer/tokenizer.ts';
 import { Session } from '../../src/core/session.ts';
 import { nodeFileTree } from '../../src/platform/node-files.ts';
 import { DEMO, FIX, LLAMA3_ROPE_CONFIG, QWEN2_CONFIG, randomAdapter, randomModel, ROOT, tempDir, withChatTokenizer } from './gguf-models.ts';

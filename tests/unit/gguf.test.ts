@@ -9,7 +9,7 @@ import { quantizeQ8_0 } from '../../src/core/formats/gguf-quant.ts';
 import { applyLayout, llamaPermutation } from '../../src/core/formats/gguf-tensors.ts';
 import { postProcessorAddsBos, preTokenizerName } from '../../src/core/formats/gguf-vocab.ts';
 import { modelfileText, stopSequences, templateParts } from '../../src/core/formats/ollama-modelfile.ts';
-import { Tokenizer } from '../../src/core/formats/tokenizer.ts';
+import { Tokenizer } from '../../src/core/formats/tokenizer/tokenizer.ts';
 import { nodeFileTree } from '../../src/platform/node-files.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;

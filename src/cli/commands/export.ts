@@ -6,7 +6,7 @@ import { GGUF_OUT_TYPES, loraGguf, modelGguf, type GgufFilePlan, type GgufOutTyp
 import type { LoraFactors } from '../../core/formats/gguf-merge.ts';
 import { postProcessorAddsBos, type VocabSpecials } from '../../core/formats/gguf-vocab.ts';
 import { modelfileText, stopSequences, templateParts, type TemplateParts } from '../../core/formats/ollama-modelfile.ts';
-import type { Tokenizer } from '../../core/formats/tokenizer.ts';
+import type { Tokenizer } from '../../core/formats/tokenizer/tokenizer.ts';
 import type { ModelConfig } from '../../core/model/config.ts';
 import { readPeftAdapter } from '../../core/model/lora.ts';
 import { prepareModel } from '../../core/session.ts';
