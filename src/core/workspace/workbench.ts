@@ -155,7 +155,7 @@ export class Workbench implements WorkerApi {
     const problems: string[] = [];
     const T = req.batch * req.seq;
     const widest = Math.max(cfg.hidden, cfg.intermediate * 2, cfg.heads * cfg.headDim + 2 * cfg.kvHeads * cfg.headDim);
-    if (T * widest * 4 > gpu.limits.maxStorageBufferBindingSize) problems.push(`a batch of ${T} tokens needs activation buffers over the adapter's ${(gpu.limits.maxStorageBufferBindingSize / 2 ** 20).toFixed(0)} MiB binding limit: lower batch × sequence`);
+    if (T * widest * 4 > gpu.limits.maxStorageBufferBindingSize) problems.push(`a batch of ${T} tokens needs activation buffers over the GPU's ${(gpu.limits.maxStorageBufferBindingSize / 2 ** 20).toFixed(0)} MiB binding limit: lower batch × sequence`);
     const total = Object.values(parts).reduce((a, b) => a + b, 0);
     return { parts, total, maxBufferSize: gpu.limits.maxBufferSize, maxStorageBufferBindingSize: gpu.limits.maxStorageBufferBindingSize, fits: problems.length === 0, problems };
   }
