@@ -128,10 +128,12 @@ describe('the app in Chromium: the whole flow', () => {
     await page.getByLabel('Split', { exact: true }).selectOption('all');
     await fill(page, 'Max examples', '16');
     await page.getByRole('button', { name: 'Evaluate before and after' }).click();
-    const tuned = page.getByTestId('ppl-tuned');
-    await expect.poll(async () => Number(await tuned.textContent()), { timeout: 120_000 }).toBeGreaterThan(0);
-    const base = Number(await page.getByTestId('ppl-base').textContent());
-    expect(Number(await tuned.textContent())).toBeLessThan(base);
+    const figure = async (testid: string) => Number(((await page.getByTestId(testid).textContent()) ?? '').replace(/,/g, ''));
+    await expect.poll(() => figure('ppl-tuned'), { timeout: 120_000 }).toBeGreaterThan(0);
+    expect(await figure('ppl-tuned')).toBeLessThan(await figure('ppl-base'));
+    // The change reads as a ratio or a percentage, never in exponent notation.
+    expect(await page.getByTestId('ppl-change').textContent()).toMatch(/^(\d[\d,.]*× lower|\d+% lower)$/);
+    expect(await page.getByTestId('eval-scored').textContent()).toContain('secret-chat.jsonl');
     await page.getByRole('heading', { name: 'Hardest examples' }).waitFor();
     const hardest = (await page.locator('ol.hard > li .num strong').allTextContents()).map(Number);
     expect(hardest.length).toBeGreaterThan(0);

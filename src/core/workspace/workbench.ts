@@ -390,7 +390,13 @@ export class Workbench implements WorkerApi {
     if (idx.length === 0) throw new Error(`the ${req.split} split of ${meta.name} is empty (set a validation fraction in the Data view)`);
     const items = idx.slice(0, req.maxExamples ?? idx.length).map((i) => data.examples[i]!);
     await this.attachRunAdapter(req.runId);
-    return evaluate(this.session!, items, { generate: req.generate ? Math.min(items.length, 20) : 0, runId: req.runId, onProgress });
+    // abortGeneration() cancels an evaluation too.
+    this.generation = new AbortController();
+    try {
+      return await evaluate(this.session!, items, { generate: req.generate ? Math.min(items.length, 20) : 0, runId: req.runId, onProgress, signal: this.generation.signal });
+    } finally {
+      this.generation = null;
+    }
   }
 
   async generate(req: GenerateRequest, onToken?: (t: GeneratedToken) => void): Promise<GenerateResult> {
