@@ -1,6 +1,7 @@
 /** Datasets (owned by the Worker, stored in IndexedDB): the list, the selected one, its preview. */
 import type { DatasetOptions, DatasetPreview, DatasetSummary } from '../../worker/api.ts';
 import type { PrepareForm } from '../../core/data/prepare/pipeline.ts';
+import { DEMO_DATASET } from '../lib/demo.ts';
 import { fileBytes } from '../lib/files.ts';
 import { api, callback, errorMessage, moved } from '../worker-client.ts';
 import { notices } from './notices.svelte.ts';
@@ -85,11 +86,11 @@ class DatasetsStore {
 
   /** The app's offline demo dataset (served with the app, cached by the service worker). */
   async importDemo(): Promise<void> {
-    this.importing = 'factbook-qa.jsonl';
+    this.importing = DEMO_DATASET.name;
     try {
-      const res = await fetch(new URL('datasets/factbook-qa.jsonl', document.baseURI));
+      const res = await fetch(new URL(DEMO_DATASET.path, document.baseURI));
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      const file = new File([await res.blob()], 'factbook-qa.jsonl');
+      const file = new File([await res.blob()], DEMO_DATASET.name);
       this.importing = null;
       await this.importFiles([file]);
     } catch (e) {

@@ -1,5 +1,6 @@
 /** Evaluation (base vs a run), side-by-side answers and the chat playground. */
 import type { EvalReport, GeneratedToken, SamplingSettings } from '../../worker/api.ts';
+import { promptRequest, type PromptFormat } from '../lib/prompt-format.ts';
 import { api, callback, errorMessage } from '../worker-client.ts';
 import { notices } from './notices.svelte.ts';
 
@@ -180,20 +181,21 @@ class PlaygroundStore {
   streaming = $state<GeneratedToken[] | null>(null);
   generating = $state(false);
 
-  async send(byName: string): Promise<void> {
+  /** Sends the message in the format the adapter trained with (chat keeps the history; the others are one turn). */
+  async send(byName: string, format: PromptFormat = 'chat'): Promise<void> {
     const text = this.input.trim();
     if (!text || this.generating || gpuTask.label) return;
     this.input = '';
-    this.turns = [...this.turns, { role: 'user', content: text }];
-    const messages = [
+    const history = [
       ...(this.system.trim() ? [{ role: 'system', content: this.system.trim() }] : []),
       ...this.turns.map((t) => ({ role: t.role, content: t.content })),
     ];
+    this.turns = [...this.turns, { role: 'user', content: text }];
     this.generating = true;
     this.streaming = [];
     const runId = this.runId;
     const r = await gpuTask.run('Generating', () =>
-      streamGenerate({ messages, runId, sampling: { ...this.sampling } }, (tokens) => {
+      streamGenerate({ ...promptRequest(format, text, history), runId, sampling: { ...this.sampling } }, (tokens) => {
         this.streaming = [...(this.streaming ?? []), ...tokens];
       }),
     );

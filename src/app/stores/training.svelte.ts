@@ -76,6 +76,8 @@ class TrainingStore {
   gpuMemory = $state<number | null>(null);
   gpuMemoryPeak = $state<number | null>(null);
   elapsedMs = $state(0);
+  /** Tokens trained so far, summed from each step's throughput and duration (approximate). */
+  tokensSeen = $state(0);
   bestValLoss = $state<number | null>(null);
   lastValLoss = $state<number | null>(null);
   log = $state.raw<LogEntry[]>([]);
@@ -89,6 +91,7 @@ class TrainingStore {
   series: RunSeries = emptySeries();
 
   private runLog = new RunLog();
+  private lastElapsed = 0;
   private queue: RunEvent[] = [];
   private frame = 0;
 
@@ -106,6 +109,8 @@ class TrainingStore {
     this.loss = this.lr = this.gradNorm = this.tokensPerSecond = this.gpuMemory = this.gpuMemoryPeak = null;
     this.bestValLoss = this.lastValLoss = null;
     this.elapsedMs = 0;
+    this.tokensSeen = 0;
+    this.lastElapsed = 0;
     this.runLog = new RunLog();
     this.log = [];
     this.stopping = false;
@@ -118,6 +123,13 @@ class TrainingStore {
     if (!this.frame) this.frame = requestAnimationFrame(() => this.flush());
   };
 
+  /** Adds a step's tokens: its throughput times the time since the last step (a continued run restarts its clock). */
+  private countTokens(e: Extract<TrainEvent, { type: 'step' }>): void {
+    const dt = e.elapsedMs >= this.lastElapsed ? e.elapsedMs - this.lastElapsed : e.elapsedMs;
+    this.tokensSeen += (e.tokensPerSecond * dt) / 1000;
+    this.lastElapsed = e.elapsedMs;
+  }
+
   /** A run's recorded events as the starting point of the charts, numbers and log. */
   private showHistory(events: readonly TrainEvent[], state?: string): void {
     this.series = seriesOf(events);
@@ -128,6 +140,7 @@ class TrainingStore {
         this.lastValLoss = e.valLoss;
         if (this.bestValLoss === null || e.valLoss < this.bestValLoss) this.bestValLoss = e.valLoss;
       } else if (e.type === 'step') {
+        this.countTokens(e);
         this.step = e.step;
         this.totalSteps = e.totalSteps;
         this.epoch = e.epoch;
@@ -153,8 +166,10 @@ class TrainingStore {
       if (e.runId && !this.runId) this.runId = e.runId;
       addToSeries(this.series, e);
       this.runLog.add(e, now);
-      if (e.type === 'step') last = e;
-      else if (e.type === 'eval') {
+      if (e.type === 'step') {
+        last = e;
+        this.countTokens(e);
+      } else if (e.type === 'eval') {
         this.lastValLoss = e.valLoss;
         if (this.bestValLoss === null || e.valLoss < this.bestValLoss) this.bestValLoss = e.valLoss;
       } else if (e.type === 'state') {
