@@ -8,7 +8,12 @@ import type { QualityReport } from '../../core/data/prepare/report.ts';
 
 const mask = (text: string | undefined) => (text === undefined ? undefined : maskPersonalData(text).text);
 
+const placeholder = (kind: string) => PII_PLACEHOLDER[kind as PiiKind] ?? '[PERSONAL DATA]';
+
 export function redactReport(report: QualityReport, text: string): { report: QualityReport; text: string } {
+  // The text report quotes each flag's (shortened) match: those quotes become the placeholder too.
+  let masked = maskPersonalData(text).text;
+  for (const f of report.flags) if (f.kind !== 'blocklist') masked = masked.split(`"${f.match}"`).join(`"${placeholder(f.kind)}"`);
   return {
     report: {
       ...report,
@@ -16,8 +21,8 @@ export function redactReport(report: QualityReport, text: string): { report: Qua
         ...s,
         rules: s.rules.map((r) => ({ ...r, examples: r.examples.map((e) => ({ ...e, before: mask(e.before), after: mask(e.after) })) })),
       })),
-      flags: report.flags.map((f) => (f.kind === 'blocklist' ? f : { ...f, match: PII_PLACEHOLDER[f.kind as PiiKind] ?? '[PERSONAL DATA]' })),
+      flags: report.flags.map((f) => (f.kind === 'blocklist' ? f : { ...f, match: placeholder(f.kind) })),
     },
-    text: maskPersonalData(text).text,
+    text: masked,
   };
 }
