@@ -32,13 +32,16 @@ export class RunLog {
       case 'step': {
         const every = Math.max(1, Math.round(e.totalSteps / 20));
         if (e.step === 1 || e.step % every === 0 || e.step === e.totalSteps) {
-          this.note('info', e.step, `step ${e.step}/${e.totalSteps} · loss ${e.loss.toFixed(4)} · lr ${sci(e.lr)} · grad norm ${e.gradNorm.toFixed(3)}`, time);
+          const text = `step ${e.step}/${e.totalSteps} · loss ${e.loss.toFixed(4)} · lr ${sci(e.lr)} · grad norm ${e.gradNorm.toFixed(3)}`;
+          this.note('info', e.step, text, time);
         }
         break;
       }
-      case 'eval':
-        this.note(e.best ? 'success' : 'info', e.step, `validation loss ${e.valLoss.toFixed(4)} (perplexity ${num(e.valPerplexity)})${e.best ? ' · best so far' : ''}`, time);
+      case 'eval': {
+        const best = e.best ? ' · best so far' : '';
+        this.note(e.best ? 'success' : 'info', e.step, `validation loss ${e.valLoss.toFixed(4)} (perplexity ${num(e.valPerplexity)})${best}`, time);
         break;
+      }
       case 'checkpoint':
         if (this.checkpointSteps.has(e.step)) break;
         this.checkpointSteps.add(e.step);

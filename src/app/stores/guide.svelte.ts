@@ -39,7 +39,8 @@ export function doneSteps(): Set<Step> {
 
 /** The newest run that trained to an end and has weights to evaluate or export. */
 export function trainedRun(): RunSummary | null {
-  return runs.list.find((r) => (r.state === 'finished' || r.state === 'stopped' || r.state === 'early-stopped') && (r.hasAdapter || r.config?.method === 'full')) ?? null;
+  const ended = (r: RunSummary) => r.state === 'finished' || r.state === 'stopped' || r.state === 'early-stopped';
+  return runs.list.find((r) => ended(r) && (r.hasAdapter || r.config?.method === 'full')) ?? null;
 }
 
 /** Evaluate a run on its own validation data (the guided "Evaluate this run →"). */

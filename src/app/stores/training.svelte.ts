@@ -192,7 +192,8 @@ class TrainingStore {
     if (ended && ended.type === 'state') {
       this.stopping = false;
       const tone = ended.state === 'failed' ? 'error' : ended.state === 'stopped' ? 'info' : 'success';
-      notices.push(tone, `${this.runName}: ${ended.state === 'stopped' ? 'stopped at the end of step' : `${ended.state} after`} ${ended.step}${ended.state === 'stopped' ? '' : ' steps'}`);
+      const how = ended.state === 'stopped' ? `stopped at the end of step ${ended.step}` : `${ended.state} after ${ended.step} steps`;
+      notices.push(tone, `${this.runName}: ${how}`);
       void runs.refresh();
     }
     this.log = [...this.runLog.entries];

@@ -92,7 +92,8 @@ export async function evaluate(session: Session, items: readonly EvalItem[], o: 
     if (k < 1) continue;
     const answerIds = it.inputIds.slice(k).filter((_, j) => it.labels[k + j] !== -100);
     const reference = tok.decode(answerIds, { skipSpecialTokens: true }).trim();
-    const g = await session.generate(it.inputIds.slice(0, k), { maxNewTokens: o.maxNewTokens ?? Math.min(128, answerIds.length + 16), greedy: true, stopTokens: stops, signal: o.signal });
+    const g = await session.generate(it.inputIds.slice(0, k), { maxNewTokens: o.maxNewTokens ?? Math.min(128, answerIds.length + 16), greedy: true, stopTokens: stops,
+      signal: o.signal });
     o.signal?.throwIfAborted();
     const text = (g.text ?? '').trim();
     examples[i] = {

@@ -393,7 +393,8 @@ export class Workbench implements WorkerApi {
     // abortGeneration() cancels an evaluation too.
     this.generation = new AbortController();
     try {
-      return await evaluate(this.session!, items, { generate: req.generate ? Math.min(items.length, 20) : 0, runId: req.runId, onProgress, signal: this.generation.signal });
+      const generate = req.generate ? Math.min(items.length, 20) : 0;
+      return await evaluate(this.session!, items, { generate, runId: req.runId, onProgress, signal: this.generation.signal });
     } finally {
       this.generation = null;
     }
