@@ -61,10 +61,14 @@ export default defineConfig({
     rollupOptions: { input: { main: 'index.html', selftest: 'selftest.html' } },
   },
   test: {
-    include: ['tests/**/*.test.ts'],
     pool: 'forks',
     maxWorkers: 2,
     testTimeout: 120_000,
     hookTimeout: 120_000,
+    // The browser tests run against an app built once per test run, never a stale dist/app.
+    projects: [
+      { extends: true, test: { name: 'unit', include: ['tests/**/*.test.ts'], exclude: ['tests/e2e/**'] } },
+      { extends: true, test: { name: 'e2e', include: ['tests/e2e/**/*.test.ts'], globalSetup: ['tests/e2e/build-app.ts'] } },
+    ],
   },
 });

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 export const TINY_LLAMA = fileURLToPath(new URL('../fixtures/hf/models/tiny-llama', import.meta.url));
 export const HUB_REPO = 'tabtune-test/tiny-llama';
 export const SHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url));
-export const VIEWS = ['Model', 'Data', 'Train', 'Evaluate', 'Export', 'Runs'] as const;
+export const VIEWS = ['Model', 'Data', 'Train', 'Evaluate', 'Export', 'Runs', 'Classroom'] as const;
 
 /** Words that appear only in the test dataset: no request may carry them. */
 export const SECRETS = ['zebrafinch', 'quokkamoon'] as const;

@@ -1,7 +1,7 @@
 /**
  * Offline after the first visit: the service worker caches the app shell, the Worker bundle and
  * the demo model and datasets; with the server gone, the app still starts, loads the demo model
- * and imports the demo dataset. Build first: npx vite build
+ * and imports the demo dataset.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';

@@ -2,7 +2,7 @@
  * Privacy: a full session (Hub-shaped model download, dataset import, preview, options, preparation,
  * training, evaluation, chat, side-by-side answers, exports) is recorded request by request. No
  * request may go anywhere but the local server, and none may carry the dataset's text, in its URL
- * or its body. Build first: npx vite build
+ * or its body. The app is built fresh for the test run.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';

@@ -2,7 +2,7 @@
  * The app's other ways in and its failure modes, in Chromium: a model folder from disk (the
  * directory picker input), an unsupported model's error from the Worker, a PEFT adapter folder
  * imported and compared, keyboard navigation of the views, the merged-model and manifest
- * downloads, dark mode, and a browser without WebGPU. Build first: npx vite build
+ * downloads, dark mode, and a browser without WebGPU. The app is built fresh for the test run.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';

@@ -23,7 +23,7 @@ export interface Served {
  * (/{owner}/{name}/resolve/{revision}/{path}, with Range support), on a free localhost port.
  */
 export async function serve(hub: Record<string, string> = {}): Promise<Served> {
-  if (!existsSync(join(APP_DIR, 'index.html'))) throw new Error('dist/app is not built: run `npm run build` first');
+  if (!existsSync(join(APP_DIR, 'index.html'))) throw new Error('dist/app is not built: run `npm run build:app` first');
   const requests: Served['requests'] = [];
   const server: Server = createServer(async (req, res) => {
     const body = await readBody(req);

@@ -1,7 +1,10 @@
 /** Datasets (owned by the Worker, stored in IndexedDB): the list, the selected one, its preview. */
 import type { DatasetOptions, DatasetPreview, DatasetSummary } from '../../worker/api.ts';
 import type { PrepareForm } from '../../core/data/prepare/pipeline.ts';
+import { DEMO_DATASET } from '../lib/demo.ts';
 import { fileBytes } from '../lib/files.ts';
+import { redactReport } from '../lib/report-redaction.ts';
+import type { QualityReport } from '../../core/data/prepare/report.ts';
 import { api, callback, errorMessage, moved } from '../worker-client.ts';
 import { notices } from './notices.svelte.ts';
 
@@ -85,11 +88,11 @@ class DatasetsStore {
 
   /** The app's offline demo dataset (served with the app, cached by the service worker). */
   async importDemo(): Promise<void> {
-    this.importing = 'factbook-qa.jsonl';
+    this.importing = DEMO_DATASET.name;
     try {
-      const res = await fetch(new URL('datasets/factbook-qa.jsonl', document.baseURI));
+      const res = await fetch(new URL(DEMO_DATASET.path, document.baseURI));
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      const file = new File([await res.blob()], 'factbook-qa.jsonl');
+      const file = new File([await res.blob()], DEMO_DATASET.name);
       this.importing = null;
       await this.importFiles([file]);
     } catch (e) {
@@ -166,7 +169,9 @@ class DatasetsStore {
     try {
       const r = await api.prepareDataset(d.id, config, onProgress);
       this.replace(r.dataset);
-      this.prepared = { report: r.report, reportText: r.reportText, generated: r.generated, before: d.records, after: r.dataset.records };
+      // With masking on, the report shows no personal data either (not in examples, flags or text).
+      const shown = (config as PrepareForm).pii === 'mask' ? redactReport(r.report as QualityReport, r.reportText) : { report: r.report, text: r.reportText };
+      this.prepared = { report: shown.report, reportText: shown.text, generated: r.generated, before: d.records, after: r.dataset.records };
       notices.push('success', `Prepared ${d.name}: version ${r.dataset.currentVersion}, ${r.dataset.records.toLocaleString('en-US')} records`);
       await this.loadPreview(0);
     } catch (e) {

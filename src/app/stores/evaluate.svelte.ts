@@ -1,5 +1,6 @@
 /** Evaluation (base vs a run), side-by-side answers and the chat playground. */
 import type { EvalReport, GeneratedToken, SamplingSettings } from '../../worker/api.ts';
+import { promptRequest, type PromptFormat } from '../lib/prompt-format.ts';
 import { api, callback, errorMessage } from '../worker-client.ts';
 import { notices } from './notices.svelte.ts';
 
@@ -25,13 +26,17 @@ class GpuTask {
   label = $state<string | null>(null);
   done = $state(0);
   total = $state(0);
+  /** Cancel was asked for (the Worker stops between examples). */
+  cancelling = $state(false);
 
-  async run<T>(label: string, fn: (progress: (done: number, total: number) => void) => Promise<T>): Promise<T | undefined> {
+  async run<T>(label: string, fn: (progress: (done: number, total: number) => void) => Promise<T>, total = 0): Promise<T | undefined> {
     if (this.label) return undefined;
     this.label = label;
-    this.done = this.total = 0;
+    this.done = 0;
+    this.total = total;
+    this.cancelling = false;
     let frame = 0;
-    let latest: [number, number] = [0, 0];
+    let latest: [number, number] = [0, total];
     const progress = (done: number, total: number) => {
       latest = [done, total];
       if (!frame) {
@@ -44,16 +49,34 @@ class GpuTask {
     try {
       return await fn(progress);
     } catch (e) {
-      notices.push('error', `${label}: ${errorMessage(e)}`);
+      if (this.cancelling) notices.push('info', `${label}: cancelled`);
+      else notices.push('error', `${label}: ${errorMessage(e)}`);
       return undefined;
     } finally {
       cancelAnimationFrame(frame);
       this.label = null;
+      this.cancelling = false;
     }
+  }
+
+  async cancel(): Promise<void> {
+    if (!this.label || this.cancelling) return;
+    this.cancelling = true;
+    await notices.attempt('Cancel', () => api.abortGeneration());
   }
 }
 
 export const gpuTask = new GpuTask();
+
+/** What a pair of reports scored (shown with them; they are cleared when it changes). */
+export interface Scored {
+  readonly datasetId: string;
+  readonly name: string;
+  readonly version: number;
+  readonly split: Split;
+  /** The data the run trained and validated on (same dataset and version). */
+  readonly own: boolean;
+}
 
 class EvaluateStore {
   split = $state<Split>('validation');
@@ -61,25 +84,27 @@ class EvaluateStore {
   generate = $state(false);
   /** The fine-tuned run compared with the base model. */
   runId = $state<string | null>(null);
+  /** The dataset to score: the run's own by default (EvalCard sets it when the run changes). */
+  datasetId = $state<string | null>(null);
   base = $state.raw<EvalReport | null>(null);
   tuned = $state.raw<EvalReport | null>(null);
-  /** The dataset the reports were made on (they are cleared when it changes). */
-  datasetId = $state<string | null>(null);
+  scored = $state.raw<Scored | null>(null);
 
-  async evaluate(datasetId: string, which: 'base' | 'tuned' | 'both'): Promise<void> {
-    if (this.datasetId !== datasetId) {
-      this.base = this.tuned = null;
-      this.datasetId = datasetId;
-    }
-    const req = { datasetId, split: this.split, generate: this.generate, maxExamples: this.maxExamples };
+  async evaluate(target: Scored, which: 'base' | 'tuned' | 'both'): Promise<void> {
+    const prev = this.scored;
+    if (!prev || prev.datasetId !== target.datasetId || prev.version !== target.version || prev.split !== target.split) this.base = this.tuned = null;
+    this.scored = target;
+    // Up to maxExamples scored, and up to 20 of them answered when generating (as the Worker does).
+    const expected = this.maxExamples + (this.generate ? Math.min(this.maxExamples, 20) : 0);
+    const req = { datasetId: target.datasetId, split: target.split, generate: this.generate, maxExamples: this.maxExamples };
     if (which !== 'tuned') {
-      const r = await gpuTask.run('Evaluating the base model', (p) => api.evaluate({ ...req, runId: null }, callback(p)));
+      const r = await gpuTask.run('Evaluating the base model', (p) => api.evaluate({ ...req, runId: null }, callback(p)), expected);
       if (r) this.base = r;
       else if (which === 'both') return;
     }
     if (which !== 'base' && this.runId) {
       const runId = this.runId;
-      const r = await gpuTask.run('Evaluating the fine-tuned model', (p) => api.evaluate({ ...req, runId }, callback(p)));
+      const r = await gpuTask.run('Evaluating the fine-tuned model', (p) => api.evaluate({ ...req, runId }, callback(p)), expected);
       if (r) this.tuned = r;
     }
   }
@@ -156,20 +181,21 @@ class PlaygroundStore {
   streaming = $state<GeneratedToken[] | null>(null);
   generating = $state(false);
 
-  async send(byName: string): Promise<void> {
+  /** Sends the message in the format the adapter trained with (chat keeps the history; the others are one turn). */
+  async send(byName: string, format: PromptFormat = 'chat'): Promise<void> {
     const text = this.input.trim();
     if (!text || this.generating || gpuTask.label) return;
     this.input = '';
-    this.turns = [...this.turns, { role: 'user', content: text }];
-    const messages = [
+    const history = [
       ...(this.system.trim() ? [{ role: 'system', content: this.system.trim() }] : []),
       ...this.turns.map((t) => ({ role: t.role, content: t.content })),
     ];
+    this.turns = [...this.turns, { role: 'user', content: text }];
     this.generating = true;
     this.streaming = [];
     const runId = this.runId;
     const r = await gpuTask.run('Generating', () =>
-      streamGenerate({ messages, runId, sampling: { ...this.sampling } }, (tokens) => {
+      streamGenerate({ ...promptRequest(format, text, history), runId, sampling: { ...this.sampling } }, (tokens) => {
         this.streaming = [...(this.streaming ?? []), ...tokens];
       }),
     );

@@ -6,6 +6,7 @@ export const VIEWS = [
   { id: 'evaluate', label: 'Evaluate' },
   { id: 'export', label: 'Export' },
   { id: 'runs', label: 'Runs' },
+  { id: 'classroom', label: 'Classroom' },
 ] as const;
 
 export type ViewId = (typeof VIEWS)[number]['id'];

@@ -1,6 +1,6 @@
 /** The training settings form, kept in localStorage so they survive reloads. */
 import type { ScheduleKind } from '../../core/train/schedule.ts';
-import type { TrainConfigInput } from '../../core/train/config.ts';
+import { DEFAULT_TRAIN_CONFIG, type TrainConfigInput } from '../../core/train/config.ts';
 import type { MemoryRequest, ModelSummary, RunSettings } from '../../worker/api.ts';
 
 export interface TrainForm {
@@ -35,34 +35,40 @@ export interface TrainForm {
   initRunId: string | null;
 }
 
-// Mirrors DEFAULT_TRAIN_CONFIG (core/train/config.ts), with a few steps' worth of validation and checkpoints.
+const core = DEFAULT_TRAIN_CONFIG;
+
+/**
+ * The form's defaults are the core's (the CLI uses the same), read from DEFAULT_TRAIN_CONFIG so
+ * they cannot drift. Only the app's own choices differ: it validates and checkpoints every 10
+ * steps so the live chart has a validation curve and a reload loses little.
+ */
 export const DEFAULT_FORM: TrainForm = {
   name: '',
-  method: 'lora',
-  r: 16,
-  alpha: 32,
-  dropout: 0.05,
-  rslora: false,
+  method: core.method,
+  r: core.lora.r,
+  alpha: core.lora.alpha,
+  dropout: core.lora.dropout,
+  rslora: core.lora.rslora,
   targets: null,
-  lr: 2e-4,
-  weightDecay: 0,
-  beta1: 0.9,
-  beta2: 0.999,
-  eps: 1e-8,
-  clip: 1,
-  schedule: 'cosine',
-  warmup: 0,
-  batch: 4,
-  gradAccum: 1,
-  stopBy: 'epochs',
-  epochs: 1,
-  steps: 50,
+  lr: core.lr,
+  weightDecay: core.weightDecay,
+  beta1: core.betas[0],
+  beta2: core.betas[1],
+  eps: core.eps,
+  clip: core.clip,
+  schedule: core.schedule,
+  warmup: core.warmup,
+  batch: core.batch,
+  gradAccum: core.gradAccum,
+  stopBy: core.steps === undefined ? 'epochs' : 'steps',
+  epochs: core.epochs,
+  steps: core.steps ?? 50,
   evalEvery: 10,
-  patience: 0,
+  patience: core.earlyStoppingPatience,
   saveEvery: 10,
-  gradCheckpointing: false,
-  shuffle: true,
-  seed: 42,
+  gradCheckpointing: core.gradCheckpointing,
+  shuffle: core.shuffle,
+  seed: core.seed,
   initRunId: null,
 };
 

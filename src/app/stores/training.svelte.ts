@@ -10,14 +10,10 @@ import { model, sameSource } from './model.svelte.ts';
 import { notices } from './notices.svelte.ts';
 import { runs } from './runs.svelte.ts';
 import { settings } from './settings.svelte.ts';
+import { RunLog, type LogEntry } from '../lib/run-log.ts';
+import { freshRunName } from '../lib/run-name.ts';
 
-export interface LogEntry {
-  readonly id: number;
-  readonly time: number;
-  readonly level: 'info' | 'warning' | 'error' | 'success';
-  readonly step: number;
-  readonly text: string;
-}
+export type { LogEntry };
 
 /** Aligned series for uPlot: x = optimizer step. Validation loss is null between evaluations. */
 export interface RunSeries {
@@ -64,9 +60,6 @@ export function seriesOf(events: readonly TrainEvent[]): RunSeries {
   return s;
 }
 
-const LOG_MAX = 400;
-let logId = 1;
-
 export type LiveState = RunState | 'idle' | 'starting';
 
 class TrainingStore {
@@ -83,14 +76,22 @@ class TrainingStore {
   gpuMemory = $state<number | null>(null);
   gpuMemoryPeak = $state<number | null>(null);
   elapsedMs = $state(0);
+  /** Tokens trained so far, summed from each step's throughput and duration (approximate). */
+  tokensSeen = $state(0);
   bestValLoss = $state<number | null>(null);
   lastValLoss = $state<number | null>(null);
   log = $state.raw<LogEntry[]>([]);
+  /** Stop was asked for: the run ends after the step on the GPU now. */
+  stopping = $state(false);
+  /** Where the run came from: a live run, or the last run shown again after a reload. */
+  fromHistory = $state(false);
   /** Bumped once per animation frame that applied events; charts redraw on it. */
   tick = $state(0);
   /** Not reactive: the charts read it when `tick` changes. */
   series: RunSeries = emptySeries();
 
+  private runLog = new RunLog();
+  private lastElapsed = 0;
   private queue: RunEvent[] = [];
   private frame = 0;
 
@@ -108,12 +109,13 @@ class TrainingStore {
     this.loss = this.lr = this.gradNorm = this.tokensPerSecond = this.gpuMemory = this.gpuMemoryPeak = null;
     this.bestValLoss = this.lastValLoss = null;
     this.elapsedMs = 0;
+    this.tokensSeen = 0;
+    this.lastElapsed = 0;
+    this.runLog = new RunLog();
     this.log = [];
+    this.stopping = false;
+    this.fromHistory = false;
     this.tick++;
-  }
-
-  private addLog(level: LogEntry['level'], step: number, text: string, into: LogEntry[]): void {
-    into.push({ id: logId++, time: Date.now(), level, step, text });
   }
 
   private readonly onEvent = (e: RunEvent): void => {
@@ -121,14 +123,24 @@ class TrainingStore {
     if (!this.frame) this.frame = requestAnimationFrame(() => this.flush());
   };
 
-  /** A run's recorded events as the starting point of the charts and numbers (no log lines). */
-  private showHistory(events: readonly TrainEvent[]): void {
+  /** Adds a step's tokens: its throughput times the time since the last step (a continued run restarts its clock). */
+  private countTokens(e: Extract<TrainEvent, { type: 'step' }>): void {
+    const dt = e.elapsedMs >= this.lastElapsed ? e.elapsedMs - this.lastElapsed : e.elapsedMs;
+    this.tokensSeen += (e.tokensPerSecond * dt) / 1000;
+    this.lastElapsed = e.elapsedMs;
+  }
+
+  /** A run's recorded events as the starting point of the charts, numbers and log. */
+  private showHistory(events: readonly TrainEvent[], state?: string): void {
     this.series = seriesOf(events);
+    this.runLog = RunLog.of(events, state);
+    this.log = [...this.runLog.entries];
     for (const e of events) {
       if (e.type === 'eval') {
         this.lastValLoss = e.valLoss;
         if (this.bestValLoss === null || e.valLoss < this.bestValLoss) this.bestValLoss = e.valLoss;
       } else if (e.type === 'step') {
+        this.countTokens(e);
         this.step = e.step;
         this.totalSteps = e.totalSteps;
         this.epoch = e.epoch;
@@ -147,38 +159,22 @@ class TrainingStore {
     this.frame = 0;
     const events = this.queue;
     this.queue = [];
-    const log = [...this.log];
     let ended: RunEvent | null = null;
     let last: Extract<TrainEvent, { type: 'step' }> | null = null;
+    const now = Date.now();
     for (const e of events) {
       if (e.runId && !this.runId) this.runId = e.runId;
       addToSeries(this.series, e);
-      switch (e.type) {
-        case 'step': {
-          last = e;
-          const every = Math.max(1, Math.round(e.totalSteps / 20));
-          if (e.step === 1 || e.step % every === 0 || e.step === e.totalSteps) {
-            this.addLog('info', e.step, `step ${e.step}/${e.totalSteps} · loss ${e.loss.toFixed(4)} · lr ${e.lr.toExponential(2)} · grad norm ${e.gradNorm.toFixed(3)} · ${Math.round(e.tokensPerSecond)} tokens/s`, log);
-          }
-          break;
-        }
-        case 'eval':
-          this.lastValLoss = e.valLoss;
-          if (this.bestValLoss === null || e.valLoss < this.bestValLoss) this.bestValLoss = e.valLoss;
-          this.addLog(e.best ? 'success' : 'info', e.step, `validation loss ${e.valLoss.toFixed(4)} (perplexity ${e.valPerplexity.toFixed(2)})${e.best ? ' · best so far' : ''}`, log);
-          break;
-        case 'checkpoint':
-          this.addLog('info', e.step, `checkpoint saved at step ${e.step}`, log);
-          break;
-        case 'alert':
-          this.addLog(e.level, e.step, e.message, log);
-          break;
-        case 'state':
-          this.state = e.state;
-          if (e.state === 'paused') this.addLog('info', e.step, 'paused', log);
-          else if (e.state === 'running') this.addLog('info', e.step, 'running', log);
-          else ended = e;
-          break;
+      this.runLog.add(e, now);
+      if (e.type === 'step') {
+        last = e;
+        this.countTokens(e);
+      } else if (e.type === 'eval') {
+        this.lastValLoss = e.valLoss;
+        if (this.bestValLoss === null || e.valLoss < this.bestValLoss) this.bestValLoss = e.valLoss;
+      } else if (e.type === 'state') {
+        this.state = e.state;
+        if (e.state !== 'paused' && e.state !== 'running') ended = e;
       }
     }
     if (last) {
@@ -194,23 +190,27 @@ class TrainingStore {
       this.elapsedMs = last.elapsedMs;
     }
     if (ended && ended.type === 'state') {
-      const level = ended.state === 'failed' ? 'error' : ended.state === 'stopped' ? 'info' : 'success';
-      this.addLog(level, ended.step, `run ${ended.state} after ${ended.step} steps`, log);
-      notices.push(level === 'error' ? 'error' : level === 'success' ? 'success' : 'info', `${this.runName}: ${ended.state} after ${ended.step} steps`);
+      this.stopping = false;
+      const tone = ended.state === 'failed' ? 'error' : ended.state === 'stopped' ? 'info' : 'success';
+      const how = ended.state === 'stopped' ? `stopped at the end of step ${ended.step}` : `${ended.state} after ${ended.step} steps`;
+      notices.push(tone, `${this.runName}: ${how}`);
       void runs.refresh();
     }
-    this.log = log.slice(-LOG_MAX);
+    this.log = [...this.runLog.entries];
     this.tick++;
   }
 
   async start(): Promise<void> {
     const ds = datasets.selected;
     if (!ds || this.active) return;
-    this.reset(null, settings.form.name || ds.name);
+    const name = settings.form.name.trim() || freshRunName(ds.name, settings.form, runs.list);
+    this.reset(null, name);
     this.state = 'starting';
+    // The next run gets a fresh name again (a typed name is for this run only).
+    settings.form.name = '';
     settings.save();
     try {
-      const id = await api.startRun(settings.runSettings(model.summary, ds.id), callback(this.onEvent));
+      const id = await api.startRun({ ...settings.runSettings(model.summary, ds.id), name }, callback(this.onEvent));
       this.runId = id;
       if (this.state === 'starting') this.state = 'running';
       await runs.refresh();
@@ -232,7 +232,20 @@ class TrainingStore {
   }
 
   async stop(): Promise<void> {
+    if (!this.active || this.stopping) return;
+    this.stopping = true;
     await notices.attempt('Stop', () => api.stopRun());
+  }
+
+  /** After a reload: the latest run's charts and log, as stored with it (nothing is training). */
+  async showLatest(): Promise<void> {
+    const latest = runs.list.find((r) => r.state !== 'imported');
+    if (!latest || this.active || this.runId) return;
+    const detail = await runs.detail(latest.id);
+    if (!detail || this.active || this.runId) return;
+    this.reset(latest.id, latest.name);
+    this.fromHistory = true;
+    this.showHistory(detail.events, detail.state);
   }
 
   /** Continues a run from its last checkpoint, loading its model first when another one is loaded. */
@@ -255,6 +268,8 @@ class TrainingStore {
     this.state = 'starting';
     const detail = await runs.detail(run.id);
     this.showHistory(detail?.events ?? []);
+    this.runLog.note('info', this.step, `continued from the checkpoint at step ${this.step}`, Date.now());
+    this.log = [...this.runLog.entries];
     try {
       await api.continueRun(run.id, callback(this.onEvent));
       if (this.state === 'starting') this.state = 'running';

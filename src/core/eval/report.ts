@@ -48,6 +48,8 @@ export interface EvalOptions {
   readonly maxNewTokens?: number;
   readonly runId?: string | null;
   readonly onProgress?: (done: number, total: number) => void;
+  /** Aborting ends the evaluation between examples (an AbortError is thrown). */
+  readonly signal?: AbortSignal;
 }
 
 /** Text compared for exact match: lower case, collapsed spaces, no trailing punctuation. */
@@ -69,6 +71,7 @@ function firstTrained(labels: readonly number[]): number {
  */
 export async function evaluate(session: Session, items: readonly EvalItem[], o: EvalOptions = {}): Promise<EvalReport> {
   const total = items.length + Math.min(o.generate ?? 0, items.length);
+  o.onProgress?.(0, total);
   const scores = await scoreSequences(session.requireModel(), items, { batch: o.batch, onProgress: (d) => o.onProgress?.(d, total) });
   const examples: EvalExample[] = items.map((it, index) => ({ index, source: it.source, loss: scores.sequences[index]!.loss, tokens: scores.sequences[index]!.tokens }));
 
@@ -78,16 +81,19 @@ export async function evaluate(session: Session, items: readonly EvalItem[], o: 
     .map((k, i) => (k > 1 ? { inputIds: items[i]!.inputIds.slice(0, k), labels: items[i]!.inputIds.slice(0, k) } : null))
     .filter((x): x is { inputIds: number[]; labels: number[] } => x !== null);
   const promptPerplexity = prompts.length ? (await scoreSequences(session.requireModel(), prompts, { batch: o.batch })).perplexity : null;
+  o.signal?.throwIfAborted();
 
   const tok = session.tokenizer;
   let generated = 0;
   for (const [i, it] of items.entries()) {
     if (generated >= (o.generate ?? 0) || !tok) break;
+    o.signal?.throwIfAborted();
     const k = firstTrained(it.labels);
     if (k < 1) continue;
     const answerIds = it.inputIds.slice(k).filter((_, j) => it.labels[k + j] !== -100);
     const reference = tok.decode(answerIds, { skipSpecialTokens: true }).trim();
-    const g = await session.generate(it.inputIds.slice(0, k), { maxNewTokens: o.maxNewTokens ?? Math.min(128, answerIds.length + 16), greedy: true });
+    const g = await session.generate(it.inputIds.slice(0, k), { maxNewTokens: o.maxNewTokens ?? Math.min(128, answerIds.length + 16), greedy: true, signal: o.signal });
+    o.signal?.throwIfAborted();
     const text = (g.text ?? '').trim();
     examples[i] = {
       ...examples[i]!, prompt: tok.decode(it.inputIds.slice(0, k), { skipSpecialTokens: false }), reference, generated: text,

@@ -158,7 +158,7 @@ export class Workbench implements WorkerApi {
     const problems: string[] = [];
     const T = req.batch * req.seq;
     const widest = Math.max(cfg.hidden, cfg.intermediate * 2, cfg.heads * cfg.headDim + 2 * cfg.kvHeads * cfg.headDim);
-    if (T * widest * 4 > gpu.limits.maxStorageBufferBindingSize) problems.push(`a batch of ${T} tokens needs activation buffers over the adapter's ${(gpu.limits.maxStorageBufferBindingSize / 2 ** 20).toFixed(0)} MiB binding limit: lower batch × sequence`);
+    if (T * widest * 4 > gpu.limits.maxStorageBufferBindingSize) problems.push(`a batch of ${T} tokens needs activation buffers over the GPU's ${(gpu.limits.maxStorageBufferBindingSize / 2 ** 20).toFixed(0)} MiB binding limit: lower batch × sequence`);
     const total = Object.values(parts).reduce((a, b) => a + b, 0);
     return { parts, total, maxBufferSize: gpu.limits.maxBufferSize, maxStorageBufferBindingSize: gpu.limits.maxStorageBufferBindingSize, fits: problems.length === 0, problems };
   }
@@ -407,7 +407,14 @@ export class Workbench implements WorkerApi {
     if (idx.length === 0) throw new Error(`the ${req.split} split of ${meta.name} is empty (set a validation fraction in the Data view)`);
     const items = idx.slice(0, req.maxExamples ?? idx.length).map((i) => data.examples[i]!);
     await this.attachRunAdapter(req.runId);
-    return evaluate(this.session!, items, { generate: req.generate ? Math.min(items.length, 20) : 0, runId: req.runId, onProgress });
+    // abortGeneration() cancels an evaluation too.
+    this.generation = new AbortController();
+    try {
+      const generate = req.generate ? Math.min(items.length, 20) : 0;
+      return await evaluate(this.session!, items, { generate, runId: req.runId, onProgress, signal: this.generation.signal });
+    } finally {
+      this.generation = null;
+    }
   }
 
   async generate(req: GenerateRequest, onToken?: (t: GeneratedToken) => void): Promise<GenerateResult> {
