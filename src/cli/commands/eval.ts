@@ -3,6 +3,7 @@ import { need, type CommandSpec, type Parsed } from '../args.ts';
 import { modelDir, openModel } from '../common.ts';
 import { loadData } from '../dataset.ts';
 import { bar, type Output } from '../output.ts';
+import { isTaskRun, runTask, TASK_FLAGS } from './eval-tasks.ts';
 
 export const spec: CommandSpec = {
   name: 'eval',
@@ -18,11 +19,13 @@ export const spec: CommandSpec = {
     { name: 'batch', kind: 'int', help: 'sequences per forward pass', default: 8 },
     { name: 'generate', kind: 'int', value: 'N', help: 'also generate answers for the first N prompt/chat examples and score exact match / contains', default: 0 },
     { name: 'hardest', kind: 'int', value: 'K', help: 'list the K highest-loss examples', default: 5 },
+    ...TASK_FLAGS,
   ],
   examples: ['tabtune eval --model ./m --data val.jsonl --json', 'tabtune eval --adapter ./out --data public/datasets/factbook-qa-eval.jsonl --generate 20'],
 };
 
 export async function run(p: Parsed, out: Output): Promise<void> {
+  if (isTaskRun(p)) return runTask(p, out);
   const session = await openModel(out, modelDir(p.model as string | undefined), p.adapter as string | undefined, { int8: p.int8 === true });
   try {
     const m = session.requireModel();

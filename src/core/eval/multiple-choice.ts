@@ -10,9 +10,26 @@ import type { McRecord } from './mc-records.ts';
 import { scorePacked } from './packed-score.ts';
 
 export const DEFAULT_MC_TEMPLATE = 'Question: {question}\nAnswer:';
+/** `--template chat`: the question as the user turn of the model's chat template. */
+export const CHAT_TEMPLATE = 'chat';
 
 interface TextEncoder {
   encode(text: string): number[];
+  applyChatTemplate?(messages: { role: string; content: string }[], o: { addGenerationPrompt?: boolean }): string;
+}
+
+/** How a record becomes a context, and what goes between context and choice. */
+export interface McPrompt {
+  readonly context: (r: McRecord) => string;
+  /** " " as the harness's target_delimiter; nothing after a chat template's assistant header. */
+  readonly delimiter: string;
+}
+
+export function mcPrompt(tok: TextEncoder, template = DEFAULT_MC_TEMPLATE, file = 'template'): McPrompt {
+  if (template !== CHAT_TEMPLATE) return { context: (r) => renderContext(template, r, file), delimiter: ' ' };
+  if (!tok.applyChatTemplate) throw new InputError(file, '--template chat needs a tokenizer with a chat template');
+  const chat = tok.applyChatTemplate.bind(tok);
+  return { context: (r) => chat([{ role: 'user', content: r.question }], { addGenerationPrompt: true }), delimiter: '' };
 }
 
 export interface McQuestionResult {
@@ -56,13 +73,13 @@ export function encodePair(tok: TextEncoder, context: string, continuation: stri
 
 /** One scored sequence per choice, in question order. */
 export function mcRequests(tok: TextEncoder, records: readonly McRecord[], o: { template?: string; maxPositions: number; file?: string }): ScoredSequence[] {
-  const template = o.template ?? DEFAULT_MC_TEMPLATE;
+  const prompt = mcPrompt(tok, o.template, o.file);
   const seqs: ScoredSequence[] = [];
   for (const r of records) {
-    const context = renderContext(template, r, o.file);
+    const context = prompt.context(r);
     if (context.replace(/\s+$/, '') === '') throw new InputError(o.file ?? 'template', 'the context is empty (a question needs text before its answer)', `line ${r.line}`);
     r.choices.forEach((choice, k) => {
-      const pair = encodePair(tok, context, ` ${choice}`);
+      const pair = encodePair(tok, context, prompt.delimiter + choice);
       const n = pair.context.length + pair.continuation.length;
       if (n > o.maxPositions) {
         throw new InputError(o.file ?? 'data', `question and choice ${k} take ${n} tokens, more than the model's ${o.maxPositions} positions`, `line ${r.line}`);
@@ -81,9 +98,9 @@ export function argmax(xs: readonly number[]): number {
 }
 
 /** acc and acc_norm of one question from its choices' log-likelihoods. */
-export function judgeQuestion(index: number, r: McRecord, logprobs: readonly number[]): McQuestionResult {
+export function judgeQuestion(index: number, r: McRecord, logprobs: readonly number[], delimiter = ' '): McQuestionResult {
   // acc_norm divides by the continuation's length in characters (UTF-16 code units of " " + choice).
-  const norm = logprobs.map((lp, k) => lp / (r.choices[k]!.length + 1));
+  const norm = logprobs.map((lp, k) => lp / Math.max(1, r.choices[k]!.length + delimiter.length));
   return { index, choiceLogprobs: logprobs, pred: argmax(logprobs), predNorm: argmax(norm), answer: r.answer };
 }
 
@@ -103,7 +120,7 @@ export async function runMultipleChoice(
   let at = 0;
   const questions = records.map((r, i) => {
     const lps = r.choices.map(() => -nll[at++]!);
-    return judgeQuestion(i, r, lps);
+    return judgeQuestion(i, r, lps, o.template === CHAT_TEMPLATE ? '' : ' ');
   });
   return { questions, summary: summarize(questions) };
 }
