@@ -4,6 +4,7 @@ import { modelDir, openModel } from '../common.ts';
 import { loadData } from '../dataset.ts';
 import { columnsFlag } from '../import-file.ts';
 import { bar, type Output } from '../output.ts';
+import { isTaskRun, runTask, TASK_FLAGS } from './eval-tasks.ts';
 
 export const spec = {
   name: 'eval',
@@ -20,11 +21,13 @@ export const spec = {
     { name: 'batch', kind: 'int', help: 'sequences per forward pass', default: 8, min: 1 },
     { name: 'generate', kind: 'int', value: 'N', help: 'also generate answers for the first N prompt/chat examples and score exact match / contains', default: 0, min: 0 },
     { name: 'hardest', kind: 'int', value: 'K', help: 'list the K highest-loss examples', default: 5, min: 0 },
+    ...TASK_FLAGS,
   ],
   examples: ['tabtune eval --model ./m --data val.jsonl --json', 'tabtune eval --adapter ./out --data public/datasets/factbook-qa-eval.jsonl --generate 20'],
 } as const satisfies CommandSpec;
 
 export async function run(p: Parsed, out: Output): Promise<void> {
+  if (isTaskRun(p)) return runTask(p, out);
   const o = options(spec, p);
   const columns = columnsFlag(p);
   const data = required(o.data, 'data');

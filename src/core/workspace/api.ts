@@ -157,6 +157,8 @@ export interface EvalRequest {
 }
 
 export type { EvalExample, EvalReport } from '../eval/report.ts';
+export type { Leaderboard, LeaderboardRow, SuiteFiles, SuiteReport, SuiteRequest } from './benchmarks.ts';
+import type { Leaderboard, SuiteFiles, SuiteReport, SuiteRequest } from './benchmarks.ts';
 import type { EvalReport } from '../eval/report.ts';
 
 export interface SamplingSettings {
@@ -242,4 +244,10 @@ export interface WorkerApi {
   exportManifest(runId: string): Promise<ExportedFile[]>;
   /** A PEFT adapter folder (files) becomes an 'imported' run: compare it, or continue training from it. */
   importAdapter(name: string, files: readonly LocalFile[]): Promise<RunSummary>;
+  /** Benchmark suites (workspace/benchmarks.ts): the gate for a run, saved suites, the leaderboard of the loaded model. */
+  runSuite(req: SuiteRequest, onProgress?: (what: string, done: number, total: number) => void): Promise<SuiteReport>;
+  saveSuite(suite: SuiteFiles): Promise<string[]>;
+  listSuites(): Promise<string[]>;
+  getSuite(name: string): Promise<SuiteFiles>;
+  leaderboard(): Promise<Leaderboard>;
 }

@@ -22,6 +22,7 @@ import type {
 } from './api.ts';
 import { configFromForm, prepareDataset, type PrepareForm } from '../data/prepare/pipeline.ts';
 import { renderReport } from '../data/prepare/report.ts';
+import { BenchmarkBoard, runSuiteJob, type Leaderboard, type SuiteFiles, type SuiteReport, type SuiteRequest } from './benchmarks.ts';
 import { DatasetLibrary, type DatasetMeta, type DatasetOptions } from './datasets.ts';
 import { previewRows } from './preview.ts';
 import { runProgress, RunLibrary, type RunRecord } from './runs.ts';
@@ -62,12 +63,14 @@ export class Workbench implements WorkerApi {
   private adapterOf: string | null = null;
   private readonly datasets: DatasetLibrary;
   private readonly runs: RunLibrary;
+  private readonly benchmarks: BenchmarkBoard;
   private dataCache: { meta: DatasetMeta; tokenizer: string; data: TrainingData } | null = null;
   private generation: AbortController | null = null;
 
   constructor(private readonly platform: WorkbenchPlatform) {
     this.datasets = new DatasetLibrary(platform.store);
     this.runs = new RunLibrary(platform.store);
+    this.benchmarks = new BenchmarkBoard(platform.store);
   }
 
   private async requireGpu(): Promise<Gpu> {
@@ -396,6 +399,26 @@ export class Workbench implements WorkerApi {
     const files = await this.runs.files(runId);
     if (!files['adapter_model.safetensors']) throw new Error('this run trained every weight; export it as a merged model instead');
     return readPeftAdapter(s.requireModel().cfg, memoryTree(`run ${runId}`, files));
+  }
+
+  // ---- benchmark suites and the leaderboard (workspace/benchmarks.ts)
+
+  async runSuite(req: SuiteRequest, onProgress?: (what: string, done: number, total: number) => void): Promise<SuiteReport> {
+    const s = await this.requireModel();
+    const names = { model: s.info().name, run: req.runId ? (await this.runs.get(req.runId)).name : 'base' };
+    return runSuiteJob(s, (id) => this.attachRunAdapter(id), this.benchmarks, req, names, onProgress);
+  }
+  saveSuite(suite: SuiteFiles): Promise<string[]> {
+    return this.benchmarks.saveSuite(suite);
+  }
+  listSuites(): Promise<string[]> {
+    return this.benchmarks.listSuites();
+  }
+  getSuite(name: string): Promise<SuiteFiles> {
+    return this.benchmarks.getSuite(name);
+  }
+  async leaderboard(): Promise<Leaderboard> {
+    return this.benchmarks.leaderboard(this.session?.model ? this.session.info().name : null, (await this.runs.list()).map((r) => r.id));
   }
 
   // ---- evaluation and generation

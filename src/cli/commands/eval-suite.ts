@@ -1,0 +1,66 @@
+/** `tabtune eval --suite FILE [--adapter DIR]`: every task on base and adapter, then the gate. */
+import { dirname, resolve } from 'node:path';
+import { judgeTask, parseSuite, type GateRow } from '../../core/eval/suite.ts';
+import { checkTaskData, runTask, type TaskInput, type TaskOutcome } from '../../core/eval/tasks.ts';
+import type { Parsed } from '../args.ts';
+import { modelDir, openModel } from '../common.ts';
+import { bar, type Output } from '../output.ts';
+import { baseThenAdapter, readTextFile } from '../eval-files.ts';
+
+/** The gate said no: the records are printed; the exit status says it. */
+export class GateFailed extends Error {
+  constructor(failed: readonly GateRow[]) {
+    super(`the gate failed: ${failed.map((r) => `${r.name} (${r.reasons.join('; ')})`).join(', ')}`);
+  }
+}
+
+export async function runSuite(p: Parsed, out: Output): Promise<void> {
+  const file = p.suite as string;
+  const suite = parseSuite(await readTextFile(file), file);
+  const dir = dirname(resolve(file));
+  // Every data file is read and checked before the GPU is touched.
+  const inputs: TaskInput[] = [];
+  for (const t of suite.tasks) {
+    const data = resolve(dir, t.data);
+    const input: TaskInput = {
+      kind: t.task, file: data, text: await readTextFile(data), template: t.template, fields: t.fields,
+      blocklist: t.blocklist ? await readTextFile(resolve(dir, t.blocklist)) : undefined, maxNewTokens: t.maxNewTokens, batch: p.batch as number,
+    };
+    checkTaskData(input);
+    inputs.push(input);
+  }
+  const session = await openModel(out, modelDir(p.model as string | undefined), p.adapter as string | undefined, { int8: p.int8 === true });
+  let runs: { base: TaskOutcome[]; adapter: TaskOutcome[] | null };
+  try {
+    runs = await baseThenAdapter(session, async (which) => {
+      const got: TaskOutcome[] = [];
+      for (const [i, input] of inputs.entries()) {
+        const name = suite.tasks[i]!.name;
+        got.push(await runTask(session, input, (d, n, what) => out.progress(`${name} (${which}) ${bar(d, n)} ${d}/${n} ${what}`)));
+      }
+      return got;
+    });
+  } finally {
+    session.dispose();
+  }
+  out.clearProgress();
+  const rows = suite.tasks.map((t, i) => judgeTask(t, runs.base[i]!.metrics[t.metric] ?? null, runs.adapter ? runs.adapter[i]!.metrics[t.metric] ?? null : null));
+  rows.forEach((r, i) => out.record({ ...r, metrics: { base: runs.base[i]!.metrics, adapter: runs.adapter?.[i]!.metrics ?? null } }));
+  const failed = rows.filter((r) => !r.passed);
+  out.record({ suite: suite.name, passed: failed.length === 0, failed: failed.map((r) => r.name), regressions: rows.filter((r) => r.regression).map((r) => r.name) });
+  out.say(gateTable(suite.name, rows, runs.adapter !== null));
+  if (failed.length) throw new GateFailed(failed);
+}
+
+function gateTable(name: string, rows: readonly GateRow[], tuned: boolean): string {
+  const num = (x: number | null) => (x === null ? '-' : x.toFixed(4));
+  const lines = [`suite ${name}`, `  ${'task'.padEnd(16)} ${'metric'.padEnd(18)} ${'base'.padStart(8)} ${tuned ? `${'tuned'.padStart(8)} ${'change'.padStart(8)}` : ''}  gate`];
+  for (const r of rows) {
+    const mark = r.forgetting ? 'FORGETTING' : r.regression ? 'regression' : '';
+    const change = r.delta === null ? '-' : `${r.delta >= 0 ? '+' : ''}${r.delta.toFixed(4)}`;
+    lines.push(`  ${r.name.padEnd(16)} ${r.metric.padEnd(18)} ${num(r.base).padStart(8)} ${tuned ? `${num(r.tuned).padStart(8)} ${change.padStart(8)}` : ''}  ${r.passed ? 'pass' : 'FAIL'} ${mark}`.trimEnd());
+    for (const why of r.reasons) lines.push(`    ${why}`);
+  }
+  lines.push(rows.every((r) => r.passed) ? 'gate: pass' : 'gate: FAIL');
+  return lines.join('\n');
+}
