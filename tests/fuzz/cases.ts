@@ -128,6 +128,11 @@ export const CASES: readonly FuzzCase[] = [
     files: { model: { copy: LLAMA }, 'ids.jsonl': IDS, 'run.zip': { hardlink: 'ids.jsonl' } }, args: [...TRAIN, '--out', 'run', '--zip'], exit: 1, stderr: /--out \(\.zip\) .*run\.zip: is the input --data/,
   },
   {
+    id: 'train-out-earlier-checkpoints', item: 'a fresh run never replaces the checkpoints of an earlier run in its --out', owner: 'relcli',
+    files: { model: { copy: LLAMA }, 'ids.jsonl': IDS, 'run/checkpoint-5/trainer_state.json': '{"step":5}', 'run/run_manifest.json': '{}' },
+    args: [...TRAIN, '--out', 'run'], exit: 1, stderr: /--out .*run: holds the checkpoints of an earlier run; continue it with --resume/,
+  },
+  {
     id: 'train-resume-damaged', item: 'a bit-flipped checkpoint is detected, not trained on', owner: 'relcli',
     files: {
       model: { copy: LLAMA }, 'ids.jsonl': IDS,

@@ -129,7 +129,7 @@ export async function run(p: Parsed, out: Output): Promise<void> {
       '--model': dir, '--data': dataFile, '--val-data': p['val-data'] as string,
       '--init-adapter': p['init-adapter'] as string, '--manifest': p.manifest as string,
     },
-    folder: { flag: '--out', path: outDir, kind: 'run', zip: p.zip === true },
+    folder: { flag: '--out', path: outDir, kind: 'run', zip: p.zip === true, resuming: p.resume !== undefined },
   });
   const prepared = await prepareModel(nodeFileTree(dir));
   const cfg = prepared.inspected.cfg;
