@@ -9,11 +9,21 @@ const named = (paths: Paths): NamedPath[] =>
  * One call per command, before any work: its output files and folder (by flag, e.g. '--out')
  * against its inputs (by flag). A zip next to the folder (`OUT.zip`) is checked as a file.
  */
-export function checkOutputs(o: { inputs: Paths; files?: Paths; folder?: { flag: string; path: string; kind: FolderKind; zip?: boolean } }): void {
+interface OutputFolder {
+  readonly flag: string;
+  readonly path: string;
+  readonly kind: FolderKind;
+  /** Also OUT.zip. */
+  readonly zip?: boolean;
+  /** The run continues one in this folder (--resume), so its checkpoints may be there. */
+  readonly resuming?: boolean;
+}
+
+export function checkOutputs(o: { inputs: Paths; files?: Paths; folder?: OutputFolder }): void {
   const inputs = named(o.inputs);
   const files = named(o.files ?? {});
   if (o.folder?.zip) files.push({ flag: `${o.folder.flag} (.zip)`, path: `${o.folder.path}.zip` });
   checkDistinct([...files, ...(o.folder ? [o.folder] : [])]);
-  if (o.folder) checkOutputFolder(o.folder.flag, o.folder.path, o.folder.kind, inputs);
+  if (o.folder) checkOutputFolder(o.folder.flag, o.folder.path, o.folder.kind, inputs, { resuming: o.folder.resuming });
   for (const f of files) checkOutputFile(f.flag, f.path, inputs);
 }

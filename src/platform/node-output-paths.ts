@@ -82,9 +82,10 @@ export function checkOutputFile(flag: string, path: string, inputs: readonly Nam
 
 /**
  * An output folder: new, empty, or a previous output of the same kind (written into again), and
- * none of the input folders.
+ * none of the input folders. A run folder holding checkpoints is only written into by a run that
+ * resumes (a fresh run would replace the earlier run's checkpoints with its own).
  */
-export function checkOutputFolder(flag: string, path: string, kind: FolderKind, inputs: readonly NamedPath[]): void {
+export function checkOutputFolder(flag: string, path: string, kind: FolderKind, inputs: readonly NamedPath[], opts: { resuming?: boolean } = {}): void {
   const o = { flag, path: resolve(path) };
   const st = statOrNull(o.path);
   if (!st) return checkParent(o);
@@ -102,6 +103,9 @@ export function checkOutputFolder(flag: string, path: string, kind: FolderKind, 
     throw fail(o, `is a folder with ${entries} in it and not ${KIND_MARKERS[kind].what}; choose a new or empty folder`);
   }
   if (inside) throw fail(o, `holds the input ${inside.flag} ${inside.path}; choose another folder`);
+  if (kind === 'run' && !opts.resuming && names.some((n) => /^checkpoint-\d+$/.test(n))) {
+    throw fail(o, `holds the checkpoints of an earlier run; continue it with --resume ${o.path}, or choose a new folder`);
+  }
   checkWritable(o, o.path);
 }
 

@@ -31,6 +31,8 @@ export interface FuzzCase {
   readonly stderr: RegExp;
   /** Files the command may create (checked complete by their checks in fuzz.test.ts). */
   readonly outputs?: readonly string[];
+  /** What an output file must (and must not) hold afterwards. */
+  readonly outputHolds?: Readonly<Record<string, { readonly has?: RegExp; readonly lacks?: RegExp }>>;
   /** Heap cap for the CLI (MiB), for the bounded-memory cases. */
   readonly maxHeapMiB?: number;
 }
@@ -128,6 +130,11 @@ export const CASES: readonly FuzzCase[] = [
     files: { model: { copy: LLAMA }, 'ids.jsonl': IDS, 'run.zip': { hardlink: 'ids.jsonl' } }, args: [...TRAIN, '--out', 'run', '--zip'], exit: 1, stderr: /--out \(\.zip\) .*run\.zip: is the input --data/,
   },
   {
+    id: 'train-out-earlier-checkpoints', item: 'a fresh run never replaces the checkpoints of an earlier run in its --out', owner: 'relcli',
+    files: { model: { copy: LLAMA }, 'ids.jsonl': IDS, 'run/checkpoint-5/trainer_state.json': '{"step":5}', 'run/run_manifest.json': '{}' },
+    args: [...TRAIN, '--out', 'run'], exit: 1, stderr: /--out .*run: holds the checkpoints of an earlier run; continue it with --resume/,
+  },
+  {
     id: 'train-resume-damaged', item: 'a bit-flipped checkpoint is detected, not trained on', owner: 'relcli',
     files: {
       model: { copy: LLAMA }, 'ids.jsonl': IDS,
@@ -183,6 +190,29 @@ export const CASES: readonly FuzzCase[] = [
     id: 'question-answer-csv', item: 'question,answer CSV is recognised without manual mapping', owner: 'reldata',
     files: { 'qa.csv': 'question,answer\nWhat is 2+2?,4\nCapital of France?,Paris\n' },
     args: ['data', 'stats', '--data', 'qa.csv', '--json'], exit: 0, stderr: /^$/,
+  },
+
+  {
+    id: 'columns-flag', item: '--columns prompt=question,completion=answer maps other column names', owner: 'reldata',
+    files: { 'qa.csv': 'q,a\nWhat is 2+2?,4\nCapital of France?,Paris\n' },
+    args: ['data', 'prepare', '--data', 'qa.csv', '--columns', 'prompt=q,completion=a', '--out', 'o.jsonl', '--dedup', 'off', '--json'], exit: 0, stderr: /^$/,
+    outputs: ['o.jsonl'], outputHolds: { 'o.jsonl': { has: /"prompt":"Capital of France\?"/ } },
+  },
+  {
+    id: 'near-dup-keeps-cleanest', item: 'near-duplicate removal keeps the cleanest copy, not the first', owner: 'reldata',
+    files: {
+      'd.jsonl':
+        '{"text":"THE CAPITAL OF FRANCE IS PARIS AND IT LIES ON THE RIVER SEINE IN THE NORTH OF THE COUNTRY!!!!!!"}\n' +
+        '{"text":"The capital of France is Paris and it lies on the river Seine in the north of the country."}\n',
+    },
+    args: ['data', 'prepare', '--data', 'd.jsonl', '--out', 'o.jsonl', '--dedup', 'near', '--near-threshold', '0.3', '--json'], exit: 0, stderr: /^$/,
+    outputs: ['o.jsonl'], outputHolds: { 'o.jsonl': { has: /The capital of France is Paris/, lacks: /THE CAPITAL/ } },
+  },
+  {
+    id: 'iban-masked', item: 'IBANs (mod-97 checked) join the personal-data detectors', owner: 'reldata',
+    files: { 'd.jsonl': '{"text":"Please pay to DE89 3704 0044 0532 0130 00 by Friday."}\n{"text":"Not an IBAN: DE00 1234 5678 9012 3456 78."}\n' },
+    args: ['data', 'prepare', '--data', 'd.jsonl', '--out', 'o.jsonl', '--pii', 'mask', '--dedup', 'off', '--json'], exit: 0, stderr: /^$/,
+    outputs: ['o.jsonl'], outputHolds: { 'o.jsonl': { has: /DE00 1234 5678 9012 3456 78/, lacks: /DE89 3704 0044 0532 0130 00/ } },
   },
 
   // ── Hostile templates (reldata) ──

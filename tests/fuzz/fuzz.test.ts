@@ -39,6 +39,11 @@ async function check(c: FuzzCase): Promise<void> {
   expect(created.filter((p) => LEFTOVER.test(p)), 'half-written or temporary files left').toEqual([]);
   expect(created.filter((p) => !(c.outputs ?? []).includes(p)), 'files the command must not create').toEqual([]);
   for (const p of created) expectComplete(dir, p);
+  for (const [file, { has, lacks }] of Object.entries(c.outputHolds ?? {})) {
+    const text = readFileSync(join(dir, file), 'utf8');
+    if (has) expect(text, file).toMatch(has);
+    if (lacks) expect(text, file).not.toMatch(lacks);
+  }
 }
 
 describe('bad-input corpus (issue 10): exit code, one line naming the file or flag, inputs unchanged, nothing half-written', () => {

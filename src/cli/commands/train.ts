@@ -122,7 +122,7 @@ export async function run(p: Parsed, out: Output): Promise<void> {
   const outDir = resolve(o.out);
   checkOutputs({
     inputs: { '--model': dir, '--data': dataFile, '--val-data': o.valData, '--init-adapter': o.initAdapter, '--manifest': manifest },
-    folder: { flag: '--out', path: outDir, kind: 'run', zip: o.zip },
+    folder: { flag: '--out', path: outDir, kind: 'run', zip: o.zip, resuming: o.resume !== undefined },
   });
   const prepared = await prepareModel(nodeFileTree(dir));
   const cfg = prepared.inspected.cfg;
