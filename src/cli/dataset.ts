@@ -29,12 +29,13 @@ export async function loadData(file: string, tok: Tokenizer | null, cfg: ModelCo
   const parsed = await importFile(file, o, out);
   const t = tokenizedExamples(parsed.records, tok, cfg, o);
   const problems = [...parsed.problems, ...t.problems];
-  // import problems were reported by importFile; these are the tokenizer's
-  for (const p of t.problems.slice(0, 20)) out.warn(`${p.source.file}:${p.source.line}: ${p.reason} (left out)`);
-  if (t.problems.length > 20) out.warn(`… and ${t.problems.length - 20} more records left out`);
+  // nothing usable: one line naming the first problem, no warnings before it
   if (t.examples.length === 0) {
     const first = problems[0] ? ` (${problems.length} left out; the first: line ${problems[0].source.line}: ${problems[0].reason})` : '';
     throw new InputError(file, `no usable records${first}`);
   }
+  // import problems were reported by importFile; these are the tokenizer's
+  for (const p of t.problems.slice(0, 20)) out.warn(`${p.source.file}:${p.source.line}: ${p.reason} (left out)`);
+  if (t.problems.length > 20) out.warn(`… and ${t.problems.length - 20} more records left out`);
   return { file, records: parsed.records, examples: t.examples, problems, truncated: t.truncated };
 }
