@@ -6,7 +6,7 @@ import { InputError } from '../errors.ts';
 import { recogniseColumns, type RecognisedColumns } from './columns.ts';
 import { RowReader, type AlpacaAs, type ColumnMapping } from './formats.ts';
 import { detectFormat, parseDelimited, parseJson, parseJsonl, splitText, type FileFormat, type ParsedRows, type TextMode } from './parsers.ts';
-import { MAX_RECORD_CHARS, oversizeReason, textSize } from './record-size.ts';
+import { count, MAX_RECORD_CHARS, oversizeReason, textSize } from './record-size.ts';
 import type { DatasetRecord, RecordKind, RecordProblem } from './records.ts';
 
 export type { AlpacaAs, ColumnMapping } from './formats.ts';
@@ -51,7 +51,7 @@ export function importDataset(name: string, input: string | Uint8Array, opts: Im
 }
 
 /** The result, when it holds a record; else an InputError naming the file and the first problem. */
-export function requireRecords(name: string, r: ImportResult): ImportResult {
+function requireRecords(name: string, r: ImportResult): ImportResult {
   if (r.detected === null) throw noRecords(name, r.problems, r.format === 'text' ? 'has no text' : 'has no records');
   return r;
 }
@@ -68,7 +68,7 @@ export function parseDataset(name: string, input: string | Uint8Array, opts: Imp
     const problems: RecordProblem[] = [];
     for (const chunk of splitText(wholeText(name, input), opts.textMode ?? 'lines')) {
       const source = { file: name, line: chunk.line };
-      if (chunk.text.length > maxChars) problems.push({ source, reason: oversizeReason(chunk.text.length, maxChars) });
+      if (chunk.text.length > maxChars) problems.push({ source, reason: oversizeReason(`${count(chunk.text.length)} characters`, maxChars) });
       else records.push({ record: { kind: 'text', text: chunk.text }, source });
     }
     kinds.text = records.length;
@@ -90,7 +90,7 @@ export function parseDataset(name: string, input: string | Uint8Array, opts: Imp
     // JSONL lines were measured before parsing
     const size = format === 'jsonl' ? 0 : textSize(row.value, maxChars);
     if (size > maxChars) {
-      problems.push({ source, reason: oversizeReason(size, maxChars, false) });
+      problems.push({ source, reason: oversizeReason(`over ${count(maxChars)} characters`, maxChars) });
       continue;
     }
     const r = reader.read(row.value);
