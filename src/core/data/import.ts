@@ -59,7 +59,7 @@ function requireRecords(name: string, r: ImportResult): ImportResult {
 /** Reads a dataset file. Throws InputError only when the file as a whole cannot be read. */
 export function parseDataset(name: string, input: string | Uint8Array, opts: ImportOptions = {}): ImportResult {
   const maxChars = opts.maxRecordChars ?? MAX_RECORD_CHARS;
-  const head = typeof input === 'string' ? input.slice(0, HEAD_CHARS) : new TextDecoder().decode(input.subarray(0, HEAD_CHARS));
+  const head = typeof input === 'string' ? input : new TextDecoder().decode(/\.json$/i.test(name) ? input : input.subarray(0, HEAD_CHARS));
   const format = !opts.format || opts.format === 'auto' ? detectFormat(name, head.replace(/^\uFEFF/, '')) : opts.format;
   const kinds: Record<RecordKind, number> = { text: 0, prompt: 0, chat: 0, tokens: 0 };
   const records: DatasetRecord[] = [];
@@ -105,7 +105,7 @@ export function parseDataset(name: string, input: string | Uint8Array, opts: Imp
   return { records, problems, format, detected: mostCommon(kinds), kinds, columns: parsed.columns, recognised };
 }
 
-/** Enough of the start of a file to tell its type. */
+/** Enough of the start of a file to tell its type (a .json file is read whole: it may be JSONL with a long first line). */
 const HEAD_CHARS = 64 * 1024;
 
 /** Nothing usable: an error naming the file, with the first problem's line and reason. */
