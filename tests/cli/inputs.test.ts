@@ -82,6 +82,17 @@ describe('inputs are read without silent loss (CLI)', () => {
     for (const cmd of [['train'], ['eval'], ['data', 'prepare'], ['data', 'stats']]) expect(tabtune([...cmd, '--help']).stdout).toContain('--columns FIELD=COLUMN');
   });
 
+  it('data synth fills templates from a table\'s own columns; a table with no row is one error line', () => {
+    const templates = file('t.json', JSON.stringify([{ questions: ['What is the capital of {country}?'], answer: 'The capital of {country} is {capital}.' }]));
+    const out = join(mkdtempSync(join(tmpdir(), 'tabtune-synth-')), 'made.jsonl');
+    const args = (rows: string) => ['data', 'synth', '--method', 'template', '--rows', rows, '--templates', templates, '--out', out, '--per-row', '1', '--json'];
+    const r = tabtune(args(file('t.csv', 'country,capital\nFrance,Paris\nJapan,Tokyo\n')));
+    expect([r.code, json(r.stdout).at(-1).generated]).toEqual([0, 2]);
+    expect(readFileSync(out, 'utf8')).toContain('The capital of Japan is Tokyo.');
+    const empty = tabtune(args(file('e.csv', 'country,capital\n')));
+    expect([empty.code, errLines(empty.stderr)]).toEqual([1, [expect.stringMatching(/e\.csv: has no rows; nothing to import$/)]]);
+  });
+
   it('a 50 MB single record is left out with its size, in a 192 MB heap', () => {
     const big = file('big.jsonl', `${JSON.stringify({ text: 'lorem ipsum dolor sit amet '.repeat(1_900_000) })}\n{"text":"small"}\n`);
     const r = tabtune(['data', 'stats', '--data', big, '--json'], 192);

@@ -59,8 +59,7 @@ function requireRecords(name: string, r: ImportResult): ImportResult {
 /** Reads a dataset file. Throws InputError only when the file as a whole cannot be read. */
 export function parseDataset(name: string, input: string | Uint8Array, opts: ImportOptions = {}): ImportResult {
   const maxChars = opts.maxRecordChars ?? MAX_RECORD_CHARS;
-  const head = typeof input === 'string' ? input : new TextDecoder().decode(/\.json$/i.test(name) ? input : input.subarray(0, HEAD_CHARS));
-  const format = !opts.format || opts.format === 'auto' ? detectFormat(name, head.replace(/^\uFEFF/, '')) : opts.format;
+  const format = !opts.format || opts.format === 'auto' ? fileFormat(name, input) : opts.format;
   const kinds: Record<RecordKind, number> = { text: 0, prompt: 0, chat: 0, tokens: 0 };
   const records: DatasetRecord[] = [];
 
@@ -75,12 +74,7 @@ export function parseDataset(name: string, input: string | Uint8Array, opts: Imp
     return { records, problems, format, detected: records.length ? 'text' : null, kinds, columns: [], recognised: null };
   }
 
-  const parsed: ParsedRows =
-    format === 'jsonl'
-      ? parseJsonl(name, input, maxChars)
-      : format === 'json'
-        ? parseJson(name, wholeText(name, input))
-        : parseDelimited(name, wholeText(name, input), format === 'tsv' ? '\t' : ',');
+  const parsed = parseRows(name, input, format, maxChars);
   const problems = parsed.problems;
   const recognised = opts.columns && Object.keys(opts.columns).length ? null : recogniseColumns(parsed.columns);
   const columns = recognised?.mapping ?? opts.columns;
@@ -105,8 +99,31 @@ export function parseDataset(name: string, input: string | Uint8Array, opts: Imp
   return { records, problems, format, detected: mostCommon(kinds), kinds, columns: parsed.columns, recognised };
 }
 
+/**
+ * A table's rows as they are (CSV header names, JSON keys), not records: what templates fill in.
+ * Rows that cannot be read are problems; a table with no row is an InputError.
+ */
+export function readTable(name: string, input: string | Uint8Array): ParsedRows {
+  const format = fileFormat(name, input);
+  const parsed = parseRows(name, input, format === 'text' ? 'csv' : format, MAX_RECORD_CHARS);
+  if (!parsed.rows.length) throw noRecords(name, parsed.problems, 'has no rows');
+  return parsed;
+}
+
 /** Enough of the start of a file to tell its type (a .json file is read whole: it may be JSONL with a long first line). */
 const HEAD_CHARS = 64 * 1024;
+
+function fileFormat(name: string, input: string | Uint8Array): FileFormat {
+  const head = typeof input === 'string' ? input : new TextDecoder().decode(/\.json$/i.test(name) ? input : input.subarray(0, HEAD_CHARS));
+  return detectFormat(name, head.replace(/^\uFEFF/, ''));
+}
+
+/** The rows of a file that is not plain text. JSONL bytes are decoded line by line, the others whole. */
+function parseRows(name: string, input: string | Uint8Array, format: Exclude<FileFormat, 'text'>, maxChars: number): ParsedRows {
+  if (format === 'jsonl') return parseJsonl(name, input, maxChars);
+  const text = wholeText(name, input);
+  return format === 'json' ? parseJson(name, text) : parseDelimited(name, text, format === 'tsv' ? '\t' : ',');
+}
 
 /** Nothing usable: an error naming the file, with the first problem's line and reason. */
 function noRecords(name: string, problems: readonly RecordProblem[], empty: string): InputError {
