@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/core/errors.ts';
 import { alpacaPrompt } from '../../src/core/data/formats.ts';
-import { parseDataset, type ImportResult } from '../../src/core/data/import.ts';
+import { parseColumnMapping } from '../../src/core/data/columns.ts';
+import { importDataset, parseDataset, type ImportResult } from '../../src/core/data/import.ts';
 import { detectFormat } from '../../src/core/data/parsers.ts';
 import type { DataRecord } from '../../src/core/data/records.ts';
 
@@ -402,5 +403,115 @@ describe('speed', () => {
       expect(r.records[n - 1]!.source.line).toBe(name.endsWith('.csv') ? n + 1 : n);
       console.log(`${name}: ${n} records in ${ms.toFixed(0)} ms = ${Math.round((n / ms) * 1000)} records/s`);
     }
+  });
+});
+
+describe('inputs are read without silent loss', () => {
+  it('CSV and TSV: after an unclosed or malformed quote, every later row is imported or reported with its line', () => {
+    const csv = 'prompt,completion\nq1,a1\n"q2 never closed,a2\nq3,a3\nq4,"a4, fine"\n';
+    const r = parseDataset('u.csv', csv);
+    expect(recs(r)).toEqual([
+      { kind: 'prompt', prompt: 'q1', completion: 'a1' },
+      { kind: 'prompt', prompt: 'q3', completion: 'a3' },
+      { kind: 'prompt', prompt: 'q4', completion: 'a4, fine' },
+    ]);
+    expect(lines(r)).toEqual([2, 4, 5]);
+    expect(problems(r)).toEqual([[3, expect.stringMatching(/^(Quoted field unterminated|Trailing quote on quoted field is malformed) \(.*; the next lines are read as rows of their own\)$/)]]);
+    const tsv = 'text\ttag\nok\ta\n"bad"x\tb\nafter\tc\n"open\td\nlast\te\n';
+    const t = parseDataset('u.tsv', tsv);
+    expect(recs(t)).toEqual([{ kind: 'text', text: 'ok' }, { kind: 'text', text: 'after' }, { kind: 'text', text: 'last' }]);
+    expect(problems(t).map(([l]) => l)).toEqual([3, 5]);
+    // every non-header line is accounted for
+    expect([...lines(t), ...problems(t).map(([l]) => l)].sort()).toEqual([2, 3, 4, 5, 6]);
+  });
+
+  it('JSONL bytes: an invalid UTF-8 line is reported with its number; the lines around it import', () => {
+    const enc = new TextEncoder();
+    const bytes = new Uint8Array([
+      ...enc.encode('\uFEFF{"text":"first"}\n{"text":"bad '), 0xc3, 0x28, ...enc.encode('"}\r\n{"text":"überall"}\n'),
+      ...enc.encode('{"text":"cut '), 0xe2, 0x82, ...enc.encode('"}\n{"text":"last"}'),
+    ]);
+    const r = parseDataset('u.jsonl', bytes);
+    expect(recs(r)).toEqual([{ kind: 'text', text: 'first' }, { kind: 'text', text: 'überall' }, { kind: 'text', text: 'last' }]);
+    expect(lines(r)).toEqual([1, 3, 5]);
+    expect(problems(r)).toEqual([
+      [2, 'is not UTF-8 text (byte 14 of the line); the other lines are read'],
+      [4, 'is not UTF-8 text (byte 14 of the line); the other lines are read'],
+    ]);
+  });
+
+  it('conversations with unknown roles or odd order are left out with line and reason, under one rule', () => {
+    const u = (c: string) => ({ role: 'user', content: c });
+    const a = (c: string) => ({ role: 'assistant', content: c });
+    const text = jsonl(
+      { messages: [{ role: 'system', content: 's' }, u('q'), a('ok'), { role: 'tool', content: '{}' }, a('done')] },
+      { messages: [u('q'), { role: 'wizard', content: 'abracadabra' }, a('x')] },
+      { messages: [a('I start'), u('then you'), a('and me')] },
+      { messages: [u('q'), a('x'), u('unanswered')] },
+      { messages: [{ role: 'system', content: 's' }, u('q')] },
+      { conversations: [{ from: 'gpt', value: 'first' }, { from: 'human', value: 'last' }] },
+      { prompt: [a('p')], completion: [a('c')] },
+    );
+    const r = parseDataset('c.jsonl', text);
+    expect(lines(r)).toEqual([1]);
+    expect(problems(r)).toEqual([
+      [2, '"messages"[1].role is "wizard"; expected system, user, assistant, tool'],
+      [3, '"messages"[0] opens the conversation as assistant; the user must speak first (after any system turns)'],
+      [4, 'ends with a user turn ("messages"[2]); the last turn must be the assistant\'s'],
+      [5, 'has no assistant turn, so nothing to learn from'],
+      [6, '"conversations"[0] opens the conversation as assistant; the user must speak first (after any system turns)'],
+      [7, '"prompt"+"completion"[0] opens the conversation as assistant; the user must speak first (after any system turns)'],
+    ]);
+    // data prepare reads them as they are: its chat repair reports and fixes or removes them
+    expect(parseDataset('c.jsonl', text, { chatRules: false }).records).toHaveLength(7);
+  });
+
+  it('recognises question/answer, input/output, instruction/response and prompt/response without a mapping', () => {
+    const qa = parseDataset('qa.csv', 'Question,Answer,topic\nWhat is 2+2?,4,math\n');
+    expect(recs(qa)).toEqual([{ kind: 'prompt', prompt: 'What is 2+2?', completion: '4' }]);
+    expect(qa.records[0]!.fields).toEqual({ topic: 'math' });
+    expect(qa.recognised).toEqual({ mapping: { prompt: 'Question', completion: 'Answer' }, description: 'prompt=Question, completion=Answer' });
+    const io = parseDataset('io.jsonl', jsonl({ input: 'hello', output: 'bonjour' }));
+    expect(recs(io)).toEqual([{ kind: 'prompt', prompt: 'hello', completion: 'bonjour' }]);
+    const ir = parseDataset('ir.jsonl', jsonl({ instruction: 'Translate', context: 'good night', response: 'bonne nuit' }));
+    expect(recs(ir)).toEqual([{ kind: 'prompt', prompt: alpacaPrompt('Translate', 'good night'), completion: 'bonne nuit' }]);
+    const pr = parseDataset('pr.tsv', 'prompt\tresponse\nName a colour\tBlue\n');
+    expect(recs(pr)).toEqual([{ kind: 'prompt', prompt: 'Name a colour', completion: 'Blue' }]);
+    // known names need no recognition; a mapping given by the user wins
+    expect(parseDataset('p.jsonl', jsonl({ prompt: 'a', completion: 'b', answer: 'c' })).recognised).toBeNull();
+    const mapped = parseDataset('qa.csv', 'question,answer,alt\nq,a,b\n', { columns: { prompt: 'question', completion: 'alt' } });
+    expect([mapped.recognised, recs(mapped)]).toEqual([null, [{ kind: 'prompt', prompt: 'q', completion: 'b' }]]);
+  });
+
+  it('parseColumnMapping reads FIELD=COLUMN pairs and names what is wrong', () => {
+    expect(parseColumnMapping(['prompt=question', 'completion=answer'])).toEqual({ ok: true, value: { prompt: 'question', completion: 'answer' } });
+    expect(parseColumnMapping(['prompt=my col=x'])).toEqual({ ok: true, value: { prompt: 'my col=x' } });
+    expect(parseColumnMapping(['question'])).toEqual({ ok: false, reason: '"question" is not FIELD=COLUMN (e.g. prompt=question)' });
+    expect(parseColumnMapping(['answer=a'])).toMatchObject({ ok: false, reason: expect.stringMatching(/^"answer" is not a known field; expected one of text, prompt/) });
+    expect(parseColumnMapping(['prompt=a', 'prompt=b'])).toEqual({ ok: false, reason: '"prompt" is mapped twice' });
+  });
+
+  it('importDataset: a file with no usable record is an InputError naming the file and the first problem', () => {
+    expect(() => importDataset('none.csv', 'foo,bar\n1,2\n3,4\n')).toThrow(
+      /^none\.csv: no usable records: all 2 were left out \(the first: line 2: no known fields: .*\(found "foo", "bar"\)/,
+    );
+    expect(() => importDataset('empty.jsonl', '\n\n')).toThrow(/^empty\.jsonl: has no records; nothing to import$/);
+    expect(() => importDataset('empty.txt', ' \n')).toThrow(/^empty\.txt: has no text; nothing to import$/);
+    expect(importDataset('one.jsonl', jsonl({ text: 'a' })).records).toHaveLength(1);
+  });
+
+  it('a record over the size limit is left out with its size, in every file type; the others import', () => {
+    const big = 'x'.repeat(2000);
+    const limit = { maxRecordChars: 1000 };
+    const reason = (size: string) => `is too large for one record: ${size} (the limit is 1,000 characters; split it into smaller records)`;
+    const jl = jsonl({ text: 'small' }, { text: big }, { text: 'also small' });
+    expect(problems(parseDataset('b.jsonl', jl, limit))).toEqual([[2, reason('2,011 characters')]]);
+    expect(problems(parseDataset('b.jsonl', new TextEncoder().encode(`{"text":"small"}\n{"text":"${'y'.repeat(4000)}"}\n`), limit))).toEqual([
+      [2, reason('4,011 bytes')],
+    ]);
+    const csv = parseDataset('b.csv', `text,n\nsmall,1\n${big},2\n`, limit);
+    expect([recs(csv), problems(csv)]).toEqual([[{ kind: 'text', text: 'small' }], [[3, reason('over 1,000 characters')]]]);
+    expect(problems(parseDataset('b.json', JSON.stringify([{ text: 'a' }, { text: big }]), limit))).toEqual([[1, reason('over 1,000 characters')]]);
+    expect(problems(parseDataset('b.txt', `short\n${big}\n`, limit))).toEqual([[2, reason('2,000 characters')]]);
   });
 });

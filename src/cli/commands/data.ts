@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { parseDataset, type ImportOptions } from '../../core/data/import.ts';
+import { readTable, type ImportOptions } from '../../core/data/import.ts';
 import { toJsonl } from '../../core/data/export.ts';
 import { distribution } from '../../core/data/prepare/balance.ts';
 import { DEFAULT_CLEAN } from '../../core/data/prepare/clean.ts';
@@ -153,9 +153,16 @@ export async function synth(p: Parsed, out: Output): Promise<void> {
   let made: DatasetRecord[];
   if (method === 'template') {
     const rowsFile = resolve(need<string>(p, 'rows'));
-    const rows = (await readRecords(rowsFile, out)).map((r) => ({ ...(r.fields ?? {}), ...(r.record.kind === 'text' ? { text: r.record.text } : {}) }));
-    const parsed = parseDataset(rowsFile, await readFile(rowsFile));
-    const table = parsed.records.length ? parsed.records.map((r) => r.fields ?? {}) : rows;
+    let bytes: Uint8Array;
+    try {
+      bytes = await readFile(rowsFile);
+    } catch (e) {
+      throw new InputError(rowsFile, `cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+    // the table's own columns, whatever their names: they are not records
+    const parsed = readTable(rowsFile, bytes);
+    for (const q of parsed.problems.slice(0, 20)) out.warn(`${q.source.file}:${q.source.line}: ${q.reason} (left out)`);
+    const table = parsed.rows.map((r) => r.value);
     let templates: PairTemplate[];
     try {
       templates = JSON.parse(await readFile(resolve(need<string>(p, 'templates')), 'utf8')) as PairTemplate[];

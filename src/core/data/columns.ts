@@ -28,7 +28,9 @@ export function parseColumnMapping(pairs: readonly string[]): Checked<ColumnMapp
 const PROMPT_NAMES = ['prompt', 'question', 'query', 'input'];
 const ANSWER_NAMES = ['completion', 'answer', 'response', 'output'];
 /** Record shapes that need no mapping when their columns are spelled exactly. */
-const EXACT_SHAPES: readonly (readonly string[])[] = [['input_ids'], ['messages'], ['conversations'], ['instruction', 'output'], ['prompt', 'completion'], ['text']];
+const EXACT_SHAPES: readonly (readonly string[])[] = [
+  ['input_ids'], ['messages'], ['conversations'], ['instruction', 'output'], ['prompt', 'completion'], ['text'],
+];
 
 export interface RecognisedColumns {
   readonly mapping: ColumnMapping;

@@ -6,7 +6,7 @@ import { InputError } from '../errors.ts';
 import { recogniseColumns, type RecognisedColumns } from './columns.ts';
 import { RowReader, type AlpacaAs, type ColumnMapping } from './formats.ts';
 import { detectFormat, parseDelimited, parseJson, parseJsonl, splitText, type FileFormat, type ParsedRows, type TextMode } from './parsers.ts';
-import { MAX_RECORD_CHARS, oversizeReason, textSize } from './record-size.ts';
+import { count, MAX_RECORD_CHARS, oversizeReason, textSize } from './record-size.ts';
 import type { DatasetRecord, RecordKind, RecordProblem } from './records.ts';
 
 export type { AlpacaAs, ColumnMapping } from './formats.ts';
@@ -51,7 +51,7 @@ export function importDataset(name: string, input: string | Uint8Array, opts: Im
 }
 
 /** The result, when it holds a record; else an InputError naming the file and the first problem. */
-export function requireRecords(name: string, r: ImportResult): ImportResult {
+function requireRecords(name: string, r: ImportResult): ImportResult {
   if (r.detected === null) throw noRecords(name, r.problems, r.format === 'text' ? 'has no text' : 'has no records');
   return r;
 }
@@ -59,8 +59,7 @@ export function requireRecords(name: string, r: ImportResult): ImportResult {
 /** Reads a dataset file. Throws InputError only when the file as a whole cannot be read. */
 export function parseDataset(name: string, input: string | Uint8Array, opts: ImportOptions = {}): ImportResult {
   const maxChars = opts.maxRecordChars ?? MAX_RECORD_CHARS;
-  const head = typeof input === 'string' ? input.slice(0, HEAD_CHARS) : new TextDecoder().decode(input.subarray(0, HEAD_CHARS));
-  const format = !opts.format || opts.format === 'auto' ? detectFormat(name, head.replace(/^\uFEFF/, '')) : opts.format;
+  const format = !opts.format || opts.format === 'auto' ? fileFormat(name, input) : opts.format;
   const kinds: Record<RecordKind, number> = { text: 0, prompt: 0, chat: 0, tokens: 0 };
   const records: DatasetRecord[] = [];
 
@@ -68,19 +67,14 @@ export function parseDataset(name: string, input: string | Uint8Array, opts: Imp
     const problems: RecordProblem[] = [];
     for (const chunk of splitText(wholeText(name, input), opts.textMode ?? 'lines')) {
       const source = { file: name, line: chunk.line };
-      if (chunk.text.length > maxChars) problems.push({ source, reason: oversizeReason(chunk.text.length, maxChars) });
+      if (chunk.text.length > maxChars) problems.push({ source, reason: oversizeReason(`${count(chunk.text.length)} characters`, maxChars) });
       else records.push({ record: { kind: 'text', text: chunk.text }, source });
     }
     kinds.text = records.length;
     return { records, problems, format, detected: records.length ? 'text' : null, kinds, columns: [], recognised: null };
   }
 
-  const parsed: ParsedRows =
-    format === 'jsonl'
-      ? parseJsonl(name, input, maxChars)
-      : format === 'json'
-        ? parseJson(name, wholeText(name, input))
-        : parseDelimited(name, wholeText(name, input), format === 'tsv' ? '\t' : ',');
+  const parsed = parseRows(name, input, format, maxChars);
   const problems = parsed.problems;
   const recognised = opts.columns && Object.keys(opts.columns).length ? null : recogniseColumns(parsed.columns);
   const columns = recognised?.mapping ?? opts.columns;
@@ -90,7 +84,7 @@ export function parseDataset(name: string, input: string | Uint8Array, opts: Imp
     // JSONL lines were measured before parsing
     const size = format === 'jsonl' ? 0 : textSize(row.value, maxChars);
     if (size > maxChars) {
-      problems.push({ source, reason: oversizeReason(size, maxChars, false) });
+      problems.push({ source, reason: oversizeReason(`over ${count(maxChars)} characters`, maxChars) });
       continue;
     }
     const r = reader.read(row.value);
@@ -105,8 +99,31 @@ export function parseDataset(name: string, input: string | Uint8Array, opts: Imp
   return { records, problems, format, detected: mostCommon(kinds), kinds, columns: parsed.columns, recognised };
 }
 
-/** Enough of the start of a file to tell its type. */
+/**
+ * A table's rows as they are (CSV header names, JSON keys), not records: what templates fill in.
+ * Rows that cannot be read are problems; a table with no row is an InputError.
+ */
+export function readTable(name: string, input: string | Uint8Array): ParsedRows {
+  const format = fileFormat(name, input);
+  const parsed = parseRows(name, input, format === 'text' ? 'csv' : format, MAX_RECORD_CHARS);
+  if (!parsed.rows.length) throw noRecords(name, parsed.problems, 'has no rows');
+  return parsed;
+}
+
+/** Enough of the start of a file to tell its type (a .json file is read whole: it may be JSONL with a long first line). */
 const HEAD_CHARS = 64 * 1024;
+
+function fileFormat(name: string, input: string | Uint8Array): FileFormat {
+  const head = typeof input === 'string' ? input : new TextDecoder().decode(/\.json$/i.test(name) ? input : input.subarray(0, HEAD_CHARS));
+  return detectFormat(name, head.replace(/^\uFEFF/, ''));
+}
+
+/** The rows of a file that is not plain text. JSONL bytes are decoded line by line, the others whole. */
+function parseRows(name: string, input: string | Uint8Array, format: Exclude<FileFormat, 'text'>, maxChars: number): ParsedRows {
+  if (format === 'jsonl') return parseJsonl(name, input, maxChars);
+  const text = wholeText(name, input);
+  return format === 'json' ? parseJson(name, text) : parseDelimited(name, text, format === 'tsv' ? '\t' : ',');
+}
 
 /** Nothing usable: an error naming the file, with the first problem's line and reason. */
 function noRecords(name: string, problems: readonly RecordProblem[], empty: string): InputError {

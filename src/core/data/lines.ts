@@ -2,7 +2,7 @@
  * The lines of a JSONL file, decoded one at a time: one line that is not UTF-8, or that is too
  * long, is a problem of that line, and the whole file is never decoded into one string.
  */
-import { oversizeReason } from './record-size.ts';
+import { count, oversizeReason } from './record-size.ts';
 
 export interface Line {
   /** 1-based line number. */
@@ -18,7 +18,7 @@ export function* jsonlLines(input: string | Uint8Array, maxChars: number): Gener
     let n = 0;
     for (const text of (input.charCodeAt(0) === 0xfeff ? input.slice(1) : input).split('\n')) {
       n++;
-      yield { line: n, text: text.length > maxChars ? { problem: oversizeReason(text.length, maxChars) } : text };
+      yield { line: n, text: text.length > maxChars ? { problem: oversizeReason(`${count(text.length)} characters`, maxChars) } : text };
     }
     return;
   }
@@ -35,14 +35,14 @@ export function* jsonlLines(input: string | Uint8Array, maxChars: number): Gener
 function decodeLine(bytes: Uint8Array, maxChars: number): Line['text'] {
   // a UTF-8 character of 1-3 bytes is one UTF-16 unit and of 4 bytes two, so a line longer than
   // three bytes per allowed character is over the limit whatever it holds
-  if (bytes.length > 3 * maxChars) return { problem: oversizeReason(bytes.length, maxChars, false) };
+  if (bytes.length > 3 * maxChars) return { problem: oversizeReason(`${count(bytes.length)} bytes`, maxChars) };
   let text: string;
   try {
     text = decoder.decode(bytes);
   } catch {
     return { problem: `is not UTF-8 text (byte ${firstBadByte(bytes) + 1} of the line); the other lines are read` };
   }
-  return text.length > maxChars ? { problem: oversizeReason(text.length, maxChars) } : text;
+  return text.length > maxChars ? { problem: oversizeReason(`${count(text.length)} characters`, maxChars) } : text;
 }
 
 /** Offset of the first byte that does not start or continue a valid UTF-8 sequence. */

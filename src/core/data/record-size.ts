@@ -28,8 +28,10 @@ export function textSize(value: unknown, max: number): number {
   return n;
 }
 
-/** The reason a record of `size` characters is left out. */
-export function oversizeReason(size: number, max: number, exact = true): string {
-  const what = exact ? `${size.toLocaleString('en-US')} characters` : `over ${max.toLocaleString('en-US')} characters`;
-  return `is ${what}; one record may hold at most ${max.toLocaleString('en-US')} (split it into smaller records)`;
+/** The reason a record is left out; `size` says how large it is, e.g. "1,200,000 characters". */
+export function oversizeReason(size: string, max: number): string {
+  return `is too large for one record: ${size} (the limit is ${max.toLocaleString('en-US')} characters; split it into smaller records)`;
 }
+
+/** A count for people: 1,200,000. */
+export const count = (n: number): string => n.toLocaleString('en-US');

@@ -136,7 +136,9 @@ function setGlobals(env: Environment, interpreter: BudgetedInterpreter, limits: 
     if (stop === undefined) [start, stop] = [0, start];
     if (step === 0) throw new Error('range() step must not be zero');
     const n = Math.max(0, Math.ceil((stop - start) / step));
-    if (n > limits.items) throw new TemplateLimitError(`range() of ${n.toLocaleString('en-US')} items, over the limit of ${limits.items.toLocaleString('en-US')}`);
+    if (n > limits.items) {
+      throw new TemplateLimitError(`range() of ${n.toLocaleString('en-US')} items, over the limit of ${limits.items.toLocaleString('en-US')}`);
+    }
     interpreter.charge(n);
     return Array.from({ length: n }, (_, i) => start + i * step);
   });

@@ -43,7 +43,9 @@ export function compareCleanliness(a: Cleanliness, b: Cleanliness): number {
 export function cleanerBecause(kept: Cleanliness, other: Cleanliness): string | null {
   if (kept.odd !== other.odd) return `fewer odd characters (${kept.odd} vs ${other.odd})`;
   if (kept.shouted !== other.shouted) return `fewer letters in capitals (${kept.shouted} vs ${other.shouted})`;
-  if (kept.repeatedPunctuation !== other.repeatedPunctuation) return `fewer repeated punctuation marks (${kept.repeatedPunctuation} vs ${other.repeatedPunctuation})`;
+  if (kept.repeatedPunctuation !== other.repeatedPunctuation) {
+    return `fewer repeated punctuation marks (${kept.repeatedPunctuation} vs ${other.repeatedPunctuation})`;
+  }
   if (kept.length !== other.length) return `longer (${kept.length} vs ${other.length} characters)`;
   return null;
 }

@@ -97,7 +97,9 @@ export function findPersonalData(text: string, kinds: readonly PiiKind[] = PII_K
   if (on.has('url-secret')) collect(text, URL_RE, 'url-secret', (u) => SECRET_PARAM.test(u) || USERINFO.test(u), out);
   if (on.has('email')) collect(text, EMAIL, 'email', () => true, out);
   if (on.has('iban')) {
-    for (const [start, end] of findIbans(text)) if (!out.some((o) => start < o.end && end > o.start)) out.push({ kind: 'iban', start, end, text: text.slice(start, end) });
+    for (const [start, end] of findIbans(text)) {
+      if (!out.some((o) => start < o.end && end > o.start)) out.push({ kind: 'iban', start, end, text: text.slice(start, end) });
+    }
   }
   if (on.has('card')) collect(text, CARD, 'card', (c) => { const d = c.replace(/\D/g, ''); return d.length >= 13 && d.length <= 19 && luhn(d); }, out);
   if (on.has('ip')) {
