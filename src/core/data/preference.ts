@@ -10,6 +10,8 @@
 import { encodeChat, type ChatMessage } from '../formats/chat-template.ts';
 import type { Tokenizer } from '../formats/tokenizer.ts';
 import { InputError } from '../errors.ts';
+import { canonicalJson } from './hash.ts';
+import { Sha256 } from './sha256.ts';
 import { detectFormat, parseDelimited, parseJson, parseJsonl, type ParsedRows } from './parsers.ts';
 import type { RecordProblem, RecordSource } from './records.ts';
 import { encodeRecord, IGNORE } from './tokenize.ts';
@@ -209,4 +211,13 @@ export function tokenizePreferences(data: Pick<PreferenceImport, 'pairs' | 'unpa
     if (completion) unpaired.push({ completion, label: u.label, source: u.source });
   }
   return { pairs, unpaired, problems };
+}
+
+/** SHA-256 of what training sees of preference data (prompt, chosen, rejected / completion, label), in order. */
+export function preferenceDatasetHash(data: Pick<PreferenceImport, 'pairs' | 'unpaired'>): string {
+  const sha = new Sha256();
+  const enc = new TextEncoder();
+  for (const { source: _, ...p } of data.pairs) sha.update(enc.encode(canonicalJson(p) + '\n'));
+  for (const { source: _, ...u } of data.unpaired) sha.update(enc.encode(canonicalJson(u) + '\n'));
+  return sha.hex();
 }
