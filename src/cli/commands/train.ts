@@ -18,6 +18,8 @@ import { demoDataDir, modelDir, openSession } from '../common.ts';
 import { loadData, type LoadedData } from '../dataset.ts';
 import { bar, duration, type Output } from '../output.ts';
 import { writeFiles, writeZip } from './merge.ts';
+import { METHOD_FLAGS, trainMethod } from '../train-method.ts';
+import { trainPreference } from './train-preference.ts';
 
 export const spec: CommandSpec = {
   name: 'train',
@@ -30,7 +32,7 @@ export const spec: CommandSpec = {
     { name: 'data', kind: 'string', value: 'FILE', help: 'training data: JSONL/JSON/CSV/TSV/TXT in any supported record format (default: the demo Factbook Q&A)' },
     { name: 'val-data', kind: 'string', value: 'FILE', help: 'validation data (instead of --val-split)' },
     { name: 'out', kind: 'string', value: 'DIR', help: 'output folder', default: 'tabtune-out' },
-    { name: 'method', kind: 'string', value: 'lora|full', help: 'what trains', default: 'lora' },
+    ...METHOD_FLAGS,
     { name: 'lora-r', kind: 'int', value: 'R', help: 'LoRA rank', default: 8 },
     { name: 'lora-alpha', kind: 'number', value: 'A', help: 'LoRA alpha (scaling alpha/r)', default: 8 },
     { name: 'lora-dropout', kind: 'number', value: 'P', help: 'LoRA dropout', default: 0 },
@@ -69,8 +71,7 @@ export const spec: CommandSpec = {
 };
 
 function configFrom(p: Parsed): TrainConfig {
-  const method = p.method as string;
-  if (method !== 'lora' && method !== 'full') throw new UsageError('--method must be lora or full');
+  const method = trainMethod(p).tune;
   const schedule = p.schedule as string;
   if (!['constant', 'linear', 'cosine'].includes(schedule)) throw new UsageError('--schedule must be constant, linear or cosine');
   const betas = (Array.isArray(p.betas) ? p.betas : String(p.betas).split(',')).map(Number);
@@ -106,7 +107,7 @@ function fromManifest(p: Parsed, file: string): { hash: string } {
   const src = m.model.source as { path?: string } | undefined;
   set('model', src?.path ?? m.model.name);
   set('data', m.dataset.name);
-  set('method', c.method); set('lr', c.lr); set('schedule', c.schedule); set('warmup', c.warmup); set('batch', c.batch);
+  set('tune', c.method); set('lr', c.lr); set('schedule', c.schedule); set('warmup', c.warmup); set('batch', c.batch);
   set('grad-accum', c.gradAccum); set('steps', c.steps); set('epochs', c.epochs); set('weight-decay', c.weightDecay); set('clip', c.clip);
   set('betas', [...c.betas].map(String)); set('eps', c.eps); set('shuffle', c.shuffle); set('seed', c.seed); set('eval-every', c.evalEvery);
   set('early-stopping', c.earlyStoppingPatience); set('save-every', c.saveEvery); set('grad-checkpointing', c.gradCheckpointing);
@@ -119,6 +120,8 @@ function fromManifest(p: Parsed, file: string): { hash: string } {
 export async function run(p: Parsed, out: Output): Promise<void> {
   const repeat = p.manifest ? fromManifest(p, resolve(p.manifest as string)) : null;
   const config = configFrom(p);
+  const { method } = trainMethod(p);
+  if (method !== 'sft') return trainPreference(p, out, config, method);
   const dir = modelDir(p.model as string | undefined);
   const dataFile = resolve((p.data as string | undefined) ?? join(demoDataDir(), 'factbook-qa.jsonl'));
   const demoData = p.data === undefined;
