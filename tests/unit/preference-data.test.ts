@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { encodeCompletion, extractPrompt, parsePreferenceDataset, tokenizePreferences } from '../../src/core/data/preference.ts';
 import { IGNORE } from '../../src/core/data/tokenize.ts';
+import { parseDataset } from '../../src/core/data/import.ts';
 import { Tokenizer } from '../../src/core/formats/tokenizer.ts';
 import { nodeFileTree } from '../../src/platform/node-files.ts';
 import { preferenceRows } from '../../src/core/train/preference/rows.ts';
@@ -58,6 +59,11 @@ describe('preference data import', () => {
     expect(r.problems.map((p) => [p.source.line, p.reason])).toEqual([[3, '"label" must be true or false, got "yes"']]);
     const csv = parsePreferenceDataset('kto.csv', 'prompt,completion,label\nWhere?,Here.,TRUE\nWhere?,There.,false\n');
     expect(csv.unpaired.map((u) => u.label)).toEqual([true, false]);
+  });
+
+  it('the SFT import names a preference pair as such', () => {
+    const r = parseDataset('p.jsonl', jsonl({ prompt: 'q', chosen: 'a', rejected: 'b' }));
+    expect(r.problems.map((p) => p.reason)).toEqual(['is a preference pair (chosen/rejected): it trains with DPO, ORPO or SimPO (--method dpo), not SFT']);
   });
 
   it('takes the shared prefix of two texts as the prompt, as TRL does', () => {
