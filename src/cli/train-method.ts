@@ -24,7 +24,9 @@ export function trainMethod(p: Parsed): { method: TrainMethod; tune: 'lora' | 'f
     if (given(p).has('tune') && tune !== m) throw new UsageError(`--method ${m} (meaning --tune ${m}) contradicts --tune ${tune}`);
     return { method: 'sft', tune: m };
   }
-  if (!(TRAIN_METHODS as readonly string[]).includes(m)) throw new UsageError(`--method must be one of ${TRAIN_METHODS.join(', ')} (or lora|full, meaning --tune); got ${m}`);
+  if (!(TRAIN_METHODS as readonly string[]).includes(m)) {
+    throw new UsageError(`--method must be one of ${TRAIN_METHODS.join(', ')} (or lora|full, meaning --tune); got ${m}`);
+  }
   return { method: m as TrainMethod, tune };
 }
 
@@ -49,7 +51,9 @@ export function preferenceOptionsFrom(p: Parsed, method: PreferenceMethod): Pref
     });
   } catch (e) {
     const msg = (e as Error).message;
-    const names: [string, string][] = [['label smoothing', 'label-smoothing'], ['simpo gamma', 'simpo-gamma'], ['loss type', 'loss-type'], ['beta', method === 'orpo' ? 'orpo-lambda' : 'beta']];
+    const names: [string, string][] = [
+      ['label smoothing', 'label-smoothing'], ['simpo gamma', 'simpo-gamma'], ['loss type', 'loss-type'], ['beta', method === 'orpo' ? 'orpo-lambda' : 'beta'],
+    ];
     const hit = names.find(([k]) => msg.startsWith(k));
     throw new UsageError(hit ? `--${hit[1]}${msg.slice(hit[0].length)}` : msg);
   }

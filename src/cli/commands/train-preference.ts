@@ -59,7 +59,9 @@ export async function trainPreference(p: Parsed, out: Output, config: TrainConfi
   if (method === 'grpo') throw new UsageError('--method grpo is not available yet in this build (use sft, dpo, orpo, simpo or kto)');
   const unsupported = SFT_ONLY_FLAGS.find((f) => p[f] !== undefined && p[f] !== false && p[f] !== 0);
   if (unsupported) throw new UsageError(`--${unsupported} is not supported with --method ${method} yet`);
-  if (p.data === undefined) throw new UsageError(`--method ${method} needs --data FILE with preference records (TRL's prompt/chosen/rejected, or prompt/completion/label for KTO)`);
+  if (p.data === undefined) {
+    throw new UsageError(`--method ${method} needs --data FILE with preference records (TRL's prompt/chosen/rejected, or prompt/completion/label for KTO)`);
+  }
   const options: PreferenceOptions = preferenceOptionsFrom(p, method);
   const dir = modelDir(p.model as string | undefined);
   const dataFile = resolve(p.data as string);
@@ -72,7 +74,8 @@ export async function trainPreference(p: Parsed, out: Output, config: TrainConfi
   const data = await readPreferences(dataFile, out);
   const wanted = method === 'kto' ? 'unpaired' : 'paired';
   if (data.kind !== wanted) {
-    throw new InputError(dataFile, data.kind === null ? 'no usable preference records' : `holds ${data.kind} records; --method ${method} needs ${wanted} ones`);
+    const why = data.kind === null ? 'no usable preference records' : `holds ${data.kind} records; --method ${method} needs ${wanted} ones`;
+    throw new InputError(dataFile, why);
   }
   // Held-out examples: --val-data, or a seeded --val-split fraction of the pairs / examples.
   let heldOut: Pick<PreferenceImport, 'pairs' | 'unpaired'> = { pairs: [], unpaired: [] };
@@ -108,7 +111,9 @@ export async function trainPreference(p: Parsed, out: Output, config: TrainConfi
     const model = session.requireModel();
     const k = rowsPerExample(method);
     const examples = rows.rows.length / k;
-    out.say(`${method.toUpperCase()} (${config.method === 'lora' ? 'LoRA' : 'full'}) on ${examples} ${k === 2 ? 'pairs' : 'examples'} of ≤ ${seq} tokens${heldRows ? `, ${heldRows.rows.length / k} held out` : ''}`);
+    const unit = k === 2 ? 'pairs' : 'examples';
+    const held = heldRows ? `, ${heldRows.rows.length / k} held out` : '';
+    out.say(`${method.toUpperCase()} (${config.method === 'lora' ? 'LoRA' : 'full'}) on ${examples} ${unit} of ≤ ${seq} tokens${held}`);
     const batch = config.batch * k;
     const { objective } = await preferenceObjectiveFor(model, options, rows.rows, rows.roles, batch, seq);
     const heldInfos = heldRows
@@ -118,7 +123,8 @@ export async function trainPreference(p: Parsed, out: Output, config: TrainConfi
       if (!heldRows || !heldInfos) return;
       const r = await evaluatePreference(model, options, heldRows.rows, heldInfos, batch, seq);
       out.record({ eval: { when, loss: r.loss, ...r.metrics } });
-      out.say(`held out, ${when}: loss ${r.loss.toFixed(4)}, rewards/accuracies ${fmt(r.metrics['rewards/accuracies'])}, rewards/margins ${fmt(r.metrics['rewards/margins'])}`);
+      const m = r.metrics;
+      out.say(`held out, ${when}: loss ${r.loss.toFixed(4)}, rewards/accuracies ${fmt(m['rewards/accuracies'])}, margins ${fmt(m['rewards/margins'])}`);
     };
     await evaluate('before');
     const events: TrainEvent[] = [];
@@ -129,7 +135,8 @@ export async function trainPreference(p: Parsed, out: Output, config: TrainConfi
         if (e.type === 'step') {
           out.record({ step: e.step, loss: e.loss, lr: e.lr, grad_norm: e.gradNorm, ...e.metrics });
           const m = e.metrics ?? {};
-          out.progress(`${bar(e.step, e.totalSteps)} step ${e.step}/${e.totalSteps}  loss ${e.loss.toFixed(4)}  acc ${fmt(m['rewards/accuracies'])}  margin ${fmt(m['rewards/margins'])}`, e.step === e.totalSteps);
+          const line = `step ${e.step}/${e.totalSteps}  loss ${e.loss.toFixed(4)}  acc ${fmt(m['rewards/accuracies'])}  margin ${fmt(m['rewards/margins'])}`;
+          out.progress(`${bar(e.step, e.totalSteps)} ${line}`, e.step === e.totalSteps);
         } else if (e.type === 'alert') {
           out.record({ alert: { level: e.level, step: e.step, message: e.message } });
           out.warn(e.message);

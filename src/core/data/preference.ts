@@ -42,6 +42,8 @@ export interface PreferenceImport {
   readonly problems: RecordProblem[];
 }
 
+const MIXED_COMPLETION = 'prompt and completion must both be strings or both message lists';
+
 type Read<T> = { ok: true; value: T } | { ok: false; reason: string };
 
 function turns(v: unknown, field: string): Read<Turns> {
@@ -65,7 +67,7 @@ export function extractPrompt(chosen: Turns, rejected: Turns): Read<{ prompt: Tu
     if (i === chosen.length && i === rejected.length) return { ok: false, reason: 'chosen and rejected are the same text' };
     return { ok: true, value: { prompt: chosen.slice(0, i), chosen: chosen.slice(i), rejected: rejected.slice(i) } };
   }
-  if (typeof chosen === 'string' || typeof rejected === 'string') return { ok: false, reason: 'chosen and rejected must both be strings or both message lists' };
+  if (typeof chosen === 'string' || typeof rejected === 'string') return { ok: false, reason: 'chosen and rejected must both be strings or message lists' };
   let i = 0;
   while (i < Math.min(chosen.length, rejected.length) && sameMessage(chosen[i]!, rejected[i]!)) i++;
   if (i === chosen.length || i === rejected.length) return { ok: false, reason: 'chosen and rejected must differ after their shared prompt' };
@@ -94,7 +96,7 @@ function readUnpaired(v: Record<string, unknown>): Read<Omit<UnpairedExample, 's
   if (!p.ok) return p;
   const c = turns(v.completion, 'completion');
   if (!c.ok) return c;
-  if ((typeof p.value === 'string') !== (typeof c.value === 'string')) return { ok: false, reason: 'prompt and completion must both be strings or both message lists' };
+  if ((typeof p.value === 'string') !== (typeof c.value === 'string')) return { ok: false, reason: MIXED_COMPLETION };
   return { ok: true, value: { prompt: p.value, completion: c.value, label: v.label } };
 }
 
@@ -102,8 +104,9 @@ function readUnpaired(v: Record<string, unknown>): Read<Omit<UnpairedExample, 's
 export function parsePreferenceDataset(name: string, text: string): PreferenceImport {
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const format = detectFormat(name, text);
-  if (format === 'text') throw new InputError(name, 'preference data must be JSONL, JSON or CSV with prompt/chosen/rejected (or prompt/completion/label) fields');
-  const parsed: ParsedRows = format === 'jsonl' ? parseJsonl(name, text) : format === 'json' ? parseJson(name, text) : parseDelimited(name, text, format === 'tsv' ? '\t' : ',');
+  if (format === 'text') throw new InputError(name, 'preference data must be JSONL, JSON or CSV with prompt/chosen/rejected (or prompt/completion/label)');
+  const parsed: ParsedRows =
+    format === 'jsonl' ? parseJsonl(name, text) : format === 'json' ? parseJson(name, text) : parseDelimited(name, text, format === 'tsv' ? '\t' : ',');
   const pairs: PreferencePair[] = [];
   const unpaired: UnpairedExample[] = [];
   const problems = [...parsed.problems];
@@ -118,7 +121,8 @@ export function parsePreferenceDataset(name: string, text: string): PreferenceIm
     }
     kind ??= rowKind;
     if (rowKind !== kind) {
-      problems.push({ source, reason: `is ${rowKind === 'paired' ? 'a paired' : 'an unpaired (KTO)'} row in a file of ${kind} rows (keep pairs and KTO examples in separate files)` });
+      const what = rowKind === 'paired' ? 'a paired' : 'an unpaired (KTO)';
+      problems.push({ source, reason: `is ${what} row in a file of ${kind} rows (keep pairs and KTO examples in separate files)` });
       continue;
     }
     const r = rowKind === 'paired' ? readPair(v) : readUnpaired(v);
@@ -153,8 +157,8 @@ export function encodeCompletion(prompt: Turns, completion: Turns, tok: Tokenize
     const enc = encodeRecord({ kind: 'prompt', prompt, completion }, tok, { maskPrompt: true, promptAsChat: false });
     return enc.ok ? { ok: true, value: { inputIds: enc.inputIds, labels: enc.labels } } : enc;
   }
-  if (typeof prompt === 'string' || typeof completion === 'string') return { ok: false, reason: 'prompt and completion must both be strings or both message lists' };
-  if (tok.chatTemplate === undefined) return { ok: false, reason: `conversational preference data needs a chat template and the tokenizer ${tok.name} has none` };
+  if (typeof prompt === 'string' || typeof completion === 'string') return { ok: false, reason: MIXED_COMPLETION };
+  if (tok.chatTemplate === undefined) return { ok: false, reason: `conversational preference data needs a chat template; the tokenizer ${tok.name} has none` };
   let enc;
   try {
     enc = encodeChat(tok, [...prompt, ...completion], { addGenerationPrompt: false });

@@ -25,7 +25,10 @@ function padded(e: { inputIds: readonly number[]; labels: readonly number[] }, s
 
 /** The longest row, for choosing the sequence length. */
 export function longestRow(data: TokenizedPreferences): number {
-  const lens = [...data.pairs.flatMap((p) => [p.chosen.inputIds.length, p.rejected.inputIds.length]), ...data.unpaired.map((u) => u.completion.inputIds.length)];
+  const lens = [
+    ...data.pairs.flatMap((p) => [p.chosen.inputIds.length, p.rejected.inputIds.length]),
+    ...data.unpaired.map((u) => u.completion.inputIds.length),
+  ];
   return Math.max(2, ...lens);
 }
 

@@ -33,11 +33,12 @@ export function preferenceTrlConfig(m: RunManifest, cfg: ModelConfig, o: Prefere
   const configClass = trainer.replace(/Trainer$/, 'Config');
   const fields = preferenceTrlFields(o);
   const sftOnly = (line: string, sep: string) => SFT_ONLY.some((k) => line.trimStart().startsWith(`${k}${sep}`));
-  const cli = o.method === 'dpo' || o.method === 'kto' ? `trl ${o.method} --config trl_config.yaml` : 'python train_trl.py (trl has no CLI command for this trainer)';
+  const cli = o.method === 'dpo' || o.method === 'kto' ? `trl ${o.method} --config trl_config.yaml` : 'python train_trl.py (no trl CLI command for it)';
+  const fieldsNote = o.method === 'kto' ? '"completion", "label"' : '"chosen", "rejected"';
   const yaml = base.yaml
     .split('\n')
     .filter((l) => !sftOnly(l, ':'))
-    .map((l) => (l.startsWith('# Run: trl sft') ? `# Run: ${cli}   (${trainer}; dataset: {"prompt", ${o.method === 'kto' ? '"completion", "label"' : '"chosen", "rejected"'}} JSONL)` : l))
+    .map((l) => (l.startsWith('# Run: trl sft') ? `# Run: ${cli}   (${trainer}; dataset: {"prompt", ${fieldsNote}} JSONL)` : l))
     .join('\n')
     .replace(/\n$/, '') + '\n' + fields.map(([k, v]) => `${k}: ${yamlValue(v)}`).join('\n') + '\n';
   const python = base.python
