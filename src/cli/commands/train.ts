@@ -18,6 +18,8 @@ import { checkOutputs } from '../output-checks.ts';
 import { bar, duration, onStdoutClosed, type Output } from '../output.ts';
 import { columnsFlag } from '../import-file.ts';
 import { writeFiles, writeZip } from './merge.ts';
+import { METHOD_FLAGS, trainMethod } from '../train-method.ts';
+import { trainPreference } from './train-preference.ts';
 
 export const spec = {
   name: 'train',
@@ -31,7 +33,7 @@ export const spec = {
     { name: 'val-data', kind: 'string', value: 'FILE', help: 'validation data (instead of --val-split)' },
     { name: 'columns', kind: 'list', value: 'FIELD=COLUMN,...', help: 'which columns hold the known fields, e.g. prompt=question,completion=answer' },
     { name: 'out', kind: 'string', value: 'DIR', help: 'output folder', default: 'tabtune-out' },
-    { name: 'method', kind: 'string', value: 'lora|full', help: 'what trains', default: 'lora', choices: ['lora', 'full'] },
+    ...METHOD_FLAGS,
     { name: 'lora-r', kind: 'int', value: 'R', help: 'LoRA rank', default: 8, min: 1 },
     { name: 'lora-alpha', kind: 'number', value: 'A', help: 'LoRA alpha (scaling alpha/r)', default: 8, above: 0 },
     { name: 'lora-dropout', kind: 'number', value: 'P', help: 'LoRA dropout', default: 0, min: 0, below: 1 },
@@ -71,12 +73,12 @@ export const spec = {
 
 type TrainOptions = Options<typeof spec.flags>;
 
-function configFrom(o: TrainOptions): TrainConfig {
+function configFrom(o: TrainOptions, tune: 'lora' | 'full'): TrainConfig {
   const betas = o.betas.map(Number);
   if (betas.length !== 2 || betas.some((b) => !(b >= 0 && b < 1))) throw new UsageError('--betas needs two numbers in [0, 1), e.g. 0.9,0.999');
   const targets = o.loraTargets;
   return trainConfig({
-    method: o.method, schedule: o.schedule, lr: o.lr, warmup: o.warmup, batch: o.batch, gradAccum: o.gradAccum, steps: o.steps, epochs: o.epochs,
+    method: tune, schedule: o.schedule, lr: o.lr, warmup: o.warmup, batch: o.batch, gradAccum: o.gradAccum, steps: o.steps, epochs: o.epochs,
     weightDecay: o.weightDecay, clip: o.clip, betas: [betas[0]!, betas[1]!], eps: o.eps, shuffle: o.shuffle, seed: o.seed, evalEvery: o.evalEvery,
     earlyStoppingPatience: o.earlyStopping, saveEvery: o.saveEvery, gradCheckpointing: o.gradCheckpointing,
     lora: { r: o.loraR, alpha: o.loraAlpha, dropout: o.loraDropout, rslora: o.rslora, targets: targets.length === 1 && targets[0] === 'all-linear' ? 'all-linear' : targets },
@@ -99,7 +101,7 @@ function fromManifest(p: Parsed, file: string): { hash: string } {
   const src = m.model.source;
   set('model', typeof src === 'object' && src !== null && 'path' in src && typeof src.path === 'string' ? src.path : m.model.name);
   set('data', m.dataset.name);
-  set('method', c.method); set('lr', c.lr); set('schedule', c.schedule); set('warmup', c.warmup); set('batch', c.batch);
+  set('tune', c.method); set('lr', c.lr); set('schedule', c.schedule); set('warmup', c.warmup); set('batch', c.batch);
   set('grad-accum', c.gradAccum); set('steps', c.steps); set('epochs', c.epochs); set('weight-decay', c.weightDecay); set('clip', c.clip);
   set('betas', [...c.betas].map(String)); set('eps', c.eps); set('shuffle', c.shuffle); set('seed', c.seed); set('eval-every', c.evalEvery);
   set('early-stopping', c.earlyStoppingPatience); set('save-every', c.saveEvery); set('grad-checkpointing', c.gradCheckpointing);
@@ -114,7 +116,8 @@ export async function run(p: Parsed, out: Output): Promise<void> {
   const manifest = options(spec, p).manifest;
   const repeat = manifest ? fromManifest(p, resolve(manifest)) : null;
   const o = options(spec, p);
-  const config = configFrom(o);
+  const { method, tune } = trainMethod(p);
+  const config = configFrom(o, tune);
   const columns = columnsFlag(p);
   const dir = modelDir(o.model);
   const dataFile = resolve(o.data ?? join(demoDataDir(), 'factbook-qa.jsonl'));
@@ -124,6 +127,7 @@ export async function run(p: Parsed, out: Output): Promise<void> {
     inputs: { '--model': dir, '--data': dataFile, '--val-data': o.valData, '--init-adapter': o.initAdapter, '--manifest': manifest },
     folder: { flag: '--out', path: outDir, kind: 'run', zip: o.zip, resuming: o.resume !== undefined },
   });
+  if (method !== 'sft') return trainPreference(p, out, config, method);
   const prepared = await prepareModel(nodeFileTree(dir));
   const cfg = prepared.inspected.cfg;
   const dataOpts = { maxLength: o.maxSeqLen, maskPrompt: o.maskPrompt, ...(columns && { columns }) };

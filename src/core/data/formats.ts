@@ -143,6 +143,7 @@ export class RowReader {
 
   /** Why no format matched: a half-present pair, or the list of what was expected. */
   private missing(row: Record<string, unknown>): string {
+    if ('chosen' in row && 'rejected' in row) return 'is a preference pair (chosen/rejected): it trains with DPO, ORPO or SimPO (--method dpo), not SFT';
     const pairs: [KnownField, KnownField][] = [
       ['prompt', 'completion'],
       ['instruction', 'output'],

@@ -5,6 +5,7 @@ import { crossEntropyChunk, crossEntropyFinish, crossEntropyGrad, IGNORE_INDEX, 
 import { matmul } from '../kernels/matmul.ts';
 import { normBackward, normForward, statsPerRow } from '../kernels/norm.ts';
 import { partialsFor, sumInto } from '../kernels/reduce.ts';
+import { scaleRows } from '../kernels/row-scale.ts';
 import { Slot, type StepState } from '../kernels/step-state.ts';
 import type { GradScratch, LayerActs, TokenInputs, Transformer } from './transformer.ts';
 
@@ -26,6 +27,8 @@ export interface PlanOptions {
   readonly checkpointing?: boolean;
   /** Keep every logit readable after the forward (tests, scoring); otherwise logits may be recomputed. */
   readonly keepLogits?: boolean;
+  /** Weight each token's loss gradient by `tokenWeights[t]` (preference losses), with a loss scale of 1. */
+  readonly tokenWeights?: boolean;
 }
 
 /** Logits kept in memory up to this size; larger vocabularies recompute them in the backward. */
@@ -42,6 +45,8 @@ export class StepPlan {
   readonly forward = new Program('forward');
   readonly backward: Program | null;
   readonly rowLoss: Tensor;
+  /** Per-token weights of the loss gradient, written by the caller before the backward. */
+  readonly tokenWeights: Tensor | null;
   /** Vocabulary chunks of the logits; when `logitsKept`, they hold the logits after the forward. */
   readonly logits: LogitsChunk[] = [];
   readonly logitsKept: boolean;
@@ -61,6 +66,7 @@ export class StepPlan {
     const view = (offset: number, n: number) => tensorOf(this.inputBuffer, [n], offset);
     this.inputs = { ids: view(0, T), positions: view(T, T), targets: view(2 * T, T), qBounds: view(3 * T, 2 * T), kBounds: view(5 * T, 2 * T) };
     this.rowLoss = this.alloc(T, 'row-loss');
+    this.tokenWeights = opts.tokenWeights ? this.alloc(T, 'token-weights') : null;
     const V = model.cfg.vocabSize;
     this.logitsKept = opts.keepLogits === true || (opts.train && T * V * 4 <= KEEP_LOGITS_BYTES);
   }
@@ -138,6 +144,7 @@ export class StepPlan {
     for (const [i, s] of subs.entries()) {
       if (!this.logitsKept) await matmul(gpu, bw, { a: hf, b: s.w, transB: true, c: s.c.logits, M: T, N: s.c.Vc, K: d.H });
       await crossEntropyGrad(gpu, bw, T, s.c, this.inputs.targets, stats, this.step.tensor);
+      if (this.tokenWeights) await scaleRows(gpu, bw, T, s.c, this.tokenWeights);
       await matmul(gpu, bw, { a: s.c.logits, b: s.w, c: g.dh, M: T, N: d.H, K: s.c.Vc, beta: i === 0 ? 0 : 1 });
       if (headGrads) {
         const dw = headGrads[s.chunk]!.table;

@@ -14,6 +14,8 @@ export type TrainEvent =
       readonly gpuMemory: number;
       readonly gpuMemoryPeak: number;
       readonly elapsedMs: number;
+      /** Method-specific metrics, named as TRL logs them (rewards/chosen, logps/rejected, ...). */
+      readonly metrics?: Readonly<Record<string, number>>;
     }
   | { readonly type: 'eval'; readonly step: number; readonly valLoss: number; readonly valPerplexity: number; readonly best: boolean }
   | { readonly type: 'checkpoint'; readonly step: number }

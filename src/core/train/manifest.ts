@@ -1,6 +1,7 @@
 import type { ModelConfig } from '../model/config.ts';
 import type { TrainConfig } from './config.ts';
 import type { TrainEvent } from './events.ts';
+import type { PreferenceOptions } from './preference/method.ts';
 
 /** Everything needed to understand and repeat a run. */
 export interface RunManifest {
@@ -12,7 +13,7 @@ export interface RunManifest {
     /** SHA-256 of the dataset's records (canonical JSON). */
     readonly hash: string;
     readonly version: number;
-    readonly format: 'text' | 'prompt-completion' | 'chat' | 'tokens' | 'mixed';
+    readonly format: 'text' | 'prompt-completion' | 'chat' | 'tokens' | 'mixed' | 'preference' | 'unpaired-preference';
     readonly trainRows: number;
     readonly validationRows: number;
     readonly maxLength: number;
@@ -34,6 +35,8 @@ export interface RunManifest {
   /** SHA-256 of adapter_model.safetensors (or model.safetensors for full fine-tuning). */
   readonly adapterHash: string | null;
   readonly targetModules: readonly string[];
+  /** Preference runs (DPO, ORPO, SimPO, KTO): the method and its hyperparameters. */
+  readonly preference?: PreferenceOptions;
 }
 
 export function manifestMetrics(events: readonly TrainEvent[]): RunManifest['metrics'] {

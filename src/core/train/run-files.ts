@@ -6,6 +6,8 @@ import type { TrainEvent } from './events.ts';
 import { datasetHash } from '../data/hash.ts';
 import { sha256Hex } from '../data/sha256.ts';
 import { manifestMetrics, trlConfig, type RunManifest } from './manifest.ts';
+import { preferenceTrlConfig } from './preference/trl-config.ts';
+import type { PreferenceOptions } from './preference/method.ts';
 
 export const TABTUNE_VERSION = '0.1.0';
 
@@ -23,6 +25,8 @@ export interface RunDescription {
   readonly seq: number;
   readonly totalSteps: number;
   readonly events: readonly TrainEvent[];
+  /** Preference runs: the method's options, and the hash and format of the preference data (records are empty). */
+  readonly preference?: { readonly options: PreferenceOptions; readonly hash: string; readonly format: 'preference' | 'unpaired-preference' };
 }
 
 /**
@@ -42,8 +46,8 @@ export async function runFiles(session: Session, run: RunDescription): Promise<R
     model: { name: run.model.name, source: run.model.source, arch: m.cfg.arch, parameters: m.weights.store.count, dtype: m.cfg.dtype },
     dataset: {
       ...dataset,
-      hash: await datasetHash(records),
-      format: datasetFormat(records),
+      hash: run.preference?.hash ?? (await datasetHash(records)),
+      format: run.preference?.format ?? datasetFormat(records),
       chatTemplate: session.tokenizer?.chatTemplate ?? null,
     },
     config: run.config,
@@ -52,8 +56,9 @@ export async function runFiles(session: Session, run: RunDescription): Promise<R
     metrics: manifestMetrics(run.events),
     adapterHash: await sha256Hex(weightsFile),
     targetModules: [...new Set(targets)],
+    ...(run.preference && { preference: run.preference.options }),
   };
-  const trl = trlConfig(manifest, m.cfg);
+  const trl = run.preference ? preferenceTrlConfig(manifest, m.cfg, run.preference.options) : trlConfig(manifest, m.cfg);
   const enc = (s: string) => new TextEncoder().encode(s);
   return {
     ...weights,

@@ -9,6 +9,8 @@ export interface StepResult {
   /** Global L2 norm of the gradients before clipping. */
   readonly gradNorm: number;
   readonly targets: number;
+  /** Method-specific metrics, named as TRL logs them (rewards/chosen, ...). */
+  readonly metrics?: Readonly<Record<string, number>>;
 }
 
 /**

@@ -6,6 +6,7 @@ import type { Transformer } from '../model/transformer.ts';
 import type { ParamStore } from '../model/param-store.ts';
 import { AdamW } from './adamw.ts';
 import type { TrainConfig } from './config.ts';
+import type { StepObjective } from './objective.ts';
 import type { RunState, TrainEvent } from './events.ts';
 import type { Row } from '../data/rows.ts';
 import { lrFactor } from './schedule.ts';
@@ -36,6 +37,8 @@ export interface TrainerInit {
   readonly onEvent?: (e: TrainEvent) => void;
   readonly onCheckpoint?: (c: Checkpoint) => Promise<void>;
   readonly resume?: Checkpoint;
+  /** The step's loss (default: SFT cross-entropy); preference methods bring their own. */
+  readonly objective?: StepObjective;
 }
 
 export interface TrainSummary {
@@ -81,7 +84,7 @@ export class Trainer {
   ) {
     const { config } = init;
     const perStep = config.batch * config.gradAccum;
-    this.stepsPerEpoch = Math.max(1, Math.ceil(init.train.length / perStep));
+    this.stepsPerEpoch = Math.max(1, Math.ceil(init.train.length / this.rowsPerExample / perStep));
     this.totalSteps = config.steps ?? Math.max(1, Math.round(config.epochs * this.stepsPerEpoch));
   }
 
@@ -97,7 +100,10 @@ export class Trainer {
     const trainable = config.method === 'full' ? model.weights.store : model.lora!.store;
     const stepState = new StepState(gpu);
     const evalState = new StepState(gpu);
-    const plan = await StepPlan.build(model, { batch: config.batch, seq: init.seq, train: true, checkpointing: config.gradCheckpointing }, stepState);
+    const k = init.objective?.rowsPerExample ?? 1;
+    if (init.train.length % k !== 0) throw new Error(`the training rows come in groups of ${k}; got ${init.train.length} rows`);
+    const planOpts = { batch: config.batch * k, seq: init.seq, train: true, checkpointing: config.gradCheckpointing, tokenWeights: !!init.objective };
+    const plan = await StepPlan.build(model, planOpts, stepState);
     const evalPlan = init.validation?.length ? await StepPlan.build(model, { batch: config.batch, seq: init.seq, train: false }, evalState) : null;
     const opt = await AdamW.create(
       gpu, trainable, model.grads!,
@@ -108,6 +114,10 @@ export class Trainer {
     const trainer = new Trainer(init, gpu, trainable, plan, evalPlan, opt, stepState, evalState);
     if (init.resume) await trainer.restore(init.resume);
     return trainer;
+  }
+
+  private get rowsPerExample(): number {
+    return this.init.objective?.rowsPerExample ?? 1;
   }
 
   get runState(): RunState {
@@ -152,14 +162,14 @@ export class Trainer {
     const { config, train } = this.init;
     const epoch = Math.floor(k / this.stepsPerEpoch);
     const within = k % this.stepsPerEpoch;
-    const order = Array.from(train.keys());
+    const group = this.rowsPerExample;
+    const order = Array.from({ length: train.length / group }, (_, i) => i);
     if (config.shuffle) new Rng(config.seed * 1000003 + epoch * 7919 + 1).shuffle(order);
     const per = config.batch * config.gradAccum;
-    return order.slice(within * per, (within + 1) * per);
+    return order.slice(within * per, (within + 1) * per).flatMap((e) => Array.from({ length: group }, (_, j) => e * group + j));
   }
 
-  private microBatches(rows: readonly Row[], indices: number[]): { batches: Batch[]; tokens: number } {
-    const { batch } = this.init.config;
+  private microBatches(rows: readonly Row[], indices: number[], batch = this.init.config.batch): { batches: Batch[]; tokens: number } {
     const S = this.init.seq;
     const batches: Batch[] = [];
     let tokens = 0;
@@ -200,7 +210,7 @@ export class Trainer {
       this.emit({
         type: 'step', step: p.step + 1, totalSteps: this.totalSteps, epoch: p.step / this.stepsPerEpoch,
         loss: r.loss, lr: p.lr, gradNorm: r.gradNorm, tokensPerSecond: p.tokens / Math.max(1e-9, (now - p.t0) / 1000),
-        gpuMemory: this.gpu.ledger.total, gpuMemoryPeak: this.gpu.ledger.peak, elapsedMs: now - start,
+        gpuMemory: this.gpu.ledger.total, gpuMemoryPeak: this.gpu.ledger.peak, elapsedMs: now - start, ...(r.metrics && { metrics: r.metrics }),
       });
       this.guard(p.step + 1, r);
     };
@@ -213,10 +223,15 @@ export class Trainer {
           continue;
         }
         const k = this.step;
-        const { batches, tokens } = this.microBatches(this.init.train, this.rowsForStep(k));
+        const rows = this.rowsForStep(k);
+        const { batches, tokens } = this.microBatches(this.init.train, rows, this.plan.opts.batch);
         const lr = this.lrAt(k);
         const t0 = performance.now();
-        const { done } = runStep(this.gpu, this.plan, this.opt, this.stepState, batches, lr, (config.seed * 2654435761 + k) >>> 0);
+        const seed = (config.seed * 2654435761 + k) >>> 0;
+        const objective = this.init.objective;
+        const { done } = objective
+          ? objective.run(this.gpu, this.plan, this.opt, this.stepState, batches, rows, lr, seed)
+          : runStep(this.gpu, this.plan, this.opt, this.stepState, batches, lr, seed);
         await settle();
         pending = { promise: done, step: k, lr, tokens, t0 };
         this.step = k + 1;
@@ -257,7 +272,8 @@ export class Trainer {
       return;
     }
     const warm = step > Math.max(this.init.config.warmup, 5);
-    if (warm && this.smoothed !== null && r.loss > DIVERGENCE_FACTOR * this.smoothed) {
+    // Preference losses approach 0 as pairs separate, so a ratio to the best loss means nothing there.
+    if (warm && !this.init.objective && this.smoothed !== null && r.loss > DIVERGENCE_FACTOR * this.smoothed) {
       this.fail(step, `step ${step}: loss ${r.loss.toFixed(3)} is over ${DIVERGENCE_FACTOR}× the recent ${this.smoothed.toFixed(3)}; the run is diverging and stopped. Lower the learning rate or raise warmup.`);
       return;
     }

@@ -1,0 +1,169 @@
+/**
+ * `tabtune train --method dpo|orpo|simpo|kto`: the same model loading, trainer and run files as
+ * SFT, with preference data (TRL formats) and the method's objective. `--json` prints one line per
+ * step with TRL's metric names (rewards/chosen, rewards/rejected, rewards/accuracies,
+ * rewards/margins, logps/chosen, logps/rejected), then the held-out metrics.
+ */
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { parsePreferenceDataset, preferenceDatasetHash, tokenizePreferences, type PreferenceImport } from '../../core/data/preference.ts';
+import type { RecordProblem } from '../../core/data/records.ts';
+import { splitTrainValidation } from '../../core/data/split.ts';
+import { InputError } from '../../core/errors.ts';
+import type { Tokenizer } from '../../core/formats/tokenizer/tokenizer.ts';
+import { readPeftAdapter } from '../../core/model/lora.ts';
+import { prepareModel } from '../../core/session.ts';
+import type { TrainConfig } from '../../core/train/config.ts';
+import type { TrainEvent } from '../../core/train/events.ts';
+import { evaluatePreference } from '../../core/train/preference/evaluate.ts';
+import { rowsPerExample, type PreferenceMethod, type PreferenceOptions } from '../../core/train/preference/method.ts';
+import { longestRow, preferenceRows, type PreferenceRows } from '../../core/train/preference/rows.ts';
+import { preferenceObjectiveFor } from '../../core/train/preference/setup.ts';
+import { runFiles } from '../../core/train/run-files.ts';
+import { Trainer } from '../../core/train/trainer.ts';
+import { nodeFileTree } from '../../platform/node-files.ts';
+import { UsageError, type Parsed } from '../args.ts';
+import { modelDir, openSession } from '../common.ts';
+import { bar, type Output } from '../output.ts';
+import { preferenceOptionsFrom } from '../train-method.ts';
+import { writeFiles, writeZip } from './merge.ts';
+
+const SFT_ONLY_FLAGS = ['resume', 'save-every', 'packing', 'manifest', 'eval-every', 'early-stopping'];
+
+async function readPreferences(file: string, out: Output): Promise<PreferenceImport> {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(await readFile(file));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new InputError(file, code ? `cannot read (${code})` : 'is not UTF-8 text (save it as UTF-8 and try again)');
+  }
+  const data = parsePreferenceDataset(file, text);
+  report(data.problems, out);
+  return data;
+}
+
+function report(problems: readonly RecordProblem[], out: Output): void {
+  for (const p of problems.slice(0, 20)) out.warn(`${p.source.file}:${p.source.line}: ${p.reason} (left out)`);
+  if (problems.length > 20) out.warn(`… and ${problems.length - 20} more records left out`);
+}
+
+function tokenized(file: string, data: Pick<PreferenceImport, 'pairs' | 'unpaired'>, tok: Tokenizer, maxLength: number, out: Output) {
+  const t = tokenizePreferences(data, tok, maxLength);
+  report(t.problems, out);
+  if (t.pairs.length + t.unpaired.length === 0) throw new InputError(file, 'no usable preference records');
+  return t;
+}
+
+export async function trainPreference(p: Parsed, out: Output, config: TrainConfig, method: PreferenceMethod | 'grpo'): Promise<void> {
+  if (method === 'grpo') throw new UsageError('--method grpo is not available yet in this build (use sft, dpo, orpo, simpo or kto)');
+  const unsupported = SFT_ONLY_FLAGS.find((f) => p[f] !== undefined && p[f] !== false && p[f] !== 0);
+  if (unsupported) throw new UsageError(`--${unsupported} is not supported with --method ${method} yet`);
+  if (p.data === undefined) {
+    throw new UsageError(`--method ${method} needs --data FILE with preference records (TRL's prompt/chosen/rejected, or prompt/completion/label for KTO)`);
+  }
+  const options: PreferenceOptions = preferenceOptionsFrom(p, method);
+  const dir = modelDir(p.model as string | undefined);
+  const dataFile = resolve(p.data as string);
+  const outDir = resolve(p.out as string);
+  const prepared = await prepareModel(nodeFileTree(dir));
+  const tok = prepared.tokenizer;
+  if (!tok) throw new InputError(dir, 'preference training needs the model\'s tokenizer.json');
+  const cfg = prepared.inspected.cfg;
+  const maxLength = p['max-seq-len'] as number;
+  const data = await readPreferences(dataFile, out);
+  const wanted = method === 'kto' ? 'unpaired' : 'paired';
+  if (data.kind !== wanted) {
+    const why = data.kind === null ? 'no usable preference records' : `holds ${data.kind} records; --method ${method} needs ${wanted} ones`;
+    throw new InputError(dataFile, why);
+  }
+  // Held-out examples: --val-data, or a seeded --val-split fraction of the pairs / examples.
+  let heldOut: Pick<PreferenceImport, 'pairs' | 'unpaired'> = { pairs: [], unpaired: [] };
+  let trainData: Pick<PreferenceImport, 'pairs' | 'unpaired'> = data;
+  if (p['val-data']) {
+    heldOut = await readPreferences(resolve(p['val-data'] as string), out);
+  } else if ((p['val-split'] as number) > 0) {
+    const pick = <T>(xs: T[]) => splitTrainValidation(xs, { fraction: p['val-split'] as number, seed: config.seed });
+    const pairs = pick(data.pairs);
+    const unpaired = pick(data.unpaired);
+    trainData = { pairs: pairs.train, unpaired: unpaired.train };
+    heldOut = { pairs: pairs.validation, unpaired: unpaired.validation };
+  }
+  const train = tokenized(dataFile, trainData, tok, maxLength, out);
+  const held = heldOut.pairs.length + heldOut.unpaired.length ? tokenizePreferences(heldOut, tok, maxLength) : null;
+  const seq = Math.min(maxLength, Math.max(longestRow(train), held ? longestRow(held) : 2));
+  const padId = cfg.padTokenId ?? cfg.eosTokenIds[0] ?? 0;
+  const rows = preferenceRows(train, method, seq, padId);
+  let heldRows: PreferenceRows | null = null;
+  if (held && held.pairs.length + held.unpaired.length > 0) heldRows = preferenceRows(held, method, seq, padId);
+  const initAdapter = p['init-adapter'] ? await readPeftAdapter(cfg, nodeFileTree(p['init-adapter'] as string)) : null;
+
+  const session = await openSession(out);
+  try {
+    await session.loadModel(prepared, (done, total) => out.progress(`loading ${dir}: ${done}/${total} tensors`), { int8: p.int8 === true });
+    out.clearProgress();
+    if (config.method === 'lora') {
+      if (initAdapter) await session.loadAdapter(initAdapter);
+      else session.newAdapter(config.lora, config.seed);
+    } else if (initAdapter) {
+      throw new UsageError('--init-adapter is for LoRA runs (--tune lora)');
+    }
+    const model = session.requireModel();
+    const k = rowsPerExample(method);
+    const examples = rows.rows.length / k;
+    const unit = k === 2 ? 'pairs' : 'examples';
+    const held = heldRows ? `, ${heldRows.rows.length / k} held out` : '';
+    out.say(`${method.toUpperCase()} (${config.method === 'lora' ? 'LoRA' : 'full'}) on ${examples} ${unit} of ≤ ${seq} tokens${held}`);
+    const batch = config.batch * k;
+    const { objective } = await preferenceObjectiveFor(model, options, rows.rows, rows.roles, batch, seq);
+    const heldInfos = heldRows
+      ? (await preferenceObjectiveFor(model, options, heldRows.rows, heldRows.roles, batch, seq)).refs.map((ref, i) => ({ role: heldRows!.roles[i]!, ref }))
+      : null;
+    const evaluate = async (when: string) => {
+      if (!heldRows || !heldInfos) return;
+      const r = await evaluatePreference(model, options, heldRows.rows, heldInfos, batch, seq);
+      out.record({ eval: { when, loss: r.loss, ...r.metrics } });
+      const m = r.metrics;
+      out.say(`held out, ${when}: loss ${r.loss.toFixed(4)}, rewards/accuracies ${fmt(m['rewards/accuracies'])}, margins ${fmt(m['rewards/margins'])}`);
+    };
+    await evaluate('before');
+    const events: TrainEvent[] = [];
+    const trainer = await Trainer.create({
+      model, config, seq, train: rows.rows, objective,
+      onEvent: (e) => {
+        events.push(e);
+        if (e.type === 'step') {
+          out.record({ step: e.step, loss: e.loss, lr: e.lr, grad_norm: e.gradNorm, ...e.metrics });
+          const m = e.metrics ?? {};
+          const line = `step ${e.step}/${e.totalSteps}  loss ${e.loss.toFixed(4)}  acc ${fmt(m['rewards/accuracies'])}  margin ${fmt(m['rewards/margins'])}`;
+          out.progress(`${bar(e.step, e.totalSteps)} ${line}`, e.step === e.totalSteps);
+        } else if (e.type === 'alert') {
+          out.record({ alert: { level: e.level, step: e.step, message: e.message } });
+          out.warn(e.message);
+        }
+      },
+    });
+    const summary = await trainer.run();
+    out.clearProgress();
+    trainer.destroy();
+    if (summary.state === 'failed') throw new InputError(dataFile, summary.message ?? 'the run failed');
+    await evaluate('after');
+    const files = await runFiles(session, {
+      model: { name: dir, source: { kind: 'local', path: dir } },
+      dataset: {
+        name: dataFile, version: 1, records: [], trainRows: rows.rows.length, validationRows: heldRows?.rows.length ?? 0, maxLength,
+        packing: false, maskPrompt: true, validationFraction: p['val-split'] as number, splitSeed: config.seed,
+      },
+      config, seq, totalSteps: trainer.totalSteps, events,
+      preference: { options, hash: await preferenceDatasetHash(trainData), format: method === 'kto' ? 'unpaired-preference' : 'preference' },
+    });
+    writeFiles(outDir, files);
+    if (p.zip) writeZip(`${outDir}.zip`, outDir, files);
+    out.record({ done: { state: summary.state, steps: summary.steps, final_loss: summary.finalLoss, out: outDir } });
+    out.say(`${summary.state} after ${summary.steps} steps; wrote ${Object.keys(files).join(', ')} to ${outDir}`);
+  } finally {
+    session.dispose();
+  }
+}
+
+const fmt = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? '-' : v.toFixed(3));
