@@ -76,7 +76,10 @@ function configFrom(o: TrainOptions): TrainConfig {
     method: o.method, schedule: o.schedule, lr: o.lr, warmup: o.warmup, batch: o.batch, gradAccum: o.gradAccum, steps: o.steps, epochs: o.epochs,
     weightDecay: o.weightDecay, clip: o.clip, betas: [betas[0]!, betas[1]!], eps: o.eps, shuffle: o.shuffle, seed: o.seed, evalEvery: o.evalEvery,
     earlyStoppingPatience: o.earlyStopping, saveEvery: o.saveEvery, gradCheckpointing: o.gradCheckpointing,
-    lora: { r: o.loraR, alpha: o.loraAlpha, dropout: o.loraDropout, rslora: o.rslora, targets: targets.length === 1 && targets[0] === 'all-linear' ? 'all-linear' : targets },
+    lora: {
+      r: o.loraR, alpha: o.loraAlpha, dropout: o.loraDropout, rslora: o.rslora,
+      targets: targets.length === 1 && targets[0] === 'all-linear' ? 'all-linear' : targets,
+    },
   });
 }
 
@@ -158,10 +161,14 @@ export async function run(p: Parsed, out: Output): Promise<void> {
       },
     });
     const adapter = session.adapterInfo();
-    const what = adapter ? `LoRA r=${adapter.r} on ${adapter.targets.length} module types (${adapter.parameters.toLocaleString()} parameters)` : `all ${session.info().parameters.toLocaleString()} parameters`;
+    const what = adapter
+      ? `LoRA r=${adapter.r} on ${adapter.targets.length} module types (${adapter.parameters.toLocaleString()} parameters)`
+      : `all ${session.info().parameters.toLocaleString()} parameters`;
     out.say(`training ${what} of ${dir}`);
     const rows = job.rows;
-    out.say(`data: ${rows.train.length} training rows of ${rows.seq} tokens${o.packing ? ' (packed)' : ''} from ${split.train.length} examples${rows.validation.length ? `, ${rows.validation.length} validation rows` : ''}${data.truncated ? `, ${data.truncated} truncated` : ''}`);
+    const validation = rows.validation.length ? `, ${rows.validation.length} validation rows` : '';
+    const truncated = data.truncated ? `, ${data.truncated} truncated` : '';
+    out.say(`data: ${rows.train.length} training rows of ${rows.seq} tokens${o.packing ? ' (packed)' : ''} from ${split.train.length} examples${validation}${truncated}`);
     if (resumed) out.say(`resumed from ${resumed.dir} at step ${resumed.checkpoint.state.step}`);
     process.once('SIGINT', () => {
       out.warn('stopping after this step (Ctrl-C again to abort)…');
@@ -175,7 +182,8 @@ export async function run(p: Parsed, out: Output): Promise<void> {
     writeFiles(outDir, files);
     if (o.zip) writeZip(`${outDir}.zip`, outDir, files);
     out.record({ done: { state: summary.state, steps: summary.steps, final_loss: summary.finalLoss, best_val_loss: summary.bestValLoss, out: outDir } });
-    out.say(`${summary.state} after ${summary.steps} steps${summary.message ? ` (${summary.message})` : ''}; wrote ${Object.keys(files).join(', ')} to ${outDir}`);
+    const why = summary.message ? ` (${summary.message})` : '';
+    out.say(`${summary.state} after ${summary.steps} steps${why}; wrote ${Object.keys(files).join(', ')} to ${outDir}`);
   } finally {
     session.dispose();
   }
