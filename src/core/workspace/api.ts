@@ -22,7 +22,13 @@ export interface GpuInfo {
 /** Where a model comes from. `local` models are folders the user picked or dropped. */
 export type ModelSource =
   | { readonly kind: 'demo' }
-  | { readonly kind: 'hub'; readonly repo: string; readonly revision: string; /** Hub origin; default https://huggingface.co (tests serve a local copy). */ readonly base?: string }
+  | {
+      readonly kind: 'hub';
+      readonly repo: string;
+      readonly revision: string;
+      /** Hub origin; default https://huggingface.co (tests serve a local copy). */
+      readonly base?: string;
+    }
   | { readonly kind: 'local'; readonly name: string };
 
 export interface LoadProgress {
