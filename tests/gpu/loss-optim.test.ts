@@ -53,6 +53,8 @@ describe('cross-entropy over vocabulary chunks', () => {
 
   it('shifts labels within each sequence', () => {
     expect(Array.from(shiftTargets([1, 2, 3, -100, 5, 6], 3))).toEqual([2, 3, IGNORE_TARGET, 5, 6, IGNORE_TARGET]);
+    // Packed rows: no target crosses from one example (segment) into the next.
+    expect(Array.from(shiftTargets([1, 2, 3, 4, 5, 6], 6, [0, 0, 1, 1, 1, 2]))).toEqual([2, IGNORE_TARGET, 4, 5, IGNORE_TARGET, IGNORE_TARGET]);
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { batchRows, packExamples, padExamples, type PackedSequence, type Tokens } from '../../src/core/data/packing.ts';
+import { packExamples, padExamples, type PackedSequence, type Tokens } from '../../src/core/data/packing.ts';
 import { Rng } from '../../src/core/rng.ts';
 
 const PAD = 0;
@@ -141,25 +141,5 @@ describe('padExamples', () => {
     const rows = padExamples([{ inputIds: [5, 6, 7], labels: [-100, 6, 7] }], 5, 9);
     expect(rows).toEqual([{ inputIds: [5, 6, 7, 9, 9], labels: [-100, 6, 7, -100, -100], segments: [0, 0, 0, 1, 1] }]);
     expect(() => padExamples([{ inputIds: [1, 2, 3], labels: [1, 2, 3] }], 2, 0)).toThrow(RangeError);
-  });
-});
-
-describe('batchRows', () => {
-  it('groups rows into micro-batches of B rows, padding the last one', () => {
-    const rows = padExamples(makeExamples([2, 3, 1, 4, 2]), 4, PAD);
-    const batches = batchRows(rows, 2, { padId: PAD });
-    expect(batches.map((b) => b.rows)).toEqual([2, 2, 1]);
-    for (const b of batches) {
-      expect(b.ids).toHaveLength(8);
-      expect(b.labels).toHaveLength(8);
-      expect(b.segments).toHaveLength(8);
-    }
-    expect([...batches[0]!.ids]).toEqual([...rows[0]!.inputIds, ...rows[1]!.inputIds]);
-    expect([...batches[1]!.labels]).toEqual([...rows[2]!.labels, ...rows[3]!.labels]);
-    expect([...batches[2]!.ids]).toEqual([...rows[4]!.inputIds, PAD, PAD, PAD, PAD]);
-    expect([...batches[2]!.labels.slice(4)]).toEqual([-100, -100, -100, -100]);
-    expect(batchRows(rows, 2, { padId: PAD, dropLast: true })).toHaveLength(2);
-    expect(batchRows([], 4, { padId: PAD })).toEqual([]);
-    expect(() => batchRows(rows, 0, { padId: PAD })).toThrow(RangeError);
   });
 });

@@ -155,7 +155,7 @@ class DatasetsStore {
     }
   }
 
-  async prepare(config: unknown): Promise<void> {
+  async prepare(config: PrepareForm): Promise<void> {
     const d = this.selected;
     if (!d || this.preparing) return;
     this.preparing = { step: 'starting', done: 0, total: d.records };

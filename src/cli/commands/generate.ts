@@ -6,7 +6,8 @@ import { generateText, type Prompt } from '../../core/pipeline/generate.ts';
 export const spec = {
   name: 'generate',
   summary: 'continue a prompt with the model (and an optional LoRA adapter), KV-cached',
-  usage: 'tabtune generate --model DIR [--adapter DIR] (--prompt TEXT | --prompt-ids 1,2,3) --max-new-tokens N [--greedy | --temperature T --top-p P --top-k K --seed S] [--json]',
+  usage: 'tabtune generate --model DIR [--adapter DIR] (--prompt TEXT | --prompt-ids 1,2,3) --max-new-tokens N '
+    + '[--greedy | --temperature T --top-p P --top-k K --seed S] [--json]',
   flags: [
     { name: 'model', kind: 'string', value: 'DIR', help: 'Hugging Face model folder (default: the demo model)' },
     { name: 'adapter', kind: 'string', value: 'DIR', help: 'PEFT LoRA adapter folder' },

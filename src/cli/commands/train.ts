@@ -26,10 +26,16 @@ export const spec = {
   summary: 'fine-tune with LoRA (or every weight) and write a PEFT adapter (or model folder)',
   usage: 'tabtune train [--model DIR] [--data FILE] [--out DIR] [options]   (no --model/--data: the offline demo)',
   flags: [
-    { name: 'manifest', kind: 'string', value: 'FILE', help: 'repeat a run from its run_manifest.json (model, data, every setting; flags you give override it)' },
+    {
+      name: 'manifest', kind: 'string', value: 'FILE',
+      help: 'repeat a run from its run_manifest.json (model, data, every setting; flags you give override it)',
+    },
     { name: 'zip', kind: 'boolean', help: 'also write OUT.zip with the adapter (or model) folder' },
     { name: 'model', kind: 'string', value: 'DIR', help: 'Hugging Face model folder (default: the demo model)' },
-    { name: 'data', kind: 'string', value: 'FILE', help: 'training data: JSONL/JSON/CSV/TSV/TXT in any supported record format (default: the demo Factbook Q&A)' },
+    {
+      name: 'data', kind: 'string', value: 'FILE',
+      help: 'training data: JSONL/JSON/CSV/TSV/TXT in any supported record format (default: the demo Factbook Q&A)',
+    },
     { name: 'val-data', kind: 'string', value: 'FILE', help: 'validation data (instead of --val-split)' },
     { name: 'columns', kind: 'list', value: 'FIELD=COLUMN,...', help: 'which columns hold the known fields, e.g. prompt=question,completion=answer' },
     { name: 'out', kind: 'string', value: 'DIR', help: 'output folder', default: 'tabtune-out' },
@@ -42,7 +48,10 @@ export const spec = {
     { name: 'int8', kind: 'boolean', help: 'hold the base model\'s linear weights as int8 with per-channel scales (LoRA only; a quarter of the memory)' },
     { name: 'init-adapter', kind: 'string', value: 'DIR', help: 'start from an existing PEFT adapter' },
     { name: 'lr', kind: 'number', value: 'LR', help: 'peak learning rate', default: 2e-4, above: 0 },
-    { name: 'schedule', kind: 'string', value: 'constant|linear|cosine', help: 'learning-rate schedule', default: 'linear', choices: ['constant', 'linear', 'cosine'] },
+    {
+      name: 'schedule', kind: 'string', value: 'constant|linear|cosine',
+      help: 'learning-rate schedule', default: 'linear', choices: ['constant', 'linear', 'cosine'],
+    },
     { name: 'warmup', kind: 'int', value: 'N', help: 'warmup steps', default: 0, min: 0 },
     { name: 'batch', kind: 'int', value: 'B', help: 'rows per micro-batch', default: 8, min: 1 },
     { name: 'grad-accum', kind: 'int', value: 'N', help: 'micro-batches per optimizer step', default: 1, min: 1 },
@@ -56,7 +65,10 @@ export const spec = {
     { name: 'seed', kind: 'int', value: 'S', help: 'seed for data order, LoRA init, dropout and the split', default: 42, min: 0 },
     { name: 'val-split', kind: 'number', value: 'F', help: 'fraction of records held out for validation', default: 0, min: 0, below: 1 },
     { name: 'eval-every', kind: 'int', value: 'N', help: 'validate every N steps (0: at the end)', default: 0, min: 0 },
-    { name: 'early-stopping', kind: 'int', value: 'PATIENCE', help: 'stop after PATIENCE validations without improvement; restore the best', default: 0, min: 0 },
+    {
+      name: 'early-stopping', kind: 'int', value: 'PATIENCE',
+      help: 'stop after PATIENCE validations without improvement; restore the best', default: 0, min: 0,
+    },
     { name: 'save-every', kind: 'int', value: 'N', help: 'write OUT/checkpoint-STEP every N steps', default: 0, min: 0 },
     { name: 'resume', kind: 'string', value: 'DIR', help: 'continue from a checkpoint folder (or the newest checkpoint-N in DIR)' },
     { name: 'grad-checkpointing', kind: 'boolean', help: 'recompute activations in the backward (less memory, ~30% slower)' },
@@ -81,7 +93,10 @@ function configFrom(o: TrainOptions, tune: 'lora' | 'full'): TrainConfig {
     method: tune, schedule: o.schedule, lr: o.lr, warmup: o.warmup, batch: o.batch, gradAccum: o.gradAccum, steps: o.steps, epochs: o.epochs,
     weightDecay: o.weightDecay, clip: o.clip, betas: [betas[0]!, betas[1]!], eps: o.eps, shuffle: o.shuffle, seed: o.seed, evalEvery: o.evalEvery,
     earlyStoppingPatience: o.earlyStopping, saveEvery: o.saveEvery, gradCheckpointing: o.gradCheckpointing,
-    lora: { r: o.loraR, alpha: o.loraAlpha, dropout: o.loraDropout, rslora: o.rslora, targets: targets.length === 1 && targets[0] === 'all-linear' ? 'all-linear' : targets },
+    lora: {
+      r: o.loraR, alpha: o.loraAlpha, dropout: o.loraDropout, rslora: o.rslora,
+      targets: targets.length === 1 && targets[0] === 'all-linear' ? 'all-linear' : targets,
+    },
   });
 }
 
@@ -175,10 +190,15 @@ export async function run(p: Parsed, out: Output): Promise<void> {
       },
     });
     const adapter = session.adapterInfo();
-    const what = adapter ? `LoRA r=${adapter.r} on ${adapter.targets.length} module types (${adapter.parameters.toLocaleString()} parameters)` : `all ${session.info().parameters.toLocaleString()} parameters`;
+    const what = adapter
+      ? `LoRA r=${adapter.r} on ${adapter.targets.length} module types (${adapter.parameters.toLocaleString()} parameters)`
+      : `all ${session.info().parameters.toLocaleString()} parameters`;
     out.say(`training ${what} of ${dir}`);
     const rows = job.rows;
-    out.say(`data: ${rows.train.length} training rows of ${rows.seq} tokens${o.packing ? ' (packed)' : ''} from ${split.train.length} examples${rows.validation.length ? `, ${rows.validation.length} validation rows` : ''}${data.truncated ? `, ${data.truncated} truncated` : ''}`);
+    const validation = rows.validation.length ? `, ${rows.validation.length} validation rows` : '';
+    const truncated = data.truncated ? `, ${data.truncated} truncated` : '';
+    const packed = o.packing ? ' (packed)' : '';
+    out.say(`data: ${rows.train.length} training rows of ${rows.seq} tokens${packed} from ${split.train.length} examples${validation}${truncated}`);
     if (resumed) out.say(`resumed from ${resumed.dir} at step ${resumed.checkpoint.state.step}`);
     onStdoutClosed(() => stop.abort());
     process.once('SIGINT', () => {
@@ -193,7 +213,8 @@ export async function run(p: Parsed, out: Output): Promise<void> {
     writeFiles(outDir, files);
     if (o.zip) writeZip(`${outDir}.zip`, outDir, files);
     out.record({ done: { state: summary.state, steps: summary.steps, final_loss: summary.finalLoss, best_val_loss: summary.bestValLoss, out: outDir } });
-    out.say(`${summary.state} after ${summary.steps} steps${summary.message ? ` (${summary.message})` : ''}; wrote ${Object.keys(files).join(', ')} to ${outDir}`);
+    const why = summary.message ? ` (${summary.message})` : '';
+    out.say(`${summary.state} after ${summary.steps} steps${why}; wrote ${Object.keys(files).join(', ')} to ${outDir}`);
   } finally {
     session.dispose();
   }
@@ -205,7 +226,9 @@ function report(e: TrainEvent, out: Output, job: TrainJob | null, started: numbe
     const elapsed = (Date.now() - started) / 1000;
     const done = e.step - (job ? job.totalSteps - e.totalSteps : 0);
     const eta = (elapsed / Math.max(1, done)) * (e.totalSteps - e.step);
-    out.progress(`${bar(e.step, e.totalSteps)} step ${e.step}/${e.totalSteps}  loss ${e.loss.toFixed(4)}  lr ${e.lr.toExponential(2)}  ${Math.round(e.tokensPerSecond)} tok/s  ETA ${duration(eta)}`, e.step === e.totalSteps);
+    const speed = `${Math.round(e.tokensPerSecond)} tok/s  ETA ${duration(eta)}`;
+    const line = `${bar(e.step, e.totalSteps)} step ${e.step}/${e.totalSteps}  loss ${e.loss.toFixed(4)}  lr ${e.lr.toExponential(2)}  ${speed}`;
+    out.progress(line, e.step === e.totalSteps);
   } else if (e.type === 'eval') {
     out.record({ eval: { step: e.step, val_loss: e.valLoss, val_perplexity: e.valPerplexity } });
     out.say(`step ${e.step}: validation loss ${e.valLoss.toFixed(4)} (perplexity ${e.valPerplexity.toFixed(2)})${e.best ? ' — best so far' : ''}`);

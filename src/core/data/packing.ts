@@ -131,39 +131,3 @@ export function padExamples(examples: readonly Tokens[], seqLen: number, padId: 
     return { inputIds, labels, segments };
   });
 }
-
-/** B rows of S tokens, row-major, in the shape the step plan's Batch takes. */
-export interface MicroBatch {
-  ids: Int32Array;
-  labels: Int32Array;
-  segments: Int32Array;
-  /** Rows holding data; the rest of a last, short batch is padding. */
-  rows: number;
-}
-
-/**
- * Groups rows into micro-batches of `batchSize` rows. A last short batch is filled with padding
- * rows (every label -100) so that every batch has the same shape, or left out with `dropLast`.
- */
-export function batchRows(rows: readonly PackedSequence[], batchSize: number, opts: { padId: number; dropLast?: boolean }): MicroBatch[] {
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
-  if (rows.length === 0) return [];
-  const S = rows[0]!.inputIds.length;
-  const out: MicroBatch[] = [];
-  for (let start = 0; start < rows.length; start += batchSize) {
-    const n = Math.min(batchSize, rows.length - start);
-    if (n < batchSize && opts.dropLast) break;
-    const ids = new Int32Array(batchSize * S).fill(opts.padId);
-    const labels = new Int32Array(batchSize * S).fill(IGNORE);
-    const segments = new Int32Array(batchSize * S);
-    for (let r = 0; r < n; r++) {
-      const row = rows[start + r]!;
-      if (row.inputIds.length !== S) throw new RangeError(`row ${start + r} has ${row.inputIds.length} tokens, the others ${S}`);
-      ids.set(row.inputIds, r * S);
-      labels.set(row.labels, r * S);
-      segments.set(row.segments, r * S);
-    }
-    out.push({ ids, labels, segments, rows: n });
-  }
-  return out;
-}

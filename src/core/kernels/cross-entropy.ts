@@ -54,11 +54,14 @@ export function crossEntropyGrad(gpu: Gpu, program: Program, T: number, c: Logit
   );
 }
 
-/** Targets for causal LM loss: labels shifted left within each sequence of length S. */
-export function shiftTargets(labels: ArrayLike<number>, S: number): Uint32Array {
+/**
+ * Next-token targets for causal LM loss, as transformers shifts labels: each position's target is
+ * the next label within its sequence of S tokens and, for packed rows, within its segment.
+ */
+export function shiftTargets(labels: ArrayLike<number>, S: number, segments?: ArrayLike<number>): Uint32Array {
   const out = new Uint32Array(labels.length).fill(IGNORE_TARGET);
   for (let t = 0; t < labels.length; t++) {
-    if ((t + 1) % S === 0) continue;
+    if ((t + 1) % S === 0 || (segments && segments[t + 1] !== segments[t])) continue;
     const l = labels[t + 1]!;
     if (l !== IGNORE_INDEX && l >= 0) out[t] = l;
   }

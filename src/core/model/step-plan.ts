@@ -1,7 +1,7 @@
 import { Program } from '../gpu/program.ts';
 import { tensorOf, type Tensor } from '../gpu/tensor.ts';
 import { causalBounds } from '../kernels/attention.ts';
-import { crossEntropyChunk, crossEntropyFinish, crossEntropyGrad, IGNORE_INDEX, IGNORE_TARGET, type LogitsChunk } from '../kernels/cross-entropy.ts';
+import { crossEntropyChunk, crossEntropyFinish, crossEntropyGrad, IGNORE_TARGET, shiftTargets, type LogitsChunk } from '../kernels/cross-entropy.ts';
 import { matmul } from '../kernels/matmul.ts';
 import { normBackward, normForward, statsPerRow } from '../kernels/norm.ts';
 import { partialsFor, sumInto } from '../kernels/reduce.ts';
@@ -182,6 +182,7 @@ export class StepPlan {
     if (batch.ids.length !== T || batch.labels.length !== T) throw new Error(`batch holds ${batch.ids.length} tokens, the plan ${T}`);
     const data = new Uint32Array(T * 7);
     const segments = batch.segments ?? new Uint32Array(T);
+    const shifted = shiftTargets(batch.labels, S, segments);
     let targets = 0;
     let pos = 0;
     for (let t = 0; t < T; t++) {
@@ -192,11 +193,10 @@ export class StepPlan {
       pos = s === 0 || segments[t] !== segments[t - 1] ? 0 : pos + 1;
       if (pos >= maxPositions) throw new RangeError(`sequence position ${pos} exceeds the model's ${maxPositions} positions`);
       data[T + t] = pos;
-      const sameSeq = s + 1 < S && segments[t + 1] === segments[t];
-      const label = sameSeq ? batch.labels[t + 1]! : IGNORE_INDEX;
-      const valid = label !== IGNORE_INDEX && label >= 0;
+      const label = shifted[t]!;
+      const valid = label !== IGNORE_TARGET;
       if (valid && label >= vocabSize) throw new RangeError(`label ${label} at position ${t + 1} is outside the vocabulary (${vocabSize})`);
-      data[2 * T + t] = valid ? label : IGNORE_TARGET;
+      data[2 * T + t] = label;
       if (valid) targets++;
     }
     const { query, key } = causalBounds(S, segments);

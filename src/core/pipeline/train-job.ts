@@ -108,7 +108,9 @@ export class TrainJob {
     const { session, config, describe, rows: o } = this.init;
     const files = summary.state === 'failed' && summary.steps === 0 ? null : await runFiles(session, {
       model: describe.model,
-      dataset: { ...describe.dataset, trainRows: this.rows.train.length, validationRows: this.rows.validation.length, maxLength: o.maxLength, packing: o.packing },
+      dataset: {
+        ...describe.dataset, trainRows: this.rows.train.length, validationRows: this.rows.validation.length, maxLength: o.maxLength, packing: o.packing,
+      },
       config, seq: this.rows.seq, totalSteps: this.trainer.totalSteps, events: this.events,
     });
     return { summary, files, events: [...this.events] };

@@ -50,7 +50,8 @@ export function tokenizedExamples(
   let truncated = 0;
   for (const r of records) {
     if (r.record.kind !== 'tokens') {
-      throw new InputError(r.source.file, `line ${r.source.line} is a ${r.record.kind} record, but the model folder has no tokenizer.json (only input_ids records can be used)`);
+      const why = `line ${r.source.line} is a ${r.record.kind} record, but the model folder has no tokenizer.json (only input_ids records can be used)`;
+      throw new InputError(r.source.file, why);
     }
     const ids = r.record.inputIds;
     const labels = r.record.labels ?? ids;

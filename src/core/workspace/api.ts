@@ -7,6 +7,8 @@ import type { AdapterSummary } from '../gpu/gpu.ts';
 import type { SelfTestResult } from '../selftest/kernels.ts';
 import type { RecordKind, RecordProblem, RecordSource } from '../data/records.ts';
 import type { TokenStats } from '../data/stats.ts';
+import type { PrepareForm } from '../data/prepare/pipeline.ts';
+import type { QualityReport } from '../data/prepare/report.ts';
 import type { TrainConfigInput } from '../train/config.ts';
 import type { RunRecord } from './runs.ts';
 import type { RunState, TrainEvent } from '../train/events.ts';
@@ -20,7 +22,13 @@ export interface GpuInfo {
 /** Where a model comes from. `local` models are folders the user picked or dropped. */
 export type ModelSource =
   | { readonly kind: 'demo' }
-  | { readonly kind: 'hub'; readonly repo: string; readonly revision: string; /** Hub origin; default https://huggingface.co (tests serve a local copy). */ readonly base?: string }
+  | {
+      readonly kind: 'hub';
+      readonly repo: string;
+      readonly revision: string;
+      /** Hub origin; default https://huggingface.co (tests serve a local copy). */
+      readonly base?: string;
+    }
   | { readonly kind: 'local'; readonly name: string };
 
 export interface LoadProgress {
@@ -171,6 +179,15 @@ export interface SamplingSettings {
   readonly seed?: number;
 }
 
+/** A dataset version made by preparation, with its quality report. */
+export interface PreparedVersion {
+  readonly dataset: DatasetSummary;
+  readonly report: QualityReport;
+  readonly reportText: string;
+  /** Records the preparation synthesized. */
+  readonly generated: number;
+}
+
 export interface GenerateRequest {
   /** Chat messages (rendered with the chat template) or plain text. */
   readonly messages?: readonly { role: string; content: string }[];
@@ -218,7 +235,7 @@ export interface WorkerApi {
   previewDataset(id: string, offset: number, count: number): Promise<DatasetPreview>;
   deleteDataset(id: string): Promise<void>;
   /** Runs data preparation (core/data/prepare) and stores the result as a new version. */
-  prepareDataset(id: string, config: unknown, onProgress?: (step: string, done: number, total: number) => void): Promise<{ dataset: DatasetSummary; report: unknown; reportText: string; generated: number }>;
+  prepareDataset(id: string, form: PrepareForm, onProgress?: (step: string, done: number, total: number) => void): Promise<PreparedVersion>;
   setDatasetVersion(id: string, version: number): Promise<DatasetSummary>;
 
   startRun(settings: RunSettings, onEvent: (e: RunEvent) => void): Promise<string>;

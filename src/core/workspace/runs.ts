@@ -32,12 +32,16 @@ const key = {
 };
 
 /** Runs with their settings, metrics, last checkpoint and output files (adapter, manifest). */
+/** What a new run record is made from (the rest starts empty). */
+type NewRun = Omit<RunRecord, 'id' | 'createdAt' | 'updatedAt' | 'events' | 'step' | 'lastLoss' | 'bestValLoss' | 'hasCheckpoint' | 'hasAdapter'>;
+
 export class RunLibrary {
   constructor(private readonly store: KeyValueStore) {}
 
-  async create(r: Omit<RunRecord, 'id' | 'createdAt' | 'updatedAt' | 'events' | 'step' | 'lastLoss' | 'bestValLoss' | 'hasCheckpoint' | 'hasAdapter'>): Promise<RunRecord> {
+  async create(r: NewRun): Promise<RunRecord> {
     const now = Date.now();
-    const run: RunRecord = { ...r, id: newId('run'), createdAt: now, updatedAt: now, events: [], step: 0, lastLoss: null, bestValLoss: null, hasCheckpoint: false, hasAdapter: false };
+    const fresh = { events: [], step: 0, lastLoss: null, bestValLoss: null, hasCheckpoint: false, hasAdapter: false };
+    const run: RunRecord = { ...r, id: newId('run'), createdAt: now, updatedAt: now, ...fresh };
     await this.store.set(key.run(run.id), run);
     return run;
   }

@@ -1,169 +1,76 @@
-import { zipSync } from 'fflate';
-import { memoryTree, type FileTree } from '../formats/bytes.ts';
-import { linearModules, resolveTargets } from '../formats/peft.ts';
-import type { Gpu } from '../gpu/gpu.ts';
-import { evaluate } from '../eval/report.ts';
-import { generateText } from '../pipeline/generate.ts';
-import { estimateTrainingMemory } from '../model/memory.ts';
-import { readPeftAdapter } from '../model/lora.ts';
+import type { PrepareForm } from '../data/prepare/pipeline.ts';
 import { kernelSelfTest } from '../selftest/kernels.ts';
-import { Session } from '../session.ts';
-import { trainConfig, type TrainConfig } from '../train/config.ts';
-import type { RunState, TrainEvent } from '../train/events.ts';
-import type { Checkpoint } from '../train/trainer.ts';
-import { TrainJob } from '../pipeline/train-job.ts';
-import { splitExamples, trainingData, type TrainingData } from '../pipeline/training-data.ts';
-import type { PeftAdapterFiles } from '../model/lora.ts';
-import { plainEqual } from './plain-equal.ts';
 import type {
   DatasetPreview, DatasetSummary, EvalReport, EvalRequest, ExportedFile, GenerateRequest, GenerateResult, GeneratedToken, GpuInfo,
-  LoadProgress, LocalFile, MemoryEstimate, MemoryRequest, ModelSource, ModelSummary, PreviewRow, RunDetail, RunEvent, RunSettings,
+  LoadProgress, LocalFile, MemoryEstimate, MemoryRequest, ModelSource, ModelSummary, PreparedVersion, RunDetail, RunEvent, RunSettings,
   RunSummary, WorkerApi,
 } from './api.ts';
-import { configFromForm, prepareDataset, type PrepareForm } from '../data/prepare/pipeline.ts';
-import { renderReport } from '../data/prepare/report.ts';
 import { BenchmarkBoard, runSuiteJob, type Leaderboard, type SuiteFiles, type SuiteReport, type SuiteRequest } from './benchmarks.ts';
-import { DatasetLibrary, type DatasetMeta, type DatasetOptions } from './datasets.ts';
-import { previewRows } from './preview.ts';
-import { runProgress, RunLibrary, type RunRecord } from './runs.ts';
-import type { KeyValueStore } from './store.ts';
+import { DatasetLibrary, type DatasetOptions } from './datasets.ts';
+import { Evaluation } from './evaluation.ts';
+import { Exports } from './exports.ts';
+import { ModelHost } from './model-host.ts';
+import type { WorkbenchPlatform } from './platform.ts';
+import { RunControl } from './run-control.ts';
+import { RunLibrary } from './runs.ts';
+import { TokenizedDatasets } from './tokenized-datasets.ts';
 
-/** What the browser (or Node, in tests) provides to the workbench. */
-export interface WorkbenchPlatform {
-  acquireGpu(): Promise<Gpu>;
-  readonly store: KeyValueStore;
-  /** A model folder for a source: the app's demo files, a Hub download (cached), or the user's files. */
-  openModel(source: ModelSource, files: readonly LocalFile[] | null, onProgress?: (p: LoadProgress) => void): Promise<FileTree>;
-  cachedModels(): Promise<{ repo: string; revision: string; bytes: number }[]>;
-  localTree(name: string, files: readonly LocalFile[]): FileTree;
-}
-
-interface ActiveRun {
-  readonly id: string;
-  readonly job: TrainJob;
-  readonly done: Promise<void>;
-}
-
-/** Checkpoints every this many steps when the run's settings ask for none, so a reload loses little. */
-const DEFAULT_CHECKPOINT_STEPS = 10;
-/** Run records are persisted at most this often while training (and on every eval/checkpoint/state). */
-const PERSIST_MS = 2000;
+export type { WorkbenchPlatform } from './platform.ts';
 
 /**
- * The Worker's API on top of a Session: models, datasets, runs, evaluation, generation and export.
- * Platform-free, so Node tests drive exactly what the browser Worker runs.
+ * The Worker's API: one object over the concerns it joins (models, datasets, runs, evaluation,
+ * export), each in its own file. Platform-free, so Node tests drive exactly what the browser
+ * Worker runs.
  */
 export class Workbench implements WorkerApi {
-  private gpu: Gpu | null = null;
-  private session: Session | null = null;
-  private source: ModelSource | null = null;
-  private tree: FileTree | null = null;
-  private active: ActiveRun | null = null;
-  /** The run whose adapter the session holds (null: none or a fresh one). */
-  private adapterOf: string | null = null;
+  private readonly host: ModelHost;
   private readonly datasets: DatasetLibrary;
-  private readonly runs: RunLibrary;
+  private readonly tokenized: TokenizedDatasets;
+  private readonly runs: RunControl;
+  private readonly evaluation: Evaluation;
+  private readonly exports: Exports;
   private readonly benchmarks: BenchmarkBoard;
-  private dataCache: { meta: DatasetMeta; tokenizer: string; data: TrainingData } | null = null;
-  private generation: AbortController | null = null;
 
   constructor(private readonly platform: WorkbenchPlatform) {
+    const library = new RunLibrary(platform.store);
+    this.host = new ModelHost(platform, library, () => this.runs.activeId);
     this.datasets = new DatasetLibrary(platform.store);
-    this.runs = new RunLibrary(platform.store);
+    this.tokenized = new TokenizedDatasets(this.datasets, this.host);
+    this.runs = new RunControl(this.host, this.datasets, this.tokenized, library);
+    this.host.onLost = () => this.runs.halt();
+    this.evaluation = new Evaluation(this.host, this.datasets, this.tokenized);
+    this.exports = new Exports(platform, this.host, library, this.runs);
     this.benchmarks = new BenchmarkBoard(platform.store);
   }
 
-  private async requireGpu(): Promise<Gpu> {
-    if (this.gpu?.isLost) {
-      this.session = null;
-      this.gpu = null;
-    }
-    if (!this.gpu) {
-      this.gpu = await this.platform.acquireGpu();
-      this.gpu.onLost(() => this.active?.job.stop());
-    }
-    return this.gpu;
-  }
-
-  private async requireSession(): Promise<Session> {
-    const gpu = await this.requireGpu();
-    if (!this.session) {
-      this.session = new Session(gpu);
-      // After a device loss the model is loaded again from where it came from.
-      if (this.tree) await this.session.loadModel(this.tree);
-    }
-    return this.session;
-  }
-
-  private async requireModel(): Promise<Session> {
-    const s = await this.requireSession();
-    if (!s.model) throw new Error('load a model first (Model view)');
-    return s;
-  }
-
-  async init(): Promise<GpuInfo> {
-    const g = await this.requireGpu();
-    const limits: Record<string, number> = {};
-    for (const k in g.limits) {
-      const v = (g.limits as unknown as Record<string, unknown>)[k];
-      if (typeof v === 'number') limits[k] = v;
-    }
-    return { adapter: g.adapter, limits, features: [...g.features] };
+  init(): Promise<GpuInfo> {
+    return this.host.gpuInfo();
   }
 
   async selfTest() {
-    return kernelSelfTest(await this.requireGpu());
+    return kernelSelfTest(await this.host.requireGpu());
   }
 
   // ---- models
 
   async loadModel(source: ModelSource, files: readonly LocalFile[] | null, onProgress?: (p: LoadProgress) => void): Promise<ModelSummary> {
-    if (this.active) throw new Error('stop the running training before loading another model');
-    const tree = await this.platform.openModel(source, files, onProgress);
-    const s = await this.requireSession();
-    await s.loadModel(tree, (done, total) => onProgress?.({ phase: 'load', done, total }));
-    this.source = source;
-    this.tree = tree;
-    this.adapterOf = null;
-    this.dataCache = null;
-    return this.summary(s);
+    if (this.runs.activeId) throw new Error('stop the running training before loading another model');
+    const summary = await this.host.load(source, files, onProgress);
+    this.tokenized.invalidate();
+    return summary;
   }
 
   async modelSummary(): Promise<ModelSummary | null> {
-    return this.session?.model ? this.summary(this.session) : null;
-  }
-
-  private summary(s: Session): ModelSummary {
-    const info = s.info();
-    const c = info.config;
-    return {
-      source: this.source!, name: info.name, arch: c.arch, parameters: info.parameters, layers: c.layers, hidden: c.hidden, heads: c.heads,
-      kvHeads: c.kvHeads, vocabSize: c.vocabSize, maxPositions: c.maxPositions, dtype: c.dtype, hasChatTemplate: info.hasChatTemplate,
-      linearModules: linearModules(c.arch).map((m) => {
-        const f = m.features(c);
-        return { id: m.id, name: m.name, in: f.in, out: f.out, paramsPerRank: f.in + f.out };
-      }),
-      warnings: c.warnings,
-    };
+    const s = this.host.loaded;
+    return s ? this.host.summary(s) : null;
   }
 
   cachedModels() {
     return this.platform.cachedModels();
   }
 
-  async estimateMemory(req: MemoryRequest): Promise<MemoryEstimate> {
-    const s = await this.requireModel();
-    const cfg = s.requireModel().cfg;
-    const gpu = await this.requireGpu();
-    const targets = resolveTargets(cfg.arch, req.targets === 'all-linear' ? 'all-linear' : [...req.targets]);
-    const modules = linearModules(cfg.arch).filter((m) => targets.includes(m.id)).map((m) => m.features(cfg));
-    const parts = estimateTrainingMemory(cfg, { ...req, loraModules: modules, loraDropout: 0.05, validation: true });
-    const problems: string[] = [];
-    const T = req.batch * req.seq;
-    const widest = Math.max(cfg.hidden, cfg.intermediate * 2, cfg.heads * cfg.headDim + 2 * cfg.kvHeads * cfg.headDim);
-    if (T * widest * 4 > gpu.limits.maxStorageBufferBindingSize) problems.push(`a batch of ${T} tokens needs activation buffers over the GPU's ${(gpu.limits.maxStorageBufferBindingSize / 2 ** 20).toFixed(0)} MiB binding limit: lower batch × sequence`);
-    const total = Object.values(parts).reduce((a, b) => a + b, 0);
-    return { parts, total, maxBufferSize: gpu.limits.maxBufferSize, maxStorageBufferBindingSize: gpu.limits.maxStorageBufferBindingSize, fits: problems.length === 0, problems };
+  estimateMemory(req: MemoryRequest): Promise<MemoryEstimate> {
+    return this.host.estimateMemory(req);
   }
 
   // ---- datasets
@@ -177,364 +84,121 @@ export class Workbench implements WorkerApi {
   }
 
   async updateDatasetOptions(id: string, options: Partial<DatasetOptions>): Promise<DatasetSummary> {
-    this.dataCache = null;
+    this.tokenized.invalidate();
     return this.datasets.updateOptions(id, options);
   }
 
   async deleteDataset(id: string): Promise<void> {
-    this.dataCache = null;
+    this.tokenized.invalidate();
     await this.datasets.delete(id);
   }
 
   async setDatasetVersion(id: string, version: number): Promise<DatasetSummary> {
-    this.dataCache = null;
+    this.tokenized.invalidate();
     return this.datasets.setVersion(id, version);
   }
 
-  /** Tokenized examples and split of a dataset's current version with the loaded tokenizer. */
-  private async data(meta: DatasetMeta): Promise<TrainingData> {
-    const s = await this.requireModel();
-    const tok = s.requireTokenizer();
-    const c = this.dataCache;
-    const same = c && c.tokenizer === tok.name && c.meta.id === meta.id && c.meta.currentVersion === meta.currentVersion && c.meta.hash === meta.hash;
-    if (same && plainEqual(c.meta.options, meta.options)) return c.data;
-    const data = trainingData(await this.datasets.records(meta.id), tok, s.requireModel().cfg, meta.options);
-    this.dataCache = { meta, tokenizer: tok.name, data };
-    return data;
-  }
-
-  async previewDataset(id: string, offset: number, count: number): Promise<DatasetPreview> {
-    const meta = await this.datasets.get(id);
-    const records = await this.datasets.records(id);
-    const data = await this.data(meta);
-    const tok = this.session!.requireTokenizer();
-    const rows: PreviewRow[] = previewRows(records, data, tok, offset, count);
-    return { rows, total: data.examples.length, stats: data.stats, train: data.split.train.length, validation: data.split.validation.length, problems: data.problems.slice(0, 200) };
+  previewDataset(id: string, offset: number, count: number): Promise<DatasetPreview> {
+    return this.tokenized.preview(id, offset, count);
   }
 
   /** Data preparation (the Data view's Prepare form) stored as a new dataset version. */
-  async prepareDataset(id: string, config: unknown, onProgress?: (step: string, done: number, total: number) => void) {
-    const meta = await this.datasets.get(id);
-    const records = await this.datasets.records(id);
-    const tok = this.session?.tokenizer ?? null;
-    const prepareConfig = configFromForm(config as PrepareForm);
-    const r = await prepareDataset(records, prepareConfig, { countTokens: tok ? (t) => tok.encode(t).length : undefined, onProgress });
-    const dataset = await this.datasets.addVersion(id, r.records, meta.currentVersion, prepareConfig, r.report);
-    this.dataCache = null;
-    return { dataset, report: r.report, reportText: renderReport(r.report), generated: r.records.filter((x) => x.generated).length };
+  prepareDataset(id: string, form: PrepareForm, onProgress?: (step: string, done: number, total: number) => void): Promise<PreparedVersion> {
+    return this.tokenized.prepare(id, form, onProgress);
   }
 
   // ---- runs
 
-  async startRun(settings: RunSettings, onEvent: (e: RunEvent) => void): Promise<string> {
-    if (this.active) throw new Error('a run is already active; stop it first');
-    const s = await this.requireModel();
-    const meta = await this.datasets.get(settings.datasetId);
-    const config = trainConfig(settings.config);
-    const initAdapter = config.method === 'lora' && settings.initRunId ? await this.runAdapter(settings.initRunId) : undefined;
-    const run = await this.runs.create({
-      name: settings.name?.trim() || `${meta.name} · ${config.method === 'lora' ? `LoRA r${config.lora.r}` : 'full'}`,
-      state: 'running', model: { name: s.info().name, source: this.source },
-      dataset: { id: meta.id, name: meta.name, version: meta.currentVersion, hash: meta.hash, options: meta.options },
-      config, seq: 0, totalSteps: 0, ...(settings.initRunId ? { parentRunId: settings.initRunId } : {}),
-    });
-    await this.launch(run, config, { initAdapter }, onEvent);
-    return run.id;
+  startRun(settings: RunSettings, onEvent: (e: RunEvent) => void): Promise<string> {
+    return this.runs.start(settings, onEvent);
   }
 
-  async continueRun(runId: string, onEvent: (e: RunEvent) => void): Promise<void> {
-    if (this.active) throw new Error('a run is already active; stop it first');
-    const run = await this.runs.get(runId);
-    const checkpoint = await this.runs.checkpoint(runId);
-    if (!checkpoint || !run.config || !run.dataset) throw new Error(`run "${run.name}" has no checkpoint to continue from`);
-    await this.requireModel();
-    if (!plainEqual(this.source, run.model.source)) throw new Error(`load the run's model first (${run.model.name})`);
-    const meta = await this.datasets.get(run.dataset.id);
-    if (meta.currentVersion !== run.dataset.version || !plainEqual(meta.options, run.dataset.options)) {
-      await this.datasets.updateOptions(meta.id, run.dataset.options);
-      await this.datasets.setVersion(meta.id, run.dataset.version);
-    }
-    await this.launch(run, run.config, { resume: checkpoint }, onEvent);
+  continueRun(runId: string, onEvent: (e: RunEvent) => void): Promise<void> {
+    return this.runs.continue(runId, onEvent);
   }
 
-  private async launch(
-    run: RunRecord, config: TrainConfig, start: { initAdapter?: PeftAdapterFiles; resume?: Checkpoint }, onEvent: (e: RunEvent) => void,
-  ): Promise<void> {
-    const s = await this.requireModel();
-    const meta = await this.datasets.get(run.dataset!.id);
-    const data = await this.data(meta);
-    if (data.examples.length === 0) throw new Error(`dataset ${meta.name} has no usable examples with this model's tokenizer (${data.problems[0]?.reason ?? 'empty'})`);
-    const o = meta.options;
-    let lastPersist = 0;
-    let events: readonly TrainEvent[] = start.resume?.state.history ?? [];
-    const persist = async (force: boolean) => {
-      if (!force && Date.now() - lastPersist < PERSIST_MS) return;
-      lastPersist = Date.now();
-      await this.runs.update(run.id, { events: [...events], ...runProgress(events) });
-    };
-    this.adapterOf = run.id;
-    const job = await TrainJob.create({
-      session: s, config, examples: splitExamples(data), rows: o, initAdapter: start.initAdapter, resume: start.resume,
-      checkpointEvery: DEFAULT_CHECKPOINT_STEPS,
-      describe: {
-        model: { name: run.model.name, source: run.model.source },
-        dataset: {
-          name: meta.name, version: meta.currentVersion, records: await this.datasets.records(meta.id), maskPrompt: o.maskPrompt,
-          validationFraction: o.validationFraction, splitSeed: o.splitSeed,
-        },
-      },
-      onEvent: (e) => {
-        // The final state is announced after the run's files are saved (below).
-        if (e.type === 'state' && e.state !== 'running' && e.state !== 'paused') return;
-        if (e.type !== 'state') events = [...events, e];
-        onEvent({ ...e, runId: run.id });
-        void persist(e.type !== 'step').catch(() => undefined);
-      },
-      onCheckpoint: async (c, adapter) => {
-        try {
-          await this.runs.saveCheckpoint(run.id, c);
-          if (config.method === 'lora') await this.runs.saveFiles(run.id, adapter);
-          await this.runs.update(run.id, { hasCheckpoint: true, hasAdapter: config.method === 'lora' });
-        } catch (e) {
-          // Storage full: the run goes on; the alert says what to do.
-          onEvent({ type: 'alert', level: 'warning', step: c.state.step, message: (e as Error).message, runId: run.id });
-        }
-      },
-    });
-    await this.runs.update(run.id, { state: 'running', seq: job.rows.seq, totalSteps: job.totalSteps });
-    const done = job.run().then(
-      async ({ summary, files, events: all }) => {
-        try {
-          if (files) await this.runs.saveFiles(run.id, files);
-          await this.runs.update(run.id, {
-            state: summary.state, events: [...all], ...runProgress(all), hasAdapter: files !== null || run.hasAdapter,
-            ...(summary.message ? { message: summary.message } : {}),
-          });
-        } finally {
-          this.finish(job, run.id, summary, onEvent);
-        }
-      },
-      async (e: unknown) => {
-        onEvent({ type: 'alert', level: 'error', step: 0, message: (e as Error).message, runId: run.id });
-        await this.runs.update(run.id, { state: 'failed', message: (e as Error).message }).catch(() => undefined);
-        this.finish(job, run.id, { state: 'failed', steps: 0 }, onEvent);
-      },
-    );
-    this.active = { id: run.id, job, done };
+  pauseRun(): Promise<void> {
+    return this.runs.pause();
   }
 
-  private finish(job: TrainJob, runId: string, summary: { state: RunState; steps: number }, onEvent: (e: RunEvent) => void): void {
-    job.destroy();
-    this.active = null;
-    onEvent({ type: 'state', state: summary.state, step: summary.steps, runId });
+  resumeRun(): Promise<void> {
+    return this.runs.resume();
   }
 
-  async pauseRun(): Promise<void> {
-    this.active?.job.pause();
-    if (this.active) await this.runs.update(this.active.id, { state: 'paused' });
-  }
-
-  async resumeRun(): Promise<void> {
-    this.active?.job.resume();
-    if (this.active) await this.runs.update(this.active.id, { state: 'running' });
-  }
-
-  async stopRun(): Promise<void> {
-    const a = this.active;
-    if (!a) return;
-    a.job.stop();
-    await a.done;
+  stopRun(): Promise<void> {
+    return this.runs.stop();
   }
 
   async activeRunId(): Promise<string | null> {
-    return this.active?.id ?? null;
+    return this.runs.activeId;
   }
 
-  private view(r: RunRecord): RunSummary {
-    const orphaned = (r.state === 'running' || r.state === 'paused') && this.active?.id !== r.id;
-    const { events: _events, dataset, ...rest } = r;
-    void _events;
-    return {
-      ...rest,
-      state: orphaned ? 'interrupted' : r.state,
-      model: { ...(r.model.source as ModelSource), name: r.model.name },
-      dataset: dataset ? { id: dataset.id, name: dataset.name, version: dataset.version, hash: dataset.hash } : null,
-    };
+  listRuns(): Promise<RunSummary[]> {
+    return this.runs.list();
   }
 
-  async listRuns(): Promise<RunSummary[]> {
-    return (await this.runs.list()).map((r) => this.view(r));
+  getRun(id: string): Promise<RunDetail> {
+    return this.runs.get(id);
   }
 
-  async getRun(id: string): Promise<RunDetail> {
-    const r = await this.runs.get(id);
-    return { ...this.view(r), events: r.events };
-  }
-
-  async deleteRun(id: string): Promise<void> {
-    if (this.active?.id === id) throw new Error('stop the run before deleting it');
-    await this.runs.delete(id);
-  }
-
-  /** Makes the session hold a run's trained adapter (or the base model for null). */
-  private async attachRunAdapter(runId: string | null): Promise<void> {
-    const s = await this.requireModel();
-    if (this.active) {
-      if (runId === this.active.id) return;
-      throw new Error('a run is training: evaluate or chat with that run, or stop it first');
-    }
-    if (runId === null) {
-      s.dropAdapter();
-      this.adapterOf = null;
-      return;
-    }
-    if (this.adapterOf === runId && s.model?.lora) return;
-    await s.loadAdapter(await this.runAdapter(runId));
-    this.adapterOf = runId;
-  }
-
-  /** A run's trained adapter, read and checked against the loaded model. */
-  private async runAdapter(runId: string): Promise<PeftAdapterFiles> {
-    const s = await this.requireModel();
-    const files = await this.runs.files(runId);
-    if (!files['adapter_model.safetensors']) throw new Error('this run trained every weight; export it as a merged model instead');
-    return readPeftAdapter(s.requireModel().cfg, memoryTree(`run ${runId}`, files));
+  deleteRun(id: string): Promise<void> {
+    return this.runs.delete(id);
   }
 
   // ---- benchmark suites and the leaderboard (workspace/benchmarks.ts)
 
   async runSuite(req: SuiteRequest, onProgress?: (what: string, done: number, total: number) => void): Promise<SuiteReport> {
-    const s = await this.requireModel();
+    const s = await this.host.requireModel();
     const names = { model: s.info().name, run: req.runId ? (await this.runs.get(req.runId)).name : 'base' };
-    return runSuiteJob(s, (id) => this.attachRunAdapter(id), this.benchmarks, req, names, onProgress);
+    return runSuiteJob(s, async (id) => void (await this.host.attachRunAdapter(id)), this.benchmarks, req, names, onProgress);
   }
+
   saveSuite(suite: SuiteFiles): Promise<string[]> {
     return this.benchmarks.saveSuite(suite);
   }
+
   listSuites(): Promise<string[]> {
     return this.benchmarks.listSuites();
   }
+
   getSuite(name: string): Promise<SuiteFiles> {
     return this.benchmarks.getSuite(name);
   }
+
   async leaderboard(): Promise<Leaderboard> {
-    return this.benchmarks.leaderboard(this.session?.model ? this.session.info().name : null, (await this.runs.list()).map((r) => r.id));
+    const s = this.host.loaded;
+    return this.benchmarks.leaderboard(s ? s.info().name : null, (await this.runs.list()).map((r) => r.id));
   }
 
   // ---- evaluation and generation
 
-  async evaluate(req: EvalRequest, onProgress?: (done: number, total: number) => void): Promise<EvalReport> {
-    const meta = await this.datasets.get(req.datasetId);
-    const data = await this.data(meta);
-    const idx = req.split === 'train' ? data.split.train : req.split === 'validation' ? data.split.validation : data.examples.map((_, i) => i);
-    if (idx.length === 0) throw new Error(`the ${req.split} split of ${meta.name} is empty (set a validation fraction in the Data view)`);
-    const items = idx.slice(0, req.maxExamples ?? idx.length).map((i) => data.examples[i]!);
-    await this.attachRunAdapter(req.runId);
-    // abortGeneration() cancels an evaluation too.
-    this.generation = new AbortController();
-    try {
-      const generate = req.generate ? Math.min(items.length, 20) : 0;
-      return await evaluate(this.session!, items, { generate, runId: req.runId, onProgress, signal: this.generation.signal });
-    } finally {
-      this.generation = null;
-    }
+  evaluate(req: EvalRequest, onProgress?: (done: number, total: number) => void): Promise<EvalReport> {
+    return this.evaluation.evaluate(req, onProgress);
   }
 
-  async generate(req: GenerateRequest, onToken?: (t: GeneratedToken) => void): Promise<GenerateResult> {
-    const s = await this.requireModel();
-    await this.attachRunAdapter(req.runId);
-    this.generation = new AbortController();
-    try {
-      const prompt = req.messages ? { messages: req.messages } : { text: req.prompt ?? '' };
-      const g = await generateText(s, prompt, { ...req.sampling, signal: this.generation.signal, onToken });
-      return { text: g.text ?? '', tokens: g.tokens, stopReason: g.stopReason, meanLogprob: g.meanLogprob };
-    } finally {
-      this.generation = null;
-    }
+  generate(req: GenerateRequest, onToken?: (t: GeneratedToken) => void): Promise<GenerateResult> {
+    return this.evaluation.generate(req, onToken);
   }
 
   async abortGeneration(): Promise<void> {
-    this.generation?.abort();
+    this.evaluation.abort();
   }
 
   // ---- export and import
 
-  private zip(folder: string, files: Record<string, Uint8Array>): Uint8Array {
-    const entries: Record<string, Uint8Array> = {};
-    for (const [name, bytes] of Object.entries(files)) entries[`${folder}/${name}`] = bytes;
-    return zipSync(entries, { level: 6 });
+  exportAdapter(runId: string): Promise<ExportedFile> {
+    return this.exports.adapter(runId);
   }
 
-  private static safeName(name: string): string {
-    return name.replace(/[^\w.-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60) || 'run';
+  exportMerged(runId: string): Promise<ExportedFile> {
+    return this.exports.merged(runId);
   }
 
-  async exportAdapter(runId: string): Promise<ExportedFile> {
-    const run = await this.runs.get(runId);
-    const files = await this.runs.files(runId);
-    const pick = ['adapter_config.json', 'adapter_model.safetensors'].filter((f) => files[f]);
-    if (pick.length < 2) throw new Error('this run has no LoRA adapter (full fine-tuning: export the merged model)');
-    const folder = `${Workbench.safeName(run.name)}-adapter`;
-    const readme = new TextEncoder().encode(adapterReadme(run));
-    return { name: `${folder}.zip`, bytes: this.zip(folder, { ...Object.fromEntries(pick.map((f) => [f, files[f]!])), 'README.md': readme }), mime: 'application/zip' };
+  exportManifest(runId: string): Promise<ExportedFile[]> {
+    return this.exports.manifest(runId);
   }
 
-  async exportMerged(runId: string): Promise<ExportedFile> {
-    const run = await this.runs.get(runId);
-    const s = await this.requireModel();
-    if (run.config?.method === 'full') {
-      const files = await this.runs.files(runId);
-      const folder = `${Workbench.safeName(run.name)}-model`;
-      return { name: `${folder}.zip`, bytes: this.zip(folder, files), mime: 'application/zip' };
-    }
-    await this.attachRunAdapter(runId);
-    const folder = `${Workbench.safeName(run.name)}-merged`;
-    return { name: `${folder}.zip`, bytes: this.zip(folder, await s.saveMerged()), mime: 'application/zip' };
+  importAdapter(name: string, files: readonly LocalFile[]): Promise<RunSummary> {
+    return this.exports.importAdapter(name, files);
   }
-
-  async exportManifest(runId: string): Promise<ExportedFile[]> {
-    const files = await this.runs.files(runId);
-    const out: ExportedFile[] = [];
-    for (const [name, mime] of [['run_manifest.json', 'application/json'], ['trl_config.yaml', 'text/yaml'], ['train_trl.py', 'text/x-python']] as const) {
-      if (files[name]) out.push({ name, bytes: files[name]!, mime });
-    }
-    if (!out.length) throw new Error('this run has no manifest yet (it is written when a run ends)');
-    return out;
-  }
-
-  async importAdapter(name: string, files: readonly LocalFile[]): Promise<RunSummary> {
-    const s = await this.requireModel();
-    const tree = this.platform.localTree(name, files);
-    const read = await readPeftAdapter(s.requireModel().cfg, tree);
-    const stored: Record<string, Uint8Array> = {};
-    for (const f of ['adapter_config.json', 'adapter_model.safetensors']) {
-      const src = await tree.open(f);
-      if (src) stored[f] = await src.read(0, src.size);
-    }
-    const st = read.settings;
-    const config = trainConfig({ lora: { r: st.r, alpha: st.alpha, dropout: st.dropout, rslora: st.rslora, targets: [...st.targets] } });
-    const run = await this.runs.create({ name, state: 'imported', model: { name: s.info().name, source: this.source }, dataset: null, config, seq: 0, totalSteps: 0 });
-    await this.runs.saveFiles(run.id, stored);
-    return this.view(await this.runs.update(run.id, { hasAdapter: true }));
-  }
-}
-
-function adapterReadme(run: RunRecord): string {
-  const c = run.config;
-  return [
-    `# ${run.name}`,
-    '',
-    `A LoRA adapter trained with tabtune (in a browser tab, on WebGPU) for \`${run.model.name}\`.`,
-    '',
-    '```python',
-    'from peft import PeftModel',
-    'from transformers import AutoModelForCausalLM',
-    `base = AutoModelForCausalLM.from_pretrained("${run.model.name}")`,
-    'model = PeftModel.from_pretrained(base, "./")',
-    '```',
-    '',
-    c ? `LoRA r=${c.lora.r}, alpha=${c.lora.alpha}, dropout=${c.lora.dropout}; lr ${c.lr} (${c.schedule}), ${run.step} steps, seed ${c.seed}.` : '',
-    run.dataset ? `Dataset: ${run.dataset.name} (version ${run.dataset.version}, sha256 ${run.dataset.hash.slice(0, 16)}…).` : '',
-    '',
-  ].join('\n');
 }
