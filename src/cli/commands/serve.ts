@@ -5,7 +5,7 @@ import { ContentCheck, type CheckMode } from '../../core/serve/content-check.ts'
 import { AlertMonitor, DEFAULT_ALERT_RULES, type LogRecord } from '../../core/serve/monitor.ts';
 import { readPeftAdapter, type PeftAdapterFiles } from '../../core/model/lora.ts';
 import { nodeFileTree } from '../../platform/node-files.ts';
-import { UsageError, type CommandSpec, type Parsed } from '../args.ts';
+import { given, UsageError, type CommandSpec, type Parsed } from '../args.ts';
 import { modelDir, openModel } from '../common.ts';
 import type { Output } from '../output.ts';
 import { Engine } from '../serve/engine.ts';
@@ -58,7 +58,9 @@ export async function run(p: Parsed, out: Output): Promise<void> {
   if (!['flag', 'redact', 'off'].includes(mode)) throw new UsageError(`--check must be flag, redact or off, got "${p.check}"`);
   const port = p.port as number;
   if (!(port >= 0 && port <= 65535)) throw new UsageError(`--port must be 0 to 65535, got ${port}`);
-  const limits = { maxTokens: positive(p, 'max-tokens'), defaultMaxTokens: positive(p, 'default-max-tokens') };
+  const maxTokens = positive(p, 'max-tokens');
+  const typed = given(p).has('default-max-tokens');
+  const limits = { maxTokens, defaultMaxTokens: typed ? positive(p, 'default-max-tokens') : Math.min(maxTokens, p['default-max-tokens'] as number) };
   if (limits.defaultMaxTokens > limits.maxTokens) throw new UsageError('--default-max-tokens is larger than --max-tokens');
   const rules = {
     windowSeconds: positive(p, 'alert-window'), minRequests: positive(p, 'alert-min-requests'),
