@@ -17,7 +17,9 @@ export function readServeLog(path: string): LogRecord[] {
       throw new InputError(path, 'not valid JSON', `line ${i + 1}`);
     }
     const type = (v as Record<string, unknown> | null)?.['type'];
-    if (typeof type !== 'string' || !TYPES.has(type)) throw new InputError(path, 'not a tabtune serve log record (type request, alert or feedback)', `line ${i + 1}`);
+    if (typeof type !== 'string' || !TYPES.has(type)) {
+      throw new InputError(path, 'not a tabtune serve log record (type request, alert or feedback)', `line ${i + 1}`);
+    }
     out.push(v as LogRecord);
   });
   return out;

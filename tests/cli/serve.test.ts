@@ -4,7 +4,7 @@
  * errors, a bounded load test sees only 200s and expected 429s with matching log counts, a
  * client that disconnects frees its slot, and the feedback in the log becomes TRL datasets.
  */
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +22,12 @@ const LOG = join(dir, 'serve.jsonl');
 function tabtune(...args: string[]): { code: number; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [join(ROOT, 'bin/tabtune.mjs'), ...args], { encoding: 'utf8' });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+/** The same, without blocking this process (a blocked event loop cannot retire idle keep-alive sockets). */
+function tabtuneAsync(...args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [join(ROOT, 'bin/tabtune.mjs'), ...args], { encoding: 'utf8' }, (err, stdout, stderr) => (err ? reject(new Error(stderr)) : resolve(stdout)));
+  });
 }
 const lastJson = (s: string) => JSON.parse(s.trim().split('\n').filter((l) => l.startsWith('{')).pop()!);
 
@@ -71,7 +77,7 @@ describe('tabtune serve', () => {
   });
 
   it('chat replies (plain and streamed, through the openai client) equal tabtune generate --chat --greedy', async () => {
-    const want = lastJson(tabtune('generate', '--model', LLAMA, '--adapter', ADAPTER, '--prompt', 'Hello there', '--chat', '--greedy', '--max-new-tokens', '8', '--json').stdout).text;
+    const want = lastJson(await tabtuneAsync('generate', '--model', LLAMA, '--adapter', ADAPTER, '--prompt', 'Hello there', '--chat', '--greedy', '--max-new-tokens', '8', '--json')).text;
     const c = await client().chat.completions.create({ model: 'ft', messages: [{ role: 'user', content: 'Hello there' }], max_tokens: 8, temperature: 0 });
     expect(c.choices[0]!.message.content).toBe(want);
     expect(c.usage!.completion_tokens).toBeGreaterThan(0);
@@ -87,7 +93,7 @@ describe('tabtune serve', () => {
   });
 
   it('completions (plain and streamed) equal tabtune generate --greedy on the base model', async () => {
-    const want = lastJson(tabtune('generate', '--model', LLAMA, '--prompt', 'The weather', '--greedy', '--max-new-tokens', '6', '--json').stdout).text;
+    const want = lastJson(await tabtuneAsync('generate', '--model', LLAMA, '--prompt', 'The weather', '--greedy', '--max-new-tokens', '6', '--json')).text;
     const c = await client().completions.create({ model: 'tiny-llama', prompt: 'The weather', max_tokens: 6, temperature: 0 });
     expect(c.choices[0]!.text).toBe(want);
     let text = '';
@@ -174,7 +180,7 @@ describe('tabtune serve', () => {
     expect(flagged.flags_prompt).toContain('pii:email');
 
     const prefs = join(dir, 'prefs.jsonl');
-    expect(tabtune('data', 'feedback', '--log', LOG, '--out', prefs).code).toBe(0);
+    await tabtuneAsync('data', 'feedback', '--log', LOG, '--out', prefs);
     const pairs = readFileSync(prefs, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(pairs).toEqual([{
       prompt: [{ role: 'user', content: 'Mail me at jane.doe@example.com' }],
@@ -182,10 +188,10 @@ describe('tabtune serve', () => {
       rejected: [{ role: 'assistant', content: a.choices[0]!.message.content }],
     }]);
     const kto = join(dir, 'kto.jsonl');
-    expect(tabtune('data', 'feedback', '--log', LOG, '--out', kto, '--format', 'kto').code).toBe(0);
+    await tabtuneAsync('data', 'feedback', '--log', LOG, '--out', kto, '--format', 'kto');
     expect(readFileSync(kto, 'utf8').trim().split('\n').map((l) => JSON.parse(l).label)).toEqual([false, true, true]);
 
-    const summary = lastJson(tabtune('monitor', '--log', LOG, '--json').stdout);
+    const summary = lastJson(await tabtuneAsync('monitor', '--log', LOG, '--json'));
     const requests = logRecords().filter((r) => r.type === 'request');
     expect(summary.requests).toBe(requests.length);
     expect(summary.rejected).toBe(requests.filter((r) => r.status === 429).length);

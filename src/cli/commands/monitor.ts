@@ -29,5 +29,6 @@ export async function run(p: Parsed, out: Output): Promise<void> {
   for (const [name, g] of Object.entries(s.adapters)) out.say(line(name, g));
   const alerts = Object.entries(s.alerts).map(([k, v]) => `${k} ×${v}`).join(', ');
   out.say(`alerts: ${alerts || 'none'}`);
-  out.say(`feedback: ${s.feedback.entries} entries (${s.feedback.positive} positive, ${s.feedback.negative} negative, ${s.feedback.preferred} with a preferred answer)`);
+  out.say(`feedback: ${s.feedback.entries} entries (${s.feedback.positive} positive, ${s.feedback.negative} negative,
+    ${s.feedback.preferred} with a preferred answer)`);
 }

@@ -5,7 +5,7 @@ import { ContentCheck, type CheckMode } from '../../core/serve/content-check.ts'
 import { AlertMonitor, DEFAULT_ALERT_RULES, type LogRecord } from '../../core/serve/monitor.ts';
 import { readPeftAdapter, type PeftAdapterFiles } from '../../core/model/lora.ts';
 import { nodeFileTree } from '../../platform/node-files.ts';
-import { UsageError, type CommandSpec, type Parsed } from '../args.ts';
+import { given, UsageError, type CommandSpec, type Parsed } from '../args.ts';
 import { modelDir, openModel } from '../common.ts';
 import type { Output } from '../output.ts';
 import { Engine } from '../serve/engine.ts';
@@ -30,10 +30,13 @@ export const spec: CommandSpec = {
     { name: 'check', kind: 'string', value: 'flag|redact|off', help: 'personal-data and blocklist checks of prompts and outputs', default: 'flag' },
     { name: 'blocklist', kind: 'string', value: 'FILE', help: 'terms to flag or redact, one per line' },
     { name: 'alert-window', kind: 'int', value: 'SECONDS', help: 'window of the alert rules', default: DEFAULT_ALERT_RULES.windowSeconds },
-    { name: 'alert-min-requests', kind: 'int', value: 'N', help: 'rules fire once the window holds this many requests', default: DEFAULT_ALERT_RULES.minRequests },
-    { name: 'alert-error-rate', kind: 'number', value: 'R', help: 'alert when the share of failed requests exceeds R', default: DEFAULT_ALERT_RULES.errorRate },
+    { name: 'alert-min-requests', kind: 'int', value: 'N',
+      help: 'rules fire once the window holds this many requests', default: DEFAULT_ALERT_RULES.minRequests },
+    { name: 'alert-error-rate', kind: 'number', value: 'R',
+      help: 'alert when the share of failed requests exceeds R', default: DEFAULT_ALERT_RULES.errorRate },
     { name: 'alert-p95-ms', kind: 'number', value: 'MS', help: 'alert when the p95 latency exceeds MS', default: DEFAULT_ALERT_RULES.p95LatencyMs },
-    { name: 'alert-flagged-rate', kind: 'number', value: 'R', help: 'alert when the share of flagged outputs exceeds R', default: DEFAULT_ALERT_RULES.flaggedRate },
+    { name: 'alert-flagged-rate', kind: 'number', value: 'R',
+      help: 'alert when the share of flagged outputs exceeds R', default: DEFAULT_ALERT_RULES.flaggedRate },
   ],
   examples: [
     'tabtune serve --model ./base --adapter support=./run-a,legal=./run-b --log serve.jsonl',
@@ -58,7 +61,9 @@ export async function run(p: Parsed, out: Output): Promise<void> {
   if (!['flag', 'redact', 'off'].includes(mode)) throw new UsageError(`--check must be flag, redact or off, got "${p.check}"`);
   const port = p.port as number;
   if (!(port >= 0 && port <= 65535)) throw new UsageError(`--port must be 0 to 65535, got ${port}`);
-  const limits = { maxTokens: positive(p, 'max-tokens'), defaultMaxTokens: positive(p, 'default-max-tokens') };
+  const maxTokens = positive(p, 'max-tokens');
+  const typed = given(p).has('default-max-tokens');
+  const limits = { maxTokens, defaultMaxTokens: typed ? positive(p, 'default-max-tokens') : Math.min(maxTokens, p['default-max-tokens'] as number) };
   if (limits.defaultMaxTokens > limits.maxTokens) throw new UsageError('--default-max-tokens is larger than --max-tokens');
   const rules = {
     windowSeconds: positive(p, 'alert-window'), minRequests: positive(p, 'alert-min-requests'),

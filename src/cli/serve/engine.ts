@@ -71,7 +71,8 @@ export class Engine {
   async run(req: ChatRequest | CompletionRequest, prompt: number[], o: RunOptions): Promise<EngineResult> {
     const adapter = this.adapterFor(req.model);
     if (prompt.length + req.maxTokens > this.maxPositions) {
-      throw new ApiError(400, `the prompt (${prompt.length} tokens) plus max_tokens (${req.maxTokens}) exceed the model's ${this.maxPositions} positions`, 'max_tokens');
+      throw new ApiError(400,
+        `the prompt (${prompt.length} tokens) plus max_tokens (${req.maxTokens}) exceed the model's ${this.maxPositions} positions`, 'max_tokens');
     }
     if (adapter !== this.active) {
       if (adapter === null) this.session.dropAdapter();

@@ -2,7 +2,15 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { ContentCheck } from '../../core/serve/content-check.ts';
 import { AlertMonitor, Metrics, type FeedbackRecord, type LogRecord, type RequestRecord } from '../../core/serve/monitor.ts';
-import { ApiError, parseChatRequest, parseCompletionRequest, parseJsonBody, type ChatRequest, type CompletionRequest, type RequestLimits } from '../../core/serve/openai-request.ts';
+import {
+  ApiError,
+  parseChatRequest,
+  parseCompletionRequest,
+  parseJsonBody,
+  type ChatRequest,
+  type CompletionRequest,
+  type RequestLimits,
+} from '../../core/serve/openai-request.ts';
 import type { Engine } from './engine.ts';
 import { Slots } from './slots.ts';
 
@@ -42,6 +50,8 @@ export class ModelServer {
   ) {
     this.slots = new Slots(o.concurrency, o.queue);
     this.http = createServer((req, res) => void this.handle(req, res));
+    // Generation can keep the event loop busy for seconds; a short idle timeout races clients' reuse.
+    this.http.keepAliveTimeout = 65_000;
   }
 
   private authorized(req: IncomingMessage): boolean {
@@ -56,7 +66,9 @@ export class ModelServer {
     const route = `${req.method} ${url.pathname}`;
     try {
       if (!this.authorized(req)) throw new ApiError(401, 'a valid API key is required (Authorization: Bearer KEY)', null, 'invalid_api_key');
-      if (route === 'GET /v1/models') return json(res, 200, { object: 'list', data: this.engine.modelIds().map((id) => ({ id, object: 'model', created: 0, owned_by: 'tabtune' })) });
+      if (route === 'GET /v1/models') {
+        return json(res, 200, { object: 'list', data: this.engine.modelIds().map((id) => ({ id, object: 'model', created: 0, owned_by: 'tabtune' })) });
+      }
       if (route === 'GET /metrics') {
         res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
         return void res.end(this.metrics.text({ inFlight: this.slots.inFlight, queued: this.slots.queued }));
@@ -164,8 +176,12 @@ export class ModelServer {
     if (!answered) throw new ApiError(404, `no response with id "${id}" (only the last ${REMEMBERED} are kept)`, 'id');
     const rating = body['rating'] ?? null;
     const preferred = body['preferred'] ?? null;
-    if (rating !== null && (typeof rating !== 'number' || !Number.isFinite(rating))) throw new ApiError(400, 'rating must be a number (+1 good, -1 bad)', 'rating');
-    if (preferred !== null && (typeof preferred !== 'string' || preferred === '')) throw new ApiError(400, 'preferred must be a non-empty string', 'preferred');
+    if (rating !== null && (typeof rating !== 'number' || !Number.isFinite(rating))) {
+      throw new ApiError(400, 'rating must be a number (+1 good, -1 bad)', 'rating');
+    }
+    if (preferred !== null && (typeof preferred !== 'string' || preferred === '')) {
+      throw new ApiError(400, 'preferred must be a non-empty string', 'preferred');
+    }
     if (rating === null && preferred === null) throw new ApiError(400, 'give a rating, a preferred answer, or both', 'rating');
     const record: FeedbackRecord = {
       type: 'feedback', time: new Date().toISOString(), id, adapter: answered.adapter,

@@ -40,7 +40,8 @@ export class Slots {
       return Promise.resolve(once);
     }
     if (this.waiting.length >= this.queue) {
-      return Promise.reject(new ApiError(429, `the server is busy (${this.running} running, ${this.waiting.length} waiting); retry later`, null, 'queue_full'));
+      return Promise.reject(new ApiError(429, `the server is busy (${this.running} running, ${this.waiting.length} waiting); retry later`, null,
+        'queue_full'));
     }
     return new Promise((resolve, reject) => {
       const entry = {

@@ -68,7 +68,9 @@ export function modelGguf(src: ModelSource, type: GgufOutType, lora?: LoraFactor
       info: { name: plan.gguf, shape, type: stored },
       async data() {
         let x = plan.hf === null ? llama3RopeFactors(cfg) : await src.read(plan.hf);
-        if (x.length !== plan.hfShape.reduce((a, b) => a * b, 1)) throw new RangeError(`${src.file}: tensor "${plan.hf}" does not have shape [${plan.hfShape}]`);
+        if (x.length !== plan.hfShape.reduce((a, b) => a * b, 1)) {
+          throw new RangeError(`${src.file}: tensor "${plan.hf}" does not have shape [${plan.hfShape}]`);
+        }
         if (lora && plan.lora) x = mergeWeight(x, plan.hfShape, isConv1d(cfg, plan), lora, plan.lora.layer, plan.lora.module);
         return encodeTensorData(applyLayout(x, plan.hfShape, plan.layout).data, stored);
       },

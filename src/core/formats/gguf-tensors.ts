@@ -122,7 +122,8 @@ function gpt2Plans(cfg: ModelConfig, find: NameResolver, file: string): TensorPl
       plans.push({ gguf: `${b}.${gguf}.bias`, hf: need(`${p}.${hf}.bias`), hfShape: [d], layout: asIs });
     };
     const conv = (module: ModuleId, gguf: string, inF: number, out: number): void => {
-      plans.push({ gguf: `${b}.${gguf}.weight`, hf: need(`${p}.${module}.weight`), hfShape: [inF, out], layout: { kind: 'transpose' }, lora: { layer: l, module } });
+      plans.push({ gguf: `${b}.${gguf}.weight`, hf: need(`${p}.${module}.weight`), hfShape: [inF, out], layout: { kind: 'transpose' },
+        lora: { layer: l, module } });
       plans.push({ gguf: `${b}.${gguf}.bias`, hf: need(`${p}.${module}.bias`), hfShape: [out], layout: asIs });
     };
     norm('ln_1', 'attn_norm');

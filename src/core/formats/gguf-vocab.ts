@@ -32,7 +32,9 @@ function obj(v: unknown): Json | null {
 
 function steps(pre: Json | null): Json[] {
   if (!pre) return [];
-  if (pre['type'] === 'Sequence' && Array.isArray(pre['pretokenizers'])) return (pre['pretokenizers'] as unknown[]).map(obj).filter((x): x is Json => x !== null);
+  if (pre['type'] === 'Sequence' && Array.isArray(pre['pretokenizers'])) {
+    return (pre['pretokenizers'] as unknown[]).map(obj).filter((x): x is Json => x !== null);
+  }
   return [pre];
 }
 
@@ -66,7 +68,9 @@ export function vocabMetadata(tokenizerJson: unknown, file: string, vocabSize: n
   const warnings: string[] = [];
   const root = obj(tokenizerJson);
   const model = obj(root?.['model']);
-  if (!model || model['type'] !== 'BPE') throw new InputError(file, `GGUF export embeds byte-level BPE tokenizers only (model.type is ${JSON.stringify(model?.['type'])})`, 'model.type');
+  if (!model || model['type'] !== 'BPE') {
+    throw new InputError(file, `GGUF export embeds byte-level BPE tokenizers only (model.type is ${JSON.stringify(model?.['type'])})`, 'model.type');
+  }
   const vocab = obj(model['vocab']);
   if (!vocab) throw new InputError(file, 'expected an object of token → id', 'model.vocab');
   const tokens: (string | undefined)[] = new Array(vocabSize);

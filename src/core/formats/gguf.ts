@@ -147,7 +147,9 @@ export interface GgufLayout {
 export function ggufLayout(metadata: GgufMetadata, tensors: readonly GgufTensorInfo[]): GgufLayout {
   const alignValue = metadata.get('general.alignment');
   const alignment = alignValue?.type === 'u32' ? alignValue.value : GGUF_DEFAULT_ALIGNMENT;
-  if (!Number.isInteger(alignment) || alignment <= 0 || alignment % 8 !== 0) throw new RangeError(`general.alignment must be a multiple of 8, got ${alignment}`);
+  if (!Number.isInteger(alignment) || alignment <= 0 || alignment % 8 !== 0) {
+    throw new RangeError(`general.alignment must be a multiple of 8, got ${alignment}`);
+  }
   const names = new Set<string>();
   const w = new ByteWriter();
   w.bytes(new TextEncoder().encode(GGUF_MAGIC));

@@ -32,7 +32,9 @@ export function preferencePairs(records: readonly FeedbackRecord[], maxPairsPerP
   const out: PreferencePair[] = [];
   const byPrompt = new Map<string, FeedbackRecord[]>();
   for (const r of latest(records)) {
-    if (r.preferred !== null && r.preferred !== r.completion) out.push({ prompt: r.prompt, chosen: answer(r.prompt, r.preferred), rejected: answer(r.prompt, r.completion) });
+    if (r.preferred !== null && r.preferred !== r.completion) {
+      out.push({ prompt: r.prompt, chosen: answer(r.prompt, r.preferred), rejected: answer(r.prompt, r.completion) });
+    }
     const key = JSON.stringify(r.prompt);
     byPrompt.set(key, [...(byPrompt.get(key) ?? []), r]);
   }

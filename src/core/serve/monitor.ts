@@ -146,7 +146,8 @@ export class Metrics {
       const l = `adapter="${escapeLabel(a)}"`;
       LATENCY_BUCKETS_S.forEach((le, i) => lines.push(`tabtune_request_duration_seconds_bucket{${l},le="${le}"} ${b[i]}`));
       lines.push(`tabtune_request_duration_seconds_bucket{${l},le="+Inf"} ${b[LATENCY_BUCKETS_S.length]}`);
-      lines.push(`tabtune_request_duration_seconds_sum{${l}} ${this.sums.get(a)}`, `tabtune_request_duration_seconds_count{${l}} ${b[LATENCY_BUCKETS_S.length]}`);
+      lines.push(`tabtune_request_duration_seconds_sum{${l}} ${this.sums.get(a)}`,
+        `tabtune_request_duration_seconds_count{${l}} ${b[LATENCY_BUCKETS_S.length]}`);
     }
     family('tabtune_flagged_outputs_total', 'counter', 'Outputs in which the checks found personal data or blocklisted terms.');
     lines.push(`tabtune_flagged_outputs_total ${this.flagged}`);

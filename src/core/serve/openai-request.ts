@@ -17,7 +17,9 @@ export class ApiError extends Error {
   }
 
   get type(): string {
-    return this.status === 401 ? 'authentication_error' : this.status === 429 ? 'rate_limit_error' : this.status >= 500 ? 'server_error' : 'invalid_request_error';
+    if (this.status === 401) return 'authentication_error';
+    if (this.status === 429) return 'rate_limit_error';
+    return this.status >= 500 ? 'server_error' : 'invalid_request_error';
   }
 
   body(): { error: { message: string; type: string; param: string | null; code: string | null } } {
@@ -82,7 +84,9 @@ function sampling(body: Json, limits: RequestLimits): SamplingRequest {
   const stream = body['stream'] ?? false;
   if (typeof stream !== 'boolean') throw new ApiError(400, 'stream must be true or false', 'stream');
   const seed = body['seed'];
-  if (seed !== undefined && seed !== null && (typeof seed !== 'number' || !Number.isSafeInteger(seed))) throw new ApiError(400, 'seed must be an integer', 'seed');
+  if (seed !== undefined && seed !== null && (typeof seed !== 'number' || !Number.isSafeInteger(seed))) {
+    throw new ApiError(400, 'seed must be an integer', 'seed');
+  }
   const n = body['n'];
   if (n !== undefined && n !== null && n !== 1) throw new ApiError(400, 'only n = 1 is supported', 'n');
   const stopRaw = body['stop'] ?? [];
@@ -103,7 +107,8 @@ const ROLES = new Set(['system', 'user', 'assistant']);
 function messageText(content: unknown, i: number): string {
   if (typeof content === 'string') return content;
   // The content-parts form: text parts only.
-  if (Array.isArray(content) && content.every((p) => p && typeof p === 'object' && (p as Json)['type'] === 'text' && typeof (p as Json)['text'] === 'string')) {
+  const isText = (p: unknown): boolean => !!p && typeof p === 'object' && (p as Json)['type'] === 'text' && typeof (p as Json)['text'] === 'string';
+  if (Array.isArray(content) && content.every(isText)) {
     return content.map((p) => (p as Json)['text'] as string).join('');
   }
   throw new ApiError(400, `messages[${i}].content must be a string or a list of text parts`, `messages[${i}].content`);
