@@ -61,7 +61,7 @@ describe('the gate before export and the leaderboard', () => {
     expect(cells.slice(0, 2).every((c) => /^\d\.\d{3}$/.test(c))).toBe(true);
 
     await gate.getByRole('button', { name: 'Save suite' }).click();
-    await expect(gate.getByLabel('Suite').locator('option', { hasText: 'e2e gate' }).count()).resolves.toBe(1);
+    await gate.getByLabel('Suite').locator('option', { hasText: 'e2e gate' }).waitFor({ state: 'attached', timeout: 30_000 });
 
     await openTab(page, 'Runs');
     const board = page.getByRole('table', { name: 'Leaderboard' });
@@ -76,7 +76,9 @@ describe('the gate before export and the leaderboard', () => {
     await header.click();
     // Sorting never moves the base model from the first row.
     expect((await names())[0]).toMatch(/\(base\)$/);
-    await expect(page.getByRole('img', { name: /general · acc_norm by run/ }).count()).resolves.toBe(1);
+    // The chart shows the chosen metric across the base and the run.
+    await page.getByLabel('Metric across runs').selectOption({ label: 'general · acc_norm' });
+    await page.getByRole('img', { name: /^general · acc_norm by run\. .*\(base\): \d\.\d{3}; adapter: \d\.\d{3}$/ }).waitFor({ timeout: 30_000 });
     await context.close();
   }, 600_000);
 });
