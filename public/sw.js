@@ -39,7 +39,7 @@ function isAppFile(url) {
   const base = scope();
   if (url.origin !== base.origin || !url.pathname.startsWith(base.pathname)) return false;
   const path = url.pathname.slice(base.pathname.length);
-  return path.startsWith('assets/') || path.startsWith('models/demo-base/') || path.startsWith('datasets/') ||
+  return path.startsWith('assets/') || path.startsWith('models/demo-base/') || path.startsWith('datasets/') || path.startsWith('benchmarks/') ||
     /^(index\.html|selftest\.html|manifest\.webmanifest|icon\.svg|precache\.json)$/.test(path);
 }
 

@@ -44,21 +44,25 @@ export async function runSuite(p: Parsed, out: Output): Promise<void> {
     session.dispose();
   }
   out.clearProgress();
-  const rows = suite.tasks.map((t, i) => judgeTask(t, runs.base[i]!.metrics[t.metric] ?? null, runs.adapter ? runs.adapter[i]!.metrics[t.metric] ?? null : null));
+  const value = (m: TaskOutcome[] | null, i: number) => (m ? m[i]!.metrics[suite.tasks[i]!.metric] ?? null : null);
+  const rows = suite.tasks.map((t, i) => judgeTask(t, value(runs.base, i), value(runs.adapter, i)));
   rows.forEach((r, i) => out.record({ ...r, metrics: { base: runs.base[i]!.metrics, adapter: runs.adapter?.[i]!.metrics ?? null } }));
   const failed = rows.filter((r) => !r.passed);
-  out.record({ suite: suite.name, passed: failed.length === 0, failed: failed.map((r) => r.name), regressions: rows.filter((r) => r.regression).map((r) => r.name) });
+  const regressions = rows.filter((r) => r.regression).map((r) => r.name);
+  out.record({ suite: suite.name, passed: failed.length === 0, failed: failed.map((r) => r.name), regressions });
   out.say(gateTable(suite.name, rows, runs.adapter !== null));
   if (failed.length) throw new GateFailed(failed);
 }
 
 function gateTable(name: string, rows: readonly GateRow[], tuned: boolean): string {
   const num = (x: number | null) => (x === null ? '-' : x.toFixed(4));
-  const lines = [`suite ${name}`, `  ${'task'.padEnd(16)} ${'metric'.padEnd(18)} ${'base'.padStart(8)} ${tuned ? `${'tuned'.padStart(8)} ${'change'.padStart(8)}` : ''}  gate`];
+  const cols = (a: string, b: string, c: string, d: string, e: string) =>
+    `  ${a.padEnd(16)} ${b.padEnd(18)} ${c.padStart(8)} ${tuned ? `${d.padStart(8)} ${e.padStart(8)}` : ''}`;
+  const lines = [`suite ${name}`, `${cols('task', 'metric', 'base', 'tuned', 'change')}  gate`];
   for (const r of rows) {
     const mark = r.forgetting ? 'FORGETTING' : r.regression ? 'regression' : '';
     const change = r.delta === null ? '-' : `${r.delta >= 0 ? '+' : ''}${r.delta.toFixed(4)}`;
-    lines.push(`  ${r.name.padEnd(16)} ${r.metric.padEnd(18)} ${num(r.base).padStart(8)} ${tuned ? `${num(r.tuned).padStart(8)} ${change.padStart(8)}` : ''}  ${r.passed ? 'pass' : 'FAIL'} ${mark}`.trimEnd());
+    lines.push(`${cols(r.name, r.metric, num(r.base), num(r.tuned), change)}  ${r.passed ? 'pass' : 'FAIL'} ${mark}`.trimEnd());
     for (const why of r.reasons) lines.push(`    ${why}`);
   }
   lines.push(rows.every((r) => r.passed) ? 'gate: pass' : 'gate: FAIL');

@@ -11,9 +11,9 @@ import { baseThenAdapter, readTextFile } from '../eval-files.ts';
 import { runSuite } from './eval-suite.ts';
 
 export const TASK_FLAGS: readonly FlagSpec[] = [
-  { name: 'task', kind: 'string', value: TASK_KINDS.join('|'), help: 'a benchmark instead of perplexity: mc (multiple choice by log-likelihood), grounded, safety' },
-  { name: 'suite', kind: 'string', value: 'FILE', help: 'run a suite of tasks on the base model and the adapter and gate on its thresholds (exit 1 on a failure)' },
-  { name: 'template', kind: 'string', value: 'TEXT|chat', help: 'mc context with {question} and any {field} (default "Question: {question}\\nAnswer:"); chat: the chat template' },
+  { name: 'task', kind: 'string', value: TASK_KINDS.join('|'), help: 'a benchmark instead of perplexity: mc (multiple choice), grounded, safety' },
+  { name: 'suite', kind: 'string', value: 'FILE', help: 'run a suite on the base model and the adapter; exit 1 when its gate fails' },
+  { name: 'template', kind: 'string', value: 'TEXT|chat', help: 'mc context with {question} and {field}s, or chat (the chat template)' },
   { name: 'fields', kind: 'string', value: 'MAP', help: 'mc field names, e.g. question=ctx,choices=endings,answer=label (default: recognised)' },
   { name: 'blocklist', kind: 'string', value: 'FILE', help: 'safety: terms to flag in answers, one a line (personal data is always flagged)' },
   { name: 'max-new-tokens', kind: 'int', value: 'N', help: 'grounded and safety: longest generated answer (default 48)' },

@@ -77,12 +77,15 @@ export function mcRequests(tok: TextEncoder, records: readonly McRecord[], o: { 
   const seqs: ScoredSequence[] = [];
   for (const r of records) {
     const context = prompt.context(r);
-    if (context.replace(/\s+$/, '') === '') throw new InputError(o.file ?? 'template', 'the context is empty (a question needs text before its answer)', `line ${r.line}`);
+    if (context.replace(/\s+$/, '') === '') {
+      throw new InputError(o.file ?? 'template', 'the context is empty (a question needs text before its answer)', `line ${r.line}`);
+    }
     r.choices.forEach((choice, k) => {
       const pair = encodePair(tok, context, prompt.delimiter + choice);
       const n = pair.context.length + pair.continuation.length;
       if (n > o.maxPositions) {
-        throw new InputError(o.file ?? 'data', `question and choice ${k} take ${n} tokens, more than the model's ${o.maxPositions} positions`, `line ${r.line}`);
+        const why = `question and choice ${k} take ${n} tokens, more than the model's ${o.maxPositions} positions`;
+        throw new InputError(o.file ?? 'data', why, `line ${r.line}`);
       }
       seqs.push({ inputIds: [...pair.context, ...pair.continuation], labels: [...pair.context.map(() => -100), ...pair.continuation] });
     });

@@ -60,10 +60,13 @@ export function parseSuite(text: string, file: string): Suite {
     const kind = r.task as TaskKind;
     if (typeof r.data !== 'string' || !r.data) throw fail('"data" should be a file path');
     const metric = r.metric ?? Object.keys(METRICS[kind])[0];
-    if (typeof metric !== 'string' || !(metric in METRICS[kind])) throw fail(`"metric" of a ${kind} task should be one of ${Object.keys(METRICS[kind]).join(', ')}`);
+    if (typeof metric !== 'string' || !(metric in METRICS[kind])) {
+      throw fail(`"metric" of a ${kind} task should be one of ${Object.keys(METRICS[kind]).join(', ')}`);
+    }
     const num = (k: string, lo = -Infinity) => {
       if (r[k] === undefined) return undefined;
-      if (typeof r[k] !== 'number' || !Number.isFinite(r[k]) || (r[k] as number) < lo) throw fail(`"${k}" should be a number${lo > -Infinity ? ` ≥ ${lo}` : ''}`);
+      const v = r[k];
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < lo) throw fail(`"${k}" should be a number${lo > -Infinity ? ` ≥ ${lo}` : ''}`);
       return r[k] as number;
     };
     const str = (k: string) => {
@@ -117,5 +120,6 @@ export function judgeTask(t: SuiteTask, base: number | null, tuned: number | nul
   if (regression && (t.maxDrop !== undefined || t.general)) {
     reasons.push(`${t.metric} is ${fmt(worse)} worse than the base (${fmt(base!)} → ${fmt(tuned!)}), more than ${allowed}${t.general ? ': forgetting' : ''}`);
   }
-  return { name: t.name, task: t.task, metric: t.metric, base, tuned, delta, regression, forgetting: regression && t.general, passed: reasons.length === 0, reasons };
+  const forgetting = regression && t.general;
+  return { name: t.name, task: t.task, metric: t.metric, base, tuned, delta, regression, forgetting, passed: reasons.length === 0, reasons };
 }

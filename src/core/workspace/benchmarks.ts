@@ -82,7 +82,8 @@ export class BenchmarkBoard {
   /** Every stored result of a model: rows for the base and each run (newest first), columns per task. */
   async leaderboard(model: string | null, runOrder: readonly string[]): Promise<Leaderboard> {
     const keys = (await this.store.keys()).filter((k) => k.startsWith(BOARD));
-    const all = (await Promise.all(keys.map((k) => this.store.get<BoardEntry>(k)))).filter((e): e is BoardEntry => !!e && (model === null || e.model === model));
+    const stored = await Promise.all(keys.map((k) => this.store.get<BoardEntry>(k)));
+    const all = stored.filter((e): e is BoardEntry => !!e && (model === null || e.model === model));
     const tasks = new Map<string, Set<string>>();
     const rows = new Map<string | null, { runId: string | null; name: string; values: Record<string, Record<string, number | null>> }>();
     for (const e of all) {
