@@ -18,7 +18,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['core/kernels'],
   ['core/data', 'core/model', 'core/selftest'],
   ['core/session.ts'],
-  ['core/eval', 'core/train'],
+  ['core/eval', 'core/train', 'core/deploy', 'core/serve'],
   ['core/pipeline', 'core/bench'],
   ['core/workspace'],
   ['platform'],

@@ -2,7 +2,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { InputError } from '../../core/errors.ts';
 import { readJson, type FileTree } from '../../core/formats/bytes.ts';
 import { ggufChunks, type GgufTensorSource } from '../../core/formats/gguf.ts';
-import { GGUF_OUT_TYPES, loraGguf, modelGguf, type GgufFilePlan, type GgufOutType } from '../../core/formats/gguf-export.ts';
+import { GGUF_OUT_TYPES, loraGguf, modelGguf, type GgufFilePlan, type GgufOutType } from '../../core/deploy/gguf-export.ts';
 import type { LoraFactors } from '../../core/formats/gguf-merge.ts';
 import { postProcessorAddsBos, type VocabSpecials } from '../../core/formats/gguf-vocab.ts';
 import { modelfileText, stopSequences, templateParts, type TemplateParts } from '../../core/formats/ollama-modelfile.ts';

@@ -7,13 +7,13 @@
  * multiple of 32 falls back to F16.
  */
 import type { ModelConfig } from '../model/config.ts';
-import type { GgufMetadata, GgufTensorSource } from './gguf.ts';
+import type { GgufMetadata, GgufTensorSource } from '../formats/gguf.ts';
 import { architectureMetadata, FILE_TYPE, generalMetadata } from './gguf-metadata.ts';
-import { loraFactorNames, mergeWeight, type LoraFactors } from './gguf-merge.ts';
-import { encodeTensorData, GgmlType, QK8_0 } from './gguf-quant.ts';
+import { loraFactorNames, mergeWeight, type LoraFactors } from '../formats/gguf-merge.ts';
+import { encodeTensorData, GgmlType, QK8_0 } from '../formats/gguf-quant.ts';
 import { applyLayout, ggufModuleName, llama3RopeFactors, nameResolver, tensorPlans, type TensorPlan } from './gguf-tensors.ts';
-import { vocabMetadata, type VocabSpecials } from './gguf-vocab.ts';
-import { linearModules } from './peft.ts';
+import { vocabMetadata, type VocabSpecials } from '../formats/gguf-vocab.ts';
+import { linearModules } from '../formats/peft.ts';
 
 export type GgufOutType = 'f32' | 'f16' | 'q8_0';
 export const GGUF_OUT_TYPES: readonly GgufOutType[] = ['f32', 'f16', 'q8_0'];

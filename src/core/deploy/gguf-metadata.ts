@@ -3,8 +3,8 @@
  * values convert_hf_to_gguf.py writes for Llama, Qwen2 and GPT-2.
  */
 import type { ModelConfig } from '../model/config.ts';
-import { GGUF_DEFAULT_ALIGNMENT, type GgufMetadata } from './gguf.ts';
-import { GgmlType } from './gguf-quant.ts';
+import { GGUF_DEFAULT_ALIGNMENT, type GgufMetadata } from '../formats/gguf.ts';
+import { GgmlType } from '../formats/gguf-quant.ts';
 
 /** llama_ftype: what most of the weights are. */
 export const FILE_TYPE: Record<GgmlType, number> = { [GgmlType.F32]: 0, [GgmlType.F16]: 1, [GgmlType.Q8_0]: 7 };

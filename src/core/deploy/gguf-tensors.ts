@@ -8,7 +8,7 @@
  */
 import { InputError } from '../errors.ts';
 import type { ModelConfig } from '../model/config.ts';
-import type { ModuleId } from './peft.ts';
+import type { ModuleId } from '../formats/peft.ts';
 
 /** How a tensor's values change on the way into GGUF (applied after a LoRA merge). */
 export type Layout =
