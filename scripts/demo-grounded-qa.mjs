@@ -1,0 +1,78 @@
+// The demo task: grounded question answering. Each record gives a short passage about one country
+// (four Factbook facts in a random order) and a question about one of them; the answer is the span
+// exactly as the passage writes it. The skill (find the fact the question names, copy it) can be
+// learnt in minutes by a tiny model; the facts themselves need not be known. Held-out records are
+// about countries that no training record mentions.
+import { seeded } from './demo-facts.mjs';
+
+// How each fact reads in a passage, and the ways a question can ask for it.
+const FIELDS = {
+  capital: {
+    says: ['The capital is {v}.', 'Its capital city is {v}.'],
+    asks: ['What is the capital of {c}?', 'Which city is the capital of {c}?', 'Name the capital of {c}.'],
+  },
+  region: {
+    says: ['{c} lies in {v}.', 'It is a country in {v}.'],
+    asks: ['Where is {c}?', 'In which part of the world is {c}?', 'Which region is {c} in?'],
+  },
+  language: {
+    says: ['Most people speak {v}.', 'The main language is {v}.'],
+    asks: ['What language is spoken in {c}?', 'Which language do most people in {c} speak?'],
+  },
+  currency: {
+    says: ['The currency is the {v}.', 'People pay with the {v}.'],
+    asks: ['What is the currency of {c}?', 'What money is used in {c}?'],
+  },
+  symbol: {
+    says: ['The national symbol is the {v}.', 'Its national emblem is the {v}.'],
+    asks: ['What is the national symbol of {c}?', 'Which emblem stands for {c}?'],
+  },
+  independence: {
+    says: ['It became independent in {v}.', 'Independence came in {v}.'],
+    asks: ['When did {c} become independent?', 'In which year did {c} gain independence?'],
+  },
+  highest: {
+    says: ['The highest point is {v}.', 'Its highest mountain is {v}.'],
+    asks: ['What is the highest point of {c}?', 'Which is the highest mountain in {c}?'],
+  },
+  code: {
+    says: ['Its internet code is {v}.', 'Web addresses there end in {v}.'],
+    asks: ['What is the internet code of {c}?', 'Which internet domain does {c} use?'],
+  },
+};
+
+const PASSAGE_FACTS = 4;
+
+/** One record: a passage with the asked fact and three others, the question, the answer span. */
+function record(country, field, g) {
+  const { name, facts } = country;
+  const fill = (s, v) => s.replaceAll('{c}', name).replaceAll('{v}', v);
+  const others = g.shuffle(Object.keys(FIELDS).filter((f) => f !== field && facts[f])).slice(0, PASSAGE_FACTS - 1);
+  const shown = g.shuffle([field, ...others]);
+  const passage = `${name}. ${shown.map((f) => fill(g.pick(FIELDS[f].says), facts[f])).join(' ')}`;
+  const question = fill(g.pick(FIELDS[field].asks), facts[field]);
+  return {
+    messages: [
+      { role: 'user', content: `${passage}\nQuestion: ${question}` },
+      { role: 'assistant', content: facts[field] },
+    ],
+    category: field,
+  };
+}
+
+/**
+ * Train and held-out records. Countries are split first (every `heldEvery`-th after a seeded
+ * shuffle is held out); each training country gives `perCountry` records asking different facts.
+ */
+export function groundedQa(countries, { seed = 2026, heldEvery = 6, perCountry = 3 } = {}) {
+  const g = seeded(seed);
+  const usable = g.shuffle(countries.filter((c) => Object.keys(FIELDS).filter((f) => c.facts[f]).length >= PASSAGE_FACTS));
+  const train = [];
+  const held = [];
+  usable.forEach((country, i) => {
+    const asked = g.shuffle(Object.keys(FIELDS).filter((f) => country.facts[f]));
+    if (i % heldEvery === 0) held.push(record(country, asked[0], g));
+    else for (const field of asked.slice(0, perCountry)) train.push(record(country, field, g));
+  });
+  return { train: g.shuffle(train), held };
+}
