@@ -45,6 +45,8 @@ export interface TrainerInit {
   readonly onEvent?: (e: TrainEvent) => void;
   readonly onCheckpoint?: (c: Checkpoint) => Promise<void>;
   readonly resume?: Checkpoint;
+  /** Learning rate of optimizer step k, instead of the config's schedule (the range test's sweep). */
+  readonly lrForStep?: (k: number) => number;
 }
 
 export interface TrainSummary {
@@ -191,6 +193,7 @@ export class Trainer {
 
   private lrAt(k: number): number {
     const { config } = this.init;
+    if (this.init.lrForStep) return this.init.lrForStep(k);
     return config.lr * lrFactor(config.schedule, k, this.totalSteps, config.warmup);
   }
 
