@@ -1,62 +1,42 @@
 // The demo task: grounded question answering. Each record gives a short passage about one country
-// (four Factbook facts in a random order) and a question about one of them; the answer is the span
-// exactly as the passage writes it. The skill (find the fact the question names, copy it) can be
+// (three Factbook facts in a random order) and a question about one of them; the answer quotes the
+// passage's sentence that holds it. The skill (find the fact the question names, copy it) can be
 // learnt in minutes by a tiny model; the facts themselves need not be known. Held-out records are
 // about countries that no training record mentions.
 import { seeded } from './demo-facts.mjs';
 
-// How each fact reads in a passage, and the ways a question can ask for it.
+// How each fact reads in a passage (one sentence each, so the answer can quote it), and the ways
+// a question can ask for it.
 const FIELDS = {
-  capital: {
-    says: ['The capital is {v}.', 'Its capital city is {v}.'],
-    asks: ['What is the capital of {c}?', 'Which city is the capital of {c}?', 'Name the capital of {c}.'],
-  },
-  region: {
-    says: ['{c} lies in {v}.', 'It is a country in {v}.'],
-    asks: ['Where is {c}?', 'In which part of the world is {c}?', 'Which region is {c} in?'],
-  },
-  language: {
-    says: ['Most people speak {v}.', 'The main language is {v}.'],
-    asks: ['What language is spoken in {c}?', 'Which language do most people in {c} speak?'],
-  },
-  currency: {
-    says: ['The currency is the {v}.', 'People pay with the {v}.'],
-    asks: ['What is the currency of {c}?', 'What money is used in {c}?'],
-  },
-  symbol: {
-    says: ['The national symbol is the {v}.', 'Its national emblem is the {v}.'],
-    asks: ['What is the national symbol of {c}?', 'Which emblem stands for {c}?'],
-  },
-  independence: {
-    says: ['It became independent in {v}.', 'Independence came in {v}.'],
-    asks: ['When did {c} become independent?', 'In which year did {c} gain independence?'],
-  },
-  highest: {
-    says: ['The highest point is {v}.', 'Its highest mountain is {v}.'],
-    asks: ['What is the highest point of {c}?', 'Which is the highest mountain in {c}?'],
-  },
-  code: {
-    says: ['Its internet code is {v}.', 'Web addresses there end in {v}.'],
-    asks: ['What is the internet code of {c}?', 'Which internet domain does {c} use?'],
-  },
+  capital: { says: 'The capital of {c} is {v}.', asks: ['What is the capital of {c}?', 'Which city is the capital of {c}?', 'Name the capital of {c}.'] },
+  region: { says: '{c} is in {v}.', asks: ['Where is {c}?', 'In which part of the world is {c}?', 'Which region is {c} in?'] },
+  language: { says: 'The main language of {c} is {v}.', asks: ['What language is spoken in {c}?', 'Which language do most people in {c} speak?'] },
+  currency: { says: 'The currency of {c} is the {v}.', asks: ['What is the currency of {c}?', 'What money is used in {c}?'] },
+  symbol: { says: 'The national symbol of {c} is the {v}.', asks: ['What is the national symbol of {c}?', 'Which emblem stands for {c}?'] },
+  independence: { says: '{c} became independent in {v}.', asks: ['When did {c} become independent?', 'In which year did {c} gain independence?'] },
+  highest: { says: 'The highest point of {c} is {v}.', asks: ['What is the highest point of {c}?', 'Which is the highest mountain in {c}?'] },
+  code: { says: 'The internet code of {c} is {v}.', asks: ['What is the internet code of {c}?', 'Which internet domain does {c} use?'] },
 };
 
-const PASSAGE_FACTS = 4;
+const PASSAGE_FACTS = 3;
 
-/** One record: a passage with the asked fact and three others, the question, the answer span. */
+/**
+ * One record: a passage with the asked fact and two others in a random order, the question, and
+ * as the answer the passage's sentence that holds the fact, quoted.
+ */
 function record(country, field, g) {
-  const { name, facts } = country;
-  const fill = (s, v) => s.replaceAll('{c}', name).replaceAll('{v}', v);
+  const { facts } = country;
+  const fill = (s) => s.replaceAll('{c}', country.name).replaceAll('{v}', facts[field]);
+  const say = (f) => FIELDS[f].says.replaceAll('{c}', country.name).replaceAll('{v}', facts[f]);
   const others = g.shuffle(Object.keys(FIELDS).filter((f) => f !== field && facts[f])).slice(0, PASSAGE_FACTS - 1);
-  const shown = g.shuffle([field, ...others]);
-  const passage = `${name}. ${shown.map((f) => fill(g.pick(FIELDS[f].says), facts[f])).join(' ')}`;
-  const question = fill(g.pick(FIELDS[field].asks), facts[field]);
+  const passage = g.shuffle([field, ...others]).map(say).join(' ');
   return {
     messages: [
-      { role: 'user', content: `${passage}\nQuestion: ${question}` },
-      { role: 'assistant', content: facts[field] },
+      { role: 'user', content: `${passage}\nQuestion: ${fill(g.pick(FIELDS[field].asks))}` },
+      { role: 'assistant', content: say(field) },
     ],
     category: field,
+    answer: facts[field],
   };
 }
 

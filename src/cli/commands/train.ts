@@ -18,6 +18,9 @@ import { demoDataDir, modelDir, openSession } from '../common.ts';
 import { loadData, type LoadedData } from '../dataset.ts';
 import { bar, duration, type Output } from '../output.ts';
 import { writeFiles, writeZip } from './merge.ts';
+import { runFindLr } from '../find-lr.ts';
+import { DERIVED_HELP, fillTrainDefaults } from '../train-defaults.ts';
+import { defaultTrainConfig, modelParameters } from '../../core/train/defaults.ts';
 
 export const spec: CommandSpec = {
   name: 'train',
@@ -27,28 +30,29 @@ export const spec: CommandSpec = {
     { name: 'manifest', kind: 'string', value: 'FILE', help: 'repeat a run from its run_manifest.json (model, data, every setting; flags you give override it)' },
     { name: 'zip', kind: 'boolean', help: 'also write OUT.zip with the adapter (or model) folder' },
     { name: 'model', kind: 'string', value: 'DIR', help: 'Hugging Face model folder (default: the demo model)' },
-    { name: 'data', kind: 'string', value: 'FILE', help: 'training data: JSONL/JSON/CSV/TSV/TXT in any supported record format (default: the demo Factbook Q&A)' },
+    { name: 'data', kind: 'string', value: 'FILE', help: 'training data: JSONL/JSON/CSV/TSV/TXT in any supported record format (default: the demo grounded Q&A)' },
     { name: 'val-data', kind: 'string', value: 'FILE', help: 'validation data (instead of --val-split)' },
     { name: 'out', kind: 'string', value: 'DIR', help: 'output folder', default: 'tabtune-out' },
     { name: 'method', kind: 'string', value: 'lora|full', help: 'what trains', default: 'lora' },
-    { name: 'lora-r', kind: 'int', value: 'R', help: 'LoRA rank', default: 8 },
-    { name: 'lora-alpha', kind: 'number', value: 'A', help: 'LoRA alpha (scaling alpha/r)', default: 8 },
-    { name: 'lora-dropout', kind: 'number', value: 'P', help: 'LoRA dropout', default: 0 },
+    { name: 'lora-r', kind: 'int', value: 'R', help: `LoRA rank (${DERIVED_HELP})` },
+    { name: 'lora-alpha', kind: 'number', value: 'A', help: `LoRA alpha (scaling alpha/r; ${DERIVED_HELP})` },
+    { name: 'lora-dropout', kind: 'number', value: 'P', help: `LoRA dropout (${DERIVED_HELP})` },
     { name: 'lora-targets', kind: 'list', value: 'all-linear|q_proj,v_proj,...', help: 'modules to adapt', default: 'all-linear' },
     { name: 'rslora', kind: 'boolean', help: 'rank-stabilised scaling alpha/√r' },
     { name: 'int8', kind: 'boolean', help: 'hold the base model\'s linear weights as int8 with per-channel scales (LoRA only; a quarter of the memory)' },
     { name: 'init-adapter', kind: 'string', value: 'DIR', help: 'start from an existing PEFT adapter' },
-    { name: 'lr', kind: 'number', value: 'LR', help: 'peak learning rate', default: 2e-4 },
-    { name: 'schedule', kind: 'string', value: 'constant|linear|cosine', help: 'learning-rate schedule', default: 'linear' },
-    { name: 'warmup', kind: 'int', value: 'N', help: 'warmup steps', default: 0 },
-    { name: 'batch', kind: 'int', value: 'B', help: 'rows per micro-batch', default: 8 },
+    { name: 'lr', kind: 'number', value: 'LR', help: `peak learning rate (${DERIVED_HELP}; see --find-lr)` },
+    { name: 'find-lr', kind: 'boolean', help: 'learning-rate range test: a short sweep prints loss against lr and suggests one; trains nothing' },
+    { name: 'schedule', kind: 'string', value: 'constant|linear|cosine', help: `learning-rate schedule (${DERIVED_HELP})` },
+    { name: 'warmup', kind: 'int', value: 'N', help: `warmup steps (${DERIVED_HELP})` },
+    { name: 'batch', kind: 'int', value: 'B', help: `rows per micro-batch (${DERIVED_HELP})` },
     { name: 'grad-accum', kind: 'int', value: 'N', help: 'micro-batches per optimizer step', default: 1 },
     { name: 'steps', kind: 'int', value: 'N', help: 'optimizer steps (overrides --epochs)' },
-    { name: 'epochs', kind: 'number', value: 'E', help: 'passes over the training data', default: 1 },
-    { name: 'weight-decay', kind: 'number', value: 'W', help: 'AdamW decoupled weight decay', default: 0.01 },
+    { name: 'epochs', kind: 'number', value: 'E', help: `passes over the training data (${DERIVED_HELP})` },
+    { name: 'weight-decay', kind: 'number', value: 'W', help: `AdamW decoupled weight decay (${DERIVED_HELP})` },
     { name: 'betas', kind: 'list', value: 'B1,B2', help: 'AdamW betas', default: '0.9,0.999' },
     { name: 'eps', kind: 'number', value: 'E', help: 'AdamW epsilon', default: 1e-8 },
-    { name: 'clip', kind: 'number', value: 'C', help: 'global gradient-norm clip (0: off)', default: 1 },
+    { name: 'clip', kind: 'number', value: 'C', help: `global gradient-norm clip (0: off; ${DERIVED_HELP})` },
     { name: 'shuffle', kind: 'boolean', help: 'draw batches in a seeded order (--no-shuffle: file order)', default: true },
     { name: 'seed', kind: 'int', value: 'S', help: 'seed for data order, LoRA init, dropout and the split', default: 42 },
     { name: 'val-split', kind: 'number', value: 'F', help: 'fraction of records held out for validation', default: 0 },
@@ -62,7 +66,7 @@ export const spec: CommandSpec = {
     { name: 'mask-prompt', kind: 'boolean', help: 'train only on completions / assistant turns (--no-mask-prompt: every token)', default: true },
   ],
   examples: [
-    'tabtune train   # the offline demo: demo model + Factbook Q&A',
+    'tabtune train   # the offline demo: demo model + grounded Q&A',
     'tabtune train --model ./SmolLM2-135M --data chat.jsonl --out ./adapter --lora-r 16 --lora-alpha 32 --epochs 2 --val-split 0.1 --eval-every 50',
     'tabtune train --model ./m --data ids.jsonl --out ./out --lr 1e-2 --schedule constant --steps 3 --no-shuffle --json',
   ],
@@ -118,9 +122,8 @@ function fromManifest(p: Parsed, file: string): { hash: string } {
 
 export async function run(p: Parsed, out: Output): Promise<void> {
   const repeat = p.manifest ? fromManifest(p, resolve(p.manifest as string)) : null;
-  const config = configFrom(p);
   const dir = modelDir(p.model as string | undefined);
-  const dataFile = resolve((p.data as string | undefined) ?? join(demoDataDir(), 'factbook-qa.jsonl'));
+  const dataFile = resolve((p.data as string | undefined) ?? join(demoDataDir(), 'demo-grounded-qa.jsonl'));
   const demoData = p.data === undefined;
   const outDir = resolve(p.out as string);
   const prepared = await prepareModel(nodeFileTree(dir));
@@ -130,9 +133,12 @@ export async function run(p: Parsed, out: Output): Promise<void> {
   if (repeat && datasetHash(data.records) !== repeat.hash) {
     throw new InputError(dataFile, `its records differ from the manifest's dataset (sha256 ${repeat.hash.slice(0, 12)}…); the run would not repeat`);
   }
+  const defaults = defaultTrainConfig({ parameters: modelParameters(cfg) }, { examples: data.examples.length }, p.method === 'full' ? 'full' : 'lora');
+  if (fillTrainDefaults(p, defaults)) out.say(`defaults: ${defaults.reason}`);
+  const config = configFrom(p);
   let valData: LoadedData | null = null;
   if (p['val-data']) valData = await loadData(resolve(p['val-data'] as string), prepared.tokenizer, cfg.vocabSize, dataOpts, out);
-  else if (demoData && (p['val-split'] as number) === 0) valData = await loadData(join(demoDataDir(), 'factbook-qa-eval.jsonl'), prepared.tokenizer, cfg.vocabSize, dataOpts, out);
+  else if (demoData && (p['val-split'] as number) === 0) valData = await loadData(join(demoDataDir(), 'demo-grounded-qa-eval.jsonl'), prepared.tokenizer, cfg.vocabSize, dataOpts, out);
   const indices = data.examples.map((_, i) => i);
   const split = valData ? { train: indices, validation: [] as number[] } : splitTrainValidation(indices, { fraction: p['val-split'] as number, seed: config.seed });
   const trainEx = split.train.map((i) => data.examples[i]!);
@@ -157,6 +163,10 @@ export async function run(p: Parsed, out: Output): Promise<void> {
     }
     out.say(`training ${config.method === 'lora' ? `LoRA r=${session.adapterInfo()!.r} on ${session.adapterInfo()!.targets.length} module types (${session.adapterInfo()!.parameters.toLocaleString()} parameters)` : `all ${session.info().parameters.toLocaleString()} parameters`} of ${dir}`);
     out.say(`data: ${train.length} training rows of ${seq} tokens${p.packing ? ' (packed)' : ''} from ${trainEx.length} examples${validation ? `, ${validation.length} validation rows` : ''}${data.truncated ? `, ${data.truncated} truncated` : ''}`);
+    if (p['find-lr']) {
+      await runFindLr(session.requireModel(), config, seq, train, out);
+      return;
+    }
     const events: TrainEvent[] = [];
     let trainer: Trainer | null = null;
     const started = Date.now();
