@@ -46,7 +46,8 @@ function record(country, field, g) {
  */
 export function groundedQa(countries, { seed = 2026, heldEvery = 6, perCountry = 3 } = {}) {
   const g = seeded(seed);
-  const usable = g.shuffle(countries.filter((c) => Object.keys(FIELDS).filter((f) => c.facts[f]).length >= PASSAGE_FACTS));
+  // Names with a note in brackets ("Svalbard (sometimes referred to as ...)") make passages too long.
+  const usable = g.shuffle(countries.filter((c) => c.name.length <= 30 && !c.name.includes('(') && Object.keys(FIELDS).filter((f) => c.facts[f]).length >= PASSAGE_FACTS));
   const train = [];
   const held = [];
   usable.forEach((country, i) => {
