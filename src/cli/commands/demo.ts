@@ -17,7 +17,8 @@ export const spec: CommandSpec = {
     { name: 'steps', kind: 'int', help: 'optimizer steps', default: DEMO_TASK.steps },
     { name: 'lr', kind: 'number', value: 'LR', help: 'peak learning rate', default: DEMO_TASK.lr },
     { name: 'lora-r', kind: 'int', value: 'R', help: 'LoRA rank (alpha = 2r)', default: DEMO_TASK.r },
-    { name: 'out', kind: 'string', value: 'DIR', help: 'where the adapter and run files go (an ignored folder by default)', default: join('.tabtune', 'demo') },
+    { name: 'out', kind: 'string', value: 'DIR', help: 'where the adapter and run files go (by default a folder git ignores)',
+      default: join('.tabtune', 'demo') },
     { name: 'examples', kind: 'int', value: 'N', help: 'held-out answers shown that the fine-tuning fixed', default: 4 },
   ],
   examples: ['npm run demo', 'tabtune demo --json | tail -1'],
@@ -33,7 +34,8 @@ export async function run(p: Parsed, out: Output): Promise<void> {
     const train = await loadData(join(demoDataDir(), `${DEMO_TASK.dataset}.jsonl`), session.tokenizer, model.cfg.vocabSize, opts, out);
     const held = await loadData(join(demoDataDir(), `${DEMO_TASK.dataset}-eval.jsonl`), session.tokenizer, model.cfg.vocabSize, opts, out);
     out.say(`demo: ${model.cfg.arch}, ${session.info().parameters.toLocaleString()} parameters, pretrained on State of the Union addresses and Moby Dick`);
-    out.say(`task: answer a question from a short passage about a country (${train.examples.length} training questions; ${held.examples.length} held-out questions about other countries)`);
+    const sizes = `${train.examples.length} training questions; ${held.examples.length} held-out questions about other countries`;
+    out.say(`task: answer a question from a short passage about a country (${sizes})`);
     const config = demoTrainConfig({ steps: p.steps as number, lr: p.lr as number, r: p['lora-r'] as number });
     const r = await runDemo(session, train.examples, held.examples, {
       config, seq: DEMO_TASK.seq, maxNewTokens: DEMO_TASK.maxNewTokens, now: () => performance.now(),
@@ -41,14 +43,16 @@ export async function run(p: Parsed, out: Output): Promise<void> {
       onEvent: (e) => {
         if (e.type === 'step') {
           out.record({ step: e.step, loss: e.loss, lr: e.lr, grad_norm: e.gradNorm, tokens_per_sec: Math.round(e.tokensPerSecond) });
-          out.progress(`fine-tuning ${bar(e.step, e.totalSteps)} step ${e.step}/${e.totalSteps}  loss ${e.loss.toFixed(3)}  ${Math.round(e.tokensPerSecond)} tok/s`, e.step === e.totalSteps);
+          const line = `step ${e.step}/${e.totalSteps}  loss ${e.loss.toFixed(3)}  ${Math.round(e.tokensPerSecond)} tok/s`;
+          out.progress(`fine-tuning ${bar(e.step, e.totalSteps)} ${line}`, e.step === e.totalSteps);
         }
         if (e.type === 'alert') out.warn(e.message);
       },
     });
     out.clearProgress();
     const adapter = session.adapterInfo()!;
-    out.say(`fine-tuned ${r.summary.steps} steps: LoRA r=${adapter.r} on all linear layers (${adapter.parameters.toLocaleString()} trainable parameters), lr ${config.lr}`);
+    const lora = `LoRA r=${adapter.r} on all linear layers (${adapter.parameters.toLocaleString()} trainable parameters)`;
+    out.say(`fine-tuned ${r.summary.steps} steps: ${lora}, lr ${config.lr}`);
     out.say('');
     out.say('held-out questions           base model   fine-tuned');
     out.say(`  loss (lower is better)     ${fixed(r.before.loss)}   ${fixed(r.after.loss)}`);

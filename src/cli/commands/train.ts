@@ -30,7 +30,7 @@ export const spec: CommandSpec = {
     { name: 'manifest', kind: 'string', value: 'FILE', help: 'repeat a run from its run_manifest.json (model, data, every setting; flags you give override it)' },
     { name: 'zip', kind: 'boolean', help: 'also write OUT.zip with the adapter (or model) folder' },
     { name: 'model', kind: 'string', value: 'DIR', help: 'Hugging Face model folder (default: the demo model)' },
-    { name: 'data', kind: 'string', value: 'FILE', help: 'training data: JSONL/JSON/CSV/TSV/TXT in any supported record format (default: the demo grounded Q&A)' },
+    { name: 'data', kind: 'string', value: 'FILE', help: 'training data: JSONL/JSON/CSV/TSV/TXT in any supported record format (default: the demo task)' },
     { name: 'val-data', kind: 'string', value: 'FILE', help: 'validation data (instead of --val-split)' },
     { name: 'out', kind: 'string', value: 'DIR', help: 'output folder', default: 'tabtune-out' },
     { name: 'method', kind: 'string', value: 'lora|full', help: 'what trains', default: 'lora' },
@@ -138,7 +138,9 @@ export async function run(p: Parsed, out: Output): Promise<void> {
   const config = configFrom(p);
   let valData: LoadedData | null = null;
   if (p['val-data']) valData = await loadData(resolve(p['val-data'] as string), prepared.tokenizer, cfg.vocabSize, dataOpts, out);
-  else if (demoData && (p['val-split'] as number) === 0) valData = await loadData(join(demoDataDir(), 'demo-grounded-qa-eval.jsonl'), prepared.tokenizer, cfg.vocabSize, dataOpts, out);
+  else if (demoData && (p['val-split'] as number) === 0) {
+    valData = await loadData(join(demoDataDir(), 'demo-grounded-qa-eval.jsonl'), prepared.tokenizer, cfg.vocabSize, dataOpts, out);
+  }
   const indices = data.examples.map((_, i) => i);
   const split = valData ? { train: indices, validation: [] as number[] } : splitTrainValidation(indices, { fraction: p['val-split'] as number, seed: config.seed });
   const trainEx = split.train.map((i) => data.examples[i]!);

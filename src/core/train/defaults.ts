@@ -44,7 +44,11 @@ export function defaultEpochs(examples: number): number {
  * into a cosine decay, gradient clipping at 1, batch 4 and an epoch count chosen from the
  * dataset size. The CLI (flags not given) and the app (its form's starting values) both use it.
  */
-export function defaultTrainConfig(model: { readonly parameters: number }, data: { readonly examples: number }, method: 'lora' | 'full' = 'lora'): DefaultTrainSettings {
+export function defaultTrainConfig(
+  model: { readonly parameters: number },
+  data: { readonly examples: number },
+  method: 'lora' | 'full' = 'lora',
+): DefaultTrainSettings {
   const batch = 4;
   const epochs = defaultEpochs(data.examples);
   const steps = Math.max(1, Math.ceil(data.examples / batch)) * epochs;
