@@ -34,7 +34,8 @@ describe('default training settings', () => {
     expect(config).toMatchObject({ method: 'lora', lr: 7e-4, schedule: 'cosine', batch: 4, epochs: 2, clip: 1, warmup: 29 });
     expect(config.lora).toMatchObject({ r: 16, alpha: 32, targets: 'all-linear' });
     expect(reason).toBe('LoRA lr 0.0007 for a 5.5M-parameter model (about 2e-4 at 1B, larger for smaller models), warmup 29 of 288 steps, clipping at 1, 2 epochs over 573 examples');
-    expect(defaultTrainConfig({ parameters: 1e6 }, { examples: 1 }).config.warmup).toBe(1);
+    expect(defaultTrainConfig({ parameters: 1e6 }, { examples: 1 }).config.warmup).toBe(0);
+    expect(defaultTrainConfig({ parameters: 1e6 }, { examples: 20 }).config.warmup).toBe(2);
   });
 });
 

@@ -52,7 +52,8 @@ export function defaultTrainConfig(
   const batch = 4;
   const epochs = defaultEpochs(data.examples);
   const steps = Math.max(1, Math.ceil(data.examples / batch)) * epochs;
-  const warmup = Math.max(1, Math.round(steps / 10));
+  // A tenth of the run; none for runs of a few steps (a first step at lr 0 would be wasted).
+  const warmup = Math.round(steps / 10);
   const lr = defaultLearningRate(model.parameters, method);
   const config = trainConfig({
     method, lr, schedule: 'cosine', warmup, batch, gradAccum: 1, epochs, weightDecay: 0, clip: 1,
