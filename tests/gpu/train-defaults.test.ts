@@ -27,16 +27,16 @@ const STEPS = 12;
  * the run must not fail, every loss must be finite, no loss may climb far above the first, and
  * the loss must fall.
  */
-async function firstSteps(modelDir: string, dataset: string): Promise<number[]> {
+async function firstSteps(modelDir: string, dataset: string, maxLength: number): Promise<number[]> {
   const gpu = await testGpu();
   const tok = await Tokenizer.fromTree(nodeFileTree(modelDir));
   const { records } = parseDataset(dataset, readFileSync(path(`public/datasets/${dataset}`)));
-  const examples = tokenizeRecords(records, tok, { maxLength: 96, maskPrompt: true }).examples.slice(0, EXAMPLES);
+  const examples = tokenizeRecords(records, tok, { maxLength, maskPrompt: true }).examples.slice(0, EXAMPLES);
   const model = await loadTransformer(gpu, nodeFileTree(modelDir));
   const { config } = defaultTrainConfig({ parameters: model.weights.store.count }, { examples: examples.length });
   expect(config.warmup).toBeLessThan(STEPS);
   model.lora = LoraAdapter.create(gpu, model.cfg, { ...config.lora, targets: resolveTargets(model.cfg.arch, 'all-linear') }, config.seed);
-  const seq = rowLength(examples, 96);
+  const seq = rowLength(examples, maxLength);
   const events: TrainEvent[] = [];
   let trainer: Trainer | null = null;
   trainer = await Trainer.create({
@@ -55,17 +55,21 @@ async function firstSteps(modelDir: string, dataset: string): Promise<number[]> 
 }
 
 describe('default training settings', () => {
-  for (const [name, dir] of [['the demo model', DEMO], ['tiny-llama', TINY]] as const) {
-    for (const dataset of ['demo-grounded-qa.jsonl', 'factbook-qa.jsonl']) {
-      it(`do not diverge: ${name} on ${dataset}`, async () => {
-        const losses = await firstSteps(dir, dataset);
-        console.log(`${name} on ${dataset}: ${losses.map((l) => l.toFixed(2)).join(' ')}`);
-        expect(losses.length).toBeGreaterThanOrEqual(STEPS);
-        losses.forEach((l) => expect(Number.isFinite(l)).toBe(true));
-        expect(Math.max(...losses)).toBeLessThan(1.5 * losses[0]!);
-        const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-        expect(mean(losses.slice(-3))).toBeLessThan(mean(losses.slice(0, 3)));
-      });
-    }
+  // tiny-llama holds 128 positions: the grounded passages, about 200 of its tokens, do not fit it.
+  const cases = [
+    ['the demo model', DEMO, 'demo-grounded-qa.jsonl', 96],
+    ['the demo model', DEMO, 'factbook-qa.jsonl', 96],
+    ['tiny-llama', TINY, 'factbook-qa.jsonl', 96],
+  ] as const;
+  for (const [name, dir, dataset, maxLength] of cases) {
+    it(`do not diverge: ${name} on ${dataset}`, async () => {
+      const losses = await firstSteps(dir, dataset, maxLength);
+      console.log(`${name} on ${dataset}: ${losses.map((l) => l.toFixed(2)).join(' ')}`);
+      expect(losses.length).toBeGreaterThanOrEqual(STEPS);
+      losses.forEach((l) => expect(Number.isFinite(l)).toBe(true));
+      expect(Math.max(...losses)).toBeLessThan(1.5 * losses[0]!);
+      const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+      expect(mean(losses.slice(-3))).toBeLessThan(mean(losses.slice(0, 3)));
+    });
   }
 });
