@@ -1,100 +1,104 @@
+import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { evaluate, type EvalReport } from '../../core/eval/report.ts';
-import { TrainJob } from '../../core/pipeline/train-job.ts';
-import { trainConfig } from '../../core/train/config.ts';
-import type { Session } from '../../core/session.ts';
-import { options, type CommandSpec, type Parsed } from '../args.ts';
+import { InputError } from '../../core/errors.ts';
+import { demoTrainConfig, DEMO_TASK, runDemo, showcase, type DemoAnswer, type DemoScores } from '../../core/train/demo-run.ts';
+import { runFiles } from '../../core/train/run-files.ts';
+import type { CommandSpec, Parsed } from '../args.ts';
 import { demoDataDir, demoModelDir, openModel } from '../common.ts';
 import { loadData } from '../dataset.ts';
-import { bar, type Output } from '../output.ts';
+import { bar, duration, type Output } from '../output.ts';
 import { writeFiles } from './merge.ts';
-import { checkOutputs } from '../output-checks.ts';
 
-export const spec = {
+export const spec: CommandSpec = {
   name: 'demo',
-  summary: 'the whole job offline: evaluate the demo model, fine-tune it with LoRA, evaluate again, compare answers',
+  summary: 'the whole job offline: the demo model learns grounded question answering (answer from a passage); before/after scores and answers',
   usage: 'tabtune demo [--steps N] [--out DIR] [--json]',
   flags: [
-    { name: 'steps', kind: 'int', help: 'optimizer steps', default: 30, min: 1 },
-    { name: 'out', kind: 'string', value: 'DIR', help: 'where the adapter and run files go', default: 'tabtune-demo' },
-    { name: 'questions', kind: 'int', value: 'N', help: 'held-out questions answered before and after', default: 5, min: 0 },
+    { name: 'steps', kind: 'int', help: 'optimizer steps', default: DEMO_TASK.steps },
+    { name: 'lr', kind: 'number', value: 'LR', help: 'peak learning rate', default: DEMO_TASK.lr },
+    { name: 'lora-r', kind: 'int', value: 'R', help: 'LoRA rank (alpha = 2r)', default: DEMO_TASK.r },
+    { name: 'out', kind: 'string', value: 'DIR', help: 'where the adapter and run files go (by default a folder git ignores)',
+      default: join('.tabtune', 'demo') },
+    { name: 'examples', kind: 'int', value: 'N', help: 'held-out answers shown that the fine-tuning fixed', default: 4 },
   ],
-} as const satisfies CommandSpec;
+  examples: ['npm run demo', 'tabtune demo --json | tail -1'],
+};
 
 export async function run(p: Parsed, out: Output): Promise<void> {
-  const o = options(spec, p);
-  checkOutputs({ inputs: { 'the demo model': demoModelDir() }, folder: { flag: '--out', path: resolve(o.out), kind: 'run' } });
+  const dir = resolve(p.out as string);
+  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new InputError(dir, 'is a file; --out needs a folder');
   const session = await openModel(out, demoModelDir());
   try {
     const model = session.requireModel();
-    const opts = { maxLength: 128, maskPrompt: true };
-    const train = await loadData(join(demoDataDir(), 'factbook-qa.jsonl'), session.tokenizer, model.cfg, opts, out);
-    const held = await loadData(join(demoDataDir(), 'factbook-qa-eval.jsonl'), session.tokenizer, model.cfg, opts, out);
-    const questions = o.questions;
-    out.say(`demo: ${model.cfg.arch} ${session.info().parameters.toLocaleString()} parameters; ${train.examples.length} training and ${held.examples.length} held-out Factbook questions`);
-
-    const before = await evaluateHeld(session, held.examples, questions, out, 'base model');
-    const config = trainConfig({
-      method: 'lora', lr: 3e-3, schedule: 'cosine', warmup: 3, batch: 4, steps: o.steps, weightDecay: 0, seed: 42,
-      lora: { r: 16, alpha: 32, dropout: 0.05, targets: 'all-linear', rslora: false },
-    });
-    const seq = 128;
-    const job = await TrainJob.create({
-      session, config, examples: { train: train.examples, validation: [] }, rows: { maxLength: seq, packing: true },
-      describe: {
-        model: { name: 'demo-base', source: { kind: 'demo' } },
-        dataset: { name: 'factbook-qa', version: 1, records: train.records, maskPrompt: true, validationFraction: 0, splitSeed: 42 },
-      },
+    const opts = { maxLength: DEMO_TASK.maxLength, maskPrompt: true };
+    const train = await loadData(join(demoDataDir(), `${DEMO_TASK.dataset}.jsonl`), session.tokenizer, model.cfg, opts, out);
+    const held = await loadData(join(demoDataDir(), `${DEMO_TASK.dataset}-eval.jsonl`), session.tokenizer, model.cfg, opts, out);
+    out.say(`demo: ${model.cfg.arch}, ${session.info().parameters.toLocaleString()} parameters, pretrained on State of the Union addresses and Moby Dick`);
+    const sizes = `${train.examples.length} training questions; ${held.examples.length} held-out questions about other countries`;
+    out.say(`task: answer a question from a short passage about a country (${sizes})`);
+    const config = demoTrainConfig({ steps: p.steps as number, lr: p.lr as number, r: p['lora-r'] as number });
+    const r = await runDemo(session, train.examples, held.examples, {
+      config, seq: DEMO_TASK.seq, maxNewTokens: DEMO_TASK.maxNewTokens, now: () => performance.now(),
+      onProgress: (phase, d, t) => out.progress(`answering with the ${phase === 'before' ? 'base' : 'fine-tuned'} model ${bar(d, t)} ${d}/${t}`),
       onEvent: (e) => {
         if (e.type === 'step') {
-          out.record({ step: e.step, loss: e.loss, lr: e.lr, tokens_per_sec: Math.round(e.tokensPerSecond) });
-          out.progress(`fine-tuning ${bar(e.step, e.totalSteps)} step ${e.step}/${e.totalSteps}  loss ${e.loss.toFixed(3)}  ${Math.round(e.tokensPerSecond)} tok/s`, e.step === e.totalSteps);
+          out.record({ step: e.step, loss: e.loss, lr: e.lr, grad_norm: e.gradNorm, tokens_per_sec: Math.round(e.tokensPerSecond) });
+          const line = `step ${e.step}/${e.totalSteps}  loss ${e.loss.toFixed(3)}  ${Math.round(e.tokensPerSecond)} tok/s`;
+          out.progress(`fine-tuning ${bar(e.step, e.totalSteps)} ${line}`, e.step === e.totalSteps);
         }
         if (e.type === 'alert') out.warn(e.message);
       },
     });
-    const { summary, files } = await job.run();
-    job.destroy();
     out.clearProgress();
-    out.say(`fine-tuned ${summary.steps} steps (LoRA r=16 on all linear layers, ${session.adapterInfo()!.parameters.toLocaleString()} trainable parameters); final training loss ${summary.finalLoss?.toFixed(3)}`);
-    const after = await evaluateHeld(session, held.examples, questions, out, 'fine-tuned');
-
+    const adapter = session.adapterInfo()!;
+    const lora = `LoRA r=${adapter.r} on all linear layers (${adapter.parameters.toLocaleString()} trainable parameters)`;
+    out.say(`fine-tuned ${r.summary.steps} steps: ${lora}, lr ${config.lr}`);
     out.say('');
-    out.say(`held-out perplexity: ${before.perplexity.toFixed(2)} → ${after.perplexity.toFixed(2)}  (loss ${before.loss.toFixed(3)} → ${after.loss.toFixed(3)})`);
-    out.say(`held-out answers: exact match ${pct(before.exactMatch)} → ${pct(after.exactMatch)}, contains ${pct(before.contains)} → ${pct(after.contains)}`);
-    out.say('');
-    for (let i = 0; i < Math.min(questions, held.examples.length); i++) {
-      const b = before.examples[i]!;
-      const a = after.examples[i]!;
-      out.say(`Q: ${question(b.prompt)}\n   expected:   ${b.reference}\n   base:       ${oneLine(b.generated)}\n   fine-tuned: ${oneLine(a.generated)}`);
+    out.say('held-out questions           base model   fine-tuned');
+    out.say(`  loss (lower is better)     ${fixed(r.before.loss)}   ${fixed(r.after.loss)}`);
+    out.say(`  perplexity                 ${fixed(r.before.perplexity)}   ${fixed(r.after.perplexity)}`);
+    out.say(`  exact answer               ${pct(r.before.exact)}   ${pct(r.after.exact)}`);
+    out.say(`  answer contained           ${pct(r.before.contains)}   ${pct(r.after.contains)}`);
+    const { fixed: wins, missed } = showcase(r.answers, p.examples as number);
+    if (wins.length) out.say(`\nheld-out questions the fine-tuning fixed:`);
+    for (const a of wins) say(out, a);
+    if (missed) {
+      out.say('\none it still gets wrong:');
+      say(out, missed);
     }
-    const dir = resolve(o.out);
-    if (!files) throw new Error(summary.message ?? 'the demo run failed');
+    const files = await runFiles(session, {
+      model: { name: 'demo-base', source: { kind: 'demo' } },
+      dataset: {
+        name: DEMO_TASK.dataset, version: 1, records: train.records, trainRows: r.rows.length, validationRows: 0, maxLength: DEMO_TASK.maxLength,
+        packing: true, maskPrompt: true, validationFraction: 0, splitSeed: config.seed,
+      },
+      config, seq: r.seq, totalSteps: r.summary.steps, events: r.events,
+    });
     writeFiles(dir, files);
-    out.say(`\nadapter and run files written to ${dir}`);
-    out.record({ before: { loss: before.loss, perplexity: before.perplexity, exact_match: before.exactMatch }, after: { loss: after.loss, perplexity: after.perplexity, exact_match: after.exactMatch }, out: dir });
-    if (!(after.perplexity < before.perplexity)) throw new Error(`validation perplexity did not improve (${before.perplexity} → ${after.perplexity})`);
+    out.say(`\n${duration(r.seconds)} in all; adapter and run files written to ${dir}`);
+    out.record({ before: scoresJson(r.before), after: scoresJson(r.after), seconds: Math.round(r.seconds * 10) / 10, steps: r.summary.steps });
   } finally {
     session.dispose();
   }
 }
 
-async function evaluateHeld(session: Session, examples: Parameters<typeof evaluate>[1], questions: number, out: Output, what: string): Promise<EvalReport> {
-  const r = await evaluate(session, examples, { generate: questions, onProgress: (d, t) => out.progress(`evaluating the ${what} ${bar(d, t)} ${d}/${t}`) });
-  out.clearProgress();
-  out.say(`${what}: held-out loss ${r.loss.toFixed(3)}, perplexity ${r.perplexity.toFixed(2)}`);
-  return r;
+function say(out: Output, a: DemoAnswer): void {
+  out.say(`  ${question(a.prompt)}\n    expected:   ${a.reference}\n    base:       ${oneLine(a.base)}\n    fine-tuned: ${oneLine(a.tuned)}`);
 }
 
-const oneLine = (s: string | undefined) => {
-  const t = (s ?? '').replace(/\s+/g, ' ').trim();
+const scoresJson = (s: DemoScores) => ({ loss: s.loss, perplexity: s.perplexity, exact: s.exact, contains: s.contains });
+const fixed = (x: number) => (x >= 1000 ? x.toFixed(0) : x.toFixed(2)).padStart(10);
+const pct = (x: number) => `${(100 * x).toFixed(0)}%`.padStart(10);
+
+const oneLine = (s: string) => {
+  const t = s.replace(/\s+/g, ' ').trim();
+  if (!t) return '(nothing)';
   return t.length > 90 ? `${t.slice(0, 89)}…` : t;
 };
 
-const pct = (x: number | null) => (x === null ? 'n/a' : `${(100 * x).toFixed(0)}%`);
-
-/** The user's question from a rendered chat prompt. */
-function question(prompt: string | undefined): string {
-  const m = /<\|im_start\|>user\n([\s\S]*?)<\|im_end\|>/.exec(prompt ?? '');
-  return (m?.[1] ?? prompt ?? '').trim();
+/** The question line of a rendered chat prompt (the passage is left out for brevity). */
+function question(prompt: string): string {
+  const user = /<\|im_start\|>user\n([\s\S]*?)<\|im_end\|>/.exec(prompt)?.[1] ?? prompt;
+  const passage = user.split('\nQuestion: ');
+  return passage.length === 2 ? `${passage[1]!.trim()}  [passage: ${oneLine(passage[0]!)}]` : oneLine(user);
 }

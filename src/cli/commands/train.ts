@@ -20,6 +20,10 @@ import { columnsFlag } from '../import-file.ts';
 import { writeFiles, writeZip } from './merge.ts';
 import { METHOD_FLAGS, trainMethod } from '../train-method.ts';
 import { trainPreference } from './train-preference.ts';
+import { runFindLr } from '../find-lr.ts';
+import { DERIVED_HELP } from '../train-defaults.ts';
+import { defaultTrainConfig, modelParameters, type DefaultTrainSettings } from '../../core/train/defaults.ts';
+import { trainingRows } from '../../core/pipeline/training-data.ts';
 
 export const spec = {
   name: 'train',
@@ -34,33 +38,37 @@ export const spec = {
     { name: 'model', kind: 'string', value: 'DIR', help: 'Hugging Face model folder (default: the demo model)' },
     {
       name: 'data', kind: 'string', value: 'FILE',
-      help: 'training data: JSONL/JSON/CSV/TSV/TXT in any supported record format (default: the demo Factbook Q&A)',
+      help: 'training data: JSONL/JSON/CSV/TSV/TXT in any supported record format (default: the demo task)',
     },
     { name: 'val-data', kind: 'string', value: 'FILE', help: 'validation data (instead of --val-split)' },
     { name: 'columns', kind: 'list', value: 'FIELD=COLUMN,...', help: 'which columns hold the known fields, e.g. prompt=question,completion=answer' },
     { name: 'out', kind: 'string', value: 'DIR', help: 'output folder', default: 'tabtune-out' },
     ...METHOD_FLAGS,
-    { name: 'lora-r', kind: 'int', value: 'R', help: 'LoRA rank', default: 8, min: 1 },
-    { name: 'lora-alpha', kind: 'number', value: 'A', help: 'LoRA alpha (scaling alpha/r)', default: 8, above: 0 },
-    { name: 'lora-dropout', kind: 'number', value: 'P', help: 'LoRA dropout', default: 0, min: 0, below: 1 },
+    { name: 'lora-r', kind: 'int', value: 'R', help: `LoRA rank (${DERIVED_HELP})`, min: 1 },
+    { name: 'lora-alpha', kind: 'number', value: 'A', help: `LoRA alpha (scaling alpha/r; ${DERIVED_HELP})`, above: 0 },
+    { name: 'lora-dropout', kind: 'number', value: 'P', help: `LoRA dropout (${DERIVED_HELP})`, min: 0, below: 1 },
     { name: 'lora-targets', kind: 'list', value: 'all-linear|q_proj,v_proj,...', help: 'modules to adapt', default: 'all-linear' },
     { name: 'rslora', kind: 'boolean', help: 'rank-stabilised scaling alpha/√r' },
     { name: 'int8', kind: 'boolean', help: 'hold the base model\'s linear weights as int8 with per-channel scales (LoRA only; a quarter of the memory)' },
     { name: 'init-adapter', kind: 'string', value: 'DIR', help: 'start from an existing PEFT adapter' },
-    { name: 'lr', kind: 'number', value: 'LR', help: 'peak learning rate', default: 2e-4, above: 0 },
+    { name: 'lr', kind: 'number', value: 'LR', help: `peak learning rate (${DERIVED_HELP}; see --find-lr)`, above: 0 },
+    {
+      name: 'find-lr', kind: 'boolean',
+      help: 'learning-rate range test: a short sweep prints loss against lr and suggests one; trains nothing',
+    },
     {
       name: 'schedule', kind: 'string', value: 'constant|linear|cosine',
-      help: 'learning-rate schedule', default: 'linear', choices: ['constant', 'linear', 'cosine'],
+      help: `learning-rate schedule (${DERIVED_HELP})`, choices: ['constant', 'linear', 'cosine'],
     },
-    { name: 'warmup', kind: 'int', value: 'N', help: 'warmup steps', default: 0, min: 0 },
-    { name: 'batch', kind: 'int', value: 'B', help: 'rows per micro-batch', default: 8, min: 1 },
+    { name: 'warmup', kind: 'int', value: 'N', help: `warmup steps (${DERIVED_HELP})`, min: 0 },
+    { name: 'batch', kind: 'int', value: 'B', help: `rows per micro-batch (${DERIVED_HELP})`, min: 1 },
     { name: 'grad-accum', kind: 'int', value: 'N', help: 'micro-batches per optimizer step', default: 1, min: 1 },
     { name: 'steps', kind: 'int', value: 'N', help: 'optimizer steps (overrides --epochs)', min: 1 },
-    { name: 'epochs', kind: 'number', value: 'E', help: 'passes over the training data', default: 1, above: 0 },
-    { name: 'weight-decay', kind: 'number', value: 'W', help: 'AdamW decoupled weight decay', default: 0.01, min: 0 },
+    { name: 'epochs', kind: 'number', value: 'E', help: `passes over the training data (${DERIVED_HELP})`, above: 0 },
+    { name: 'weight-decay', kind: 'number', value: 'W', help: `AdamW decoupled weight decay (${DERIVED_HELP})`, min: 0 },
     { name: 'betas', kind: 'list', value: 'B1,B2', help: 'AdamW betas', default: '0.9,0.999' },
     { name: 'eps', kind: 'number', value: 'E', help: 'AdamW epsilon', default: 1e-8, above: 0 },
-    { name: 'clip', kind: 'number', value: 'C', help: 'global gradient-norm clip (0: off)', default: 1, min: 0 },
+    { name: 'clip', kind: 'number', value: 'C', help: `global gradient-norm clip (0: off; ${DERIVED_HELP})`, min: 0 },
     { name: 'shuffle', kind: 'boolean', help: 'draw batches in a seeded order (--no-shuffle: file order)', default: true },
     { name: 'seed', kind: 'int', value: 'S', help: 'seed for data order, LoRA init, dropout and the split', default: 42, min: 0 },
     { name: 'val-split', kind: 'number', value: 'F', help: 'fraction of records held out for validation', default: 0, min: 0, below: 1 },
@@ -77,7 +85,7 @@ export const spec = {
     { name: 'mask-prompt', kind: 'boolean', help: 'train only on completions / assistant turns (--no-mask-prompt: every token)', default: true },
   ],
   examples: [
-    'tabtune train   # the offline demo: demo model + Factbook Q&A',
+    'tabtune train   # the offline demo: demo model + grounded Q&A',
     'tabtune train --model ./SmolLM2-135M --data chat.jsonl --out ./adapter --lora-r 16 --lora-alpha 32 --epochs 2 --val-split 0.1 --eval-every 50',
     'tabtune train --model ./m --data ids.jsonl --out ./out --lr 1e-2 --schedule constant --steps 3 --no-shuffle --json',
   ],
@@ -85,16 +93,21 @@ export const spec = {
 
 type TrainOptions = Options<typeof spec.flags>;
 
-function configFrom(o: TrainOptions, tune: 'lora' | 'full'): TrainConfig {
+/** Flags whose starting values come from the model and data size (core/train/defaults.ts). */
+const DERIVED = ['lr', 'schedule', 'warmup', 'batch', 'epochs', 'weightDecay', 'clip', 'loraR', 'loraAlpha', 'loraDropout'] as const;
+
+function configFrom(o: TrainOptions, tune: 'lora' | 'full', d: DefaultTrainSettings): TrainConfig {
   const betas = o.betas.map(Number);
   if (betas.length !== 2 || betas.some((b) => !(b >= 0 && b < 1))) throw new UsageError('--betas needs two numbers in [0, 1), e.g. 0.9,0.999');
   const targets = o.loraTargets;
+  const c = d.config;
   return trainConfig({
-    method: tune, schedule: o.schedule, lr: o.lr, warmup: o.warmup, batch: o.batch, gradAccum: o.gradAccum, steps: o.steps, epochs: o.epochs,
-    weightDecay: o.weightDecay, clip: o.clip, betas: [betas[0]!, betas[1]!], eps: o.eps, shuffle: o.shuffle, seed: o.seed, evalEvery: o.evalEvery,
+    method: tune, schedule: o.schedule ?? c.schedule, lr: o.lr ?? c.lr, warmup: o.warmup ?? c.warmup, batch: o.batch ?? c.batch,
+    gradAccum: o.gradAccum, steps: o.steps, epochs: o.epochs ?? c.epochs, weightDecay: o.weightDecay ?? c.weightDecay, clip: o.clip ?? c.clip,
+    betas: [betas[0]!, betas[1]!], eps: o.eps, shuffle: o.shuffle, seed: o.seed, evalEvery: o.evalEvery,
     earlyStoppingPatience: o.earlyStopping, saveEvery: o.saveEvery, gradCheckpointing: o.gradCheckpointing,
     lora: {
-      r: o.loraR, alpha: o.loraAlpha, dropout: o.loraDropout, rslora: o.rslora,
+      r: o.loraR ?? c.lora.r, alpha: o.loraAlpha ?? c.lora.alpha, dropout: o.loraDropout ?? c.lora.dropout, rslora: o.rslora,
       targets: targets.length === 1 && targets[0] === 'all-linear' ? 'all-linear' : targets,
     },
   });
@@ -132,27 +145,31 @@ export async function run(p: Parsed, out: Output): Promise<void> {
   const repeat = manifest ? fromManifest(p, resolve(manifest)) : null;
   const o = options(spec, p);
   const { method, tune } = trainMethod(p);
-  const config = configFrom(o, tune);
   const columns = columnsFlag(p);
   const dir = modelDir(o.model);
-  const dataFile = resolve(o.data ?? join(demoDataDir(), 'factbook-qa.jsonl'));
+  const dataFile = resolve(o.data ?? join(demoDataDir(), 'demo-grounded-qa.jsonl'));
   const demoData = o.data === undefined;
   const outDir = resolve(o.out);
   checkOutputs({
     inputs: { '--model': dir, '--data': dataFile, '--val-data': o.valData, '--init-adapter': o.initAdapter, '--manifest': manifest },
     folder: { flag: '--out', path: outDir, kind: 'run', zip: o.zip, resuming: o.resume !== undefined },
   });
-  if (method !== 'sft') return trainPreference(p, out, config, method);
   const prepared = await prepareModel(nodeFileTree(dir));
   const cfg = prepared.inspected.cfg;
+  const sizeRule = (examples: number) => defaultTrainConfig({ parameters: modelParameters(cfg) }, { examples }, tune);
+  // Preference data is read by its own path; its size is not known here, so the smallest-data rule applies.
+  if (method !== 'sft') return trainPreference(p, out, configFrom(o, tune, sizeRule(0)), method);
   const dataOpts = { maxLength: o.maxSeqLen, maskPrompt: o.maskPrompt, ...(columns && { columns }) };
   const data = await loadData(dataFile, prepared.tokenizer, cfg, dataOpts, out);
   if (repeat && (await datasetHash(data.records)) !== repeat.hash) {
     throw new InputError(dataFile, `its records differ from the manifest's dataset (sha256 ${repeat.hash.slice(0, 12)}…); the run would not repeat`);
   }
+  const defaults = sizeRule(data.examples.length);
+  const config = configFrom(o, tune, defaults);
+  if (DERIVED.some((k) => o[k] === undefined)) out.say(`defaults: ${defaults.reason}`);
   let valData: LoadedData | null = null;
   if (o.valData) valData = await loadData(resolve(o.valData), prepared.tokenizer, cfg, dataOpts, out);
-  else if (demoData && o.valSplit === 0) valData = await loadData(join(demoDataDir(), 'factbook-qa-eval.jsonl'), prepared.tokenizer, cfg, dataOpts, out);
+  else if (demoData && o.valSplit === 0) valData = await loadData(join(demoDataDir(), 'demo-grounded-qa-eval.jsonl'), prepared.tokenizer, cfg, dataOpts, out);
   const validationFraction = o.valSplit;
   const split = valData
     ? { train: data.examples, validation: valData.examples }
@@ -165,6 +182,12 @@ export async function run(p: Parsed, out: Output): Promise<void> {
   try {
     await session.loadModel(prepared, (done, total) => out.progress(`loading ${dir}: ${done}/${total} tensors`), { int8: o.int8 });
     out.clearProgress();
+    if (o.findLr) {
+      const rows = trainingRows(split, cfg, session.padTokenId(), { maxLength: dataOpts.maxLength, packing: o.packing });
+      if (config.method === 'lora') session.newAdapter(config.lora, config.seed);
+      await runFindLr(session.requireModel(), config, rows.seq, rows.train, out);
+      return;
+    }
     const stop = new AbortController();
     let writeFailure: Error | null = null;
     const started = Date.now();

@@ -39,6 +39,8 @@ export interface TrainerInit {
   readonly resume?: Checkpoint;
   /** The step's loss (default: SFT cross-entropy); preference methods bring their own. */
   readonly objective?: StepObjective;
+  /** Learning rate of optimizer step k, instead of the config's schedule (the range test's sweep). */
+  readonly lrForStep?: (k: number) => number;
 }
 
 export interface TrainSummary {
@@ -192,6 +194,7 @@ export class Trainer {
 
   private lrAt(k: number): number {
     const { config } = this.init;
+    if (this.init.lrForStep) return this.init.lrForStep(k);
     return config.lr * lrFactor(config.schedule, k, this.totalSteps, config.warmup);
   }
 

@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseDataset } from '../../src/core/data/import.ts';
+import { tokenizeRecords } from '../../src/core/data/tokenize.ts';
+import { Session } from '../../src/core/session.ts';
+import { DEMO_TASK, demoTrainConfig, runDemo, showcase } from '../../src/core/train/demo-run.ts';
+import { nodeFileTree } from '../../src/platform/node-files.ts';
+import { testGpu } from './gpu-harness.ts';
+
+const path = (p: string) => fileURLToPath(new URL(`../../${p}`, import.meta.url));
+
+/** The demo pipeline at reduced size: fewer training questions, held-out questions and steps. */
+describe('the demo (grounded question answering)', () => {
+  it('teaches the demo model to answer held-out questions from the passage', async () => {
+    const session = new Session(await testGpu());
+    await session.loadModel(nodeFileTree(path('public/models/demo-base')));
+    const load = (file: string) =>
+      tokenizeRecords(parseDataset(file, readFileSync(path(`public/datasets/${file}`))).records, session.requireTokenizer(), { maxLength: DEMO_TASK.maxLength, maskPrompt: true }).examples;
+    const train = load(`${DEMO_TASK.dataset}.jsonl`).slice(0, 240);
+    const held = load(`${DEMO_TASK.dataset}-eval.jsonl`).slice(0, 12);
+    const config = demoTrainConfig({ steps: 24, lr: DEMO_TASK.lr, r: DEMO_TASK.r, seed: 42 });
+    const r = await runDemo(session, train, held, { config, seq: DEMO_TASK.seq, maxNewTokens: DEMO_TASK.maxNewTokens, now: () => performance.now() });
+    console.log(`demo at reduced size: contains ${r.before.contains} -> ${r.after.contains}, exact ${r.before.exact} -> ${r.after.exact}, loss ${r.before.loss.toFixed(3)} -> ${r.after.loss.toFixed(3)}`);
+    expect(r.summary.steps).toBe(24);
+    expect(r.answers).toHaveLength(12);
+    expect(r.before.contains).toBeLessThanOrEqual(0.1);
+    expect(r.after.contains).toBeGreaterThanOrEqual(r.before.contains + 0.3);
+    expect(r.after.loss).toBeLessThan(r.before.loss);
+    const { fixed, missed } = showcase(r.answers, 4);
+    expect(fixed.length).toBeGreaterThan(0);
+    fixed.forEach((a) => expect(!a.baseContains && a.tunedContains).toBe(true));
+    if (missed) expect(missed.tunedContains).toBe(false);
+    expect(session.adapterInfo()?.r).toBe(DEMO_TASK.r);
+    session.unloadModel();
+  }, 1_800_000);
+});
