@@ -384,19 +384,19 @@ export class Workbench implements WorkerApi {
   // ---- evaluation and generation
 
   async evaluate(req: EvalRequest, onProgress?: (done: number, total: number) => void): Promise<EvalReport> {
-    const meta = await this.datasets.get(req.datasetId);
-    const data = await this.data(meta);
-    const idx = req.split === 'train' ? data.split.train : req.split === 'validation' ? data.split.validation : data.examples.map((_, i) => i);
-    if (idx.length === 0) throw new Error(`the ${req.split} split of ${meta.name} is empty (set a validation fraction in the Data view)`);
-    const items = idx.slice(0, req.maxExamples ?? idx.length).map((i) => data.examples[i]!);
-    await this.attachRunAdapter(req.runId);
-    // abortGeneration() cancels an evaluation too.
-    this.generation = new AbortController();
+    // abortGeneration() cancels an evaluation too, from the moment it is asked for.
+    const abort = (this.generation = new AbortController());
     try {
+      const meta = await this.datasets.get(req.datasetId);
+      const data = await this.data(meta);
+      const idx = req.split === 'train' ? data.split.train : req.split === 'validation' ? data.split.validation : data.examples.map((_, i) => i);
+      if (idx.length === 0) throw new Error(`the ${req.split} split of ${meta.name} is empty (set a validation fraction in the Data view)`);
+      const items = idx.slice(0, req.maxExamples ?? idx.length).map((i) => data.examples[i]!);
+      await this.attachRunAdapter(req.runId);
       const generate = req.generate ? Math.min(items.length, 20) : 0;
-      return await evaluate(this.session!, items, { generate, runId: req.runId, onProgress, signal: this.generation.signal });
+      return await evaluate(this.session!, items, { generate, runId: req.runId, onProgress, signal: abort.signal });
     } finally {
-      this.generation = null;
+      if (this.generation === abort) this.generation = null;
     }
   }
 
