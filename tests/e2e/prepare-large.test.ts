@@ -33,7 +33,9 @@ describe('data preparation in the Worker', () => {
     browser = await launchChromium();
     const page = await browser.newPage();
     await page.goto(`${server.url}/?nosw#data`);
-    await page.locator('input[type=file]:not([webkitdirectory])').setInputFiles({ name: 'big.jsonl', mimeType: 'application/jsonl', buffer: bigDataset() });
+    await page.getByText('demo-base', { exact: false }).first().waitFor({ timeout: 120_000 });
+    const input = page.locator('input[type=file]:not([webkitdirectory])');
+    await input.setInputFiles({ name: 'big.jsonl', mimeType: 'application/jsonl', buffer: bigDataset() }, { timeout: 300_000 });
     await page.getByRole('button', { name: /big\.jsonl/ }).waitFor({ timeout: 300_000 });
     await page.getByRole('tab', { name: /^Prepare/ }).click();
     await page.getByLabel('Personal data', { exact: false }).selectOption('off');
