@@ -36,7 +36,7 @@ describe('data preparation in the Worker', () => {
     await page.getByText('demo-base', { exact: false }).first().waitFor({ timeout: 120_000 });
     const input = page.locator('input[type=file]:not([webkitdirectory])');
     await input.setInputFiles({ name: 'big.jsonl', mimeType: 'application/jsonl', buffer: bigDataset() }, { timeout: 300_000 });
-    await page.getByRole('button', { name: /big\.jsonl/ }).waitFor({ timeout: 300_000 });
+    await page.getByRole('button', { name: /^big\.jsonl/ }).waitFor({ timeout: 300_000 });
     await page.getByRole('tab', { name: /^Prepare/ }).click();
     await page.getByLabel('Personal data', { exact: false }).selectOption('off');
     await page.getByRole('button', { name: 'Prepare a new version' }).click();
