@@ -55,8 +55,10 @@ async function main() {
   try {
     const page = await browser.newPage();
     await page.goto(`http://127.0.0.1:${server.address().port}/?nosw#data`);
-    await page.locator('input[type=file]:not([webkitdirectory])').setInputFiles({ name: 'big.jsonl', mimeType: 'application/jsonl', buffer: dataset() });
-    await page.getByRole('button', { name: /big\.jsonl/ }).waitFor({ timeout: 300_000 });
+    await page.getByText('demo-base', { exact: false }).first().waitFor({ timeout: 300_000 });
+    const input = page.locator('input[type=file]:not([webkitdirectory])');
+    await input.setInputFiles({ name: 'big.jsonl', mimeType: 'application/jsonl', buffer: dataset() }, { timeout: 300_000 });
+    await page.getByRole('button', { name: /^big\.jsonl/ }).waitFor({ timeout: 300_000 });
     await page.getByRole('tab', { name: /^Prepare/ }).click();
     await page.getByLabel('Personal data', { exact: false }).selectOption('off');
     await page.evaluate(() => {

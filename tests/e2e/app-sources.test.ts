@@ -130,8 +130,8 @@ describe('model folders, adapters, keyboard, no WebGPU', () => {
     await page.screenshot({ path: `${SHOTS}no-webgpu-390.png`, fullPage: true });
     await importDataset(page, 'plain.jsonl', chatJsonl(6));
     await datasetButton(page, 'plain.jsonl').waitFor();
-    await page.getByRole('button', { name: 'Delete this dataset' }).click();
-    await page.getByRole('button', { name: 'Delete', exact: true }).click();
+    await page.getByRole('button', { name: 'Delete dataset plain.jsonl' }).click();
+    await page.getByRole('button', { name: 'Delete plain.jsonl for good' }).click();
     await datasetButton(page, 'plain.jsonl').waitFor({ state: 'detached' });
     await page.reload();
     await page.getByRole('heading', { name: 'No dataset selected' }).waitFor();

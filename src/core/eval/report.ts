@@ -71,6 +71,7 @@ function firstTrained(labels: readonly number[]): number {
  */
 export async function evaluate(session: Session, items: readonly EvalItem[], o: EvalOptions = {}): Promise<EvalReport> {
   const total = items.length + Math.min(o.generate ?? 0, items.length);
+  o.signal?.throwIfAborted();
   o.onProgress?.(0, total);
   const scores = await scoreSequences(session.requireModel(), items, { batch: o.batch, onProgress: (d) => o.onProgress?.(d, total) });
   const examples: EvalExample[] = items.map((it, index) => ({ index, source: it.source, loss: scores.sequences[index]!.loss, tokens: scores.sequences[index]!.tokens }));
