@@ -106,6 +106,31 @@ export function writeFileAtomic(path: string, content: Content): void {
   }
 }
 
+/** Writes a stream of chunks (a file too large to hold whole, made asynchronously) atomically; returns its size. */
+export async function writeStreamAtomic(path: string, chunks: AsyncIterable<Uint8Array>): Promise<number> {
+  let size = 0;
+  const tmp = tempPath(path);
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    const fd = openSync(tmp, 'wx', 0o644);
+    try {
+      for await (const chunk of chunks) {
+        writeAll(fd, chunk);
+        size += chunk.length;
+      }
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+    syncFolder(dirname(path));
+    return size;
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw outputError(path, e);
+  }
+}
+
 /**
  * Writes files into a folder (created if missing), each atomically, in order; put the file that
  * marks the folder complete (e.g. run_manifest.json) last.

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,12 +21,13 @@ beforeAll(() => {
 describe('tabtune export: bad input gets one clear line, and nothing is left behind', () => {
   it('refuses bad flags and inputs before writing anything', () => {
     const out = mkdtempSync(join(tmpdir(), 'tabtune-export-'));
+    mkdirSync(join(out, 'is-folder.gguf'));
     const cases: [string[], number, RegExp][] = [
       [['--model', LLAMA, '--out', join(out, 'm.gguf'), '--type', 'q4_0'], 2, /--type must be one of f32, f16, q8_0/],
       [['--model', LLAMA, '--out', join(out, 'm.gguf'), '--format', 'onnx'], 2, /--format must be gguf or gguf-lora/],
       [['--model', LLAMA, '--out', join(out, 'm.bin')], 2, /--out must name a \.gguf file/],
-      [['--model', LLAMA, '--out', join(out, 'missing', 'm.gguf')], 2, /the folder .*missing does not exist/],
-      [['--model', LLAMA, '--out', out], 2, /is a folder/],
+      [['--model', LLAMA, '--out', `${out}/`], 2, /--out must name a \.gguf file/],
+      [['--model', LLAMA, '--out', join(out, 'is-folder.gguf')], 1, /is a folder/],
       [['--format', 'gguf-lora', '--model', LLAMA, '--out', join(out, 'a.gguf')], 2, /needs --adapter/],
       [['--model', GPT2, '--out', join(out, 'g.gguf')], 1, /tokenizer\.json: not found: llama\.cpp needs the vocabulary/],
       [['--model', LLAMA, '--adapter', GPT2, '--out', join(out, 'm.gguf')], 1, /adapter_config\.json: not found/],
@@ -36,7 +37,7 @@ describe('tabtune export: bad input gets one clear line, and nothing is left beh
       expect(r.code, args.join(' ')).toBe(code);
       expect(r.stderr.trim().split('\n').pop(), args.join(' ')).toMatch(message);
     }
-    expect(readdirSync(out)).toEqual([]);
+    expect(readdirSync(out)).toEqual(['is-folder.gguf']);
   });
 
   it('writes the GGUF and the Modelfile beside it, with --json', () => {

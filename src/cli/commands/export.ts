@@ -12,7 +12,8 @@ import { readPeftAdapter } from '../../core/model/lora.ts';
 import { prepareModel } from '../../core/session.ts';
 import { nodeFileTree } from '../../platform/node-files.ts';
 import { need, UsageError, type CommandSpec, type Parsed } from '../args.ts';
-import { checkOutputPath, writeChunksAtomically, writeFileAtomically } from '../atomic-file.ts';
+import { writeFileAtomic, writeStreamAtomic } from '../../platform/node-atomic.ts';
+import { checkOutputs } from '../output-checks.ts';
 import { modelDir } from '../common.ts';
 import type { Output } from '../output.ts';
 
@@ -85,10 +86,10 @@ export async function run(p: Parsed, out: Output): Promise<void> {
   const model = modelDir(p.model as string | undefined);
   const adapterDir = p.adapter === undefined ? undefined : resolve(p.adapter as string);
   if (format === 'gguf-lora' && !adapterDir) throw new UsageError('--format gguf-lora needs --adapter');
-  const inputs = adapterDir ? [model, adapterDir] : [model];
-  const outPath = checkOutputPath(need<string>(p, 'out'), 'out', inputs);
+  const outPath = resolve(need<string>(p, 'out'));
   if (!outPath.endsWith('.gguf')) throw new UsageError(`--out must name a .gguf file, got "${p.out}"`);
-  const modelfilePath = p.modelfile ? checkOutputPath(join(dirname(outPath), 'Modelfile'), 'out', inputs) : null;
+  const modelfilePath = p.modelfile ? join(dirname(outPath), 'Modelfile') : null;
+  checkOutputs({ inputs: { '--model': model, '--adapter': adapterDir }, files: { '--out': outPath, '--out (Modelfile)': modelfilePath ?? undefined } });
 
   const tree = nodeFileTree(model);
   const prepared = await prepareModel(tree);
@@ -122,13 +123,13 @@ export async function run(p: Parsed, out: Output): Promise<void> {
       return t.data();
     },
   }));
-  const bytes = await writeChunksAtomically(outPath, ggufChunks(plan.metadata, tensors));
+  const bytes = await writeStreamAtomic(outPath, ggufChunks(plan.metadata, tensors));
   out.clearProgress();
   const files = [outPath];
   if (modelfilePath) {
     const from = format === 'gguf' ? `./${basename(outPath)}` : (p['base-gguf'] as string);
     const adapter = format === 'gguf-lora' ? `./${basename(outPath)}` : undefined;
-    await writeFileAtomically(modelfilePath, new TextEncoder().encode(await modelfile(tree, prepared.tokenizer, cfg, from, adapter, out)));
+    writeFileAtomic(modelfilePath, new TextEncoder().encode(await modelfile(tree, prepared.tokenizer, cfg, from, adapter, out)));
     files.push(modelfilePath);
   }
   out.record({ format, type, out: outPath, bytes, tensors: plan.tensors.length, adapter: adapterDir ?? null, files, warnings: plan.warnings });

@@ -2,7 +2,8 @@ import { resolve } from 'node:path';
 import { ktoExamples, preferencePairs } from '../../core/serve/feedback-dataset.ts';
 import type { FeedbackRecord } from '../../core/serve/monitor.ts';
 import { need, UsageError, type CommandSpec, type Parsed } from '../args.ts';
-import { checkOutputPath, writeFileAtomically } from '../atomic-file.ts';
+import { writeFileAtomic } from '../../platform/node-atomic.ts';
+import { checkOutputs } from '../output-checks.ts';
 import { readServeLog } from '../log-file.ts';
 import type { Output } from '../output.ts';
 
@@ -22,10 +23,11 @@ export async function run(p: Parsed, out: Output): Promise<void> {
   const format = p.format as string;
   if (format !== 'preference' && format !== 'kto') throw new UsageError(`--format must be preference or kto, got "${format}"`);
   const log = resolve(need<string>(p, 'log'));
-  const target = checkOutputPath(need<string>(p, 'out'), 'out', [log]);
+  const target = resolve(need<string>(p, 'out'));
+  checkOutputs({ inputs: { '--log': log }, files: { '--out': target } });
   const feedback = readServeLog(log).filter((r): r is FeedbackRecord => r.type === 'feedback');
   const rows: unknown[] = format === 'preference' ? preferencePairs(feedback) : ktoExamples(feedback);
-  await writeFileAtomically(target, new TextEncoder().encode(rows.map((r) => `${JSON.stringify(r)}\n`).join('')));
+  writeFileAtomic(target, new TextEncoder().encode(rows.map((r) => `${JSON.stringify(r)}\n`).join('')));
   out.record({ out: target, format, feedback: feedback.length, rows: rows.length });
   out.say(`${rows.length} ${format === 'preference' ? 'preference pairs' : 'KTO examples'} from ${feedback.length} feedback entries written to ${target}`);
 }
