@@ -99,7 +99,8 @@ describe('flag ranges', () => {
   it('--help shows the ranges from the same schema', () => {
     const r = tabtune(cwd, 'train', '--help');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/--warmup N\s+warmup steps \[≥ 0\] \(default: 0\)/);
+    expect(r.stdout).toMatch(/--warmup N\s+warmup steps \(default: chosen from the model and data size\) \[≥ 0\]/);
+    expect(r.stdout).toMatch(/--grad-accum N\s+micro-batches per optimizer step \[≥ 1\] \(default: 1\)/);
     expect(r.stdout).toMatch(/--val-split F\s+.*\[≥ 0, < 1\]/);
     expect(r.stdout).toMatch(/--lora-alpha A\s+.*\[> 0\]/);
   });

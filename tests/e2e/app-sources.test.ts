@@ -61,7 +61,7 @@ describe('model folders, adapters, keyboard, no WebGPU', () => {
     await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('tab-data');
     expect(await page.getByRole('tab', { name: 'Data', exact: true }).getAttribute('aria-selected')).toBe('true');
     await page.keyboard.press('End');
-    await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('tab-runs');
+    await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('tab-classroom');
     await page.keyboard.press('Home');
     await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('tab-model');
 
