@@ -113,9 +113,9 @@ export function showcase(answers: readonly DemoAnswer[], wins: number): { fixed:
 /** The demo task: its dataset (public/datasets) and the run that learns it in a few minutes on a CPU. */
 export const DEMO_TASK = {
   dataset: 'demo-grounded-qa',
-  /** Examples are cut at this many tokens (the longest, about 230 characters, is well below). */
+  /** Examples are cut at this many tokens (the longest, about 150 characters, is well below). */
   maxLength: 128,
-  /** Training rows pack one or two examples each. */
+  /** Training rows pack a few examples each. */
   seq: 128,
   /** The longest answer (a region) is under 10 tokens; the fine-tuned model stops at <|im_end|>. */
   maxNewTokens: 12,
