@@ -10,22 +10,22 @@ import { testGpu } from './gpu-harness.ts';
 
 const path = (p: string) => fileURLToPath(new URL(`../../${p}`, import.meta.url));
 
-/** The demo pipeline at reduced size: fewer training questions, held-out questions and steps. */
+/** The demo pipeline at reduced size: the demo's run, judged on half of the held-out questions. */
 describe('the demo (grounded question answering)', () => {
   it('teaches the demo model to answer held-out questions from the passage', async () => {
     const session = new Session(await testGpu());
     await session.loadModel(nodeFileTree(path('public/models/demo-base')));
     const load = (file: string) =>
       tokenizeRecords(parseDataset(file, readFileSync(path(`public/datasets/${file}`))).records, session.requireTokenizer(), { maxLength: DEMO_TASK.maxLength, maskPrompt: true }).examples;
-    const train = load(`${DEMO_TASK.dataset}.jsonl`).slice(0, 240);
-    const held = load(`${DEMO_TASK.dataset}-eval.jsonl`).slice(0, 12);
-    const config = demoTrainConfig({ steps: 24, lr: DEMO_TASK.lr, r: DEMO_TASK.r, seed: 42 });
+    const train = load(`${DEMO_TASK.dataset}.jsonl`);
+    const held = load(`${DEMO_TASK.dataset}-eval.jsonl`).slice(0, 20);
+    const config = demoTrainConfig({ steps: DEMO_TASK.steps, lr: DEMO_TASK.lr, r: DEMO_TASK.r, seed: 42 });
     const r = await runDemo(session, train, held, { config, seq: DEMO_TASK.seq, maxNewTokens: DEMO_TASK.maxNewTokens, now: () => performance.now() });
     console.log(`demo at reduced size: contains ${r.before.contains} -> ${r.after.contains}, exact ${r.before.exact} -> ${r.after.exact}, loss ${r.before.loss.toFixed(3)} -> ${r.after.loss.toFixed(3)}`);
-    expect(r.summary.steps).toBe(24);
-    expect(r.answers).toHaveLength(12);
+    expect(r.summary.steps).toBe(DEMO_TASK.steps);
+    expect(r.answers).toHaveLength(20);
     expect(r.before.contains).toBeLessThanOrEqual(0.1);
-    expect(r.after.contains).toBeGreaterThanOrEqual(r.before.contains + 0.3);
+    expect(r.after.contains).toBeGreaterThanOrEqual(0.5);
     expect(r.after.loss).toBeLessThan(r.before.loss);
     const { fixed, missed } = showcase(r.answers, 4);
     expect(fixed.length).toBeGreaterThan(0);
