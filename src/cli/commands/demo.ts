@@ -1,32 +1,34 @@
-import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { InputError } from '../../core/errors.ts';
 import { demoTrainConfig, DEMO_TASK, runDemo, showcase, type DemoAnswer, type DemoScores } from '../../core/train/demo-run.ts';
 import { runFiles } from '../../core/train/run-files.ts';
-import type { CommandSpec, Parsed } from '../args.ts';
+import { options, type CommandSpec, type Parsed } from '../args.ts';
 import { demoDataDir, demoModelDir, openModel } from '../common.ts';
 import { loadData } from '../dataset.ts';
 import { bar, duration, type Output } from '../output.ts';
+import { checkOutputs } from '../output-checks.ts';
 import { writeFiles } from './merge.ts';
 
-export const spec: CommandSpec = {
+export const spec = {
   name: 'demo',
   summary: 'the whole job offline: the demo model learns grounded question answering (answer from a passage); before/after scores and answers',
   usage: 'tabtune demo [--steps N] [--out DIR] [--json]',
   flags: [
-    { name: 'steps', kind: 'int', help: 'optimizer steps', default: DEMO_TASK.steps },
-    { name: 'lr', kind: 'number', value: 'LR', help: 'peak learning rate', default: DEMO_TASK.lr },
-    { name: 'lora-r', kind: 'int', value: 'R', help: 'LoRA rank (alpha = 2r)', default: DEMO_TASK.r },
-    { name: 'out', kind: 'string', value: 'DIR', help: 'where the adapter and run files go (by default a folder git ignores)',
-      default: join('.tabtune', 'demo') },
-    { name: 'examples', kind: 'int', value: 'N', help: 'held-out answers shown that the fine-tuning fixed', default: 4 },
+    { name: 'steps', kind: 'int', help: 'optimizer steps', default: DEMO_TASK.steps, min: 1 },
+    { name: 'lr', kind: 'number', value: 'LR', help: 'peak learning rate', default: DEMO_TASK.lr, above: 0 },
+    { name: 'lora-r', kind: 'int', value: 'R', help: 'LoRA rank (alpha = 2r)', default: DEMO_TASK.r, min: 1 },
+    {
+      name: 'out', kind: 'string', value: 'DIR', help: 'where the adapter and run files go (by default a folder git ignores)',
+      default: join('.tabtune', 'demo'),
+    },
+    { name: 'examples', kind: 'int', value: 'N', help: 'held-out answers shown that the fine-tuning fixed', default: 4, min: 0 },
   ],
   examples: ['npm run demo', 'tabtune demo --json | tail -1'],
-};
+} as const satisfies CommandSpec;
 
 export async function run(p: Parsed, out: Output): Promise<void> {
-  const dir = resolve(p.out as string);
-  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new InputError(dir, 'is a file; --out needs a folder');
+  const o = options(spec, p);
+  const dir = resolve(o.out);
+  checkOutputs({ inputs: { 'the demo model': demoModelDir() }, folder: { flag: '--out', path: dir, kind: 'run' } });
   const session = await openModel(out, demoModelDir());
   try {
     const model = session.requireModel();
@@ -36,7 +38,7 @@ export async function run(p: Parsed, out: Output): Promise<void> {
     out.say(`demo: ${model.cfg.arch}, ${session.info().parameters.toLocaleString()} parameters, pretrained on State of the Union addresses and Moby Dick`);
     const sizes = `${train.examples.length} training questions; ${held.examples.length} held-out questions about other countries`;
     out.say(`task: answer a question from a short passage about a country (${sizes})`);
-    const config = demoTrainConfig({ steps: p.steps as number, lr: p.lr as number, r: p['lora-r'] as number });
+    const config = demoTrainConfig({ steps: o.steps, lr: o.lr, r: o.loraR });
     const r = await runDemo(session, train.examples, held.examples, {
       config, seq: DEMO_TASK.seq, maxNewTokens: DEMO_TASK.maxNewTokens, now: () => performance.now(),
       onProgress: (phase, d, t) => out.progress(`answering with the ${phase === 'before' ? 'base' : 'fine-tuned'} model ${bar(d, t)} ${d}/${t}`),
@@ -59,7 +61,7 @@ export async function run(p: Parsed, out: Output): Promise<void> {
     out.say(`  perplexity                 ${fixed(r.before.perplexity)}   ${fixed(r.after.perplexity)}`);
     out.say(`  exact answer               ${pct(r.before.exact)}   ${pct(r.after.exact)}`);
     out.say(`  answer contained           ${pct(r.before.contains)}   ${pct(r.after.contains)}`);
-    const { fixed: wins, missed } = showcase(r.answers, p.examples as number);
+    const { fixed: wins, missed } = showcase(r.answers, o.examples);
     if (wins.length) out.say(`\nheld-out questions the fine-tuning fixed:`);
     for (const a of wins) say(out, a);
     if (missed) {
