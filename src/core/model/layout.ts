@@ -1,5 +1,10 @@
-import type { ModelConfig } from './config.ts';
+import { archSpec } from './arch/index.ts';
+import type { Dims, ModelConfig, Placement, PlacementBuilder } from './arch/types.ts';
+import { layerParam } from './arch/param-names.ts';
 import type { ParamSpec } from './param-store.ts';
+
+export type { Dims, Placement } from './arch/types.ts';
+export { layerParam } from './arch/param-names.ts';
 
 /**
  * tabtune's on-GPU parameter layout and its mapping to Hugging Face tensor names.
@@ -7,24 +12,9 @@ import type { ParamSpec } from './param-store.ts';
  * Every linear weight is stored [out, in] (nn.Linear), so GPT-2's Conv1D weights are transposed on
  * load. Projections that read the same input are fused: q|k|v into `qkv` (GPT-2's c_attn already
  * is) and Llama's gate|up into `up`, so each runs as one matmul. Embedding and LM-head tables are
- * split into row chunks that fit one storage binding.
+ * split into row chunks that fit one storage binding. Which HF tensor goes where is declared per
+ * architecture (arch/*.ts `place`).
  */
-
-export interface Dims {
-  readonly H: number;
-  readonly V: number;
-  readonly heads: number;
-  readonly kvHeads: number;
-  readonly headDim: number;
-  readonly qDim: number;
-  readonly kvDim: number;
-  /** Width of the fused q|k|v row. */
-  readonly qkvDim: number;
-  readonly inner: number;
-  /** Width of the fused up projection: gate|up (2·inner) for SwiGLU, inner for GPT-2. */
-  readonly upDim: number;
-  readonly gated: boolean;
-}
 
 export function dims(cfg: ModelConfig): Dims {
   const qDim = cfg.heads * cfg.headDim;
@@ -44,8 +34,6 @@ export function vocabChunks(V: number, H: number, maxElements: number): { start:
   return out;
 }
 
-export const layerParam = (i: number, name: string): string => `layers.${i}.${name}`;
-
 /** The linear weights that an int8 base holds quantised (embeddings and norms stay f32). */
 export const LINEAR_SITES = ['qkv', 'o', 'up', 'down'] as const;
 
@@ -53,7 +41,7 @@ export const LINEAR_SITES = ['qkv', 'o', 'up', 'down'] as const;
 export function paramSpecs(cfg: ModelConfig, chunks: readonly { start: number; rows: number }[], int8 = false): ParamSpec[] {
   const d = dims(cfg);
   const specs: ParamSpec[] = chunks.map((c, i) => ({ name: `embed.${i}`, shape: [c.rows, d.H], decay: true }));
-  if (cfg.arch === 'gpt2') specs.push({ name: 'pos', shape: [cfg.maxPositions, d.H], decay: true });
+  if (cfg.learnedPositions) specs.push({ name: 'pos', shape: [cfg.maxPositions, d.H], decay: true });
   const ln = cfg.norm === 'layernorm';
   for (let i = 0; i < cfg.layers; i++) {
     const L = (name: string, shape: number[], decay: boolean) => specs.push({ name: layerParam(i, name), shape, decay });
@@ -61,6 +49,10 @@ export function paramSpecs(cfg: ModelConfig, chunks: readonly { start: number; r
     if (ln) L('ln1.bias', [d.H], false);
     L('qkv.weight', [d.qkvDim, d.H], true);
     if (cfg.attentionBias) L('qkv.bias', [d.qkvDim], false);
+    if (cfg.qkNorm) {
+      L('q_norm.weight', [d.headDim], false);
+      L('k_norm.weight', [d.headDim], false);
+    }
     L('o.weight', [d.H, d.qDim], true);
     if (cfg.oBias) L('o.bias', [d.H], false);
     L('ln2.weight', [d.H], false);
@@ -80,18 +72,6 @@ export function paramSpecs(cfg: ModelConfig, chunks: readonly { start: number; r
     const stem = s.name.slice(0, -'.weight'.length);
     return [{ name: `${stem}.q8`, shape: [s.shape[0]!, s.shape[1]! / 4], decay: false }, { name: `${stem}.scale`, shape: [s.shape[0]!], decay: false }];
   });
-}
-
-/** Where the elements of one Hugging Face tensor live among tabtune's parameters. */
-export interface Placement {
-  /** Name without the `model.`/`transformer.` prefix. */
-  readonly hf: string;
-  readonly shape: readonly number[];
-  /** Conv1D: the HF tensor [a, b] is the transpose of the parameter [b, a]. */
-  readonly transpose: boolean;
-  readonly parts: readonly { param: string; hfOffset: number; paramOffset: number; count: number }[];
-  /** True for tensors whose file prefix is `model.`/`transformer.` (all but lm_head). */
-  readonly inBody: boolean;
 }
 
 export function placements(cfg: ModelConfig, chunks: readonly { start: number; rows: number }[]): Placement[] {
@@ -114,51 +94,9 @@ export function placements(cfg: ModelConfig, chunks: readonly { start: number; r
     }
   };
 
-  if (cfg.arch === 'gpt2') {
-    table('wte.weight', 'embed', true);
-    whole('wpe.weight', [cfg.maxPositions, d.H], 'pos');
-    for (let i = 0; i < cfg.layers; i++) {
-      const h = `h.${i}`;
-      const p = (n: string) => layerParam(i, n);
-      whole(`${h}.ln_1.weight`, [d.H], p('ln1.weight'));
-      whole(`${h}.ln_1.bias`, [d.H], p('ln1.bias'));
-      whole(`${h}.attn.c_attn.weight`, [d.H, d.qkvDim], p('qkv.weight'), true);
-      whole(`${h}.attn.c_attn.bias`, [d.qkvDim], p('qkv.bias'));
-      whole(`${h}.attn.c_proj.weight`, [d.qDim, d.H], p('o.weight'), true);
-      whole(`${h}.attn.c_proj.bias`, [d.H], p('o.bias'));
-      whole(`${h}.ln_2.weight`, [d.H], p('ln2.weight'));
-      whole(`${h}.ln_2.bias`, [d.H], p('ln2.bias'));
-      whole(`${h}.mlp.c_fc.weight`, [d.H, d.inner], p('up.weight'), true);
-      whole(`${h}.mlp.c_fc.bias`, [d.inner], p('up.bias'));
-      whole(`${h}.mlp.c_proj.weight`, [d.inner, d.H], p('down.weight'), true);
-      whole(`${h}.mlp.c_proj.bias`, [d.H], p('down.bias'));
-    }
-    whole('ln_f.weight', [d.H], 'norm.weight');
-    whole('ln_f.bias', [d.H], 'norm.bias');
-    return out;
-  }
-
-  table('embed_tokens.weight', 'embed', true);
-  for (let i = 0; i < cfg.layers; i++) {
-    const l = `layers.${i}`;
-    const p = (n: string) => layerParam(i, n);
-    whole(`${l}.input_layernorm.weight`, [d.H], p('ln1.weight'));
-    const qkv = [{ hf: 'q_proj', rows: d.qDim }, { hf: 'k_proj', rows: d.kvDim }, { hf: 'v_proj', rows: d.kvDim }];
-    stacked(p('qkv.weight'), qkv.map((b) => ({ ...b, hf: `${l}.self_attn.${b.hf}.weight` })), d.H);
-    if (cfg.attentionBias) stacked(p('qkv.bias'), qkv.map((b) => ({ ...b, hf: `${l}.self_attn.${b.hf}.bias` })), 1);
-    whole(`${l}.self_attn.o_proj.weight`, [d.H, d.qDim], p('o.weight'));
-    if (cfg.oBias) whole(`${l}.self_attn.o_proj.bias`, [d.H], p('o.bias'));
-    whole(`${l}.post_attention_layernorm.weight`, [d.H], p('ln2.weight'));
-    const gu = [{ hf: 'gate_proj', rows: d.inner }, { hf: 'up_proj', rows: d.inner }];
-    stacked(p('up.weight'), gu.map((b) => ({ ...b, hf: `${l}.mlp.${b.hf}.weight` })), d.H);
-    if (cfg.mlpBias) stacked(p('up.bias'), gu.map((b) => ({ ...b, hf: `${l}.mlp.${b.hf}.bias` })), 1);
-    whole(`${l}.mlp.down_proj.weight`, [d.H, d.inner], p('down.weight'));
-    if (cfg.mlpBias) whole(`${l}.mlp.down_proj.bias`, [d.H], p('down.bias'));
-  }
-  whole('norm.weight', [d.H], 'norm.weight');
-  if (!cfg.tiedEmbeddings) table('lm_head.weight', 'head', false);
+  archSpec(cfg.arch).place(cfg, d, { whole, table, stacked } satisfies PlacementBuilder);
   return out;
 }
 
 /** The file prefix of body tensors. */
-export const bodyPrefix = (cfg: ModelConfig): string => (cfg.arch === 'gpt2' ? 'transformer.' : 'model.');
+export const bodyPrefix = (cfg: ModelConfig): string => archSpec(cfg.arch).bodyPrefix;

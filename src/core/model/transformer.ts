@@ -14,6 +14,7 @@ import { dims, layerParam, type Dims } from './layout.ts';
 import { linearBackwardInput, linearBackwardParams, linearForward, mat, type LinearWeight, type Mat } from './linear.ts';
 import type { LoraAdapter, LoraModule, Site } from './lora.ts';
 import type { ParamStore } from './param-store.ts';
+import { qkNormBackward, qkNormForward, type QkNormTensors } from './qk-norm.ts';
 import type { ModelWeights } from './weights.ts';
 
 /** Activations of one layer, saved by the forward for the backward (or shared when recomputed). */
@@ -28,6 +29,9 @@ export interface LayerActs {
   readonly st2: Tensor;
   readonly up: Tensor;
   readonly act: Tensor;
+  /** q and k before their per-head norm, and its 1/rms (models with q/k norms; else 1 element). */
+  readonly qkRaw: Tensor;
+  readonly qkStats: Tensor;
   /** LoRA's x·Aᵀ per module of the layer (by slot), [T, r]. */
   readonly loraT: readonly Tensor[];
 }
@@ -154,10 +158,10 @@ export class Transformer {
     await normParamGrads(this.gpu, p, args, dy, this.grads!.get(`${prefix}.weight`), this.has(`${prefix}.bias`) ? this.grads!.get(`${prefix}.bias`) : undefined);
   }
 
-  /** x0 = embed(ids) (+ learned positions for GPT-2). */
+  /** x0 = embed(ids) (+ learned positions, GPT-2). */
   async embed(p: Program, T: number, inputs: TokenInputs, x0: Tensor): Promise<void> {
     await embeddingForward(this.gpu, p, inputs.ids, this.tableChunks('embed'), x0, T, this.d.H);
-    if (this.cfg.arch === 'gpt2') {
+    if (this.cfg.learnedPositions) {
       await embeddingForward(this.gpu, p, inputs.positions, [{ table: this.w('pos'), rowStart: 0, rows: this.cfg.maxPositions }], x0, T, this.d.H, true);
     }
   }
@@ -165,7 +169,7 @@ export class Transformer {
   async embedBackward(p: Program, T: number, inputs: TokenInputs, dx0: Tensor): Promise<void> {
     if (!this.trainFull) return;
     await embeddingBackward(this.gpu, p, inputs.ids, dx0, this.tableChunks('embed', this.grads!), T, this.d.H);
-    if (this.cfg.arch === 'gpt2') {
+    if (this.cfg.learnedPositions) {
       await embeddingBackward(this.gpu, p, inputs.positions, dx0, [{ table: this.grads!.get('pos'), rowStart: 0, rows: this.cfg.maxPositions }], T, this.d.H);
     }
   }
@@ -228,6 +232,7 @@ export class Transformer {
     await normForward(gpu, p, ln1, a.h1);
     await linearForward(gpu, p, T, mat(a.h1, H), this.lin(l, 'qkv'), d.qkvDim, H, mat(a.qkv, d.qkvDim), { bias: cfg.attentionBias ? this.lw(l, 'qkv.bias') : undefined });
     await this.loraForward(p, l, 'qkv', T, mat(a.h1, H), mat(a.qkv, d.qkvDim), a, step, dropScratch);
+    if (cfg.qkNorm) await qkNormForward(gpu, p, d, T, cfg.normEps, this.qkNorm(l, a));
     if (this.ropeTable) {
       const common = { T, headDim: d.headDim, rowStride: d.qkvDim, positions: inputs.positions, table: this.ropeTable, maxPositions: this.ropePositions };
       await rope(gpu, p, { ...common, x: a.qkv, heads: d.heads });
@@ -248,6 +253,10 @@ export class Transformer {
     p.add({ kind: 'copy', src: a.xm.buffer, srcOffset: a.xm.offset * 4, dst: xOut.buffer, dstOffset: xOut.offset * 4, size: T * H * 4 });
     await linearForward(gpu, p, T, mat(a.act, d.inner), this.lin(l, 'down'), H, d.inner, mat(xOut, H), { accumulate: true, bias: cfg.mlpBias ? this.lw(l, 'down.bias') : undefined });
     await this.loraForward(p, l, 'down', T, mat(a.act, d.inner), mat(xOut, H), a, step, dropScratch);
+  }
+
+  private qkNorm(l: number, a: LayerActs): QkNormTensors {
+    return { qkv: a.qkv, raw: a.qkRaw, stats: a.qkStats, qWeight: this.lw(l, 'q_norm.weight'), kWeight: this.lw(l, 'k_norm.weight') };
   }
 
   attentionArgs(T: number, S: number, a: LayerActs, inputs: TokenInputs) {
@@ -292,6 +301,10 @@ export class Transformer {
       await rope(gpu, p, { ...common, x: g.dqkv, heads: d.heads }, true);
       await rope(gpu, p, { ...common, x: { ...g.dqkv, offset: g.dqkv.offset + d.qDim }, heads: d.kvHeads }, true);
     }
+    if (cfg.qkNorm) {
+      const dw = this.trainFull ? { q: gw('q_norm.weight')!, k: gw('k_norm.weight')! } : undefined;
+      await qkNormBackward(gpu, p, d, T, cfg.normEps, this.qkNorm(l, a), g.dqkv, dw);
+    }
     await linearBackwardInput(gpu, p, T, mat(g.dqkv, d.qkvDim), this.lin(l, 'qkv'), d.qkvDim, H, mat(g.dh, H), false);
     if (this.trainFull) await linearBackwardParams(gpu, p, T, mat(g.dqkv, d.qkvDim), mat(a.h1, H), d.qkvDim, H, gw('qkv.weight')!, cfg.attentionBias ? gw('qkv.bias') : undefined);
     await this.loraBackward(p, l, 'qkv', T, mat(a.h1, H), mat(g.dqkv, d.qkvDim), mat(g.dh, H), a, g, step);
@@ -309,6 +322,7 @@ export class Transformer {
       h1: alloc(T * d.H, 'h1'), st1: alloc(T * statsPerRow(this.cfg.norm), 'st1'), qkv: alloc(T * d.qkvDim, 'qkv'),
       att: alloc(T * d.qDim, 'att'), lse: alloc(T * d.heads, 'lse'), xm: alloc(T * d.H, 'xm'),
       h2: alloc(T * d.H, 'h2'), st2: alloc(T * statsPerRow(this.cfg.norm), 'st2'), up: alloc(T * d.upDim, 'up'), act: alloc(T * d.inner, 'act'),
+      qkRaw: alloc(this.cfg.qkNorm ? T * (d.qDim + d.kvDim) : 1, 'qk-raw'), qkStats: alloc(this.cfg.qkNorm ? T * (d.heads + d.kvHeads) : 1, 'qk-stats'),
       loraT,
     };
   }

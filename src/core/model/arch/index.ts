@@ -1,0 +1,34 @@
+/** The model families tabtune runs, each declared in one file. */
+import { InputError } from '../../errors.ts';
+import { GPT2 } from './gpt2.ts';
+import { LLAMA } from './llama.ts';
+import { QWEN2 } from './qwen2.ts';
+import { QWEN3 } from './qwen3.ts';
+import type { ArchSpec, Architecture } from './types.ts';
+
+export const ARCHITECTURES: readonly ArchSpec[] = [GPT2, LLAMA, QWEN2, QWEN3];
+
+/** The declaration of a registered architecture. */
+export function archSpec(arch: Architecture): ArchSpec {
+  const spec = ARCHITECTURES.find((a) => a.modelType === arch);
+  if (!spec) throw new Error(`no architecture "${arch}" is registered`);
+  return spec;
+}
+
+/** The family of a config.json: by `model_type`, else by the classes named in `architectures`. */
+export function detectArch(file: string, json: Record<string, unknown>): ArchSpec {
+  const modelType = json['model_type'];
+  const byType = ARCHITECTURES.find((a) => a.modelType === modelType);
+  if (byType) return byType;
+  const classes = Array.isArray(json['architectures']) ? json['architectures'].filter((c): c is string => typeof c === 'string') : [];
+  for (const c of classes) {
+    const byClass = ARCHITECTURES.find((a) => a.classes.includes(c));
+    if (byClass) return byClass;
+  }
+  const seen = [
+    typeof modelType === 'string' ? `model_type ${JSON.stringify(modelType)}` : 'no model_type',
+    classes.length ? `architectures ${classes.join(', ')}` : 'no architectures',
+  ].join(', ');
+  const supported = ARCHITECTURES.map((a) => `${a.modelType} (${a.classes[0]})`).join(', ');
+  throw new InputError(file, `unsupported architecture (${seen}); supported: ${supported}`, 'model_type');
+}
