@@ -35,6 +35,11 @@ const CONFIGS: Record<string, Record<string, unknown>> = {
     rope_theta: 500000, rope_scaling: { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 16 },
     tie_word_embeddings: true, hidden_act: 'silu', initializer_range: 0.2, mlp_bias: true, attention_bias: true,
   },
+  'Qwen3 with q/k norms, head_dim 12 (3 heads · 12 ≠ hidden 40), 1 KV head, an untied head': {
+    architectures: ['Qwen3ForCausalLM'], model_type: 'qwen3', hidden_size: 40, intermediate_size: 56, num_hidden_layers: 2,
+    num_attention_heads: 3, num_key_value_heads: 1, head_dim: 12, vocab_size: 151, max_position_embeddings: 64, rms_norm_eps: 1e-6,
+    rope_theta: 1000000, tie_word_embeddings: false, hidden_act: 'silu', initializer_range: 0.2, attention_bias: false,
+  },
   'GPT-2 with odd sizes (d=36, 3 heads, vocab 97)': {
     architectures: ['GPT2LMHeadModel'], model_type: 'gpt2', n_embd: 36, n_layer: 2, n_head: 3, n_positions: 32, n_inner: null,
     vocab_size: 97, activation_function: 'gelu_new', layer_norm_epsilon: 1e-5, initializer_range: 0.2,

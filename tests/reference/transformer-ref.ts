@@ -1,5 +1,5 @@
 /**
- * A float64 CPU forward of GPT-2 / Llama / Qwen2 written from the architectures' definitions over
+ * A float64 CPU forward of GPT-2 / Llama / Qwen2 / Qwen3 written from the architectures' definitions over
  * Hugging Face tensors. Tests use it for models the fixtures do not cover (Qwen2 with q/k/v biases
  * and an untied head, llama3 rope scaling) and to localise a mismatch layer by layer.
  */
@@ -71,6 +71,11 @@ export function referenceLogits(cfg: ModelConfig, w: Tensors, ids: number[], S: 
       q = linear(h, T, H, get(p + 'self_attn.q_proj.weight'), nH * hd, opt(p + 'self_attn.q_proj.bias'));
       k = linear(h, T, H, get(p + 'self_attn.k_proj.weight'), nKV * hd, opt(p + 'self_attn.k_proj.bias'));
       v = linear(h, T, H, get(p + 'self_attn.v_proj.weight'), nKV * hd, opt(p + 'self_attn.v_proj.bias'));
+      if (cfg.qkNorm) {
+        // Qwen3: RMSNorm over each head of q and k (weight [head_dim]) before RoPE.
+        q = norm(q, T * nH, hd, get(p + 'self_attn.q_norm.weight'), undefined, cfg.normEps, true);
+        k = norm(k, T * nKV, hd, get(p + 'self_attn.k_norm.weight'), undefined, cfg.normEps, true);
+      }
     }
     if (inv) {
       const half = hd / 2;
