@@ -1,8 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { randomCheckpoint } from '../../src/core/model/presets.ts';
 import { loadTransformer } from '../../src/core/model/load.ts';
 import { StepPlan } from '../../src/core/model/step-plan.ts';
 import { StepState } from '../../src/core/kernels/step-state.ts';
@@ -12,16 +8,8 @@ import { SafetensorsModel } from '../../src/core/formats/safetensors.ts';
 import { nodeFileTree } from '../../src/platform/node-files.ts';
 import { referenceLogits } from '../reference/transformer-ref.ts';
 import { randomArray, relError, testGpu } from './gpu-harness.ts';
+import { writeRandomModel } from './random-model.ts';
 import type { ModelConfig } from '../../src/core/model/config.ts';
-
-/** Writes config.json + model.safetensors with random weights into a temporary folder. */
-export function writeRandomModel(config: Record<string, unknown>, seed: number): string {
-  const dir = mkdtempSync(join(tmpdir(), 'tabtune-model-'));
-  writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
-  const { header, tensors } = randomCheckpoint(config, { seed, randomNorms: true });
-  writeFileSync(join(dir, 'model.safetensors'), Buffer.concat([header, ...tensors.map((t) => t.data())]));
-  return dir;
-}
 
 const CONFIGS: Record<string, Record<string, unknown>> = {
   'Qwen2 with q/k/v biases, an untied head, 5 heads on 1 KV head': {
