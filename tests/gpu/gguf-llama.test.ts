@@ -16,7 +16,7 @@ import { getLlama, LlamaLogLevel, type Llama, type Token } from 'node-llama-cpp'
 import { Tokenizer } from '../../src/core/formats/tokenizer/tokenizer.ts';
 import { Session } from '../../src/core/session.ts';
 import { nodeFileTree } from '../../src/platform/node-files.ts';
-import { DEMO, FIX, LLAMA3_ROPE_CONFIG, QWEN2_CONFIG, randomAdapter, randomModel, ROOT, tempDir, withChatTokenizer } from './gguf-models.ts';
+import { DEMO, FIX, LLAMA3_ROPE_CONFIG, QWEN2_CONFIG, QWEN3_CONFIG, randomAdapter, randomModel, ROOT, tempDir, withChatTokenizer } from './gguf-models.ts';
 import { testGpu } from './gpu-harness.ts';
 
 const TOKENS = 16;
@@ -140,6 +140,12 @@ const CASES: Case[] = [
     model: () => randomModel(QWEN2_CONFIG, 3),
     adapter: (m) => randomAdapter(m, QWEN2_CONFIG, { r: 4, alpha: 8, scale: 0.3, seed: 5, rslora: true }),
     prompt: [10, 200, 31, 7, 499],
+  },
+  {
+    name: 'Qwen3 (q/k norms, head_dim 48 ≠ hidden/heads) with a LoRA adapter',
+    model: () => randomModel(QWEN3_CONFIG, 6),
+    adapter: (m) => randomAdapter(m, QWEN3_CONFIG, { r: 4, alpha: 8, scale: 0.3, seed: 7 }),
+    prompt: [12, 150, 33, 8, 420, 61],
   },
   {
     name: 'Llama with llama3 RoPE scaling and attention biases, with a LoRA adapter',

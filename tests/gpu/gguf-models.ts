@@ -1,7 +1,7 @@
 /**
  * Model and adapter folders for the GGUF tests: copies of the fixtures (GPT-2 gets the 512-token
  * bpe512-chat tokenizer, since llama.cpp needs a vocabulary the size of the embedding), random
- * Qwen2 and llama3-rope Llama models, and random PEFT adapters (A and B both non-zero, so the
+ * Qwen2, Qwen3 and llama3-rope Llama models, and random PEFT adapters (A and B both non-zero, so the
  * adapter changes the output).
  */
 import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -70,4 +70,10 @@ export const LLAMA3_ROPE_CONFIG: Record<string, unknown> = {
   num_attention_heads: 4, num_key_value_heads: 2, vocab_size: 512, max_position_embeddings: 128, rms_norm_eps: 1e-5,
   rope_theta: 500000, rope_scaling: { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 16 },
   tie_word_embeddings: true, hidden_act: 'silu', initializer_range: 0.15, attention_bias: true,
+};
+
+export const QWEN3_CONFIG: Record<string, unknown> = {
+  architectures: ['Qwen3ForCausalLM'], model_type: 'qwen3', hidden_size: 64, intermediate_size: 96, num_hidden_layers: 2,
+  num_attention_heads: 2, num_key_value_heads: 1, head_dim: 48, vocab_size: 512, max_position_embeddings: 128, rms_norm_eps: 1e-6,
+  rope_theta: 1000000, tie_word_embeddings: true, hidden_act: 'silu', initializer_range: 0.15, eos_token_id: 2,
 };

@@ -3,6 +3,7 @@
  *   Llama/Qwen2: token_embd, blk.N.attn_norm, attn_q/k/v/output (+ biases), ffn_norm,
  *                ffn_gate/up/down, output_norm, output (untied heads only); Llama's q and k rows
  *                are permuted from rotate-half order to llama.cpp's interleaved RoPE pairs.
+ *                Qwen3 adds attn_q_norm and attn_k_norm (its per-head q/k RMSNorm weights).
  *   GPT-2:       token_embd, position_embd, blk.N.attn_norm, attn_qkv, attn_output, ffn_norm,
  *                ffn_up, ffn_down, output_norm; Conv1D weights ([in, out]) are transposed.
  */
@@ -89,6 +90,10 @@ function llamaPlans(cfg: ModelConfig, find: NameResolver, file: string): TensorP
     plans.push({ gguf: `${b}.attn_norm.weight`, hf: need(`${p}.input_layernorm.weight`), hfShape: [d], layout: { kind: 'as-is' } });
     proj('self_attn.q_proj', 'attn_q', heads * headDim, d, heads, cfg.attentionBias);
     proj('self_attn.k_proj', 'attn_k', kvHeads * headDim, d, kvHeads, cfg.attentionBias);
+    if (cfg.qkNorm) {
+      plans.push({ gguf: `${b}.attn_q_norm.weight`, hf: need(`${p}.self_attn.q_norm.weight`), hfShape: [headDim], layout: { kind: 'as-is' } });
+      plans.push({ gguf: `${b}.attn_k_norm.weight`, hf: need(`${p}.self_attn.k_norm.weight`), hfShape: [headDim], layout: { kind: 'as-is' } });
+    }
     proj('self_attn.v_proj', 'attn_v', kvHeads * headDim, d, undefined, cfg.attentionBias);
     proj('self_attn.o_proj', 'attn_output', d, heads * headDim, undefined, cfg.oBias);
     plans.push({ gguf: `${b}.ffn_norm.weight`, hf: need(`${p}.post_attention_layernorm.weight`), hfShape: [d], layout: { kind: 'as-is' } });
@@ -142,6 +147,9 @@ function gpt2Plans(cfg: ModelConfig, find: NameResolver, file: string): TensorPl
 /** Every tensor of the GGUF file, in llama.cpp's order, with where its values come from. */
 export function tensorPlans(cfg: ModelConfig, find: NameResolver, file: string): TensorPlan[] {
   if (cfg.arch === 'llama' && cfg.mlpBias) throw new InputError(file, 'llama.cpp has no MLP biases for Llama (mlp_bias is true)', 'mlp_bias');
+  if (cfg.arch === 'qwen3' && cfg.attentionBias) {
+    throw new InputError(file, 'llama.cpp has no attention biases for Qwen3 (attention_bias is true)', 'attention_bias');
+  }
   return cfg.arch === 'gpt2' ? gpt2Plans(cfg, find, file) : llamaPlans(cfg, find, file);
 }
 
