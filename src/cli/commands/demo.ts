@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
-import { demoTrainConfig, DEMO_TASK, runDemo, showcase, type DemoAnswer, type DemoScores } from '../../core/train/demo-run.ts';
-import { runFiles } from '../../core/train/run-files.ts';
+import { runDemo } from '../../core/pipeline/demo-job.ts';
+import { demoTrainConfig, DEMO_TASK, showcase, type DemoAnswer, type DemoScores } from '../../core/train/demo-run.ts';
 import { options, type CommandSpec, type Parsed } from '../args.ts';
 import { demoDataDir, demoModelDir, openModel } from '../common.ts';
 import { loadData } from '../dataset.ts';
@@ -39,8 +39,12 @@ export async function run(p: Parsed, out: Output): Promise<void> {
     const sizes = `${train.examples.length} training questions; ${held.examples.length} held-out questions about other countries`;
     out.say(`task: answer a question from a short passage about a country (${sizes})`);
     const config = demoTrainConfig({ steps: o.steps, lr: o.lr, r: o.loraR });
+    const describe = {
+      model: { name: 'demo-base', source: { kind: 'demo' } },
+      dataset: { name: DEMO_TASK.dataset, version: 1, records: train.records, maskPrompt: true, validationFraction: 0, splitSeed: config.seed },
+    };
     const r = await runDemo(session, train.examples, held.examples, {
-      config, seq: DEMO_TASK.seq, maxNewTokens: DEMO_TASK.maxNewTokens, now: () => performance.now(),
+      config, maxLength: DEMO_TASK.maxLength, seq: DEMO_TASK.seq, maxNewTokens: DEMO_TASK.maxNewTokens, describe, now: () => performance.now(),
       onProgress: (phase, d, t) => out.progress(`answering with the ${phase === 'before' ? 'base' : 'fine-tuned'} model ${bar(d, t)} ${d}/${t}`),
       onEvent: (e) => {
         if (e.type === 'step') {
@@ -68,15 +72,7 @@ export async function run(p: Parsed, out: Output): Promise<void> {
       out.say('\none it still gets wrong:');
       say(out, missed);
     }
-    const files = await runFiles(session, {
-      model: { name: 'demo-base', source: { kind: 'demo' } },
-      dataset: {
-        name: DEMO_TASK.dataset, version: 1, records: train.records, trainRows: r.rows.length, validationRows: 0, maxLength: DEMO_TASK.maxLength,
-        packing: true, maskPrompt: true, validationFraction: 0, splitSeed: config.seed,
-      },
-      config, seq: r.seq, totalSteps: r.summary.steps, events: r.events,
-    });
-    writeFiles(dir, files);
+    writeFiles(dir, r.files);
     out.say(`\n${duration(r.seconds)} in all; adapter and run files written to ${dir}`);
     out.record({ before: scoresJson(r.before), after: scoresJson(r.after), seconds: Math.round(r.seconds * 10) / 10, steps: r.summary.steps });
   } finally {

@@ -19,8 +19,8 @@ import { evaluatePreference } from '../../core/train/preference/evaluate.ts';
 import { rowsPerExample, type PreferenceMethod, type PreferenceOptions } from '../../core/train/preference/method.ts';
 import { longestRow, preferenceRows, type PreferenceRows } from '../../core/train/preference/rows.ts';
 import { preferenceObjectiveFor } from '../../core/train/preference/setup.ts';
-import { runFiles } from '../../core/train/run-files.ts';
-import { Trainer } from '../../core/train/trainer.ts';
+import { preferenceStrategy } from '../../core/pipeline/preference-strategy.ts';
+import { TrainJob, type TrainJobResult } from '../../core/pipeline/train-job.ts';
 import { nodeFileTree } from '../../platform/node-files.ts';
 import { UsageError, type Parsed } from '../args.ts';
 import { modelDir, openSession } from '../common.ts';
@@ -98,26 +98,29 @@ export async function trainPreference(p: Parsed, out: Output, config: TrainConfi
   if (held && held.pairs.length + held.unpaired.length > 0) heldRows = preferenceRows(held, method, seq, padId);
   const initAdapter = p['init-adapter'] ? await readPeftAdapter(cfg, nodeFileTree(p['init-adapter'] as string)) : null;
 
+  if (initAdapter && config.method !== 'lora') throw new UsageError('--init-adapter is for LoRA runs (--tune lora)');
+  const k = rowsPerExample(method);
+  const batch = config.batch * k;
+  const strategy = preferenceStrategy({ options, seq, train: rows, heldOut: heldRows, batch, hash: await preferenceDatasetHash(trainData) });
+
   const session = await openSession(out);
   try {
     await session.loadModel(prepared, (done, total) => out.progress(`loading ${dir}: ${done}/${total} tensors`), { int8: p.int8 === true });
     out.clearProgress();
-    if (config.method === 'lora') {
-      if (initAdapter) await session.loadAdapter(initAdapter);
-      else session.newAdapter(config.lora, config.seed);
-    } else if (initAdapter) {
-      throw new UsageError('--init-adapter is for LoRA runs (--tune lora)');
-    }
+    const job = await TrainJob.create({
+      session, config, strategy, rows: { maxLength, packing: false }, initAdapter: initAdapter ?? undefined,
+      describe: {
+        model: { name: dir, source: { kind: 'local', path: dir } },
+        dataset: { name: dataFile, version: 1, records: [], maskPrompt: true, validationFraction: p['val-split'] as number, splitSeed: config.seed },
+      },
+      onEvent: (e) => renderEvent(e, out),
+    });
     const model = session.requireModel();
-    const k = rowsPerExample(method);
-    const examples = rows.rows.length / k;
     const unit = k === 2 ? 'pairs' : 'examples';
-    const held = heldRows ? `, ${heldRows.rows.length / k} held out` : '';
-    out.say(`${method.toUpperCase()} (${config.method === 'lora' ? 'LoRA' : 'full'}) on ${examples} ${unit} of ≤ ${seq} tokens${held}`);
-    const batch = config.batch * k;
-    const { objective } = await preferenceObjectiveFor(model, options, rows.rows, rows.roles, batch, seq);
+    const heldNote = heldRows ? `, ${heldRows.rows.length / k} held out` : '';
+    out.say(`${method.toUpperCase()} (${config.method === 'lora' ? 'LoRA' : 'full'}) on ${rows.rows.length / k} ${unit} of ≤ ${seq} tokens${heldNote}`);
     const heldInfos = heldRows
-      ? (await preferenceObjectiveFor(model, options, heldRows.rows, heldRows.roles, batch, seq)).refs.map((ref, i) => ({ role: heldRows!.roles[i]!, ref }))
+      ? (await preferenceObjectiveFor(model, options, heldRows.rows, heldRows.roles, batch, seq)).refs.map((ref, i) => ({ role: heldRows.roles[i]!, ref }))
       : null;
     const evaluate = async (when: string) => {
       if (!heldRows || !heldInfos) return;
@@ -127,42 +130,35 @@ export async function trainPreference(p: Parsed, out: Output, config: TrainConfi
       out.say(`held out, ${when}: loss ${r.loss.toFixed(4)}, rewards/accuracies ${fmt(m['rewards/accuracies'])}, margins ${fmt(m['rewards/margins'])}`);
     };
     await evaluate('before');
-    const events: TrainEvent[] = [];
-    const trainer = await Trainer.create({
-      model, config, seq, train: rows.rows, objective,
-      onEvent: (e) => {
-        events.push(e);
-        if (e.type === 'step') {
-          out.record({ step: e.step, loss: e.loss, lr: e.lr, grad_norm: e.gradNorm, ...e.metrics });
-          const m = e.metrics ?? {};
-          const line = `step ${e.step}/${e.totalSteps}  loss ${e.loss.toFixed(4)}  acc ${fmt(m['rewards/accuracies'])}  margin ${fmt(m['rewards/margins'])}`;
-          out.progress(`${bar(e.step, e.totalSteps)} ${line}`, e.step === e.totalSteps);
-        } else if (e.type === 'alert') {
-          out.record({ alert: { level: e.level, step: e.step, message: e.message } });
-          out.warn(e.message);
-        }
-      },
-    });
-    const summary = await trainer.run();
-    out.clearProgress();
-    trainer.destroy();
-    if (summary.state === 'failed') throw new InputError(dataFile, summary.message ?? 'the run failed');
+    let result: TrainJobResult;
+    try {
+      result = await job.run();
+    } finally {
+      out.clearProgress();
+      job.destroy();
+    }
+    const { summary, files } = result;
+    if (summary.state === 'failed' || !files) throw new InputError(dataFile, summary.message ?? 'the run failed');
     await evaluate('after');
-    const files = await runFiles(session, {
-      model: { name: dir, source: { kind: 'local', path: dir } },
-      dataset: {
-        name: dataFile, version: 1, records: [], trainRows: rows.rows.length, validationRows: heldRows?.rows.length ?? 0, maxLength,
-        packing: false, maskPrompt: true, validationFraction: p['val-split'] as number, splitSeed: config.seed,
-      },
-      config, seq, totalSteps: trainer.totalSteps, events,
-      preference: { options, hash: await preferenceDatasetHash(trainData), format: method === 'kto' ? 'unpaired-preference' : 'preference' },
-    });
     writeFiles(outDir, files);
     if (p.zip) writeZip(`${outDir}.zip`, outDir, files);
     out.record({ done: { state: summary.state, steps: summary.steps, final_loss: summary.finalLoss, out: outDir } });
     out.say(`${summary.state} after ${summary.steps} steps; wrote ${Object.keys(files).join(', ')} to ${outDir}`);
   } finally {
     session.dispose();
+  }
+}
+
+/** One step or alert of the run, as TRL names its metrics. */
+function renderEvent(e: TrainEvent, out: Output): void {
+  if (e.type === 'step') {
+    out.record({ step: e.step, loss: e.loss, lr: e.lr, grad_norm: e.gradNorm, ...e.metrics });
+    const m = e.metrics ?? {};
+    const line = `step ${e.step}/${e.totalSteps}  loss ${e.loss.toFixed(4)}  acc ${fmt(m['rewards/accuracies'])}  margin ${fmt(m['rewards/margins'])}`;
+    out.progress(`${bar(e.step, e.totalSteps)} ${line}`, e.step === e.totalSteps);
+  } else if (e.type === 'alert') {
+    out.record({ alert: { level: e.level, step: e.step, message: e.message } });
+    out.warn(e.message);
   }
 }
 

@@ -5,19 +5,48 @@
  */
 import type { Tokens } from '../data/packing.ts';
 import type { PeftAdapterFiles } from '../model/lora.ts';
+import type { Transformer } from '../model/transformer.ts';
 import type { Session } from '../session.ts';
 import type { TrainConfig } from '../train/config.ts';
 import type { RunState, TrainEvent } from '../train/events.ts';
+import type { StepObjective } from '../train/objective.ts';
 import { runFiles, type RunDescription } from '../train/run-files.ts';
 import { Trainer, type Checkpoint, type TrainSummary } from '../train/trainer.ts';
 import { trainingRows, type TrainingRows } from './training-data.ts';
 
-export interface TrainJobInit {
-  readonly session: Session;
-  readonly config: TrainConfig;
+/**
+ * A training method with its own rows and step loss (the preference methods): the same loop,
+ * adapter and run files as SFT, another batch layout and objective.
+ */
+export interface TrainStrategy {
+  /** Rows in the method's layout, all `seq` long. Validation rows are held out for the host to judge. */
+  readonly rows: TrainingRows;
+  /** The step loss, built once the model carries its adapter (reference log-probs come from the base). */
+  objective(model: Transformer): Promise<StepObjective>;
+  /** What the run files record about the method and its data. */
+  readonly describe: NonNullable<RunDescription['preference']>;
+}
+
+/** SFT: rows built from tokenized examples. */
+interface ExampleData {
   /** Tokenized examples of each part of the split (validation may be empty). */
   readonly examples: { readonly train: readonly Tokens[]; readonly validation: readonly Tokens[] };
-  readonly rows: { readonly maxLength: number; readonly packing: boolean };
+  readonly strategy?: undefined;
+}
+
+/** Another method: its own rows and loss. */
+interface StrategyData {
+  readonly strategy: TrainStrategy;
+  readonly examples?: undefined;
+}
+
+export type TrainJobInit = TrainJobOptions & (ExampleData | StrategyData);
+
+interface TrainJobOptions {
+  readonly session: Session;
+  readonly config: TrainConfig;
+  /** `seq`: rows of exactly this many tokens (the demo packs full rows); absent: the longest example, rounded up to 8. */
+  readonly rows: { readonly maxLength: number; readonly packing: boolean; readonly seq?: number };
   /** LoRA: start from these adapter files; absent: a fresh adapter (PEFT init, seeded by the config). */
   readonly initAdapter?: PeftAdapterFiles;
   readonly resume?: Checkpoint;
@@ -62,12 +91,14 @@ export class TrainJob {
       if (init.initAdapter) throw new Error('an initial adapter is for LoRA runs (method lora)');
       session.dropAdapter();
     }
-    const rows = trainingRows(init.examples, model.cfg, session.padTokenId(), init.rows);
+    const rows = init.strategy ? init.strategy.rows : trainingRows(init.examples, model.cfg, session.padTokenId(), init.rows);
+    const objective = await init.strategy?.objective(model);
     const events: TrainEvent[] = [...(init.resume?.state.history ?? [])];
     const saveEvery = config.saveEvery || (init.checkpointEvery ?? 0);
+    // The trainer validates with the SFT loss; a strategy's held-out rows are judged by its host.
+    const validation = rows.validation.length && !init.strategy ? rows.validation : undefined;
     const trainer = await Trainer.create({
-      model, config: { ...config, saveEvery }, seq: rows.seq, train: rows.train, validation: rows.validation.length ? rows.validation : undefined,
-      resume: init.resume,
+      model, config: { ...config, saveEvery }, seq: rows.seq, train: rows.train, validation, resume: init.resume, objective,
       onEvent: (e) => {
         if (e.type !== 'state') events.push(e);
         init.onEvent?.(e);
@@ -109,9 +140,10 @@ export class TrainJob {
     const files = summary.state === 'failed' && summary.steps === 0 ? null : await runFiles(session, {
       model: describe.model,
       dataset: {
-        ...describe.dataset, trainRows: this.rows.train.length, validationRows: this.rows.validation.length, maxLength: o.maxLength, packing: o.packing,
+        ...describe.dataset,
+        trainRows: this.rows.train.length, validationRows: this.rows.validation.length, maxLength: o.maxLength, packing: o.packing,
       },
-      config, seq: this.rows.seq, totalSteps: this.trainer.totalSteps, events: this.events,
+      config, seq: this.rows.seq, totalSteps: this.trainer.totalSteps, events: this.events, preference: this.init.strategy?.describe,
     });
     return { summary, files, events: [...this.events] };
   }

@@ -98,14 +98,14 @@ export interface TrainingRows {
 }
 
 /**
- * Training and validation rows of one length (packed or padded): the longest example rounded up
- * to a multiple of 8, never past maxLength nor the model's positions.
+ * Training and validation rows of one length (packed or padded): `seq` when given, else the longest
+ * example rounded up to a multiple of 8, never past maxLength nor the model's positions.
  */
 export function trainingRows(
   parts: { readonly train: readonly Tokens[]; readonly validation: readonly Tokens[] }, cfg: ModelConfig, padId: number,
-  o: { readonly maxLength: number; readonly packing: boolean },
+  o: { readonly maxLength: number; readonly packing: boolean; readonly seq?: number },
 ): TrainingRows {
-  const seq = rowLength([...parts.train, ...parts.validation], maxExampleLength(o.maxLength, cfg));
+  const seq = o.seq ?? rowLength([...parts.train, ...parts.validation], maxExampleLength(o.maxLength, cfg));
   const rows = o.packing ? packRows : padRows;
   return { seq, train: rows(parts.train, seq, padId), validation: parts.validation.length ? rows(parts.validation, seq, padId) : [] };
 }
