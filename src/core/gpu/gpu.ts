@@ -187,7 +187,8 @@ export class Gpu {
       if (n > max) throw new LimitError('maxComputeWorkgroupsPerDimension', n, max, `${spec.name}.${spec.entry} grid ${axis}`);
     }
     if (x === 0 || y === 0 || z === 0) return;
-    program.add({ kind: 'dispatch', label: `${spec.name}.${spec.entry}`, pipeline, bindGroup, workgroups: [x, y, z] });
+    const writes = bindings.reduce((n, b, i) => n + (spec.bindings[i] !== 'rw' ? 0 : 'buffer' in b ? (b.size ?? b.buffer.size - (b.offset ?? 0)) : b.size), 0);
+    program.add({ kind: 'dispatch', label: `${spec.name}.${spec.entry}`, pipeline, bindGroup, workgroups: [x, y, z], writes });
   }
 
   /** Splits a 1-D workgroup count over x and y so that neither exceeds the adapter's limit. */
