@@ -50,8 +50,8 @@ export class Gpu {
   readonly pipelines: PipelineCache;
   readonly uniforms: UniformArena;
   readonly pool: BufferPool;
-  /** Kernel choices; unset means "by adapter" (benchmarks and tests set them). */
-  readonly tuning: { tiledMatmul?: boolean } = {};
+  /** Kernel choices; unset means "by adapter" (benchmarks and tests set them); `matmul` names a kernel to force. */
+  readonly tuning: { tiledMatmul?: boolean; matmul?: string } = {};
   /** Resolves when the device is lost (never rejects). */
   readonly lost: Promise<DeviceLostError>;
   private lostError: DeviceLostError | null = null;
