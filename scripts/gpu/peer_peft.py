@@ -32,8 +32,8 @@ def bench(path, name, batch, seq, steps, dtype):
         step()
     torch.cuda.synchronize()
     ms = (time.perf_counter() - t0) / steps * 1000
-    out = {"bench": "train", "peer": f"pytorch+peft {dtype}", "model": name, "batch": batch, "seq": seq, "msPerStep": ms,
-           "tokensPerSecond": batch * seq / (ms / 1000), "peakMemoryMiB": torch.cuda.max_memory_allocated() / 2**20}
+    out = {"bench": "train", "peer": f"pytorch+peft {dtype}", "model": name, "batch": batch, "seq": seq, "ms_per_step": ms,
+           "tokens_per_s": batch * seq / (ms / 1000), "peak_mib": torch.cuda.max_memory_allocated() / 2**20}
     del model, opt
     torch.cuda.empty_cache()
     return out
@@ -54,7 +54,7 @@ def main():
             for dtype in ("bf16", "fp32"):
                 r = bench(path, name, batch, 256, a.steps, dtype)
                 print(json.dumps(r), flush=True)
-                print(f"peer {name} {batch}x256 {dtype}: {r['tokensPerSecond']:.0f} tokens/s, {r['peakMemoryMiB']:.0f} MiB", file=sys.stderr)
+                print(f"peer {name} {batch}x256 {dtype}: {r['tokens_per_s']:.0f} tokens/s, {r['peak_mib']:.0f} MiB", file=sys.stderr)
 
 
 if __name__ == "__main__":

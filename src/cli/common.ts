@@ -7,6 +7,8 @@ import { acquireNodeGpu } from '../platform/node-gpu.ts';
 import { nodeFileTree } from '../platform/node-files.ts';
 import { UsageError } from './args.ts';
 import type { Output } from './output.ts';
+import { enableMatmulAutotune } from '../core/kernels/matmul-tune.ts';
+import { nodeMatmulCache } from '../platform/node-matmul-cache.ts';
 
 /** The package root (dist/cli.mjs lives one level below it). */
 export function packageRoot(): string {
@@ -29,6 +31,7 @@ export function modelDir(flag: string | undefined): string {
 /** Acquires the GPU (saying which adapter, for people) and opens a session. */
 export async function openSession(out: Output, o: { fast?: boolean } = {}): Promise<Session> {
   const gpu = await acquireNodeGpu({ fast: o.fast });
+  if (!gpu.adapter.software && process.env.TABTUNE_AUTOTUNE !== 'off') enableMatmulAutotune(gpu, nodeMatmulCache());
   if (!out.json) process.stderr.write(`tabtune: using ${gpu.adapter.description}${gpu.adapter.software ? ' (software adapter)' : ''}\n`);
   return new Session(gpu);
 }

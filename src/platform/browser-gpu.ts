@@ -1,4 +1,6 @@
 import { openGpu, type Gpu } from '../core/gpu/gpu.ts';
+import { enableMatmulAutotune } from '../core/kernels/matmul-tune.ts';
+import { idbMatmulCache } from './idb-matmul-cache.ts';
 
 export class NoWebGpuError extends Error {
   constructor(reason: string) {
@@ -17,5 +19,8 @@ export async function acquireBrowserGpu(): Promise<Gpu> {
   if (!gpu) throw new NoWebGpuError('This browser does not expose navigator.gpu');
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) throw new NoWebGpuError('The browser found no WebGPU adapter');
-  return openGpu(adapter, 'browser');
+  const opened = await openGpu(adapter, 'browser');
+  // CPU adapters keep the fixed table (measured best there); GPUs tune matmuls at first use.
+  if (!opened.adapter.software) enableMatmulAutotune(opened, idbMatmulCache());
+  return opened;
 }

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { benchMatmul, matmulShapes } from '../../core/bench/matmul.ts';
 import { benchGeneration, benchTraining } from '../../core/bench/train.ts';
+import { MATMUL_KERNELS } from '../../core/kernels/matmul-configs.ts';
 import { loadTransformer } from '../../core/model/load.ts';
 import { PRESETS } from '../../core/model/presets.ts';
 import { nodeFileTree } from '../../platform/node-files.ts';
@@ -16,7 +17,7 @@ export const spec: CommandSpec = {
   usage: 'tabtune bench [--only matmul|train|generate] [--models demo,smollm2-135m,gpt2,qwen2.5-0.5b] [--seq N] [--batches 1,8] [--big] [--fast]',
   flags: [
     { name: 'only', kind: 'string', value: 'WHAT', help: 'run one group: matmul, train or generate' },
-    { name: 'models', kind: 'list', value: 'NAMES', help: 'model shapes: demo and the random-weight presets (default: demo on a software adapter, all on a GPU)' },
+    { name: 'models', kind: 'list', value: 'NAMES', help: 'model shapes: demo, the random-weight presets or model folders (default: demo on a software adapter, all on a GPU)' },
     { name: 'seq', kind: 'int', help: 'sequence length for training (default 256; 64 for presets on a software adapter)' },
     { name: 'batches', kind: 'list', value: '1,8', help: 'micro-batch sizes', default: '1,8' },
     { name: 'steps', kind: 'int', help: 'timed steps per shape', default: 3 },
@@ -29,6 +30,7 @@ export const spec: CommandSpec = {
 /** A random-weight model folder of a preset shape, made once under .tabtune/bench-models. */
 async function presetDir(name: string, out: Output): Promise<string> {
   if (name === 'demo') return demoModelDir();
+  if (existsSync(join(name, 'config.json'))) return name;  // a model folder (the tiny test fixtures)
   const dir = join(packageRoot(), '.tabtune', 'bench-models', name);
   if (!existsSync(join(dir, 'config.json'))) {  // written last, so its presence means the folder is whole
     writeRandomModel(name, dir, 'BF16', 0, (t, i, n) => out.progress(`making a random ${name}: ${t} (${i + 1}/${n})`));
@@ -52,17 +54,19 @@ export async function run(p: Parsed, out: Output): Promise<void> {
         emit({ ...r, tflops: r.gflops / 1000 });
         say(`matmul ${label.padEnd(28)} ${r.gflops.toFixed(2).padStart(9)} GFLOP/s (${r.kernel})`);
       }
-      // The other kernel family on the largest square shape, so each choice stays justified by a number.
+      // Every kernel on the largest square shape, so each choice stays justified by a number.
       const [M, N, K] = p.big === true || !gpu.adapter.software ? [2048, 2048, 2048] : [512, 512, 512];
-      const other = await benchMatmul(gpu, `square ${M} (other kernel)`, M, N, K, false, false, gpu.adapter.software);
-      emit({ ...other, tflops: other.gflops / 1000 });
-      say(`matmul ${other.shape.padEnd(28)} ${other.gflops.toFixed(2).padStart(9)} GFLOP/s (${other.kernel})`);
+      for (const kernel of MATMUL_KERNELS) {
+        const other = await benchMatmul(gpu, `square ${M} (${kernel})`, M, N, K, false, false, kernel);
+        emit({ ...other, tflops: other.gflops / 1000 });
+        say(`matmul ${other.shape.padEnd(28)} ${other.gflops.toFixed(2).padStart(9)} GFLOP/s (${other.kernel})`);
+      }
       emit({ bench: 'matmul-summary', bestGflops: best, bestTflops: best / 1000, adapter: gpu.adapter.description });
     }
     const models = (Array.isArray(p.models) ? p.models : p.models ? [String(p.models)] : gpu.adapter.software ? ['demo'] : ['demo', ...Object.keys(PRESETS)]) as string[];
     const batches = (Array.isArray(p.batches) ? p.batches : String(p.batches).split(',')).map(Number);
     for (const name of models) {
-      if (name !== 'demo' && !PRESETS[name]) throw new Error(`unknown model shape "${name}" (demo, ${Object.keys(PRESETS).join(', ')})`);
+      if (name !== 'demo' && !PRESETS[name] && !existsSync(join(name, 'config.json'))) throw new Error(`unknown model shape "${name}" (demo, ${Object.keys(PRESETS).join(', ')})`);
       if (p.only && p.only !== 'train' && p.only !== 'generate') continue;
       const dir = await presetDir(name, out);
       const model = await loadTransformer(gpu, nodeFileTree(dir));
@@ -72,7 +76,8 @@ export async function run(p: Parsed, out: Output): Promise<void> {
           for (const batch of batches) {
             const r = await benchTraining(gpu, model, name, { batch, seq, steps: p.steps as number, profile: name === 'demo' && batch === batches[0] });
             emit(r);
-            say(`train ${name} ${batch}x${seq}: ${r.tokensPerSecond.toFixed(0)} tokens/s (${r.msPerStep.toFixed(0)} ms/step, ${r.dispatchesPerStep} dispatches), peak ${r.peakMemoryMiB.toFixed(0)} MiB (estimate ${r.estimatedMemoryMiB.toFixed(0)})${r.matmulAttentionShare !== null ? `, ${(100 * r.matmulAttentionShare).toFixed(0)}% in matmul+attention` : ''}`);
+            say(`train ${name} ${batch}x${seq}: ${r.tokens_per_s.toFixed(0)} tokens/s (${r.ms_per_step.toFixed(0)} ms/step, ${r.dispatches_per_step} dispatches, `
+              + `${(r.nonmatmul_bytes_per_step / 2 ** 20).toFixed(1)} MiB non-matmul writes), peak ${r.peak_mib.toFixed(0)} MiB (estimate ${r.estimate_mib.toFixed(0)})${r.matmulAttentionShare !== null ? `, ${(100 * r.matmulAttentionShare).toFixed(0)}% in matmul+attention` : ''}`);
           }
         }
         if (!p.only || p.only === 'generate') {

@@ -1,7 +1,8 @@
 import type { Gpu } from '../gpu/gpu.ts';
 import { Program } from '../gpu/program.ts';
 import { allocTensor } from '../gpu/tensor.ts';
-import { matmul, useTiled } from '../kernels/matmul.ts';
+import { chooseKernel, matmul } from '../kernels/matmul.ts';
+import type { MatmulKernel } from '../kernels/matmul-configs.ts';
 
 export interface MatmulBench {
   readonly bench: 'matmul';
@@ -17,10 +18,10 @@ export interface MatmulBench {
   readonly adapter: string;
 }
 
-/** Times one matmul shape: warm-up, then enough repetitions for ~0.5 s (at most 50). */
-export async function benchMatmul(gpu: Gpu, label: string, M: number, N: number, K: number, transA = false, transB = false, tiled?: boolean): Promise<MatmulBench> {
-  const saved = gpu.tuning.tiledMatmul;
-  if (tiled !== undefined) gpu.tuning.tiledMatmul = tiled;
+/** Times one matmul shape (with `kernel` forced, or the one the dispatcher picks): warm-up, then ~0.5 s (at most 50 runs). */
+export async function benchMatmul(gpu: Gpu, label: string, M: number, N: number, K: number, transA = false, transB = false, kernel?: MatmulKernel): Promise<MatmulBench> {
+  const saved = gpu.tuning.matmul;
+  if (kernel !== undefined) gpu.tuning.matmul = kernel;
   const a = allocTensor(gpu, [M * K], 'scratch', 'bench-a');
   const b = allocTensor(gpu, [K * N], 'scratch', 'bench-b');
   const c = allocTensor(gpu, [M * N], 'scratch', 'bench-c');
@@ -38,9 +39,10 @@ export async function benchMatmul(gpu: Gpu, label: string, M: number, N: number,
     for (let i = 0; i < reps; i++) gpu.run(p);
     await gpu.sync();
     const ms = (performance.now() - t0) / reps;
-    return { bench: 'matmul', shape: label, M, N, K, transA, transB, ms, gflops: (2 * M * N * K) / (ms * 1e6), kernel: useTiled(gpu, M, N, K) ? 'tiled 64x64' : !transA && transB && K % 4 === 0 ? 'register 4x4 vec4' : 'register 4x4', adapter: gpu.adapter.description };
+    return { bench: 'matmul', shape: label, M, N, K, transA, transB, ms, gflops: (2 * M * N * K) / (ms * 1e6), kernel: await chooseKernel(gpu, M, N, K, transA, transB), adapter: gpu.adapter.description };
   } finally {
-    gpu.tuning.tiledMatmul = saved;
+    if (saved === undefined) delete gpu.tuning.matmul;
+    else gpu.tuning.matmul = saved;
     for (const t of [a, b, c]) gpu.destroyBuffer(t.buffer);
   }
 }

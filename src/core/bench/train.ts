@@ -10,6 +10,7 @@ import type { Transformer } from '../model/transformer.ts';
 import { AdamW } from '../train/adamw.ts';
 import { runStep } from '../train/step.ts';
 import { profileProgram } from './profile.ts';
+import { stepMetrics } from './step-metrics.ts';
 
 export interface TrainBench {
   readonly bench: 'train';
@@ -18,14 +19,17 @@ export interface TrainBench {
   readonly seq: number;
   readonly method: 'lora';
   readonly r: number;
-  readonly msPerStep: number;
-  readonly tokensPerSecond: number;
+  readonly precision: 'f32' | 'f16';
+  readonly ms_per_step: number;
+  readonly tokens_per_s: number;
   /** Ledger peak during training (weights included), and the estimate the app shows. */
-  readonly peakMemoryMiB: number;
-  readonly estimatedMemoryMiB: number;
+  readonly peak_mib: number;
+  readonly estimate_mib: number;
   /** Share of GPU time in matmul and attention kernels (profiled op by op). */
   readonly matmulAttentionShare: number | null;
-  readonly dispatchesPerStep: number;
+  /** Dispatches recorded per optimizer step (one micro-batch), and bytes non-matmul kernels write. */
+  readonly dispatches_per_step: number;
+  readonly nonmatmul_bytes_per_step: number;
   readonly adapter: string;
 }
 
@@ -33,7 +37,7 @@ export interface TrainBench {
  * Times LoRA training steps (r, all linear layers, AdamW, dropout 0) on random tokens: a warm-up
  * step, then `steps` timed steps; optionally profiles one step kernel by kernel.
  */
-export async function benchTraining(gpu: Gpu, model: Transformer, name: string, o: { batch: number; seq: number; r?: number; steps?: number; profile?: boolean }): Promise<TrainBench> {
+export async function benchTraining(gpu: Gpu, model: Transformer, name: string, o: { batch: number; seq: number; r?: number; steps?: number; profile?: boolean; precision?: 'f32' | 'f16' }): Promise<TrainBench> {
   const r = o.r ?? 16;
   const targets = resolveTargets(model.cfg.arch, 'all-linear');
   model.lora = LoraAdapter.create(gpu, model.cfg, { r, alpha: 2 * r, dropout: 0, rslora: false, targets }, 1);
@@ -65,11 +69,12 @@ export async function benchTraining(gpu: Gpu, model: Transformer, name: string, 
     }
     const modules = linearModules(model.cfg.arch).filter((m) => targets.includes(m.id)).map((m) => m.features(model.cfg));
     const estimate = Object.values(estimateTrainingMemory(model.cfg, { method: 'lora', batch: o.batch, seq: o.seq, r, loraModules: modules, loraDropout: 0, gradCheckpointing: false, validation: false })).reduce((a, b) => a + b, 0);
+    const counts = stepMetrics([opt.zeroGrads, plan.forward, plan.backward!, opt.program]);
     return {
-      bench: 'train', model: name, batch: o.batch, seq: o.seq, method: 'lora', r, msPerStep: ms, tokensPerSecond: T / (ms / 1000),
-      peakMemoryMiB: (gpu.ledger.peak - before + model.weights.store.buffers.reduce((a, b) => a + b.size, 0)) / 2 ** 20,
-      estimatedMemoryMiB: estimate / 2 ** 20, matmulAttentionShare: share,
-      dispatchesPerStep: plan.forward.dispatchCount + plan.backward!.dispatchCount + opt.program.dispatchCount, adapter: gpu.adapter.description,
+      bench: 'train', model: name, batch: o.batch, seq: o.seq, method: 'lora', r, precision: o.precision ?? 'f32', ms_per_step: ms, tokens_per_s: T / (ms / 1000),
+      peak_mib: (gpu.ledger.peak - before + model.weights.store.buffers.reduce((a, b) => a + b.size, 0)) / 2 ** 20,
+      estimate_mib: estimate / 2 ** 20, matmulAttentionShare: share,
+      dispatches_per_step: counts.dispatches, nonmatmul_bytes_per_step: counts.nonmatmulBytes, adapter: gpu.adapter.description,
     };
   } finally {
     opt.destroy();

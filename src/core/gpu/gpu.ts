@@ -50,8 +50,8 @@ export class Gpu {
   readonly pipelines: PipelineCache;
   readonly uniforms: UniformArena;
   readonly pool: BufferPool;
-  /** Kernel choices; unset means "by adapter" (benchmarks and tests set them). */
-  readonly tuning: { tiledMatmul?: boolean } = {};
+  /** Kernel choices; unset means "by adapter" (benchmarks and tests set them); `matmul` names a kernel to force. */
+  readonly tuning: { tiledMatmul?: boolean; matmul?: string } = {};
   /** Resolves when the device is lost (never rejects). */
   readonly lost: Promise<DeviceLostError>;
   private lostError: DeviceLostError | null = null;
@@ -187,7 +187,8 @@ export class Gpu {
       if (n > max) throw new LimitError('maxComputeWorkgroupsPerDimension', n, max, `${spec.name}.${spec.entry} grid ${axis}`);
     }
     if (x === 0 || y === 0 || z === 0) return;
-    program.add({ kind: 'dispatch', label: `${spec.name}.${spec.entry}`, pipeline, bindGroup, workgroups: [x, y, z] });
+    const writes = bindings.reduce((n, b, i) => n + (spec.bindings[i] !== 'rw' ? 0 : 'buffer' in b ? (b.size ?? b.buffer.size - (b.offset ?? 0)) : b.size), 0);
+    program.add({ kind: 'dispatch', label: `${spec.name}.${spec.entry}`, pipeline, bindGroup, workgroups: [x, y, z], writes });
   }
 
   /** Splits a 1-D workgroup count over x and y so that neither exceeds the adapter's limit. */

@@ -6,6 +6,8 @@ export type Op =
       readonly pipeline: GPUComputePipeline;
       readonly bindGroup: GPUBindGroup;
       readonly workgroups: readonly [number, number, number];
+      /** Bytes of the buffers (or bound ranges) the dispatch binds writable: what it may write. */
+      readonly writes?: number;
     }
   | {
       readonly kind: 'copy';
@@ -25,6 +27,11 @@ export class Program {
 
   get dispatchCount(): number {
     return this.ops.reduce((n, op) => n + (op.kind === 'dispatch' ? 1 : 0), 0);
+  }
+
+  /** Bytes bound writable by the dispatches whose label passes `include` (bench metrics). */
+  bytesWritten(include: (label: string) => boolean = () => true): number {
+    return this.ops.reduce((n, op) => n + (op.kind === 'dispatch' && include(op.label) ? (op.writes ?? 0) : 0), 0);
   }
 
   add(op: Op): void {

@@ -2,22 +2,51 @@ import code from '../../../shaders/matmul.wgsl';
 import ntCode from '../../../shaders/matmul_nt.wgsl';
 import tiledCode from '../../../shaders/matmul_tiled.wgsl';
 import type { Gpu } from '../gpu/gpu.ts';
-import { packParams } from '../gpu/params.ts';
+import { packParams, type ParamField } from '../gpu/params.ts';
 import type { Program } from '../gpu/program.ts';
 import type { KernelSpec } from '../gpu/pipelines.ts';
 import type { Tensor } from '../gpu/tensor.ts';
+import { BLOCKED, blockedSharedBytes, blockedSpec, isMatmulKernel, MATMUL_KERNELS, type MatmulKernel } from './matmul-configs.ts';
+import { timeProduct } from './matmul-timing.ts';
+import { candidates, matmulTuner, shapeClass } from './matmul-tune.ts';
 
 const SPEC: KernelSpec = { name: 'matmul', code, entry: 'main', bindings: ['uniform', 'read', 'read', 'rw', 'read'] };
 const NT_SPEC: KernelSpec = { ...SPEC, name: 'matmul_nt', code: ntCode };
 const TILED_SPEC: KernelSpec = { ...SPEC, name: 'matmul_tiled', code: tiledCode };
 
+/** Whether a blocked tile fits the adapter's workgroup limits. */
+function fits(gpu: Gpu, name: keyof typeof BLOCKED): boolean {
+  const t = BLOCKED[name]!;
+  return blockedSharedBytes(t) <= gpu.limits.maxComputeWorkgroupStorageSize && (t.bm / t.tm) * (t.bn / t.tn) <= gpu.limits.maxComputeInvocationsPerWorkgroup;
+}
+
 /**
- * Which matmul a shape gets. GPUs: the 64x64 workgroup tile for shapes that fill it (on an H200
- * a large tile ran 5x the 4x4 kernel, gpu-device.md). CPU drivers: register blocking, and vec4
- * loads for A·Bᵀ (2-3x there; barriers and workgroup memory are slow on them).
+ * The fixed table used when autotuning is off. CPU drivers: register blocking without workgroup
+ * memory (barriers and workgroup memory are slow there, webgpu-here.md). GPUs: the largest
+ * register-blocked tile the shape fills (on an H200 a 128x128 tile with 8x8 per invocation ran
+ * 5x the 4x4 kernel, gpu-device.md). `gpu.tuning` forces a kernel (tests, benchmarks).
  */
-export function useTiled(gpu: Gpu, M: number, N: number, K: number): boolean {
-  return (gpu.tuning.tiledMatmul ?? !gpu.adapter.software) && M >= 64 && N >= 64 && K >= 32;
+export function fallbackKernel(gpu: Gpu, M: number, N: number, K: number): MatmulKernel {
+  const forced = gpu.tuning.matmul;
+  if (forced !== undefined) {
+    if (!isMatmulKernel(forced)) throw new Error(`unknown matmul kernel "${forced}" (${MATMUL_KERNELS.join(', ')})`);
+    return forced;
+  }
+  const tiled = gpu.tuning.tiledMatmul ?? !gpu.adapter.software;
+  if (!tiled) return 'reg4';
+  if (gpu.tuning.tiledMatmul) return M >= 64 && N >= 64 && K >= 32 ? 'tile64' : 'reg4';
+  if (M >= 128 && N >= 128 && K >= 64 && fits(gpu, 'b128x128')) return 'b128x128';
+  if (M >= 64 && N >= 64 && K >= 32 && fits(gpu, 'b64x64')) return 'b64x64';
+  return 'reg4';
+}
+
+/** The kernel a product gets: forced, tuned at first use per shape class when a host enabled it, else the table. */
+export async function chooseKernel(gpu: Gpu, M: number, N: number, K: number, transA: boolean, transB: boolean): Promise<MatmulKernel> {
+  const tuner = matmulTuner(gpu);
+  if (!tuner || gpu.tuning.matmul !== undefined || gpu.tuning.tiledMatmul !== undefined) return fallbackKernel(gpu, M, N, K);
+  const c = shapeClass(M, N, K, transA, transB);
+  return tuner.choose(c, candidates(gpu, c), (kernel) => timeProduct(gpu, c, (program, a, b, out) =>
+    recordKernel(gpu, program, { a, b, c: out, M: c.M, N: c.N, K: c.K, transA, transB }, kernel)));
 }
 
 export interface MatmulArgs {
@@ -49,9 +78,14 @@ export interface MatmulArgs {
 
 /** Records C = alpha·op(A)·op(B) + beta·C (+ bias over N). */
 export async function matmul(gpu: Gpu, program: Program, x: MatmulArgs): Promise<void> {
+  if (x.M <= 0 || x.N <= 0 || (x.batch ?? 1) <= 0) return;
+  await recordKernel(gpu, program, x, await chooseKernel(gpu, x.M, x.N, x.K, x.transA === true, x.transB === true));
+}
+
+/** Records the product with one given kernel. */
+export async function recordKernel(gpu: Gpu, program: Program, x: MatmulArgs, kernel: MatmulKernel): Promise<void> {
   const { M, N, K } = x;
   const batch = x.batch ?? 1;
-  if (M <= 0 || N <= 0 || batch <= 0) return;
   const lda = x.lda ?? (x.transA ? M : K);
   const ldb = x.ldb ?? (x.transB ? K : N);
   const ldc = x.ldc ?? N;
@@ -61,8 +95,7 @@ export async function matmul(gpu: Gpu, program: Program, x: MatmulArgs): Promise
   const bindings = [x.a.buffer, x.b.buffer, x.c.buffer, x.bias?.buffer ?? gpu.placeholder];
   const grid = [Math.ceil(N / 32), Math.ceil(M / 32), batch] as const;
   // A·Bᵀ with K a multiple of 4 and aligned operands reads both sides as vec4 (2-3x faster).
-  const tiled = useTiled(gpu, M, N, K);
-  if (!tiled && !x.transA && x.transB && [K, lda, ldb, x.a.offset, x.b.offset, sA, sB].every((v) => v % 4 === 0)) {
+  if (kernel === 'reg4' && !x.transA && x.transB && [K, lda, ldb, x.a.offset, x.b.offset, sA, sB].every((v) => v % 4 === 0)) {
     const nt = packParams([
       [M, 'u32'], [N, 'u32'], [K / 4, 'u32'], [x.bias ? 1 : 0, 'u32'],
       [x.a.offset / 4, 'u32'], [sA / 4, 'u32'], [x.b.offset / 4, 'u32'], [sB / 4, 'u32'],
@@ -72,18 +105,28 @@ export async function matmul(gpu: Gpu, program: Program, x: MatmulArgs): Promise
     await gpu.record(program, NT_SPEC, [gpu.uniforms.alloc(nt), ...bindings], grid);
     return;
   }
-  const params = packParams([
+  const fields: ParamField[] = [
     [M, 'u32'], [N, 'u32'], [K, 'u32'], [x.bias ? 1 : 0, 'u32'],
     [x.transA ? 1 : lda, 'u32'], [x.transA ? lda : 1, 'u32'], [sA, 'u32'], [x.a.offset, 'u32'],
     [x.transB ? 1 : ldb, 'u32'], [x.transB ? ldb : 1, 'u32'], [sB, 'u32'], [x.b.offset, 'u32'],
     [ldc, 'u32'], [sC, 'u32'], [x.c.offset, 'u32'], [x.bias?.offset ?? 0, 'u32'],
     [x.alpha ?? 1, 'f32'], [x.beta ?? 0, 'f32'],
-  ]);
-  if (tiled) {
-    await gpu.record(program, TILED_SPEC, [gpu.uniforms.alloc(params), ...bindings], [Math.ceil(N / 64), Math.ceil(M / 64), batch]);
+  ];
+  if (kernel === 'tile64') {
+    await gpu.record(program, TILED_SPEC, [gpu.uniforms.alloc(packParams(fields)), ...bindings], [Math.ceil(N / 64), Math.ceil(M / 64), batch]);
     return;
   }
-  await gpu.record(program, SPEC, [gpu.uniforms.alloc(params), ...bindings], grid);
+  if (kernel === 'reg4') {
+    await gpu.record(program, SPEC, [gpu.uniforms.alloc(packParams(fields)), ...bindings], grid);
+    return;
+  }
+  // Blocked tiles load a side as vec4 when it is contiguous along the loaded dimension and aligned.
+  const aligned = (...v: number[]) => v.every((n) => n % 4 === 0);
+  const modeA = aligned(lda, x.a.offset, sA) ? (x.transA ? 2 : 1) : 0;
+  const modeB = aligned(ldb, x.b.offset, sB) ? (x.transB ? 2 : 1) : 0;
+  const t = BLOCKED[kernel]!;
+  const params = packParams([...fields, [modeA, 'u32'], [modeB, 'u32']]);
+  await gpu.record(program, blockedSpec(kernel), [gpu.uniforms.alloc(params), ...bindings], [Math.ceil(N / t.bn), Math.ceil(M / t.bm), batch]);
 }
 
 export interface MatmulRefOptions {

@@ -1,5 +1,6 @@
 import type { ModelConfig } from './config.ts';
 import { dims } from './layout.ts';
+import { keepsLogits, logitsChunkRows } from './logits-chunks.ts';
 import { statsPerRow } from '../kernels/norm.ts';
 
 export interface TrainingShape {
@@ -16,9 +17,6 @@ export interface TrainingShape {
   /** The base's linear weights are int8 with per-row scales. */
   readonly int8?: boolean;
 }
-
-/** Logits stay in memory up to this size (step-plan.ts); the same rule decides the estimate. */
-const KEEP_LOGITS_BYTES = 256 << 20;
 
 /**
  * GPU bytes a training run needs, by purpose, computed from the same allocations the step plan,
@@ -44,8 +42,8 @@ export function estimateTrainingMemory(cfg: ModelConfig, s: TrainingShape): Reco
   const layerActs = T * (2 * d.H + 2 * ln + d.qkvDim + d.qDim + d.heads + d.H + d.upDim + d.inner) + (s.method === 'lora' ? s.loraModules.length * T * s.r : 0);
   const savedLayers = s.gradCheckpointing ? 1 : L;
   const residual = (L + 1) * T * d.H;
-  const keep = T * cfg.vocabSize * f <= KEEP_LOGITS_BYTES;
-  const logits = keep ? T * cfg.vocabSize : T * Math.min(cfg.vocabSize, Math.floor((64 << 20) / T));
+  const keep = keepsLogits(T, cfg.vocabSize, { train: true });
+  const logits = T * (keep ? cfg.vocabSize : logitsChunkRows(T, cfg.vocabSize, Infinity, false));
   const head = T * d.H + T * ln + T * 3 + T + Math.ceil(T / 1024) + logits;
   const maxIn = Math.max(d.H, d.qDim, d.inner);
   const dropout = s.method === 'lora' && s.loraDropout > 0 ? 2 * T * maxIn : 0;

@@ -8,6 +8,7 @@ import { partialsFor, sumInto } from '../kernels/reduce.ts';
 import { scaleRows } from '../kernels/row-scale.ts';
 import { Slot, type StepState } from '../kernels/step-state.ts';
 import type { GradScratch, LayerActs, TokenInputs, Transformer } from './transformer.ts';
+import { keepsLogits, logitsChunkRows } from './logits-chunks.ts';
 
 /** One micro-batch: B sequences of S tokens, row-major. */
 export interface Batch {
@@ -29,10 +30,9 @@ export interface PlanOptions {
   readonly keepLogits?: boolean;
   /** Weight each token's loss gradient by `tokenWeights[t]` (preference losses), with a loss scale of 1. */
   readonly tokenWeights?: boolean;
+  /** Bytes of one logits chunk when the logits are not kept (default LOGITS_CHUNK_BYTES; tests make it small). */
+  readonly logitsChunkBytes?: number;
 }
-
-/** Logits kept in memory up to this size; larger vocabularies recompute them in the backward. */
-const KEEP_LOGITS_BYTES = 256 << 20;
 
 /**
  * Everything one (batch, sequence) shape needs, allocated and recorded once: input buffers,
@@ -68,7 +68,7 @@ export class StepPlan {
     this.rowLoss = this.alloc(T, 'row-loss');
     this.tokenWeights = opts.tokenWeights ? this.alloc(T, 'token-weights') : null;
     const V = model.cfg.vocabSize;
-    this.logitsKept = opts.keepLogits === true || (opts.train && T * V * 4 <= KEEP_LOGITS_BYTES);
+    this.logitsKept = keepsLogits(T, V, opts);
   }
 
   static async build(model: Transformer, opts: PlanOptions, step: StepState): Promise<StepPlan> {
@@ -114,7 +114,7 @@ export class StepPlan {
     const stf = this.alloc(T * statsPerRow(cfg.norm), 'st-final');
     const normF = model.norm('final', 0, T, xs[L]!, stf);
     await normForward(gpu, this.forward, normF, hf);
-    const maxRows = Math.max(1, Math.floor(Math.min(gpu.limits.maxStorageBufferBindingSize / 4, 64 << 20) / T));
+    const maxRows = logitsChunkRows(T, cfg.vocabSize, gpu.limits.maxStorageBufferBindingSize, this.logitsKept, opts.logitsChunkBytes);
     const heads = model.tableChunks(model.headPrefix());
     const scratch = this.logitsKept ? null : this.alloc(T * Math.min(maxRows, Math.max(...heads.map((h) => h.rows))), 'logits');
     const subs: { c: LogitsChunk; w: Tensor; row: number; chunk: number }[] = [];
