@@ -49,6 +49,7 @@ export const spec = {
     { name: 'lora-dropout', kind: 'number', value: 'P', help: `LoRA dropout (${DERIVED_HELP})`, min: 0, below: 1 },
     { name: 'lora-targets', kind: 'list', value: 'all-linear|q_proj,v_proj,...', help: 'modules to adapt', default: 'all-linear' },
     { name: 'rslora', kind: 'boolean', help: 'rank-stabilised scaling alpha/√r' },
+    { name: 'use-dora', kind: 'boolean', help: 'DoRA: learn a magnitude per output feature over the normalised W + B·A (PEFT use_dora)' },
     { name: 'loraplus-lr-ratio', kind: 'number', value: 'R', help: 'LoRA+: lora_B learns at R × lr (PEFT\'s loraplus_lr_ratio, e.g. 16)', above: 0 },
     { name: 'int8', kind: 'boolean', help: 'hold the base model\'s linear weights as int8 with per-channel scales (LoRA only; a quarter of the memory)' },
     { name: 'init-adapter', kind: 'string', value: 'DIR', help: 'start from an existing PEFT adapter' },
@@ -110,6 +111,7 @@ function configFrom(o: TrainOptions, tune: 'lora' | 'full', d: DefaultTrainSetti
     ...(o.loraplusLrRatio !== undefined && { loraplusLrRatio: loraOnly(tune, '--loraplus-lr-ratio', o.loraplusLrRatio) }),
     lora: {
       r: o.loraR ?? c.lora.r, alpha: o.loraAlpha ?? c.lora.alpha, dropout: o.loraDropout ?? c.lora.dropout, rslora: o.rslora,
+      ...(o.useDora && { dora: loraOnly(tune, '--use-dora', true) }),
       targets: targets.length === 1 && targets[0] === 'all-linear' ? 'all-linear' : targets,
     },
   });
@@ -142,7 +144,7 @@ function fromManifest(p: Parsed, file: string): { hash: string } {
   set('betas', [...c.betas].map(String)); set('eps', c.eps); set('shuffle', c.shuffle); set('seed', c.seed); set('eval-every', c.evalEvery);
   set('early-stopping', c.earlyStoppingPatience); set('save-every', c.saveEvery); set('grad-checkpointing', c.gradCheckpointing);
   set('lora-r', c.lora.r); set('lora-alpha', c.lora.alpha); set('lora-dropout', c.lora.dropout); set('rslora', c.lora.rslora);
-  set('loraplus-lr-ratio', c.loraplusLrRatio);
+  set('loraplus-lr-ratio', c.loraplusLrRatio); set('use-dora', c.lora.dora);
   set('lora-targets', c.lora.targets === 'all-linear' ? ['all-linear'] : [...c.lora.targets]);
   set('max-seq-len', m.dataset.maxLength); set('packing', m.dataset.packing); set('mask-prompt', m.dataset.maskPrompt);
   set('val-split', m.dataset.validationFraction);
