@@ -6,7 +6,7 @@
 struct Params {
   n: u32, pOff: u32, gOff: u32, sOff: u32,
   beta1: f32, beta2: f32, eps: f32, weightDecay: f32,
-  maxNorm: f32, _p0: u32, _p1: u32, _p2: u32,
+  maxNorm: f32, lrScale: f32, _p1: u32, _p2: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -34,7 +34,8 @@ fn update(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw
   if (!finite(normSq)) { return; }
   var coef = 1.0;
   if (p.maxNorm > 0.0) { coef = min(1.0, p.maxNorm / (sqrt(normSq) + 1e-6)); }
-  let lr = step[LR];
+  // lrScale: a parameter group's multiple of the step's rate (LoRA+ gives B ratio × A's).
+  let lr = step[LR] * p.lrScale;
   let g = grad[p.gOff + i] * coef;
   let mi = p.beta1 * m[p.sOff + i] + (1.0 - p.beta1) * g;
   let vi = p.beta2 * v[p.sOff + i] + (1.0 - p.beta2) * g * g;

@@ -128,7 +128,7 @@ export class Session {
   newAdapter(o: LoraOptions, seed: number): AdapterInfo {
     const m = this.requireModel();
     const targets = resolveTargets(m.cfg.arch, o.targets === 'all-linear' ? 'all-linear' : [...o.targets]);
-    this.setAdapter(LoraAdapter.create(this.gpu, m.cfg, { r: o.r, alpha: o.alpha, dropout: o.dropout, rslora: o.rslora, targets }, seed));
+    this.setAdapter(LoraAdapter.create(this.gpu, m.cfg, { r: o.r, alpha: o.alpha, dropout: o.dropout, rslora: o.rslora, targets, dora: o.dora }, seed));
     return this.adapterInfo()!;
   }
 

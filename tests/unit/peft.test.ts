@@ -48,7 +48,7 @@ describe('adapter_config.json', () => {
     expectError(() => parseAdapterConfig({ ...base, peft_type: 'IA3' }), 'peft_type', /"IA3" is not supported \(only LORA\)/);
     const { peft_type: _p, ...noType } = base;
     expectError(() => parseAdapterConfig(noType), 'peft_type', /missing/);
-    expectError(() => parseAdapterConfig({ ...base, use_dora: true }), 'use_dora', /DoRA adapters are not supported/);
+    expect(parseAdapterConfig({ ...base, use_dora: true }).useDora).toBe(true);
     expectError(() => parseAdapterConfig({ ...base, rank_pattern: { q_proj: 8 } }), 'rank_pattern', /not supported yet/);
     expectError(() => parseAdapterConfig({ ...base, alpha_pattern: { q_proj: 16 } }), 'alpha_pattern', /not supported yet/);
     expectError(() => parseAdapterConfig({ ...base, layers_to_transform: [0] }), 'layers_to_transform', /not supported/);

@@ -49,6 +49,8 @@ export const spec = {
     { name: 'lora-dropout', kind: 'number', value: 'P', help: `LoRA dropout (${DERIVED_HELP})`, min: 0, below: 1 },
     { name: 'lora-targets', kind: 'list', value: 'all-linear|q_proj,v_proj,...', help: 'modules to adapt', default: 'all-linear' },
     { name: 'rslora', kind: 'boolean', help: 'rank-stabilised scaling alpha/√r' },
+    { name: 'use-dora', kind: 'boolean', help: 'DoRA: learn a magnitude per output feature over the normalised W + B·A (PEFT use_dora)' },
+    { name: 'loraplus-lr-ratio', kind: 'number', value: 'R', help: 'LoRA+: lora_B learns at R × lr (PEFT\'s loraplus_lr_ratio, e.g. 16)', above: 0 },
     { name: 'int8', kind: 'boolean', help: 'hold the base model\'s linear weights as int8 with per-channel scales (LoRA only; a quarter of the memory)' },
     { name: 'init-adapter', kind: 'string', value: 'DIR', help: 'start from an existing PEFT adapter' },
     { name: 'lr', kind: 'number', value: 'LR', help: `peak learning rate (${DERIVED_HELP}; see --find-lr)`, above: 0 },
@@ -106,11 +108,19 @@ function configFrom(o: TrainOptions, tune: 'lora' | 'full', d: DefaultTrainSetti
     gradAccum: o.gradAccum, steps: o.steps, epochs: o.epochs ?? c.epochs, weightDecay: o.weightDecay ?? c.weightDecay, clip: o.clip ?? c.clip,
     betas: [betas[0]!, betas[1]!], eps: o.eps, shuffle: o.shuffle, seed: o.seed, evalEvery: o.evalEvery,
     earlyStoppingPatience: o.earlyStopping, saveEvery: o.saveEvery, gradCheckpointing: o.gradCheckpointing,
+    ...(o.loraplusLrRatio !== undefined && { loraplusLrRatio: loraOnly(tune, '--loraplus-lr-ratio', o.loraplusLrRatio) }),
     lora: {
       r: o.loraR ?? c.lora.r, alpha: o.loraAlpha ?? c.lora.alpha, dropout: o.loraDropout ?? c.lora.dropout, rslora: o.rslora,
+      ...(o.useDora && { dora: loraOnly(tune, '--use-dora', true) }),
       targets: targets.length === 1 && targets[0] === 'all-linear' ? 'all-linear' : targets,
     },
   });
+}
+
+/** A LoRA-only flag's value; an error for --tune full. */
+function loraOnly<T>(tune: 'lora' | 'full', flag: string, v: T): T {
+  if (tune !== 'lora') throw new UsageError(`${flag} is for LoRA runs (--tune lora)`);
+  return v;
 }
 
 /** Fills the flags the user did not give from a run manifest, so the run repeats. */
@@ -134,6 +144,7 @@ function fromManifest(p: Parsed, file: string): { hash: string } {
   set('betas', [...c.betas].map(String)); set('eps', c.eps); set('shuffle', c.shuffle); set('seed', c.seed); set('eval-every', c.evalEvery);
   set('early-stopping', c.earlyStoppingPatience); set('save-every', c.saveEvery); set('grad-checkpointing', c.gradCheckpointing);
   set('lora-r', c.lora.r); set('lora-alpha', c.lora.alpha); set('lora-dropout', c.lora.dropout); set('rslora', c.lora.rslora);
+  set('loraplus-lr-ratio', c.loraplusLrRatio); set('use-dora', c.lora.dora);
   set('lora-targets', c.lora.targets === 'all-linear' ? ['all-linear'] : [...c.lora.targets]);
   set('max-seq-len', m.dataset.maxLength); set('packing', m.dataset.packing); set('mask-prompt', m.dataset.maskPrompt);
   set('val-split', m.dataset.validationFraction);

@@ -130,6 +130,23 @@ export function parseLoraKey(key: string): { layer: number; module: ModuleId; wh
   return { layer, module: mod.id, which: m[4] as 'A' | 'B', family: fam };
 }
 
+/**
+ * PEFT's key for a DoRA magnitude vector [out], e.g. `base_model.model.model.layers.0.self_attn.q_proj.lora_magnitude_vector`
+ * (PEFT's state dict drops the `.weight` of its DoraLinearLayer so the format predates that refactor).
+ */
+export function magnitudeKey(arch: Architecture, layer: number, module: string): string {
+  return loraKey(arch, layer, module, 'A').replace(/\.lora_A\.weight$/, '.lora_magnitude_vector');
+}
+
+const MAGNITUDE_RE = /^(base_model\.model\.(?:model\.layers|layers|transformer\.h|h)\.\d+\.[A-Za-z0-9_.]+?)\.lora_magnitude_vector(?:\.default)?(?:\.weight)?$/;
+
+/** Parses a DoRA magnitude key (with or without `.default` / `.weight`); null for anything else. */
+export function parseMagnitudeKey(key: string): { layer: number; module: ModuleId; family: Family } | null {
+  const m = MAGNITUDE_RE.exec(key);
+  const parsed = m ? parseLoraKey(`${m[1]}.lora_A.weight`) : null;
+  return parsed && { layer: parsed.layer, module: parsed.module, family: parsed.family };
+}
+
 // ---------------------------------------------------------------------------------------------
 // adapter_config.json
 
@@ -203,7 +220,6 @@ export function parseAdapterConfig(json: unknown, file = 'adapter_config.json'):
   const dropout = num('lora_dropout', 0);
   if (dropout < 0 || dropout >= 1) throw new InputError(file, `must be in [0, 1), got ${dropout}`, 'lora_dropout');
   const useDora = bool('use_dora', false);
-  if (useDora) throw new InputError(file, 'DoRA adapters are not supported', 'use_dora');
   const useRslora = bool('use_rslora', false);
   const fanInFanOut = bool('fan_in_fan_out', false);
   const bias = json['bias'] ?? 'none';
@@ -261,6 +277,7 @@ export interface AdapterConfigOptions {
   /** Canonical ids or unambiguous short names of the adapted modules. */
   targetModules: readonly string[];
   useRslora?: boolean;
+  useDora?: boolean;
   baseModel?: string | null;
 }
 
@@ -328,7 +345,7 @@ export function adapterConfigJson(cfg: AdapterConfigOptions): Record<string, unk
     task_type: 'CAUSAL_LM',
     trainable_token_indices: null,
     use_bdlora: null,
-    use_dora: false,
+    use_dora: cfg.useDora ?? false,
     use_qalora: false,
     use_rslora: cfg.useRslora ?? false,
     velora_config: null,

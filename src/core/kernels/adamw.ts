@@ -16,12 +16,17 @@ export interface AdamWHyper {
   readonly maxNorm: number;
 }
 
-/** Updates n parameters at `param` from `grad`, with moments m and v at `state` offsets in their own buffers. */
-export function adamwUpdate(gpu: Gpu, program: Program, h: AdamWHyper, n: number, param: Tensor, grad: Tensor, m: Tensor, v: Tensor, step: Tensor): Promise<void> {
+/**
+ * Updates n parameters at `param` from `grad`, with moments m and v at `state` offsets in their own
+ * buffers; the learning rate is the step's times `lrScale` (a parameter group's multiple).
+ */
+export function adamwUpdate(
+  gpu: Gpu, program: Program, h: AdamWHyper, n: number, param: Tensor, grad: Tensor, m: Tensor, v: Tensor, step: Tensor, lrScale = 1,
+): Promise<void> {
   if (m.offset !== v.offset) throw new Error('adamw: m and v must share offsets');
   return launch1d(
     gpu, program, UPDATE,
-    [[n, 'u32'], [param.offset, 'u32'], [grad.offset, 'u32'], [m.offset, 'u32'], [h.beta1, 'f32'], [h.beta2, 'f32'], [h.eps, 'f32'], [h.weightDecay, 'f32'], [h.maxNorm, 'f32'], [0, 'u32'], [0, 'u32'], [0, 'u32']],
+    [[n, 'u32'], [param.offset, 'u32'], [grad.offset, 'u32'], [m.offset, 'u32'], [h.beta1, 'f32'], [h.beta2, 'f32'], [h.eps, 'f32'], [h.weightDecay, 'f32'], [h.maxNorm, 'f32'], [lrScale, 'f32'], [0, 'u32'], [0, 'u32']],
     [param.buffer, grad.buffer, m.buffer, v.buffer, step.buffer],
     n,
   );

@@ -2,14 +2,16 @@ import { InputError } from '../errors.ts';
 import type { FileTree } from '../formats/bytes.ts';
 import { readJson } from '../formats/bytes.ts';
 import {
-  adapterConfigJson, linearModules, loraKey, loraScaling, parseAdapterConfig, parseLoraKey,
-  resolveTargets, type ModuleId,
+  adapterConfigJson, linearModules, loraKey, loraScaling, magnitudeKey, parseAdapterConfig, parseLoraKey,
+  parseMagnitudeKey, resolveTargets, type ModuleId,
 } from '../formats/peft.ts';
 import { SafetensorsFile, writeSafetensors } from '../formats/safetensors.ts';
 import type { Gpu } from '../gpu/gpu.ts';
 import type { ModelConfig } from './config.ts';
 import { dims } from './layout.ts';
 import { ParamStore, type ParamSpec } from './param-store.ts';
+import { DoraState, type DoraWeights } from './dora.ts';
+import type { LinearWeight } from './linear.ts';
 import { Rng } from '../rng.ts';
 
 /** The fused projection a LoRA module adds to, and the output columns it covers there. */
@@ -28,6 +30,9 @@ export interface LoraModule {
   readonly slot: number;
   readonly a: string;
   readonly b: string;
+  /** DoRA: the magnitude vector's parameter name, and where the module's norms sit in the DoRA state. */
+  readonly magnitude?: string;
+  readonly doraOffset: number;
 }
 
 /** LoRA as a user asks for it (PEFT's LoraConfig): targets by name, resolved per architecture later. */
@@ -38,6 +43,8 @@ export interface LoraOptions {
   /** "all-linear" or module names (q_proj, v_proj, c_attn, ... or canonical ids). */
   readonly targets: 'all-linear' | readonly string[];
   readonly rslora: boolean;
+  /** DoRA (PEFT's use_dora): a trained magnitude per output feature over the normalised W + s·B·A. */
+  readonly dora?: boolean;
 }
 
 export interface LoraSettings {
@@ -46,6 +53,7 @@ export interface LoraSettings {
   readonly dropout: number;
   readonly targets: readonly ModuleId[];
   readonly rslora: boolean;
+  readonly dora?: boolean;
 }
 
 /** Where each module's output lands in tabtune's fused layout. */
@@ -73,8 +81,10 @@ function placeModule(cfg: ModelConfig, id: ModuleId): { site: Site; col: number 
 export class LoraAdapter {
   readonly modules: readonly LoraModule[];
   readonly scaling: number;
+  readonly dora: DoraState | null;
 
   private constructor(
+    gpu: Gpu,
     readonly cfg: ModelConfig,
     readonly settings: LoraSettings,
     readonly store: ParamStore,
@@ -82,6 +92,15 @@ export class LoraAdapter {
   ) {
     this.modules = modules;
     this.scaling = loraScaling(settings.alpha, settings.r, settings.rslora);
+    this.dora = settings.dora ? doraState(gpu, modules) : null;
+  }
+
+  /** The tensors of a DoRA module: its factors and magnitude over the site's base weight. */
+  doraWeights(m: LoraModule, base: LinearWeight): DoraWeights {
+    if ('q' in base) throw new Error('DoRA needs the base weights in f32 (this model holds them as int8)');
+    return {
+      base, a: this.store.get(m.a), b: this.store.get(m.b), magnitude: this.store.get(m.magnitude!), r: this.settings.r, scaling: this.scaling,
+    };
   }
 
   static layout(cfg: ModelConfig, settings: LoraSettings): { modules: LoraModule[]; specs: ParamSpec[] } {
@@ -95,8 +114,11 @@ export class LoraAdapter {
         const f = m.features(cfg);
         const a = `layers.${layer}.${m.id}.lora_A`;
         const b = `layers.${layer}.${m.id}.lora_B`;
-        modules.push({ layer, id: m.id, ...placeModule(cfg, m.id), in: f.in, out: f.out, stream: modules.length + 1, slot, a, b });
+        const magnitude = settings.dora ? `layers.${layer}.${m.id}.lora_magnitude_vector` : undefined;
+        const doraOffset = modules.reduce((n, x) => n + (x.magnitude ? x.out : 0), 0);
+        modules.push({ layer, id: m.id, ...placeModule(cfg, m.id), in: f.in, out: f.out, stream: modules.length + 1, slot, a, b, magnitude, doraOffset });
         specs.push({ name: a, shape: [settings.r, f.in], decay: true }, { name: b, shape: [f.out, settings.r], decay: true });
+        if (magnitude) specs.push({ name: magnitude, shape: [f.out], decay: true });
       }
     }
     return { modules, specs };
@@ -113,8 +135,13 @@ export class LoraAdapter {
       for (let i = 0; i < a.length; i++) a[i] = (rng.next() * 2 - 1) * bound;
       const t = store.get(m.a);
       gpu.write(t.buffer, a, t.offset * 4);
+      if (m.magnitude) {
+        // NaN: set to ‖W + s·B·A‖ by the first forward pass, where the base weights are at hand (as PEFT does).
+        const mt = store.get(m.magnitude);
+        gpu.write(mt.buffer, new Float32Array(m.out).fill(NaN), mt.offset * 4);
+      }
     }
-    return new LoraAdapter(cfg, settings, store, modules);
+    return new LoraAdapter(gpu, cfg, settings, store, modules);
   }
 
   /** Imports a PEFT adapter folder; shapes must fit the model. */
@@ -126,14 +153,14 @@ export class LoraAdapter {
       const t = store.get(name);
       gpu.write(t.buffer, data, t.offset * 4);
     }
-    return new LoraAdapter(cfg, read.settings, store, modules);
+    return new LoraAdapter(gpu, cfg, read.settings, store, modules);
   }
 
   /** adapter_config.json and adapter_model.safetensors as PEFT writes them. */
   async save(gpu: Gpu, baseModel: string | null): Promise<{ 'adapter_config.json': Uint8Array; 'adapter_model.safetensors': Uint8Array }> {
     const config = adapterConfigJson({
       arch: this.cfg.arch, r: this.settings.r, alpha: this.settings.alpha, dropout: this.settings.dropout,
-      targetModules: this.settings.targets, useRslora: this.settings.rslora, baseModel,
+      targetModules: this.settings.targets, useRslora: this.settings.rslora, useDora: !!this.settings.dora, baseModel,
     });
     const tensors = [];
     for (const m of this.modules) {
@@ -141,6 +168,12 @@ export class LoraAdapter {
         const t = this.store.get(which === 'A' ? m.a : m.b);
         const data = await gpu.readF32(t.buffer, t.offset * 4, t.shape[0]! * t.shape[1]!);
         tensors.push({ name: loraKey(this.cfg.arch, m.layer, m.id, which), dtype: 'F32' as const, shape: [...t.shape], data });
+      }
+      if (m.magnitude) {
+        const t = this.store.get(m.magnitude);
+        const data = await gpu.readF32(t.buffer, t.offset * 4, m.out);
+        if (data.some(Number.isNaN)) throw new Error('the DoRA magnitudes are set by the first forward pass; run the model once before saving');
+        tensors.push({ name: magnitudeKey(this.cfg.arch, m.layer, m.id), dtype: 'F32' as const, shape: [m.out], data });
       }
     }
     tensors.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
@@ -157,6 +190,7 @@ export class LoraAdapter {
 
   destroy(): void {
     this.store.destroy();
+    this.dora?.destroy();
   }
 }
 
@@ -180,7 +214,7 @@ export async function readPeftAdapter(cfg: ModelConfig, tree: FileTree): Promise
   }
   const file = await SafetensorsFile.open(src);
   const settings: LoraSettings = {
-    r: pc.r, alpha: pc.alpha, dropout: pc.dropout, rslora: pc.useRslora,
+    r: pc.r, alpha: pc.alpha, dropout: pc.dropout, rslora: pc.useRslora, ...(pc.useDora && { dora: true }),
     targets: resolveTargets(cfg.arch, pc.targetModules, { exclude: pc.excludeModules, layers: cfg.layers, file: cfgFile.name }),
   };
   const { specs } = LoraAdapter.layout(cfg, settings);
@@ -188,8 +222,9 @@ export async function readPeftAdapter(cfg: ModelConfig, tree: FileTree): Promise
   const values = new Map<string, Float32Array>();
   for (const key of file.names()) {
     const parsed = parseLoraKey(key);
-    if (!parsed) throw new InputError(src.name, 'not a LoRA A/B weight tabtune can use', `tensor "${key}"`);
-    const name = `layers.${parsed.layer}.${parsed.module}.lora_${parsed.which}`;
+    const mag = parsed ? null : parseMagnitudeKey(key);
+    if (!parsed && !mag) throw new InputError(src.name, 'not a LoRA A/B weight (or DoRA magnitude) tabtune can use', `tensor "${key}"`);
+    const name = parsed ? `layers.${parsed.layer}.${parsed.module}.lora_${parsed.which}` : `layers.${mag!.layer}.${mag!.module}.lora_magnitude_vector`;
     const want = byName.get(name);
     if (!want) throw new InputError(src.name, `no such module in this ${cfg.arch} model with the adapter's target_modules`, `tensor "${key}"`);
     const info = file.info(key)!;
@@ -201,4 +236,11 @@ export async function readPeftAdapter(cfg: ModelConfig, tree: FileTree): Promise
   const missing = specs.find((s) => !values.has(s.name));
   if (missing) throw new InputError(src.name, `missing tensor for ${missing.name} (adapter_config.json targets it)`);
   return { settings, values };
+}
+
+/** DoRA state sized for the adapter's modules. */
+function doraState(gpu: Gpu, modules: readonly LoraModule[]): DoraState {
+  const dora = modules.filter((m) => m.magnitude);
+  const total = dora.reduce((n, m) => n + m.out, 0);
+  return new DoraState(gpu, total, Math.max(...dora.map((m) => m.out)), Math.max(...dora.map((m) => m.out * m.in)));
 }

@@ -4,7 +4,7 @@ import { matmul } from '../kernels/matmul.ts';
 import { layerParam } from './layout.ts';
 import type { Transformer } from './transformer.ts';
 
-/** W += scaling · B·A for every module of the attached adapter, then detaches it. */
+/** W += scaling · B·A for every module of the attached adapter (DoRA: W ← m/‖W + s·B·A‖ · (W + s·B·A)), then detaches it. */
 export async function mergeLora(model: Transformer): Promise<void> {
   const lora = model.lora;
   if (!lora) throw new Error('no LoRA adapter to merge');
@@ -13,6 +13,10 @@ export async function mergeLora(model: Transformer): Promise<void> {
   const siteWeight = { qkv: 'qkv.weight', o: 'o.weight', up: 'up.weight', down: 'down.weight' } as const;
   for (const m of lora.modules) {
     const w = model.w(layerParam(m.layer, siteWeight[m.site]));
+    if (m.magnitude) {
+      await lora.dora!.merge(p, m, lora.doraWeights(m, w));
+      continue;
+    }
     // Our weights are [out, in]: the module's output columns are rows [col, col + out).
     await matmul(model.gpu, p, {
       a: lora.store.get(m.b), b: lora.store.get(m.a), c: { ...w, offset: w.offset + m.col * m.in },

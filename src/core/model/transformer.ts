@@ -13,6 +13,7 @@ import { ropeParameters, type ModelConfig } from './config.ts';
 import { dims, layerParam, type Dims } from './layout.ts';
 import { linearBackwardInput, linearBackwardParams, linearForward, mat, type LinearWeight, type Mat } from './linear.ts';
 import type { LoraAdapter, LoraModule, Site } from './lora.ts';
+import { doraBackward } from './dora-layer.ts';
 import type { ParamStore } from './param-store.ts';
 import { qkNormBackward, qkNormForward, type QkNormTensors } from './qk-norm.ts';
 import type { ModelWeights } from './weights.ts';
@@ -175,7 +176,7 @@ export class Transformer {
   }
 
   /** dropout(x) into `scratch` when the adapter has dropout and this is a training plan; else x. */
-  private async loraInput(p: Program, T: number, m: LoraModule, x: Mat, step: StepState | null, scratch: Tensor | null): Promise<Mat> {
+  async loraInput(p: Program, T: number, m: LoraModule, x: Mat, step: StepState | null, scratch: Tensor | null): Promise<Mat> {
     const drop = this.lora!.settings.dropout;
     if (drop === 0 || !step || !scratch) return x;
     if (x.ld !== m.in) throw new Error('LoRA dropout needs a dense input');
@@ -189,6 +190,10 @@ export class Transformer {
     for (const m of this.loraModules(l, site)) {
       const xin = await this.loraInput(p, T, m, x, step, scratch);
       const t = acts.loraT[m.slot]!;
+      if (m.magnitude) {
+        await this.lora!.dora!.forward(p, T, m, this.lora!.doraWeights(m, this.lin(l, site)), xin, y, t);
+        continue;
+      }
       await linearForward(this.gpu, p, T, xin, this.lora!.store.get(m.a), r, m.in, mat(t, r));
       await linearForward(this.gpu, p, T, mat(t, r), this.lora!.store.get(m.b), m.out, r, mat(y.t, y.ld, m.col), { accumulate: true, alpha: this.lora!.scaling });
     }
@@ -203,6 +208,10 @@ export class Transformer {
     const trainsLora = !this.trainFull && this.grads !== null;
     for (const m of this.loraModules(l, site)) {
       const t = acts.loraT[m.slot]!;
+      if (m.magnitude) {
+        await doraBackward(this, p, { l, site, T, m, x, dy, dx, t, g, step, trainsLora });
+        continue;
+      }
       const dyc = mat(dy.t, dy.ld, m.col);
       if (trainsLora) await linearBackwardParams(this.gpu, p, T, dyc, mat(t, r), m.out, r, this.grads!.get(m.b), undefined, s);
       await matmul(this.gpu, p, { a: dyc.t, lda: dyc.ld, b: this.lora.store.get(m.b), c: g.loraDt, M: T, N: r, K: m.out, alpha: s });

@@ -5,6 +5,7 @@ import { adamwUpdate, type AdamWHyper } from '../kernels/adamw.ts';
 import { partialsFor, sumInto } from '../kernels/reduce.ts';
 import { Slot, type StepState } from '../kernels/step-state.ts';
 import type { ParamStore } from '../model/param-store.ts';
+import { scaledRanges } from './param-groups.ts';
 
 export const TORCH_ADAMW: AdamWHyper = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, maxNorm: 0 };
 
@@ -28,6 +29,8 @@ export class AdamW {
     readonly hyper: AdamWHyper,
     /** Parameters without weight decay (biases, norms) still use hyper.weightDecay when false. */
     readonly decayAll: boolean,
+    /** A parameter's learning-rate multiple (LoRA+ groups); absent: 1 for every parameter. */
+    readonly lrScale?: (name: string, shape: readonly number[]) => number,
   ) {
     this.m = params.mirror('optimizer', 'adam-m');
     this.v = params.mirror('optimizer', 'adam-v');
@@ -37,8 +40,11 @@ export class AdamW {
    * `decayAll`: apply weight decay to every parameter (what torch.optim.AdamW does when given a
    * plain parameter list, as for LoRA); otherwise biases and norm weights are exempt (HF Trainer).
    */
-  static async create(gpu: Gpu, params: ParamStore, grads: ParamStore, hyper: AdamWHyper, step: StepState, decayAll: boolean): Promise<AdamW> {
-    const opt = new AdamW(gpu, params, grads, hyper, decayAll);
+  static async create(
+    gpu: Gpu, params: ParamStore, grads: ParamStore, hyper: AdamWHyper, step: StepState, decayAll: boolean,
+    lrScale?: (name: string, shape: readonly number[]) => number,
+  ): Promise<AdamW> {
+    const opt = new AdamW(gpu, params, grads, hyper, decayAll, lrScale);
     await opt.record(step);
     return opt;
   }
@@ -49,10 +55,10 @@ export class AdamW {
     const partials = gpu.createBuffer(partialsFor(lengths) * 4, 'optimizer', 'grad-norm-partials');
     this.partials = tensorOf(partials, [partialsFor(lengths)]);
     await sumInto(gpu, this.program, lengths.map((n, i) => ({ x: grads.whole(i), n })), this.partials, step.tensor, Slot.gradNormSq, { square: true });
-    for (const r of params.ranges) {
+    for (const r of scaledRanges(params, this.lrScale)) {
       const at = (s: ParamStore) => ({ ...s.whole(r.buffer), offset: r.offset });
       const hyper = { ...this.hyper, weightDecay: r.decay || this.decayAll ? this.hyper.weightDecay : 0 };
-      await adamwUpdate(gpu, this.program, hyper, r.size, at(params), at(grads), at(this.m), at(this.v), step.tensor);
+      await adamwUpdate(gpu, this.program, hyper, r.size, at(params), at(grads), at(this.m), at(this.v), step.tensor, r.lrScale);
     }
     grads.buffers.forEach((b, i) => this.zeroGrads.add({ kind: 'clear', buffer: b, offset: 0, size: Math.ceil((lengths[i]! * 4) / 4) * 4 }));
   }

@@ -29,6 +29,8 @@ export interface TrainConfig {
   /** Checkpoint every N optimizer steps (0: only at the end). */
   readonly saveEvery: number;
   readonly gradCheckpointing: boolean;
+  /** LoRA+: lora_B (and 1-D adapter parameters) learn at this multiple of lr; 1 is plain LoRA. */
+  readonly loraplusLrRatio?: number;
 }
 
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
@@ -66,6 +68,9 @@ export function trainConfig(overrides: TrainConfigInput = {}): TrainConfig {
   if (!(cfg.epochs > 0)) throw new RangeError(`epochs must be positive, got ${cfg.epochs}`);
   if (!(cfg.lr >= 0)) throw new RangeError(`lr must be ≥ 0, got ${cfg.lr}`);
   if (cfg.method === 'lora') positive('lora r', cfg.lora.r);
+  if (cfg.loraplusLrRatio !== undefined && !(cfg.loraplusLrRatio > 0 && Number.isFinite(cfg.loraplusLrRatio))) {
+    throw new RangeError(`loraplus lr ratio must be a positive number, got ${cfg.loraplusLrRatio}`);
+  }
   if (!(cfg.lora.dropout >= 0 && cfg.lora.dropout < 1)) throw new RangeError(`lora dropout must be in [0, 1), got ${cfg.lora.dropout}`);
   return cfg;
 }

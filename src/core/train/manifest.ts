@@ -96,7 +96,7 @@ export function trlConfig(m: RunManifest, cfg: ModelConfig): { yaml: string; pyt
   if (c.method === 'lora') {
     entries.push(
       ['use_peft', true], ['lora_r', c.lora.r], ['lora_alpha', c.lora.alpha], ['lora_dropout', c.lora.dropout],
-      ['lora_target_modules', m.targetModules], ['use_rslora', c.lora.rslora], ['lora_task_type', 'CAUSAL_LM'],
+      ['lora_target_modules', m.targetModules], ['use_rslora', c.lora.rslora], ['use_dora', !!c.lora.dora], ['lora_task_type', 'CAUSAL_LM'],
     );
   }
   if (c.earlyStoppingPatience > 0) entries.push(['load_best_model_at_end', true], ['metric_for_best_model', 'eval_loss'], ['greater_is_better', false]);
@@ -121,7 +121,7 @@ export function trlConfig(m: RunManifest, cfg: ModelConfig): { yaml: string; pyt
     ...sft.map(([k, v]) => `    ${k}=${py(v)},`),
     ')',
     c.method === 'lora'
-      ? `peft_config = LoraConfig(r=${c.lora.r}, lora_alpha=${py(c.lora.alpha)}, lora_dropout=${py(c.lora.dropout)}, target_modules=${py(m.targetModules)}, use_rslora=${py(c.lora.rslora)}, bias="none", task_type="CAUSAL_LM")`
+      ? `peft_config = LoraConfig(r=${c.lora.r}, lora_alpha=${py(c.lora.alpha)}, lora_dropout=${py(c.lora.dropout)}, target_modules=${py(m.targetModules)}, use_rslora=${py(c.lora.rslora)}, use_dora=${py(!!c.lora.dora)}, bias="none", task_type="CAUSAL_LM")`
       : 'peft_config = None  # full fine-tuning',
     'trainer = SFTTrainer(',
     `    model=${py(modelId)},`,
