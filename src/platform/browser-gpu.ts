@@ -17,5 +17,5 @@ export async function acquireBrowserGpu(): Promise<Gpu> {
   if (!gpu) throw new NoWebGpuError('This browser does not expose navigator.gpu');
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) throw new NoWebGpuError('The browser found no WebGPU adapter');
-  return openGpu(adapter, 'browser');
+  return openGpu(adapter, 'browser', { wgslFeatures: gpu.wgslLanguageFeatures });
 }
