@@ -14,6 +14,7 @@ import { dims, layerParam, type Dims } from './layout.ts';
 import { linearBackwardInput, linearBackwardParams, linearForward, mat, type LinearWeight, type Mat } from './linear.ts';
 import type { LoraAdapter, LoraModule, Site } from './lora.ts';
 import type { ParamStore } from './param-store.ts';
+import { halfWeight } from './precision.ts';
 import type { ModelWeights } from './weights.ts';
 
 /** Activations of one layer, saved by the forward for the backward (or shared when recomputed). */
@@ -94,6 +95,7 @@ export class Transformer {
     this.grads?.destroy();
     this.grads = null;
     if (what === 'full' && this.weights.int8) throw new Error('an int8 base trains with LoRA only (load the model in f32 for full fine-tuning)');
+    if (what === 'full' && this.weights.precision === 'f16') throw new Error('an f16 base trains with LoRA only (full fine-tuning keeps f32 weights: --precision f32)');
     this.trainFull = what === 'full';
     if (what === 'full') this.grads = this.weights.store.mirror('gradients', 'grads');
     if (what === 'lora') {
@@ -113,6 +115,8 @@ export class Transformer {
   /** A linear weight of layer l (`qkv`, `o`, `up`, `down`), f32 or int8. */
   lin(l: number, site: 'qkv' | 'o' | 'up' | 'down'): LinearWeight {
     const stem = layerParam(l, site);
+    const half = halfWeight(this.weights.store, `${stem}.weight`);
+    if (half) return half;
     if (!this.weights.store.has(`${stem}.q8`)) return this.w(`${stem}.weight`);
     const q = this.w(`${stem}.q8`);
     return { q, scale: this.w(`${stem}.scale`), out: q.shape[0]!, in: q.shape[1]! * 4 };
