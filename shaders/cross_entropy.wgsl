@@ -19,34 +19,21 @@ struct Params {
 @group(0) @binding(3) var<storage, read> statsIn: array<f32>;
 
 const IGNORE = 0xffffffffu;
-const WG = 64u;
-var<workgroup> redMax: array<f32, WG>;
-var<workgroup> redSum: array<f32, WG>;
+const WG = 64u; // reductions: reduction_shared.wgsl or reduction_subgroup.wgsl, prepended
 
 @compute @workgroup_size(64)
-fn chunk_stats(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+fn chunk_stats(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, lane: Lane) {
   let t = wid.x + wid.y * nwg.x;
   if (t >= p.T) { return; }
+  let lid = lane.lid;
   let base = p.logitsOff + t * p.ldl;
   var m = -3.0e38;
   for (var c = lid; c < p.Vc; c += WG) { m = max(m, logits[base + c]); }
-  redMax[lid] = m;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { redMax[lid] = max(redMax[lid], redMax[lid + s]); }
-    workgroupBarrier();
-  }
-  let mc = redMax[0];
+  let mc = wg_max(lane, m);
   var sum = 0.0;
   for (var c = lid; c < p.Vc; c += WG) { sum += exp(logits[base + c] - mc); }
-  redSum[lid] = sum;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { redSum[lid] += redSum[lid + s]; }
-    workgroupBarrier();
-  }
+  let sc = wg_sum(lane, sum);
   if (lid != 0u) { return; }
-  let sc = redSum[0];
   let tgt = targets[p.targetsOff + t];
   if (p.first != 0u) {
     stats[3u * t] = mc;

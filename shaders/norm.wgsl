@@ -1,4 +1,5 @@
-// LayerNorm and RMSNorm over the last dimension, forward and backward, one workgroup per row.
+// LayerNorm and RMSNorm over the last dimension, forward and backward, one workgroup per row
+// (the row sums use the reductions that kernels/row-reduction.ts prepends).
 // Forward saves per-row statistics (mean and 1/std for LayerNorm, 1/rms for RMSNorm) for the
 // backward. Weight/bias gradients are column sums over rows, one invocation per column, so
 // they are deterministic without float atomics.
@@ -21,37 +22,24 @@ struct Params {
 // parameter-gradient bindings
 @group(0) @binding(4) var<storage, read_write> dw: array<f32>;
 
-const WG = 64u;
-var<workgroup> red: array<vec2f, WG>;
+const WG = 64u; // reductions: reduction_shared.wgsl or reduction_subgroup.wgsl, prepended
 
 fn row_index(wid: vec3u, nwg: vec3u) -> u32 {
   return wid.x + wid.y * nwg.x;
 }
 
-// Sums v over the workgroup; every invocation gets the total.
-fn reduce2(lid: u32, v: vec2f) -> vec2f {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { red[lid] += red[lid + s]; }
-    workgroupBarrier();
-  }
-  let total = red[0];
-  workgroupBarrier();
-  return total;
-}
-
 @compute @workgroup_size(64)
-fn layernorm_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+fn layernorm_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, lane: Lane) {
   let row = row_index(wid, nwg);
   if (row >= p.rows) { return; }
+  let lid = lane.lid;
   let base = p.xOff + row * p.D;
   var s = vec2f(0.0);
   for (var c = lid; c < p.D; c += WG) { s.x += x[base + c]; }
-  let mean = reduce2(lid, s).x / f32(p.D);
+  let mean = wg_sum2(lane, s).x / f32(p.D);
   var q = vec2f(0.0);
   for (var c = lid; c < p.D; c += WG) { let d = x[base + c] - mean; q.x += d * d; }
-  let rstd = inverseSqrt(reduce2(lid, q).x / f32(p.D) + p.eps);
+  let rstd = inverseSqrt(wg_sum2(lane, q).x / f32(p.D) + p.eps);
   for (var c = lid; c < p.D; c += WG) {
     var v = (x[base + c] - mean) * rstd * w[p.wOff + c];
     if (p.hasBias != 0u) { v += b[p.bOff + c]; }
@@ -64,13 +52,14 @@ fn layernorm_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups)
 }
 
 @compute @workgroup_size(64)
-fn rmsnorm_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+fn rmsnorm_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, lane: Lane) {
   let row = row_index(wid, nwg);
   if (row >= p.rows) { return; }
+  let lid = lane.lid;
   let base = p.xOff + row * p.D;
   var q = vec2f(0.0);
   for (var c = lid; c < p.D; c += WG) { let v = x[base + c]; q.x += v * v; }
-  let r = inverseSqrt(reduce2(lid, q).x / f32(p.D) + p.eps);
+  let r = inverseSqrt(wg_sum2(lane, q).x / f32(p.D) + p.eps);
   for (var c = lid; c < p.D; c += WG) {
     y[p.yOff + row * p.D + c] = x[base + c] * r * w[p.wOff + c];
   }
@@ -79,9 +68,10 @@ fn rmsnorm_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) n
 
 // dx (+)= rstd * (g - mean(g) - xhat * mean(g * xhat)), g = dy * w.
 @compute @workgroup_size(64)
-fn layernorm_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+fn layernorm_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, lane: Lane) {
   let row = row_index(wid, nwg);
   if (row >= p.rows) { return; }
+  let lid = lane.lid;
   let base = row * p.D;
   let mean = statIn[p.statOff + 2u * row];
   let rstd = statIn[p.statOff + 2u * row + 1u];
@@ -91,7 +81,7 @@ fn layernorm_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups
     let xh = (x[p.xOff + base + c] - mean) * rstd;
     s += vec2f(g, g * xh);
   }
-  let m = reduce2(lid, s) / f32(p.D);
+  let m = wg_sum2(lane, s) / f32(p.D);
   for (var c = lid; c < p.D; c += WG) {
     let g = dy[p.dyOff + base + c] * w[p.wOff + c];
     let xh = (x[p.xOff + base + c] - mean) * rstd;
@@ -103,16 +93,17 @@ fn layernorm_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups
 
 // dx (+)= r * (g - x * r^2 * mean(g * x)), g = dy * w.
 @compute @workgroup_size(64)
-fn rmsnorm_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+fn rmsnorm_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, lane: Lane) {
   let row = row_index(wid, nwg);
   if (row >= p.rows) { return; }
+  let lid = lane.lid;
   let base = row * p.D;
   let r = statIn[p.statOff + row];
   var s = vec2f(0.0);
   for (var c = lid; c < p.D; c += WG) {
     s.x += dy[p.dyOff + base + c] * w[p.wOff + c] * x[p.xOff + base + c];
   }
-  let mgx = reduce2(lid, s).x / f32(p.D);
+  let mgx = wg_sum2(lane, s).x / f32(p.D);
   for (var c = lid; c < p.D; c += WG) {
     let xv = x[p.xOff + base + c];
     let v = r * (dy[p.dyOff + base + c] * w[p.wOff + c] - xv * r * r * mgx);

@@ -21,21 +21,11 @@ struct ColumnParams {
 @group(0) @binding(0) var<uniform> cp: ColumnParams;
 @group(0) @binding(2) var<storage, read_write> colOut: array<f32>;
 
-const WG = 256u;
-var<workgroup> red: array<f32, WG>;
-
-fn tree(lid: u32, v: f32) -> f32 {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { red[lid] += red[lid + s]; }
-    workgroupBarrier();
-  }
-  return red[0];
-}
+const WG = 256u; // reductions: reduction_shared.wgsl or reduction_subgroup.wgsl, prepended
 
 @compute @workgroup_size(256)
-fn partial(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+fn partial(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, lane: Lane) {
+  let lid = lane.lid;
   let w = wid.x + wid.y * nwg.x;
   var s = 0.0;
   for (var u = 0u; u < 4u; u++) {
@@ -45,15 +35,16 @@ fn partial(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
       s += select(v, v * v, p.square != 0u);
     }
   }
-  let total = tree(lid, s);
+  let total = wg_sum(lane, s);
   if (lid == 0u) { partials[p.partialOff + w] = total; }
 }
 
 @compute @workgroup_size(256)
-fn total(@builtin(local_invocation_index) lid: u32) {
+fn total(lane: Lane) {
+  let lid = lane.lid;
   var s = 0.0;
   for (var i = lid; i < p.n; i += WG) { s += partialsIn[i]; }
-  let t = tree(lid, s);
+  let t = wg_sum(lane, s);
   if (lid == 0u) {
     if (p.accumulate != 0u) { step[p.slot] += t; } else { step[p.slot] = t; }
   }

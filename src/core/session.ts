@@ -9,6 +9,7 @@ import { inspectModel, loadTransformer, type InspectedModel } from './model/load
 import { LoraAdapter, type LoraOptions, type PeftAdapterFiles } from './model/lora.ts';
 import { mergeLora, modelSafetensors } from './model/merge.ts';
 import { padTokenId, stopTokenIds } from './model/stop-tokens.ts';
+import type { Precision } from './model/precision.ts';
 import type { Transformer } from './model/transformer.ts';
 
 export interface AdapterInfo {
@@ -74,7 +75,7 @@ export class Session {
 
   /** Loads config, weights and (when present) the tokenizer of a Hugging Face model folder. */
   /** `int8`: hold the base's linear weights as int8 (LoRA, evaluation and generation; a quarter of the memory). */
-  async loadModel(from: FileTree | PreparedModel, onProgress?: (done: number, total: number) => void, o: { int8?: boolean } = {}): Promise<ModelInfo> {
+  async loadModel(from: FileTree | PreparedModel, onProgress?: (done: number, total: number) => void, o: { int8?: boolean; precision?: Precision } = {}): Promise<ModelInfo> {
     const prepared = 'inspected' in from ? from : await prepareModel(from);
     this.unloadModel();
     this.model = await loadTransformer(this.gpu, prepared.inspected, onProgress, o);
@@ -181,7 +182,7 @@ export class Session {
       const src = await this.source.open(name);
       if (src) files[name] = await readAll(src);
     }
-    if (m.lora || m.weights.int8) {
+    if (m.lora || m.weights.int8 || m.weights.precision === 'f16') {
       // The merge runs on a fresh f32 copy of the base (exact, whatever this session holds).
       const copy = await loadTransformer(this.gpu, this.source);
       try {

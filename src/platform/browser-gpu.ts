@@ -19,7 +19,7 @@ export async function acquireBrowserGpu(): Promise<Gpu> {
   if (!gpu) throw new NoWebGpuError('This browser does not expose navigator.gpu');
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) throw new NoWebGpuError('The browser found no WebGPU adapter');
-  const opened = await openGpu(adapter, 'browser');
+  const opened = await openGpu(adapter, 'browser', { wgslFeatures: gpu.wgslLanguageFeatures });
   // CPU adapters keep the fixed table (measured best there); GPUs tune matmuls at first use.
   if (!opened.adapter.software) enableMatmulAutotune(opened, idbMatmulCache());
   return opened;

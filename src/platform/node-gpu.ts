@@ -56,7 +56,7 @@ export async function acquireNodeGpu(opts: NodeGpuOptions = {}): Promise<Gpu> {
     throw new Error(`no WebGPU adapter${choice ? ` matching "${choice}"` : ''}: ${(e as Error).message}\n${HOW_TO_INSTALL}`);
   }
   if (!adapter) throw new Error(`no WebGPU adapter found.\n${HOW_TO_INSTALL}`);
-  const gpu = await openGpu(adapter, 'node', { limits: opts.limits });
+  const gpu = await openGpu(adapter, 'node', { limits: opts.limits, wgslFeatures: instance.wgslLanguageFeatures });
   instances.set(gpu, instance);
   return gpu;
 }

@@ -50,8 +50,8 @@ export class Gpu {
   readonly pipelines: PipelineCache;
   readonly uniforms: UniformArena;
   readonly pool: BufferPool;
-  /** Kernel choices; unset means "by adapter" (benchmarks and tests set them); `matmul` names a kernel to force. */
-  readonly tuning: { tiledMatmul?: boolean; matmul?: string } = {};
+  /** Kernel choices; unset means "by adapter" (benchmarks and tests set them; see features.ts); `matmul` names a kernel to force. */
+  readonly tuning: { tiledMatmul?: boolean; matmul?: string; subgroups?: boolean } = {};
   /** Resolves when the device is lost (never rejects). */
   readonly lost: Promise<DeviceLostError>;
   private lostError: DeviceLostError | null = null;
@@ -69,6 +69,8 @@ export class Gpu {
     readonly device: GPUDevice,
     readonly adapter: AdapterSummary,
     limits?: Partial<Record<keyof GPUSupportedLimits, number>>,
+    /** The WGSL language features of the GPU object (`subgroup_id`, ...). */
+    readonly wgslFeatures: ReadonlySet<string> = new Set(),
   ) {
     this.limits = limits ? tighten(device.limits, limits) : device.limits;
     this.features = new Set(device.features as unknown as Iterable<string>);
@@ -269,6 +271,8 @@ export interface OpenOptions {
   features?: readonly GPUFeatureName[];
   /** Tighter limits than the adapter's (see Gpu). */
   limits?: Partial<Record<keyof GPUSupportedLimits, number>>;
+  /** `navigator.gpu.wgslLanguageFeatures` (or Dawn's). */
+  wgslFeatures?: ReadonlySet<string>;
 }
 
 /** Requests a device with the adapter's real limits and the optional features it has. */
@@ -281,7 +285,7 @@ export async function openGpu(adapter: GPUAdapter, host: 'node' | 'browser', opt
     if (typeof v === 'number') requiredLimits[key] = v;
   }
   const device = await adapter.requestDevice({ requiredFeatures, requiredLimits, label: 'tabtune' });
-  return new Gpu(device, describeAdapter(adapter, host), opts.limits);
+  return new Gpu(device, describeAdapter(adapter, host), opts.limits, opts.wgslFeatures);
 }
 
 /** The limits tabtune raises to the adapter's maximum. */

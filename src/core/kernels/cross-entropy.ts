@@ -4,10 +4,11 @@ import { packParams } from '../gpu/params.ts';
 import type { Program } from '../gpu/program.ts';
 import type { KernelSpec } from '../gpu/pipelines.ts';
 import type { Tensor } from '../gpu/tensor.ts';
+import { pick, reducingKernel } from './row-reduction.ts';
 import { Slot } from './step-state.ts';
 
-const spec = (entry: string, bindings: KernelSpec['bindings']): KernelSpec => ({ name: 'cross_entropy', code, entry, bindings });
-const STATS = spec('chunk_stats', ['uniform', 'rw', 'read', 'rw']);
+const spec = (entry: string, bindings: KernelSpec['bindings']): KernelSpec => reducingKernel('cross_entropy', code, entry, bindings).shared;
+const STATS = reducingKernel('cross_entropy', code, 'chunk_stats', ['uniform', 'rw', 'read', 'rw']);
 const FINISH = spec('finish', ['uniform', 'rw', 'read', 'rw']);
 const GRAD = spec('chunk_grad', ['uniform', 'rw', 'read', 'read', 'read']);
 
@@ -34,7 +35,7 @@ function fields(T: number, c: LogitsChunk, first: boolean, targets: Tensor) {
 /** Merges one chunk into the running (max, sum, target logit) of every row. */
 export function crossEntropyChunk(gpu: Gpu, program: Program, T: number, c: LogitsChunk, targets: Tensor, stats: Tensor, first: boolean): Promise<void> {
   atStart(stats);
-  return gpu.record(program, STATS, [gpu.uniforms.alloc(fields(T, c, first, targets)), c.logits.buffer, targets.buffer, stats.buffer], gpu.grid(T));
+  return gpu.record(program, pick(gpu, STATS), [gpu.uniforms.alloc(fields(T, c, first, targets)), c.logits.buffer, targets.buffer, stats.buffer], gpu.grid(T));
 }
 
 /** stats → lse per row and the loss of each row (0 where ignored). */

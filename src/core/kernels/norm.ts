@@ -5,13 +5,14 @@ import type { Program } from '../gpu/program.ts';
 import type { KernelSpec } from '../gpu/pipelines.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import { launchRows } from './launch.ts';
+import { pick, reducingKernel } from './row-reduction.ts';
 
 export type NormKind = 'layernorm' | 'rmsnorm';
 
 const FORWARD = ['uniform', 'read', 'read', 'read', 'rw', 'rw'] as const;
 const BACKWARD = ['uniform', 'read', 'read', 'read', 'rw', 'read'] as const;
 const PARAMS = ['uniform', 'read', 'read', 'read', 'rw', 'read'] as const;
-const spec = (entry: string, bindings: KernelSpec['bindings']): KernelSpec => ({ name: 'norm', code, entry, bindings });
+const spec = (entry: string, bindings: KernelSpec['bindings']) => reducingKernel('norm', code, entry, bindings);
 const SPECS = {
   layernorm: { forward: spec('layernorm_forward', FORWARD), backward: spec('layernorm_backward', BACKWARD), params: spec('layernorm_param_grads', PARAMS) },
   rmsnorm: { forward: spec('rmsnorm_forward', FORWARD), backward: spec('rmsnorm_backward', BACKWARD), params: spec('rmsnorm_param_grads', PARAMS) },
@@ -42,13 +43,13 @@ function fields(a: NormArgs, y: Tensor, dy: Tensor | null, accumulate: boolean):
 
 export function normForward(gpu: Gpu, program: Program, a: NormArgs, y: Tensor): Promise<void> {
   const buffers = [a.x.buffer, a.weight.buffer, a.bias?.buffer ?? gpu.placeholder, y.buffer, a.stats.buffer];
-  return launchRows(gpu, program, SPECS[a.kind].forward, fields(a, y, null, false), buffers, a.rows);
+  return launchRows(gpu, program, pick(gpu, SPECS[a.kind].forward), fields(a, y, null, false), buffers, a.rows);
 }
 
 /** dx (+)= ∂norm/∂x · dy (accumulate adds into a residual-stream gradient). */
 export function normBackward(gpu: Gpu, program: Program, a: NormArgs, dy: Tensor, dx: Tensor, accumulate: boolean): Promise<void> {
   const buffers = [a.x.buffer, a.weight.buffer, a.stats.buffer, dx.buffer, dy.buffer];
-  return launchRows(gpu, program, SPECS[a.kind].backward, fields(a, dx, dy, accumulate), buffers, a.rows);
+  return launchRows(gpu, program, pick(gpu, SPECS[a.kind].backward), fields(a, dx, dy, accumulate), buffers, a.rows);
 }
 
 /** dWeight += Σ_rows dy·x̂ (and dBias += Σ_rows dy for LayerNorm), one dispatch each. */
@@ -58,7 +59,7 @@ export async function normParamGrads(gpu: Gpu, program: Program, a: NormArgs, dy
   for (const [out, isBias] of targets) {
     const f = fields({ ...a, weight: out, bias: isBias ? out : undefined }, out, dy, true);
     const buffers = [a.x.buffer, gpu.placeholder, a.stats.buffer, out.buffer, dy.buffer];
-    await gpu.record(program, SPECS[a.kind].params, [gpu.uniforms.alloc(packParams(f)), ...buffers], [Math.ceil(a.D / 64)]);
+    await gpu.record(program, SPECS[a.kind].params.shared, [gpu.uniforms.alloc(packParams(f)), ...buffers], [Math.ceil(a.D / 64)]);
   }
 }
 

@@ -4,10 +4,11 @@ import { packParams } from '../gpu/params.ts';
 import type { Program } from '../gpu/program.ts';
 import type { KernelSpec } from '../gpu/pipelines.ts';
 import type { Tensor } from '../gpu/tensor.ts';
+import { pick, reducingKernel } from './row-reduction.ts';
 
-const PARTIAL: KernelSpec = { name: 'reduce', code, entry: 'partial', bindings: ['uniform', 'read', 'rw'] };
-const TOTAL: KernelSpec = { name: 'reduce', code, entry: 'total', bindings: ['uniform', 'read', 'rw'] };
-const COLUMNS: KernelSpec = { name: 'reduce', code, entry: 'column_sums', bindings: ['uniform', 'read', 'rw'] };
+const PARTIAL = reducingKernel('reduce', code, 'partial', ['uniform', 'read', 'rw']);
+const TOTAL = reducingKernel('reduce', code, 'total', ['uniform', 'read', 'rw']);
+const COLUMNS: KernelSpec = reducingKernel('reduce', code, 'column_sums', ['uniform', 'read', 'rw']).shared;
 const PER_GROUP = 1024;
 
 /** Partial sums needed for ranges of these lengths. */
@@ -26,12 +27,12 @@ export async function sumInto(
     const groups = Math.ceil(n / PER_GROUP);
     if (groups === 0) continue;
     const f = packParams([[n, 'u32'], [x.offset, 'u32'], [partials.offset + off, 'u32'], [o.square ? 1 : 0, 'u32'], [0, 'u32'], [0, 'u32'], [0, 'u32'], [0, 'u32']]);
-    await gpu.record(program, PARTIAL, [gpu.uniforms.alloc(f), x.buffer, partials.buffer], gpu.grid(groups));
+    await gpu.record(program, pick(gpu, PARTIAL), [gpu.uniforms.alloc(f), x.buffer, partials.buffer], gpu.grid(groups));
     off += groups;
   }
   if (partials.offset !== 0) throw new Error('sumInto: partials must start at offset 0');
   const f = packParams([[off, 'u32'], [0, 'u32'], [0, 'u32'], [0, 'u32'], [step.offset + slot, 'u32'], [o.accumulate ? 1 : 0, 'u32'], [0, 'u32'], [0, 'u32']]);
-  await gpu.record(program, TOTAL, [gpu.uniforms.alloc(f), partials.buffer, step.buffer], [1]);
+  await gpu.record(program, pick(gpu, TOTAL), [gpu.uniforms.alloc(f), partials.buffer, step.buffer], [1]);
 }
 
 /** out[c] += Σ_r x[r·ld + c] for c < cols (the bias gradient from dY). */

@@ -4,6 +4,7 @@ import { SafetensorsModel } from '../formats/safetensors.ts';
 import type { Gpu } from '../gpu/gpu.ts';
 import { parseConfig, type ModelConfig } from './config.ts';
 import { Transformer } from './transformer.ts';
+import type { Precision } from './precision.ts';
 import { ModelWeights } from './weights.ts';
 
 export async function readModelConfig(tree: FileTree): Promise<ModelConfig> {
@@ -29,9 +30,11 @@ export async function inspectModel(tree: FileTree): Promise<InspectedModel> {
 }
 
 /** Loads a Hugging Face model folder (config.json + safetensors) onto the GPU. */
-/** `int8`: hold the linear weights as int8 with per-row scales (for LoRA, evaluation and generation). */
-export async function loadTransformer(gpu: Gpu, tree: FileTree | InspectedModel, onProgress?: (done: number, total: number) => void, o: { int8?: boolean } = {}): Promise<Transformer> {
+/** `int8`: hold the linear weights as int8 with per-row scales (for LoRA, evaluation and generation); `precision` f16: as halves. */
+export async function loadTransformer(
+  gpu: Gpu, tree: FileTree | InspectedModel, onProgress?: (done: number, total: number) => void, o: { int8?: boolean; precision?: Precision } = {},
+): Promise<Transformer> {
   const m = 'cfg' in tree ? tree : await inspectModel(tree);
-  const weights = await ModelWeights.load(gpu, m.cfg, m.st, m.file, onProgress, o.int8 === true);
+  const weights = await ModelWeights.load(gpu, m.cfg, m.st, m.file, onProgress, o.int8 === true, o.precision);
   return new Transformer(gpu, m.cfg, weights);
 }

@@ -15,6 +15,7 @@ import { linearBackwardInput, linearBackwardParams, linearForward, mat, type Lin
 import type { LoraAdapter, LoraModule, Site } from './lora.ts';
 import { doraBackward } from './dora-layer.ts';
 import type { ParamStore } from './param-store.ts';
+import { halfWeight } from './precision.ts';
 import { qkNormBackward, qkNormForward, type QkNormTensors } from './qk-norm.ts';
 import type { ModelWeights } from './weights.ts';
 
@@ -99,6 +100,7 @@ export class Transformer {
     this.grads?.destroy();
     this.grads = null;
     if (what === 'full' && this.weights.int8) throw new Error('an int8 base trains with LoRA only (load the model in f32 for full fine-tuning)');
+    if (what === 'full' && this.weights.precision === 'f16') throw new Error('an f16 base trains with LoRA only (full fine-tuning keeps f32 weights: --precision f32)');
     this.trainFull = what === 'full';
     if (what === 'full') this.grads = this.weights.store.mirror('gradients', 'grads');
     if (what === 'lora') {
@@ -118,6 +120,8 @@ export class Transformer {
   /** A linear weight of layer l (`qkv`, `o`, `up`, `down`), f32 or int8. */
   lin(l: number, site: 'qkv' | 'o' | 'up' | 'down'): LinearWeight {
     const stem = layerParam(l, site);
+    const half = halfWeight(this.weights.store, `${stem}.weight`);
+    if (half) return half;
     if (!this.weights.store.has(`${stem}.q8`)) return this.w(`${stem}.weight`);
     const q = this.w(`${stem}.q8`);
     return { q, scale: this.w(`${stem}.scale`), out: q.shape[0]!, in: q.shape[1]! * 4 };

@@ -7,6 +7,7 @@ import { dequantizeRows, quantizeRows } from '../kernels/matmul-q8.ts';
 import type { ModelConfig } from './config.ts';
 import { bodyPrefix, paramSpecs, placements, vocabChunks, type Placement } from './layout.ts';
 import { maxParamElements, ParamStore } from './param-store.ts';
+import { halfSpecs, halfWeight, readHalves, writeHalves, type Precision } from './precision.ts';
 
 /** Tensors a checkpoint may carry that are not parameters (causal-mask buffers, cached RoPE). */
 const IGNORED = [/\.attn\.bias$/, /\.attn\.masked_bias$/, /rotary_emb\.inv_freq$/];
@@ -29,9 +30,10 @@ export class ModelWeights {
     readonly dtypes: ReadonlyMap<string, Dtype>,
   ) {}
 
-  static layout(gpu: Gpu, cfg: ModelConfig, int8 = false) {
+  static layout(gpu: Gpu, cfg: ModelConfig, int8 = false, precision: Precision = 'f32') {
     const chunks = vocabChunks(cfg.vocabSize, cfg.hidden, maxParamElements(gpu));
-    return { chunks, specs: paramSpecs(cfg, chunks, int8), placements: placements(cfg, chunks) };
+    const specs = paramSpecs(cfg, chunks, int8);
+    return { chunks, specs: precision === 'f16' && !int8 ? halfSpecs(specs) : specs, placements: placements(cfg, chunks) };
   }
 
   /** True when the linear weights are held as int8 (a LoRA base that uses a quarter of the memory). */
@@ -39,12 +41,17 @@ export class ModelWeights {
     return this.store.names.some((n) => n.endsWith('.q8'));
   }
 
+  /** f16 when the linear weights are held as halves (`--precision f16`). */
+  get precision(): Precision {
+    return this.store.names.some((n) => n.endsWith('.f16')) ? 'f16' : 'f32';
+  }
+
   /**
    * Checks every tensor's presence and shape from the headers first, so a bad checkpoint fails
    * before anything is uploaded, then uploads one tensor at a time.
    */
-  static async load(gpu: Gpu, cfg: ModelConfig, st: SafetensorsModel, name: string, onProgress?: (done: number, total: number) => void, int8 = false): Promise<ModelWeights> {
-    const { chunks, specs, placements: places } = ModelWeights.layout(gpu, cfg, int8);
+  static async load(gpu: Gpu, cfg: ModelConfig, st: SafetensorsModel, name: string, onProgress?: (done: number, total: number) => void, int8 = false, precision: Precision = 'f32'): Promise<ModelWeights> {
+    const { chunks, specs, placements: places } = ModelWeights.layout(gpu, cfg, int8, precision);
     const resolved = ModelWeights.check(cfg, st, name, places);
     const store = ParamStore.create(gpu, specs, 'weights', 'weights');
     try {
@@ -102,6 +109,8 @@ export class ModelWeights {
 
   /** Values of part of an int8 weight, dequantised (exports of an int8 base are approximate). */
   private async dequantized(store: ParamStore, param: string, offset: number, count: number): Promise<Float32Array> {
+    const half = halfWeight(store, param);
+    if (half) return readHalves(this.gpu, half, offset, count);
     const stem = param.slice(0, -'.weight'.length);
     const q = store.get(`${stem}.q8`);
     const cols = q.shape[1]! * 4;
@@ -150,6 +159,11 @@ async function upload(gpu: Gpu, store: ParamStore, st: SafetensorsModel, p: Plac
   if (p.transpose) data = transpose(data, p.shape[0]!, p.shape[1]!);
   for (const part of p.parts) {
     const values = data.subarray(part.hfOffset, part.hfOffset + part.count);
+    const half = halfWeight(store, part.param);
+    if (half) {
+      writeHalves(gpu, half, values, part.paramOffset);
+      continue;
+    }
     if (!store.has(part.param)) {
       // An int8 base: rows quantise independently, so each HF tensor's rows go on their own.
       const stem = part.param.slice(0, -'.weight'.length);
