@@ -218,6 +218,9 @@ export interface ExportedFile {
   readonly mime: string;
 }
 
+export type { LrFinderResult, LrPoint } from '../train/lr-finder.ts';
+import type { LrFinderResult, LrPoint } from '../train/lr-finder.ts';
+
 export interface WorkerApi {
   /** Acquires WebGPU; rejects with a message that says how to enable it. */
   init(): Promise<GpuInfo>;
@@ -238,6 +241,8 @@ export interface WorkerApi {
   prepareDataset(id: string, form: PrepareForm, onProgress?: (step: string, done: number, total: number) => void): Promise<PreparedVersion>;
   setDatasetVersion(id: string, version: number): Promise<DatasetSummary>;
 
+  /** The learning-rate range test for these settings (workspace/lr-range.ts); trains nothing. */
+  findLearningRate(settings: RunSettings, onPoint?: (p: LrPoint) => void): Promise<LrFinderResult>;
   startRun(settings: RunSettings, onEvent: (e: RunEvent) => void): Promise<string>;
   pauseRun(): Promise<void>;
   resumeRun(): Promise<void>;

@@ -2,13 +2,14 @@ import type { PrepareForm } from '../data/prepare/pipeline.ts';
 import { kernelSelfTest } from '../selftest/kernels.ts';
 import type {
   DatasetPreview, DatasetSummary, EvalReport, EvalRequest, ExportedFile, GenerateRequest, GenerateResult, GeneratedToken, GpuInfo,
-  LoadProgress, LocalFile, MemoryEstimate, MemoryRequest, ModelSource, ModelSummary, PreparedVersion, RunDetail, RunEvent, RunSettings,
+  LoadProgress, LocalFile, LrFinderResult, LrPoint, MemoryEstimate, MemoryRequest, ModelSource, ModelSummary, PreparedVersion, RunDetail, RunEvent, RunSettings,
   RunSummary, WorkerApi,
 } from './api.ts';
 import { BenchmarkBoard, runSuiteJob, type Leaderboard, type SuiteFiles, type SuiteReport, type SuiteRequest } from './benchmarks.ts';
 import { DatasetLibrary, type DatasetOptions } from './datasets.ts';
 import { Evaluation } from './evaluation.ts';
 import { Exports } from './exports.ts';
+import { LrRangeTest } from './lr-range.ts';
 import { ModelHost } from './model-host.ts';
 import type { WorkbenchPlatform } from './platform.ts';
 import { RunControl } from './run-control.ts';
@@ -30,6 +31,7 @@ export class Workbench implements WorkerApi {
   private readonly evaluation: Evaluation;
   private readonly exports: Exports;
   private readonly benchmarks: BenchmarkBoard;
+  private readonly lrRange: LrRangeTest;
 
   constructor(private readonly platform: WorkbenchPlatform) {
     const library = new RunLibrary(platform.store);
@@ -41,6 +43,7 @@ export class Workbench implements WorkerApi {
     this.evaluation = new Evaluation(this.host, this.datasets, this.tokenized);
     this.exports = new Exports(platform, this.host, library, this.runs);
     this.benchmarks = new BenchmarkBoard(platform.store);
+    this.lrRange = new LrRangeTest(this.host, this.datasets, this.tokenized, () => this.runs.activeId);
   }
 
   init(): Promise<GpuInfo> {
@@ -108,6 +111,10 @@ export class Workbench implements WorkerApi {
   }
 
   // ---- runs
+
+  findLearningRate(settings: RunSettings, onPoint?: (p: LrPoint) => void): Promise<LrFinderResult> {
+    return this.lrRange.run(settings, onPoint);
+  }
 
   startRun(settings: RunSettings, onEvent: (e: RunEvent) => void): Promise<string> {
     return this.runs.start(settings, onEvent);
