@@ -55,7 +55,7 @@ export function formDefaults(model: { readonly parameters: number; readonly name
     return {
       values: valuesOf(c, DEMO_TASK.steps),
       why: [
-        `The demo task's run, as \`tabtune demo\` trains it:`,
+        `The demo task's run, as “tabtune demo” trains it:`,
         `learning rate ${sci(c.lr)}: a 5.5M-parameter model learning one short skill takes large steps`,
         `${DEMO_TASK.steps} steps of batch ${c.batch}: the skill shows in a few minutes on a CPU driver`,
         `warmup ${c.warmup} steps into a ${c.schedule} decay, gradient clip ${c.clip}: large steps stay stable`,
@@ -67,7 +67,7 @@ export function formDefaults(model: { readonly parameters: number; readonly name
   const { config: c } = defaultTrainConfig({ parameters: model.parameters }, { examples }, method);
   const steps = Math.max(1, Math.ceil(examples / c.batch)) * c.epochs;
   const lines = [
-    `Chosen from the model and data size, as \`tabtune train\` chooses what it is not given:`,
+    `Chosen from the model and data size, as “tabtune train” chooses what it is not given:`,
     `learning rate ${sci(c.lr)}: ${method === 'lora' ? 'LoRA' : 'full fine-tuning'} of a ${size(model.parameters)}-parameter model ` +
       `(about 2e-4 at 1B, larger for smaller models${method === 'full' ? ', a tenth for full fine-tuning' : ''})`,
     `${c.epochs} epoch${c.epochs > 1 ? 's' : ''} over about ${examples.toLocaleString('en-US')} training examples ` +

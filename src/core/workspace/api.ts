@@ -219,6 +219,8 @@ export interface ExportedFile {
 }
 
 export type { LrFinderResult, LrPoint } from '../train/lr-finder.ts';
+export type { GgufRequest } from './gguf-exports.ts';
+import type { GgufRequest } from './gguf-exports.ts';
 import type { LrFinderResult, LrPoint } from '../train/lr-finder.ts';
 
 export interface WorkerApi {
@@ -262,6 +264,8 @@ export interface WorkerApi {
   exportAdapter(runId: string): Promise<ExportedFile>;
   /** Merged model folder as a .zip (config, weights in the base dtype, tokenizer files). */
   exportMerged(runId: string): Promise<ExportedFile>;
+  /** A run's merged model (gguf) or adapter alone (gguf-lora) as GGUF for llama.cpp, and the Ollama Modelfile beside it. */
+  exportGguf(req: GgufRequest, onProgress?: (done: number, total: number) => void): Promise<ExportedFile[]>;
   /** run_manifest.json, and the equivalent TRL + PEFT configuration (YAML for `trl sft --config`, and a Python script). */
   exportManifest(runId: string): Promise<ExportedFile[]>;
   /** A PEFT adapter folder (files) becomes an 'imported' run: compare it, or continue training from it. */

@@ -9,6 +9,7 @@ import { BenchmarkBoard, runSuiteJob, type Leaderboard, type SuiteFiles, type Su
 import { DatasetLibrary, type DatasetOptions } from './datasets.ts';
 import { Evaluation } from './evaluation.ts';
 import { Exports } from './exports.ts';
+import { GgufExports, type GgufRequest } from './gguf-exports.ts';
 import { LrRangeTest } from './lr-range.ts';
 import { ModelHost } from './model-host.ts';
 import type { WorkbenchPlatform } from './platform.ts';
@@ -32,6 +33,7 @@ export class Workbench implements WorkerApi {
   private readonly exports: Exports;
   private readonly benchmarks: BenchmarkBoard;
   private readonly lrRange: LrRangeTest;
+  private readonly gguf: GgufExports;
 
   constructor(private readonly platform: WorkbenchPlatform) {
     const library = new RunLibrary(platform.store);
@@ -43,6 +45,7 @@ export class Workbench implements WorkerApi {
     this.evaluation = new Evaluation(this.host, this.datasets, this.tokenized);
     this.exports = new Exports(platform, this.host, library, this.runs);
     this.benchmarks = new BenchmarkBoard(platform.store);
+    this.gguf = new GgufExports(this.host, library);
     this.lrRange = new LrRangeTest(this.host, this.datasets, this.tokenized, () => this.runs.activeId);
   }
 
@@ -199,6 +202,10 @@ export class Workbench implements WorkerApi {
 
   exportMerged(runId: string): Promise<ExportedFile> {
     return this.exports.merged(runId);
+  }
+
+  exportGguf(req: GgufRequest, onProgress?: (done: number, total: number) => void): Promise<ExportedFile[]> {
+    return this.gguf.export(req, onProgress);
   }
 
   exportManifest(runId: string): Promise<ExportedFile[]> {
