@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
-import { DEFAULT_TRAIN_CONFIG } from '../../src/core/train/config.ts';
+import { DEMO_TASK } from '../../src/core/train/demo-run.ts';
 import { sci } from '../../src/app/lib/format.ts';
 import { launchChromium, serve, type Served } from './harness.ts';
 import { clipped, dataSection, datasetButton, dismissNotices, fill, openTab, overflow, SHOTS, stepCount, unlabelled, VIEWS, waitForGpu } from './app-helpers.ts';
@@ -58,15 +58,18 @@ describe('the app guides a new user', () => {
     await expect.poll(() => next(page).textContent(), { timeout: 120_000 }).toContain('Add data →');
     expect(await page.getByTestId('where').textContent()).toBe('Step 2 of 7: choose model');
     await next(page).getByRole('button', { name: 'Try the demo data' }).click();
-    await datasetButton(page, 'factbook-qa.jsonl').waitFor({ timeout: 60_000 });
+    await datasetButton(page, 'demo-grounded-qa.jsonl').waitFor({ timeout: 60_000 });
+    // The held-out questions come too (for the Evaluate view); the training questions are selected.
+    expect(await datasetButton(page, 'demo-grounded-qa-eval.jsonl').count()).toBe(1);
     expect(await page.getByTestId('where').textContent()).toBe('Step 1 of 7: prepare data');
     await next(page).getByRole('button', { name: 'Set up training →' }).click();
     expect(await page.getByTestId('where').textContent()).toBe('Step 3 of 7: set up');
 
-    // The defaults are the core's, and the page says why.
-    expect(await page.getByLabel('Learning rate', { exact: true }).inputValue()).toBe(String(DEFAULT_TRAIN_CONFIG.lr));
-    expect(await page.getByTestId('defaults-why').textContent()).toContain(`learning rate ${sci(DEFAULT_TRAIN_CONFIG.lr)}`);
-    expect(await page.getByLabel('Run name', { exact: true }).getAttribute('placeholder')).toBe('factbook-qa.jsonl · LoRA r16 · run 1');
+    // The demo data's settings are the demo task's run (as `tabtune demo`), and the page says why.
+    expect(await page.getByLabel('Learning rate', { exact: true }).inputValue()).toBe(String(DEMO_TASK.lr));
+    expect(await page.getByLabel('Steps', { exact: true }).inputValue()).toBe(String(DEMO_TASK.steps));
+    expect(await page.getByTestId('defaults-why').textContent()).toContain(`learning rate ${sci(DEMO_TASK.lr)}`);
+    expect(await page.getByLabel('Run name', { exact: true }).getAttribute('placeholder')).toBe('demo-grounded-qa.jsonl · LoRA r16 · run 1');
 
     // The classroom view answers its three questions with the base model before training.
     await openTab(page, 'Classroom');
@@ -110,13 +113,13 @@ describe('the app guides a new user', () => {
     await expect.poll(logTexts, { timeout: 60_000 }).toContain(`run stopped at the end of step ${stoppedAt}; it can continue from that checkpoint (Runs view)`);
     expect((await logTexts()).some((t) => t.startsWith('validation loss'))).toBe(true);
     // The next run gets a fresh name.
-    expect(await page.getByLabel('Run name', { exact: true }).getAttribute('placeholder')).toBe('factbook-qa.jsonl · LoRA r16 · run 2');
+    expect(await page.getByLabel('Run name', { exact: true }).getAttribute('placeholder')).toBe('demo-grounded-qa.jsonl · LoRA r16 · run 2');
 
     // "Evaluate this run →": the run's own validation data, named.
     await next(page).getByRole('button', { name: 'Evaluate this run →' }).click({ timeout: 120_000 });
     expect(await page.getByTestId('where').textContent()).toBe('Step 5 of 7: evaluate');
     const target = await page.getByTestId('eval-target').textContent();
-    expect(target).toContain('the validation split of factbook-qa.jsonl');
+    expect(target).toContain('the validation split of demo-grounded-qa.jsonl');
     expect(target).toContain("the run's own validation data");
     // Evaluation with generation can be cancelled; its progress shows a total from the start.
     await fill(page, 'Max examples', '16');
@@ -131,13 +134,13 @@ describe('the app guides a new user', () => {
     await expect.poll(() => page.getByTestId('ppl-tuned').textContent(), { timeout: 180_000 }).not.toBe('—');
     expect(await page.getByTestId('ppl-change').textContent()).toMatch(/^(\d[\d,.]*× (lower|higher)|\d+% (lower|higher)|about the same)$/);
     expect(await page.getByTestId('eval-headline').textContent()).toMatch(/^Perplexity [\d,.]+ → [\d,.]+ \(/);
-    expect(await page.getByTestId('eval-scored').textContent()).toContain('factbook-qa.jsonl');
+    expect(await page.getByTestId('eval-scored').textContent()).toContain('demo-grounded-qa.jsonl');
     await next(page).getByRole('button', { name: 'Export →' }).click();
     expect(await page.getByTestId('where').textContent()).toBe('Step 6 of 7: deploy');
 
     // Token details open by tap (phones have no hover).
     await openTab(page, 'Evaluate');
-    await page.getByLabel('Message', { exact: true }).fill('What language is spoken in Kazakhstan?');
+    await page.getByLabel('Message', { exact: true }).fill('Peru is in South America.\nQuestion: Which region is Peru in?');
     await page.getByRole('button', { name: 'Send' }).click();
     const token = page.locator('.msg.assistant .conf .t').first();
     await token.waitFor({ timeout: 60_000 });
@@ -189,8 +192,11 @@ describe('the app guides a new user', () => {
     await page.getByRole('button', { name: 'Delete contacts.jsonl for good' }).click();
     await datasetButton(page, 'contacts.jsonl').waitFor({ state: 'detached' });
     await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('data-pick') !== null)).toBe(true);
-    await page.getByRole('button', { name: 'Delete dataset factbook-qa.jsonl' }).click();
-    await page.getByRole('button', { name: 'Delete factbook-qa.jsonl for good' }).click();
+    await page.getByRole('button', { name: 'Delete dataset demo-grounded-qa.jsonl' }).click();
+    await page.getByRole('button', { name: 'Delete demo-grounded-qa.jsonl for good' }).click();
+    await datasetButton(page, 'demo-grounded-qa.jsonl').waitFor({ state: 'detached' });
+    await page.getByRole('button', { name: 'Delete dataset demo-grounded-qa-eval.jsonl' }).click();
+    await page.getByRole('button', { name: 'Delete demo-grounded-qa-eval.jsonl for good' }).click();
     await expect.poll(() => focused(page)).toBe('Add the demo dataset');
     expect(errors).toEqual([]);
     await context.close();

@@ -35,7 +35,7 @@ describe('the app offline', () => {
       const cache = await caches.open(keys.find((k) => k.startsWith('tabtune-app-'))!);
       return (await cache.keys()).map((r) => new URL(r.url).pathname);
     });
-    expect(cached).toEqual(expect.arrayContaining(['/', '/models/demo-base/model.safetensors', '/models/demo-base/tokenizer.json', '/datasets/factbook-qa.jsonl']));
+    expect(cached).toEqual(expect.arrayContaining(['/', '/models/demo-base/model.safetensors', '/models/demo-base/tokenizer.json', '/datasets/demo-grounded-qa.jsonl', '/datasets/demo-grounded-qa-eval.jsonl']));
     expect(cached.some((p) => /^\/assets\/worker-.*\.js$/.test(p))).toBe(true);
 
     await server!.close();
@@ -46,7 +46,7 @@ describe('the app offline', () => {
     await page.getByRole('button', { name: 'Demo model loaded' }).waitFor({ timeout: 120_000 });
     await openTab(page, 'Data');
     await page.getByRole('button', { name: 'Add the demo dataset' }).click();
-    await datasetButton(page, 'factbook-qa.jsonl').waitFor({ timeout: 30_000 });
+    await datasetButton(page, 'demo-grounded-qa.jsonl').waitFor({ timeout: 30_000 });
     await page.locator('article.example .tok.trained').first().waitFor({ timeout: 60_000 });
     await context.close();
   }, 300_000);

@@ -86,15 +86,21 @@ class DatasetsStore {
     return last;
   }
 
-  /** The app's offline demo dataset (served with the app, cached by the service worker). */
+  /**
+   * The app's offline demo task (served with the app, cached by the service worker): its held-out
+   * questions first, then the training questions, which end up selected.
+   */
   async importDemo(): Promise<void> {
     this.importing = DEMO_DATASET.name;
     try {
-      const res = await fetch(new URL(DEMO_DATASET.path, document.baseURI));
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      const file = new File([await res.blob()], DEMO_DATASET.name);
+      const files: File[] = [];
+      for (const f of [DEMO_DATASET.heldOut, DEMO_DATASET]) {
+        const res = await fetch(new URL(f.path, document.baseURI));
+        if (!res.ok) throw new Error(`${f.path}: HTTP ${res.status}`);
+        files.push(new File([await res.blob()], f.name));
+      }
       this.importing = null;
-      await this.importFiles([file]);
+      await this.importFiles(files, DEMO_DATASET.options);
     } catch (e) {
       notices.push('error', `Could not load the demo dataset: ${errorMessage(e)}`);
     } finally {

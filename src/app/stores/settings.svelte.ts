@@ -2,6 +2,7 @@
 import type { ScheduleKind } from '../../core/train/schedule.ts';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfigInput } from '../../core/train/config.ts';
 import type { MemoryRequest, ModelSummary, RunSettings } from '../../worker/api.ts';
+import { DERIVED_FIELDS, type DerivedField, type DerivedValues, type FormDefaults } from '../lib/train-defaults.ts';
 
 export interface TrainForm {
   name: string;
@@ -73,6 +74,16 @@ export const DEFAULT_FORM: TrainForm = {
 };
 
 const KEY = 'tabtune.trainForm';
+/** The size rule's values last put into the form: a field that still holds its value was not set by the user. */
+const APPLIED_KEY = 'tabtune.trainDefaults';
+
+function loadApplied(): DerivedValues | null {
+  try {
+    return JSON.parse(localStorage.getItem(APPLIED_KEY) ?? 'null') as DerivedValues | null;
+  } catch {
+    return null;
+  }
+}
 
 function load(): TrainForm {
   try {
@@ -85,18 +96,40 @@ function load(): TrainForm {
 
 class SettingsStore {
   form = $state<TrainForm>(load());
+  /** The rule's values for the loaded model and selected dataset, and why (one line per choice). */
+  applied = $state<DerivedValues | null>(loadApplied());
+  why = $state.raw<readonly string[]>([]);
 
   save(): void {
     try {
       localStorage.setItem(KEY, JSON.stringify(this.form));
+      localStorage.setItem(APPLIED_KEY, JSON.stringify(this.applied));
     } catch {
       /* storage full or private mode */
     }
   }
 
   reset(): void {
-    this.form = { ...DEFAULT_FORM };
+    this.form = { ...DEFAULT_FORM, ...(this.applied ?? {}) };
     this.save();
+  }
+
+  /** Puts the rule's values into the fields the user has not set (those still holding the previous rule's value). */
+  applyDefaults(d: FormDefaults): void {
+    const form = this.form as Pick<TrainForm, DerivedField>;
+    const before: Pick<TrainForm, DerivedField> = this.applied ?? DEFAULT_FORM;
+    const next = { ...form };
+    for (const k of DERIVED_FIELDS) if (form[k] === before[k]) (next as Record<DerivedField, unknown>)[k] = d.values[k];
+    Object.assign(this.form, next);
+    this.applied = { ...d.values };
+    this.why = d.why;
+    this.save();
+  }
+
+  /** Fields the user set away from the rule's value. */
+  userSet(): DerivedField[] {
+    const a = this.applied;
+    return a ? DERIVED_FIELDS.filter((k) => this.form[k] !== a[k]) : [];
   }
 
   /** Targets for the Worker: 'all-linear' when every module of the model is ticked. */

@@ -1,13 +1,7 @@
 import { basename, dirname, join, resolve } from 'node:path';
-import { InputError } from '../../core/errors.ts';
-import { readJson, type FileTree } from '../../core/formats/bytes.ts';
 import { ggufChunks, type GgufTensorSource } from '../../core/formats/gguf.ts';
-import { GGUF_OUT_TYPES, loraGguf, modelGguf, type GgufFilePlan, type GgufOutType } from '../../core/deploy/gguf-export.ts';
-import type { LoraFactors } from '../../core/formats/gguf-merge.ts';
-import { postProcessorAddsBos, type VocabSpecials } from '../../core/formats/gguf-vocab.ts';
-import { modelfileText, stopSequences, templateParts, type TemplateParts } from '../../core/formats/ollama-modelfile.ts';
-import type { Tokenizer } from '../../core/formats/tokenizer/tokenizer.ts';
-import type { ModelConfig } from '../../core/model/config.ts';
+import { GGUF_OUT_TYPES, type GgufOutType } from '../../core/deploy/gguf-export.ts';
+import { ggufPlan, loraFactors, ollamaModelfile } from '../../core/deploy/gguf-files.ts';
 import { readPeftAdapter } from '../../core/model/lora.ts';
 import { prepareModel } from '../../core/session.ts';
 import { nodeFileTree } from '../../platform/node-files.ts';
@@ -39,45 +33,6 @@ export const spec: CommandSpec = {
   ],
 };
 
-async function jsonFile(tree: FileTree, name: string): Promise<{ json: unknown; file: string } | null> {
-  const src = await tree.open(name);
-  return src ? { json: await readJson(src), file: src.name } : null;
-}
-
-function specialsOf(tok: Tokenizer, tokenizerJson: unknown, tokConfig: unknown, cfg: ModelConfig): VocabSpecials {
-  const s = tok.specialTokens;
-  const configured = (tokConfig as Record<string, unknown> | null)?.['add_bos_token'];
-  return {
-    bos: s.bos?.id ?? cfg.bosTokenId,
-    eos: s.eos?.id ?? cfg.eosTokenIds[0],
-    pad: s.pad?.id ?? cfg.padTokenId,
-    unk: s.unk?.id,
-    addBos: typeof configured === 'boolean' ? configured : postProcessorAddsBos(tokenizerJson, s.bos?.content),
-  };
-}
-
-/** Ollama parameter names for generation_config.json's sampling fields. */
-const SAMPLING: Record<string, string> = { temperature: 'temperature', top_p: 'top_p', top_k: 'top_k', repetition_penalty: 'repeat_penalty' };
-
-async function modelfile(tree: FileTree, tok: Tokenizer | null, cfg: ModelConfig, from: string, adapter: string | undefined, out: Output): Promise<string> {
-  let parts: TemplateParts | null = null;
-  if (tok?.chatTemplate) {
-    try {
-      parts = templateParts((messages, gen) => tok.applyChatTemplate(messages, { addGenerationPrompt: gen }));
-    } catch (e) {
-      out.warn(`the Modelfile has no TEMPLATE: ${(e as Error).message}; write one by hand`);
-    }
-  } else {
-    out.warn('the model has no chat template, so the Modelfile has no TEMPLATE');
-  }
-  const parameters: Record<string, number> = { num_ctx: cfg.maxPositions };
-  const gen = (await jsonFile(tree, 'generation_config.json'))?.json as Record<string, unknown> | undefined;
-  for (const [hf, ollama] of Object.entries(SAMPLING)) if (typeof gen?.[hf] === 'number') parameters[ollama] = gen[hf] as number;
-  const specials = tok ? tok.addedTokens.filter((t) => t.special).map((t) => t.content) : [];
-  const stops = stopSequences(parts, tok?.specialTokens.eos?.content, specials);
-  return modelfileText({ from, adapter, template: parts, stops, parameters });
-}
-
 export async function run(p: Parsed, out: Output): Promise<void> {
   const format = p.format as string;
   if (format !== 'gguf' && format !== 'gguf-lora') throw new UsageError(`--format must be gguf or gguf-lora, got "${format}"`);
@@ -91,29 +46,10 @@ export async function run(p: Parsed, out: Output): Promise<void> {
   const modelfilePath = p.modelfile ? join(dirname(outPath), 'Modelfile') : null;
   checkOutputs({ inputs: { '--model': model, '--adapter': adapterDir }, files: { '--out': outPath, '--out (Modelfile)': modelfilePath ?? undefined } });
 
-  const tree = nodeFileTree(model);
-  const prepared = await prepareModel(tree);
-  const { cfg, st } = prepared.inspected;
-  let lora: LoraFactors | undefined;
-  if (adapterDir) {
-    const a = await readPeftAdapter(cfg, nodeFileTree(adapterDir));
-    if (a.settings.dora) throw new InputError(join(adapterDir, 'adapter_config.json'), 'a DoRA adapter has no GGUF LoRA form: merge it (tabtune merge) and export the merged model', 'use_dora');
-    lora = { r: a.settings.r, alpha: a.settings.alpha, rslora: a.settings.rslora, values: a.values };
-  }
+  const prepared = await prepareModel(nodeFileTree(model));
+  const lora = adapterDir ? loraFactors(await readPeftAdapter(prepared.inspected.cfg, nodeFileTree(adapterDir)), adapterDir) : undefined;
   const name = (p.name as string | undefined) ?? basename(model);
-  let plan: GgufFilePlan;
-  if (format === 'gguf') {
-    const tokenizer = await jsonFile(tree, 'tokenizer.json');
-    if (!tokenizer || !prepared.tokenizer) throw new InputError(`${model}/tokenizer.json`, 'not found: llama.cpp needs the vocabulary inside the GGUF');
-    const tokConfig = (await jsonFile(tree, 'tokenizer_config.json'))?.json ?? null;
-    plan = modelGguf({
-      cfg, name, file: prepared.inspected.file, tensorNames: st.names(), read: (n) => st.readF32(n),
-      tokenizerJson: tokenizer.json, tokenizerFile: tokenizer.file,
-      specials: specialsOf(prepared.tokenizer, tokenizer.json, tokConfig, cfg), chatTemplate: prepared.tokenizer.chatTemplate,
-    }, type, lora);
-  } else {
-    plan = loraGguf(cfg, lora!, name, type);
-  }
+  const plan = await ggufPlan(prepared, model, format, type, name, lora);
   for (const w of plan.warnings) out.warn(w);
 
   let done = 0;
@@ -130,7 +66,7 @@ export async function run(p: Parsed, out: Output): Promise<void> {
   if (modelfilePath) {
     const from = format === 'gguf' ? `./${basename(outPath)}` : (p['base-gguf'] as string);
     const adapter = format === 'gguf-lora' ? `./${basename(outPath)}` : undefined;
-    writeFileAtomic(modelfilePath, new TextEncoder().encode(await modelfile(tree, prepared.tokenizer, cfg, from, adapter, out)));
+    writeFileAtomic(modelfilePath, new TextEncoder().encode(await ollamaModelfile(prepared, from, adapter, (line) => out.warn(line))));
     files.push(modelfilePath);
   }
   out.record({ format, type, out: outPath, bytes, tensors: plan.tensors.length, adapter: adapterDir ?? null, files, warnings: plan.warnings });

@@ -97,7 +97,7 @@ export class LoraAdapter {
 
   /** The tensors of a DoRA module: its factors and magnitude over the site's base weight. */
   doraWeights(m: LoraModule, base: LinearWeight): DoraWeights {
-    if ('q' in base) throw new Error('DoRA needs the base weights in f32 (this model holds them as int8)');
+    if (!('buffer' in base)) throw new Error('DoRA needs the base weights in f32 (this model holds them quantised or as f16)');
     return {
       base, a: this.store.get(m.a), b: this.store.get(m.b), magnitude: this.store.get(m.magnitude!), r: this.settings.r, scaling: this.scaling,
     };

@@ -218,6 +218,11 @@ export interface ExportedFile {
   readonly mime: string;
 }
 
+export type { LrFinderResult, LrPoint } from '../train/lr-finder.ts';
+export type { GgufRequest } from './gguf-exports.ts';
+import type { GgufRequest } from './gguf-exports.ts';
+import type { LrFinderResult, LrPoint } from '../train/lr-finder.ts';
+
 export interface WorkerApi {
   /** Acquires WebGPU; rejects with a message that says how to enable it. */
   init(): Promise<GpuInfo>;
@@ -238,6 +243,8 @@ export interface WorkerApi {
   prepareDataset(id: string, form: PrepareForm, onProgress?: (step: string, done: number, total: number) => void): Promise<PreparedVersion>;
   setDatasetVersion(id: string, version: number): Promise<DatasetSummary>;
 
+  /** The learning-rate range test for these settings (workspace/lr-range.ts); trains nothing. */
+  findLearningRate(settings: RunSettings, onPoint?: (p: LrPoint) => void): Promise<LrFinderResult>;
   startRun(settings: RunSettings, onEvent: (e: RunEvent) => void): Promise<string>;
   pauseRun(): Promise<void>;
   resumeRun(): Promise<void>;
@@ -257,6 +264,8 @@ export interface WorkerApi {
   exportAdapter(runId: string): Promise<ExportedFile>;
   /** Merged model folder as a .zip (config, weights in the base dtype, tokenizer files). */
   exportMerged(runId: string): Promise<ExportedFile>;
+  /** A run's merged model (gguf) or adapter alone (gguf-lora) as GGUF for llama.cpp, and the Ollama Modelfile beside it. */
+  exportGguf(req: GgufRequest, onProgress?: (done: number, total: number) => void): Promise<ExportedFile[]>;
   /** run_manifest.json, and the equivalent TRL + PEFT configuration (YAML for `trl sft --config`, and a Python script). */
   exportManifest(runId: string): Promise<ExportedFile[]>;
   /** A PEFT adapter folder (files) becomes an 'imported' run: compare it, or continue training from it. */

@@ -58,6 +58,11 @@ export class ModelHost {
     return s;
   }
 
+  /** The loaded model's folder (read again by exports that need its files). */
+  get files(): FileTree | null {
+    return this.tree;
+  }
+
   /** The session when a model is loaded (no GPU is acquired for it). */
   get loaded(): Session | null {
     return this.session?.model ? this.session : null;

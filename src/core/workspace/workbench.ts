@@ -2,13 +2,15 @@ import type { PrepareForm } from '../data/prepare/pipeline.ts';
 import { kernelSelfTest } from '../selftest/kernels.ts';
 import type {
   DatasetPreview, DatasetSummary, EvalReport, EvalRequest, ExportedFile, GenerateRequest, GenerateResult, GeneratedToken, GpuInfo,
-  LoadProgress, LocalFile, MemoryEstimate, MemoryRequest, ModelSource, ModelSummary, PreparedVersion, RunDetail, RunEvent, RunSettings,
+  LoadProgress, LocalFile, LrFinderResult, LrPoint, MemoryEstimate, MemoryRequest, ModelSource, ModelSummary, PreparedVersion, RunDetail, RunEvent, RunSettings,
   RunSummary, WorkerApi,
 } from './api.ts';
 import { BenchmarkBoard, runSuiteJob, type Leaderboard, type SuiteFiles, type SuiteReport, type SuiteRequest } from './benchmarks.ts';
 import { DatasetLibrary, type DatasetOptions } from './datasets.ts';
 import { Evaluation } from './evaluation.ts';
 import { Exports } from './exports.ts';
+import { GgufExports, type GgufRequest } from './gguf-exports.ts';
+import { LrRangeTest } from './lr-range.ts';
 import { ModelHost } from './model-host.ts';
 import type { WorkbenchPlatform } from './platform.ts';
 import { RunControl } from './run-control.ts';
@@ -30,6 +32,8 @@ export class Workbench implements WorkerApi {
   private readonly evaluation: Evaluation;
   private readonly exports: Exports;
   private readonly benchmarks: BenchmarkBoard;
+  private readonly lrRange: LrRangeTest;
+  private readonly gguf: GgufExports;
 
   constructor(private readonly platform: WorkbenchPlatform) {
     const library = new RunLibrary(platform.store);
@@ -41,6 +45,8 @@ export class Workbench implements WorkerApi {
     this.evaluation = new Evaluation(this.host, this.datasets, this.tokenized);
     this.exports = new Exports(platform, this.host, library, this.runs);
     this.benchmarks = new BenchmarkBoard(platform.store);
+    this.gguf = new GgufExports(this.host, library);
+    this.lrRange = new LrRangeTest(this.host, this.datasets, this.tokenized, () => this.runs.activeId);
   }
 
   init(): Promise<GpuInfo> {
@@ -108,6 +114,10 @@ export class Workbench implements WorkerApi {
   }
 
   // ---- runs
+
+  findLearningRate(settings: RunSettings, onPoint?: (p: LrPoint) => void): Promise<LrFinderResult> {
+    return this.lrRange.run(settings, onPoint);
+  }
 
   startRun(settings: RunSettings, onEvent: (e: RunEvent) => void): Promise<string> {
     return this.runs.start(settings, onEvent);
@@ -192,6 +202,10 @@ export class Workbench implements WorkerApi {
 
   exportMerged(runId: string): Promise<ExportedFile> {
     return this.exports.merged(runId);
+  }
+
+  exportGguf(req: GgufRequest, onProgress?: (done: number, total: number) => void): Promise<ExportedFile[]> {
+    return this.gguf.export(req, onProgress);
   }
 
   exportManifest(runId: string): Promise<ExportedFile[]> {

@@ -1,0 +1,119 @@
+/**
+ * The app's training defaults, learning-rate finder and GGUF downloads, in Chromium on the tiny
+ * Llama fixture: the form's starting values are the size rule's and say why; "Find learning rate"
+ * runs the range test in the Worker, plots it and applies the suggestion; a short run's merged
+ * model and adapter download as GGUF (magic, version 3, architecture) with an Ollama Modelfile.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Download, Page } from 'playwright-core';
+import { launchChromium, serve, type Served } from './harness.ts';
+import { chatJsonl, fill, importDataset, openTab, SHOTS, TINY_LLAMA, waitForGpu } from './app-helpers.ts';
+import { readGgufHeader } from './gguf-header.ts';
+
+async function downloads(page: Page, click: () => Promise<void>, count: number): Promise<Download[]> {
+  const got: Download[] = [];
+  const on = (d: Download) => got.push(d);
+  page.on('download', on);
+  await click();
+  await expect.poll(() => got.length, { timeout: 180_000 }).toBeGreaterThanOrEqual(count);
+  page.off('download', on);
+  return got;
+}
+
+const bytesOf = async (d: Download) => new Uint8Array(readFileSync((await d.path())!));
+
+describe('training defaults, the learning-rate finder and GGUF downloads', () => {
+  let browser: Browser;
+  let server: Served;
+
+  beforeAll(async () => {
+    server = await serve();
+    browser = await launchChromium();
+    mkdirSync(SHOTS, { recursive: true });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('chooses the defaults, finds a learning rate, trains and downloads GGUF files', async () => {
+    const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${server.url}/?nosw#model`);
+    await waitForGpu(page);
+
+    const folder = join(mkdtempSync(join(tmpdir(), 'tabtune-model-')), 'tiny-llama');
+    mkdirSync(folder);
+    for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'chat_template.jinja', 'generation_config.json']) {
+      copyFileSync(join(TINY_LLAMA, f), join(folder, f));
+    }
+    await page.locator('input[type=file][webkitdirectory]').first().setInputFiles(folder);
+    await page.getByRole('region', { name: 'Loaded model' }).getByText('from the folder “tiny-llama” on this computer').waitFor({ timeout: 60_000 });
+    await importDataset(page, 'chat.jsonl', chatJsonl(40));
+
+    // The starting values come from the size rule, one line per choice.
+    await openTab(page, 'Train');
+    const why = page.getByTestId('defaults-why');
+    await expect.poll(() => why.textContent(), { timeout: 30_000 }).toContain('Chosen from the model and data size');
+    const lines = await why.locator('li').allTextContents();
+    expect(lines.length).toBeGreaterThanOrEqual(4);
+    const ruleLr = /learning rate (\S+):/.exec(lines.find((l) => l.startsWith('learning rate')) ?? '')?.[1];
+    expect(Number(await page.getByLabel('Learning rate', { exact: true }).inputValue())).toBe(Number(ruleLr));
+    expect(lines.some((l) => /^\d+ epochs? over about 36 training examples/.test(l))).toBe(true);
+
+    // Find learning rate: the sweep's plot, the suggestion, applied to the form.
+    await page.getByRole('button', { name: 'Find learning rate' }).click();
+    const suggestion = page.getByTestId('lr-suggestion');
+    await suggestion.waitFor({ timeout: 300_000 });
+    await page.locator('figure[aria-label^="Loss by learning rate"] canvas').first().waitFor();
+    const offered = /suggestion: (\S+)\.$/.exec((await suggestion.textContent())!.trim())?.[1];
+    expect(offered).toBeDefined();
+    await page.getByRole('button', { name: `Use ${offered}` }).click();
+    const lr = Number(await page.getByLabel('Learning rate', { exact: true }).inputValue());
+    expect(lr).toBeGreaterThan(1e-6);
+    expect(lr).toBeLessThan(1);
+    expect(lr).toBeCloseTo(Number(offered), 12);
+    await page.getByRole('button', { name: `Using ${offered}` }).waitFor();
+    expect(await why.textContent()).toContain('Set by you, kept as you set it: learning rate');
+    await page.screenshot({ path: `${SHOTS}deploy-find-lr-1280.png`, fullPage: true });
+
+    // A short run, then its GGUF downloads.
+    await page.getByLabel('Train for', { exact: true }).selectOption('steps');
+    await fill(page, 'Steps', '2');
+    await page.getByRole('button', { name: 'Start training' }).click();
+    await expect.poll(() => page.getByTestId('run-state').textContent(), { timeout: 120_000 }).toBe('finished');
+    await openTab(page, 'Export');
+    await page.getByLabel('GGUF weight type', { exact: true }).selectOption('q8_0');
+    const merged = await downloads(page, () => page.getByRole('button', { name: 'Download GGUF + Modelfile' }).click(), 2);
+    const gguf = merged.find((d) => d.suggestedFilename().endsWith('.gguf'))!;
+    expect(gguf.suggestedFilename()).toMatch(/-q8_0\.gguf$/);
+    const header = readGgufHeader(await bytesOf(gguf));
+    expect(header.magic).toBe('GGUF');
+    expect(header.version).toBe(3);
+    expect(header.metadata.get('general.architecture')).toBe('llama');
+    expect(header.metadata.get('general.type')).toBe('model');
+    expect(header.metadata.get('tokenizer.ggml.model')).toBe('gpt2');
+    expect(typeof header.metadata.get('tokenizer.chat_template')).toBe('string');
+    expect(header.tensors).toBeGreaterThan(0);
+    const modelfile = new TextDecoder().decode(await bytesOf(merged.find((d) => d.suggestedFilename() === 'Modelfile')!));
+    expect(modelfile).toContain(`FROM ./${gguf.suggestedFilename()}`);
+
+    const adapter = await downloads(page, () => page.getByRole('button', { name: 'Download the LoRA GGUF' }).click(), 2);
+    expect(adapter.map((d) => d.suggestedFilename()).sort()).toEqual(['Modelfile', expect.stringMatching(/-lora-q8_0\.gguf$/)]);
+    const loraFile = adapter.find((d) => d.suggestedFilename().endsWith('.gguf'))!;
+    const lora = readGgufHeader(await bytesOf(loraFile));
+    expect([lora.magic, lora.version]).toEqual(['GGUF', 3]);
+    expect(lora.metadata.get('general.architecture')).toBe('llama');
+    expect(lora.metadata.get('general.type')).toBe('adapter');
+    expect(lora.metadata.get('adapter.type')).toBe('lora');
+    const loraModelfile = new TextDecoder().decode(await bytesOf(adapter.find((d) => d.suggestedFilename() === 'Modelfile')!));
+    expect(loraModelfile).toContain(`ADAPTER ./${loraFile.suggestedFilename()}`);
+    expect(errors).toEqual([]);
+    await context.close();
+  }, 900_000);
+});
