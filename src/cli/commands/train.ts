@@ -24,6 +24,8 @@ import { runFindLr } from '../find-lr.ts';
 import { DERIVED_HELP } from '../train-defaults.ts';
 import { defaultTrainConfig, modelParameters, type DefaultTrainSettings } from '../../core/train/defaults.ts';
 import { trainingRows } from '../../core/pipeline/training-data.ts';
+import { baseQuant } from '../quant-flag.ts';
+import { BASE_QUANTS, quantExportNote } from '../../core/model/base-quant.ts';
 
 export const spec = {
   name: 'train',
@@ -50,6 +52,10 @@ export const spec = {
     { name: 'lora-targets', kind: 'list', value: 'all-linear|q_proj,v_proj,...', help: 'modules to adapt', default: 'all-linear' },
     { name: 'rslora', kind: 'boolean', help: 'rank-stabilised scaling alpha/√r' },
     { name: 'int8', kind: 'boolean', help: 'hold the base model\'s linear weights as int8 with per-channel scales (LoRA only; a quarter of the memory)' },
+    {
+      name: 'quant', kind: 'string', value: 'none|int8|int4', choices: BASE_QUANTS,
+      help: 'hold the base\'s linear weights quantised: int8 per row, or int4 = NF4 per 64 inputs (QLoRA; LoRA only)',
+    },
     { name: 'init-adapter', kind: 'string', value: 'DIR', help: 'start from an existing PEFT adapter' },
     { name: 'lr', kind: 'number', value: 'LR', help: `peak learning rate (${DERIVED_HELP}; see --find-lr)`, above: 0 },
     {
@@ -154,6 +160,7 @@ export async function run(p: Parsed, out: Output): Promise<void> {
     inputs: { '--model': dir, '--data': dataFile, '--val-data': o.valData, '--init-adapter': o.initAdapter, '--manifest': manifest },
     folder: { flag: '--out', path: outDir, kind: 'run', zip: o.zip, resuming: o.resume !== undefined },
   });
+  const quant = baseQuant(o, tune);
   const prepared = await prepareModel(nodeFileTree(dir));
   const cfg = prepared.inspected.cfg;
   const sizeRule = (examples: number) => defaultTrainConfig({ parameters: modelParameters(cfg) }, { examples }, tune);
@@ -180,7 +187,7 @@ export async function run(p: Parsed, out: Output): Promise<void> {
 
   const session = await openSession(out);
   try {
-    await session.loadModel(prepared, (done, total) => out.progress(`loading ${dir}: ${done}/${total} tensors`), { int8: o.int8 });
+    await session.loadModel(prepared, (done, total) => out.progress(`loading ${dir}: ${done}/${total} tensors`), { quant });
     out.clearProgress();
     if (o.findLr) {
       const rows = trainingRows(split, cfg, session.padTokenId(), { maxLength: dataOpts.maxLength, packing: o.packing });
@@ -234,6 +241,8 @@ export async function run(p: Parsed, out: Output): Promise<void> {
     job.destroy();
     if (summary.state === 'failed' || !files) throw writeFailure ?? new InputError(dataFile, summary.message ?? 'the run failed');
     writeFiles(outDir, files);
+    const note = quantExportNote(quant);
+    if (note) out.warn(note);
     if (o.zip) writeZip(`${outDir}.zip`, outDir, files);
     out.record({ done: { state: summary.state, steps: summary.steps, final_loss: summary.finalLoss, best_val_loss: summary.bestValLoss, out: outDir } });
     const why = summary.message ? ` (${summary.message})` : '';

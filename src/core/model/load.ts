@@ -2,6 +2,7 @@ import { InputError } from '../errors.ts';
 import { readJson, type FileTree } from '../formats/bytes.ts';
 import { SafetensorsModel } from '../formats/safetensors.ts';
 import type { Gpu } from '../gpu/gpu.ts';
+import type { QuantOption } from './base-quant.ts';
 import { parseConfig, type ModelConfig } from './config.ts';
 import { Transformer } from './transformer.ts';
 import { ModelWeights } from './weights.ts';
@@ -29,9 +30,9 @@ export async function inspectModel(tree: FileTree): Promise<InspectedModel> {
 }
 
 /** Loads a Hugging Face model folder (config.json + safetensors) onto the GPU. */
-/** `int8`: hold the linear weights as int8 with per-row scales (for LoRA, evaluation and generation). */
-export async function loadTransformer(gpu: Gpu, tree: FileTree | InspectedModel, onProgress?: (done: number, total: number) => void, o: { int8?: boolean } = {}): Promise<Transformer> {
+/** `quant` (or `int8`): hold the linear weights quantised, int8 per row or NF4 per 64 (LoRA, evaluation, generation). */
+export async function loadTransformer(gpu: Gpu, tree: FileTree | InspectedModel, onProgress?: (done: number, total: number) => void, o: QuantOption = {}): Promise<Transformer> {
   const m = 'cfg' in tree ? tree : await inspectModel(tree);
-  const weights = await ModelWeights.load(gpu, m.cfg, m.st, m.file, onProgress, o.int8 === true);
+  const weights = await ModelWeights.load(gpu, m.cfg, m.st, m.file, onProgress, o.quant ?? (o.int8 ? 'int8' : 'none'));
   return new Transformer(gpu, m.cfg, weights);
 }
