@@ -25,6 +25,7 @@ import { DERIVED_HELP } from '../train-defaults.ts';
 import { defaultTrainConfig, modelParameters, type DefaultTrainSettings } from '../../core/train/defaults.ts';
 import { trainingRows } from '../../core/pipeline/training-data.ts';
 import { baseQuant } from '../quant-flag.ts';
+import { FIT_FLAGS, fitRun } from '../fit.ts';
 import { BASE_QUANTS, quantExportNote } from '../../core/model/base-quant.ts';
 
 export const spec = {
@@ -87,6 +88,7 @@ export const spec = {
     { name: 'resume', kind: 'string', value: 'DIR', help: 'continue from a checkpoint folder (or the newest checkpoint-N in DIR)' },
     { name: 'grad-checkpointing', kind: 'boolean', help: 'recompute activations in the backward (less memory, ~30% slower)' },
     { name: 'max-seq-len', kind: 'int', value: 'N', help: 'truncate examples to N tokens (and to the model\'s positions)', default: 512, min: 2 },
+    ...FIT_FLAGS,
     { name: 'packing', kind: 'boolean', help: 'pack short examples into full rows (attention never crosses examples)' },
     { name: 'mask-prompt', kind: 'boolean', help: 'train only on completions / assistant turns (--no-mask-prompt: every token)', default: true },
   ],
@@ -172,13 +174,13 @@ export async function run(p: Parsed, out: Output): Promise<void> {
     throw new InputError(dataFile, `its records differ from the manifest's dataset (sha256 ${repeat.hash.slice(0, 12)}…); the run would not repeat`);
   }
   const defaults = sizeRule(data.examples.length);
-  const config = configFrom(o, tune, defaults);
+  let config = configFrom(o, tune, defaults);
   if (DERIVED.some((k) => o[k] === undefined)) out.say(`defaults: ${defaults.reason}`);
   let valData: LoadedData | null = null;
   if (o.valData) valData = await loadData(resolve(o.valData), prepared.tokenizer, cfg, dataOpts, out);
   else if (demoData && o.valSplit === 0) valData = await loadData(join(demoDataDir(), 'demo-grounded-qa-eval.jsonl'), prepared.tokenizer, cfg, dataOpts, out);
   const validationFraction = o.valSplit;
-  const split = valData
+  let split = valData
     ? { train: data.examples, validation: valData.examples }
     : splitTrainValidation(data.examples, { fraction: validationFraction, seed: config.seed });
   if (config.method !== 'lora' && o.initAdapter) throw new UsageError('--init-adapter is for LoRA runs (--method lora)');
@@ -187,7 +189,12 @@ export async function run(p: Parsed, out: Output): Promise<void> {
 
   const session = await openSession(out);
   try {
-    await session.loadModel(prepared, (done, total) => out.progress(`loading ${dir}: ${done}/${total} tensors`), { quant });
+    const limits = session.gpu.limits;
+    const fit = o.fit ? fitRun(out, cfg, config, split, { budgetMiB: o.gpuMemory, limits, maxSeqLen: o.maxSeqLen, quant: o.quant ?? null }) : null;
+    if (fit) ({ config, split } = fit);
+    if (fit && !fit.plan.fits) throw new UsageError(`--fit: ${fit.plan.reasons[0]}`);
+    const loadAs = fit?.plan.quant ?? quant;
+    await session.loadModel(prepared, (done, total) => out.progress(`loading ${dir}: ${done}/${total} tensors`), { quant: loadAs });
     out.clearProgress();
     if (o.findLr) {
       const rows = trainingRows(split, cfg, session.padTokenId(), { maxLength: dataOpts.maxLength, packing: o.packing });
@@ -241,7 +248,7 @@ export async function run(p: Parsed, out: Output): Promise<void> {
     job.destroy();
     if (summary.state === 'failed' || !files) throw writeFailure ?? new InputError(dataFile, summary.message ?? 'the run failed');
     writeFiles(outDir, files);
-    const note = quantExportNote(quant);
+    const note = quantExportNote(loadAs);
     if (note) out.warn(note);
     if (o.zip) writeZip(`${outDir}.zip`, outDir, files);
     out.record({ done: { state: summary.state, steps: summary.steps, final_loss: summary.finalLoss, best_val_loss: summary.bestValLoss, out: outDir } });
