@@ -6,6 +6,7 @@ import type { AdapterSummary, Gpu } from './gpu/gpu.ts';
 import type { ModelConfig } from './model/config.ts';
 import { Generator, type Generation, type GenerateOptions } from './model/generate.ts';
 import { inspectModel, loadTransformer, type InspectedModel } from './model/load.ts';
+import type { QuantOption } from './model/base-quant.ts';
 import { LoraAdapter, type LoraOptions, type PeftAdapterFiles } from './model/lora.ts';
 import { mergeLora, modelSafetensors } from './model/merge.ts';
 import { padTokenId, stopTokenIds } from './model/stop-tokens.ts';
@@ -74,8 +75,13 @@ export class Session {
   }
 
   /** Loads config, weights and (when present) the tokenizer of a Hugging Face model folder. */
-  /** `int8`: hold the base's linear weights as int8 (LoRA, evaluation and generation; a quarter of the memory). */
-  async loadModel(from: FileTree | PreparedModel, onProgress?: (done: number, total: number) => void, o: { int8?: boolean; precision?: Precision } = {}): Promise<ModelInfo> {
+  /**
+   * `quant` (or `int8`): hold the base's linear weights as int8 or NF4 (LoRA, evaluation and generation;
+   * 1/4 or 1/7 of the memory); `precision` f16: as halves.
+   */
+  async loadModel(
+    from: FileTree | PreparedModel, onProgress?: (done: number, total: number) => void, o: QuantOption & { precision?: Precision } = {},
+  ): Promise<ModelInfo> {
     const prepared = 'inspected' in from ? from : await prepareModel(from);
     this.unloadModel();
     this.model = await loadTransformer(this.gpu, prepared.inspected, onProgress, o);
@@ -182,7 +188,7 @@ export class Session {
       const src = await this.source.open(name);
       if (src) files[name] = await readAll(src);
     }
-    if (m.lora || m.weights.int8 || m.weights.precision === 'f16') {
+    if (m.lora || m.weights.quant !== 'none' || m.weights.precision === 'f16') {
       // The merge runs on a fresh f32 copy of the base (exact, whatever this session holds).
       const copy = await loadTransformer(this.gpu, this.source);
       try {

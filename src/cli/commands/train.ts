@@ -24,6 +24,9 @@ import { runFindLr } from '../find-lr.ts';
 import { DERIVED_HELP } from '../train-defaults.ts';
 import { defaultTrainConfig, modelParameters, type DefaultTrainSettings } from '../../core/train/defaults.ts';
 import { trainingRows } from '../../core/pipeline/training-data.ts';
+import { baseQuant } from '../quant-flag.ts';
+import { FIT_FLAGS, fitRun } from '../fit.ts';
+import { BASE_QUANTS, quantExportNote } from '../../core/model/base-quant.ts';
 
 export const spec = {
   name: 'train',
@@ -52,6 +55,10 @@ export const spec = {
     { name: 'use-dora', kind: 'boolean', help: 'DoRA: learn a magnitude per output feature over the normalised W + B·A (PEFT use_dora)' },
     { name: 'loraplus-lr-ratio', kind: 'number', value: 'R', help: 'LoRA+: lora_B learns at R × lr (PEFT\'s loraplus_lr_ratio, e.g. 16)', above: 0 },
     { name: 'int8', kind: 'boolean', help: 'hold the base model\'s linear weights as int8 with per-channel scales (LoRA only; a quarter of the memory)' },
+    {
+      name: 'quant', kind: 'string', value: 'none|int8|int4', choices: BASE_QUANTS,
+      help: 'hold the base\'s linear weights quantised: int8 per row, or int4 = NF4 per 64 inputs (QLoRA; LoRA only)',
+    },
     { name: 'init-adapter', kind: 'string', value: 'DIR', help: 'start from an existing PEFT adapter' },
     { name: 'lr', kind: 'number', value: 'LR', help: `peak learning rate (${DERIVED_HELP}; see --find-lr)`, above: 0 },
     {
@@ -83,6 +90,7 @@ export const spec = {
     { name: 'resume', kind: 'string', value: 'DIR', help: 'continue from a checkpoint folder (or the newest checkpoint-N in DIR)' },
     { name: 'grad-checkpointing', kind: 'boolean', help: 'recompute activations in the backward (less memory, ~30% slower)' },
     { name: 'max-seq-len', kind: 'int', value: 'N', help: 'truncate examples to N tokens (and to the model\'s positions)', default: 512, min: 2 },
+    ...FIT_FLAGS,
     { name: 'packing', kind: 'boolean', help: 'pack short examples into full rows (attention never crosses examples)' },
     { name: 'mask-prompt', kind: 'boolean', help: 'train only on completions / assistant turns (--no-mask-prompt: every token)', default: true },
   ],
@@ -165,6 +173,7 @@ export async function run(p: Parsed, out: Output): Promise<void> {
     inputs: { '--model': dir, '--data': dataFile, '--val-data': o.valData, '--init-adapter': o.initAdapter, '--manifest': manifest },
     folder: { flag: '--out', path: outDir, kind: 'run', zip: o.zip, resuming: o.resume !== undefined },
   });
+  const quant = baseQuant(o, tune);
   const prepared = await prepareModel(nodeFileTree(dir));
   const cfg = prepared.inspected.cfg;
   const sizeRule = (examples: number) => defaultTrainConfig({ parameters: modelParameters(cfg) }, { examples }, tune);
@@ -176,13 +185,13 @@ export async function run(p: Parsed, out: Output): Promise<void> {
     throw new InputError(dataFile, `its records differ from the manifest's dataset (sha256 ${repeat.hash.slice(0, 12)}…); the run would not repeat`);
   }
   const defaults = sizeRule(data.examples.length);
-  const config = configFrom(o, tune, defaults);
+  let config = configFrom(o, tune, defaults);
   if (DERIVED.some((k) => o[k] === undefined)) out.say(`defaults: ${defaults.reason}`);
   let valData: LoadedData | null = null;
   if (o.valData) valData = await loadData(resolve(o.valData), prepared.tokenizer, cfg, dataOpts, out);
   else if (demoData && o.valSplit === 0) valData = await loadData(join(demoDataDir(), 'demo-grounded-qa-eval.jsonl'), prepared.tokenizer, cfg, dataOpts, out);
   const validationFraction = o.valSplit;
-  const split = valData
+  let split = valData
     ? { train: data.examples, validation: valData.examples }
     : splitTrainValidation(data.examples, { fraction: validationFraction, seed: config.seed });
   if (config.method !== 'lora' && o.initAdapter) throw new UsageError('--init-adapter is for LoRA runs (--method lora)');
@@ -191,7 +200,12 @@ export async function run(p: Parsed, out: Output): Promise<void> {
 
   const session = await openSession(out);
   try {
-    await session.loadModel(prepared, (done, total) => out.progress(`loading ${dir}: ${done}/${total} tensors`), { int8: o.int8 });
+    const limits = session.gpu.limits;
+    const fit = o.fit ? fitRun(out, cfg, config, split, { budgetMiB: o.gpuMemory, limits, maxSeqLen: o.maxSeqLen, quant: o.quant ?? null }) : null;
+    if (fit) ({ config, split } = fit);
+    if (fit && !fit.plan.fits) throw new UsageError(`--fit: ${fit.plan.reasons[0]}`);
+    const loadAs = fit?.plan.quant ?? quant;
+    await session.loadModel(prepared, (done, total) => out.progress(`loading ${dir}: ${done}/${total} tensors`), { quant: loadAs });
     out.clearProgress();
     if (o.findLr) {
       const rows = trainingRows(split, cfg, session.padTokenId(), { maxLength: dataOpts.maxLength, packing: o.packing });
@@ -245,6 +259,8 @@ export async function run(p: Parsed, out: Output): Promise<void> {
     job.destroy();
     if (summary.state === 'failed' || !files) throw writeFailure ?? new InputError(dataFile, summary.message ?? 'the run failed');
     writeFiles(outDir, files);
+    const note = quantExportNote(loadAs);
+    if (note) out.warn(note);
     if (o.zip) writeZip(`${outDir}.zip`, outDir, files);
     out.record({ done: { state: summary.state, steps: summary.steps, final_loss: summary.finalLoss, best_val_loss: summary.bestValLoss, out: outDir } });
     const why = summary.message ? ` (${summary.message})` : '';

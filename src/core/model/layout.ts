@@ -34,11 +34,11 @@ export function vocabChunks(V: number, H: number, maxElements: number): { start:
   return out;
 }
 
-/** The linear weights that an int8 base holds quantised (embeddings and norms stay f32). */
+/** The linear weights that a quantised base holds quantised (embeddings and norms stay f32). */
 export const LINEAR_SITES = ['qkv', 'o', 'up', 'down'] as const;
 
-/** Every parameter of the model in tabtune's layout; `int8` stores linear weights as int8 words + row scales. */
-export function paramSpecs(cfg: ModelConfig, chunks: readonly { start: number; rows: number }[], int8 = false): ParamSpec[] {
+/** Every parameter of the model in tabtune's layout (base-quant.ts swaps linear weights for quantised ones). */
+export function paramSpecs(cfg: ModelConfig, chunks: readonly { start: number; rows: number }[]): ParamSpec[] {
   const d = dims(cfg);
   const specs: ParamSpec[] = chunks.map((c, i) => ({ name: `embed.${i}`, shape: [c.rows, d.H], decay: true }));
   if (cfg.learnedPositions) specs.push({ name: 'pos', shape: [cfg.maxPositions, d.H], decay: true });
@@ -65,13 +65,7 @@ export function paramSpecs(cfg: ModelConfig, chunks: readonly { start: number; r
   specs.push({ name: 'norm.weight', shape: [d.H], decay: false });
   if (ln) specs.push({ name: 'norm.bias', shape: [d.H], decay: false });
   if (!cfg.tiedEmbeddings) chunks.forEach((c, i) => specs.push({ name: `head.${i}`, shape: [c.rows, d.H], decay: true }));
-  if (!int8) return specs;
-  return specs.flatMap((s) => {
-    const m = /^layers\.\d+\.(qkv|o|up|down)\.weight$/.exec(s.name);
-    if (!m || s.shape[1]! % 4) return [s];
-    const stem = s.name.slice(0, -'.weight'.length);
-    return [{ name: `${stem}.q8`, shape: [s.shape[0]!, s.shape[1]! / 4], decay: false }, { name: `${stem}.scale`, shape: [s.shape[0]!], decay: false }];
-  });
+  return specs;
 }
 
 export function placements(cfg: ModelConfig, chunks: readonly { start: number; rows: number }[]): Placement[] {

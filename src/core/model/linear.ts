@@ -4,6 +4,7 @@ import type { Tensor } from '../gpu/tensor.ts';
 import { matmul } from '../kernels/matmul.ts';
 import { matmulF16Forward, matmulF16Input, type F16Weight } from '../kernels/matmul-f16.ts';
 import { matmulQ8Forward, matmulQ8Input, type Q8Weight } from '../kernels/matmul-q8.ts';
+import { matmulQ4Forward, matmulQ4Input, type Q4Weight } from '../kernels/matmul-q4.ts';
 import { columnSums } from '../kernels/reduce.ts';
 
 /** A [rows, cols] matrix inside a buffer, possibly a column slice of a wider one (row stride ld). */
@@ -14,16 +15,18 @@ export interface Mat {
 
 export const mat = (t: Tensor, ld: number, col = 0): Mat => ({ t: { ...t, offset: t.offset + col }, ld });
 
-/** A linear layer's weight [out, in]: f32, int8 with row scales, or f16. */
-export type LinearWeight = Tensor | Q8Weight | F16Weight;
+/** A linear layer's weight [out, in]: f32, int8 with row scales, NF4 with group scales, or f16. */
+export type LinearWeight = Tensor | Q8Weight | Q4Weight | F16Weight;
 
 const isQ8 = (w: LinearWeight): w is Q8Weight => 'q' in w;
+const isQ4 = (w: LinearWeight): w is Q4Weight => 'q4' in w;
 const isF16 = (w: LinearWeight): w is F16Weight => 'h' in w;
 
 /** y (+)= x Wᵀ (+ b) for x [T, in], W [out, in]. */
 export function linearForward(gpu: Gpu, p: Program, T: number, x: Mat, w: LinearWeight, out: number, inF: number, y: Mat, o: { bias?: Tensor; accumulate?: boolean; alpha?: number } = {}): Promise<void> {
   if (isQ8(w)) return matmulQ8Forward(gpu, p, T, x.t, x.ld, w, y.t, y.ld, { bias: o.bias, alpha: o.alpha, beta: o.accumulate ? 1 : 0 });
   if (isF16(w)) return matmulF16Forward(gpu, p, T, x.t, x.ld, w, y.t, y.ld, { bias: o.bias, alpha: o.alpha, beta: o.accumulate ? 1 : 0 });
+  if (isQ4(w)) return matmulQ4Forward(gpu, p, T, x.t, x.ld, w, y.t, y.ld, { bias: o.bias, alpha: o.alpha, beta: o.accumulate ? 1 : 0 });
   return matmul(gpu, p, { a: x.t, lda: x.ld, b: w, transB: true, c: y.t, ldc: y.ld, M: T, N: out, K: inF, bias: o.bias, beta: o.accumulate ? 1 : 0, alpha: o.alpha });
 }
 
@@ -31,6 +34,7 @@ export function linearForward(gpu: Gpu, p: Program, T: number, x: Mat, w: Linear
 export function linearBackwardInput(gpu: Gpu, p: Program, T: number, dy: Mat, w: LinearWeight, out: number, inF: number, dx: Mat, accumulate: boolean): Promise<void> {
   if (isQ8(w)) return matmulQ8Input(gpu, p, T, dy.t, dy.ld, w, dx.t, dx.ld, accumulate ? 1 : 0);
   if (isF16(w)) return matmulF16Input(gpu, p, T, dy.t, dy.ld, w, dx.t, dx.ld, accumulate ? 1 : 0);
+  if (isQ4(w)) return matmulQ4Input(gpu, p, T, dy.t, dy.ld, w, dx.t, dx.ld, accumulate ? 1 : 0);
   return matmul(gpu, p, { a: dy.t, lda: dy.ld, b: w, c: dx.t, ldc: dx.ld, M: T, N: inF, K: out, beta: accumulate ? 1 : 0 });
 }
 

@@ -2,6 +2,7 @@ import { InputError } from '../errors.ts';
 import { readJson, type FileTree } from '../formats/bytes.ts';
 import { SafetensorsModel } from '../formats/safetensors.ts';
 import type { Gpu } from '../gpu/gpu.ts';
+import type { QuantOption } from './base-quant.ts';
 import { parseConfig, type ModelConfig } from './config.ts';
 import { Transformer } from './transformer.ts';
 import type { Precision } from './precision.ts';
@@ -30,11 +31,13 @@ export async function inspectModel(tree: FileTree): Promise<InspectedModel> {
 }
 
 /** Loads a Hugging Face model folder (config.json + safetensors) onto the GPU. */
-/** `int8`: hold the linear weights as int8 with per-row scales (for LoRA, evaluation and generation); `precision` f16: as halves. */
+/** `quant` (or `int8`): hold the linear weights quantised, int8 per row or NF4 per 64; `precision` f16: as halves. */
 export async function loadTransformer(
-  gpu: Gpu, tree: FileTree | InspectedModel, onProgress?: (done: number, total: number) => void, o: { int8?: boolean; precision?: Precision } = {},
+  gpu: Gpu, tree: FileTree | InspectedModel, onProgress?: (done: number, total: number) => void,
+  o: QuantOption & { precision?: Precision } = {},
 ): Promise<Transformer> {
   const m = 'cfg' in tree ? tree : await inspectModel(tree);
-  const weights = await ModelWeights.load(gpu, m.cfg, m.st, m.file, onProgress, o.int8 === true, o.precision);
+  const quant = o.quant ?? (o.int8 ? 'int8' : 'none');
+  const weights = await ModelWeights.load(gpu, m.cfg, m.st, m.file, onProgress, quant, o.precision);
   return new Transformer(gpu, m.cfg, weights);
 }

@@ -2,6 +2,8 @@ import type { ModelConfig } from './config.ts';
 import { dims } from './layout.ts';
 import { keepsLogits, logitsChunkRows } from './logits-chunks.ts';
 import { statsPerRow } from '../kernels/norm.ts';
+import { q4Groups, q4WordsPerRow } from '../kernels/matmul-q4.ts';
+import type { BaseQuant } from './base-quant.ts';
 
 export interface TrainingShape {
   readonly method: 'lora' | 'full';
@@ -14,8 +16,8 @@ export interface TrainingShape {
   readonly gradCheckpointing: boolean;
   /** A validation plan is built too (forward only, one layer's activations). */
   readonly validation: boolean;
-  /** The base's linear weights are int8 with per-row scales. */
-  readonly int8?: boolean;
+  /** How the base's linear weights are held (base-quant.ts); f32 when absent. */
+  readonly quant?: BaseQuant;
 }
 
 /**
@@ -29,8 +31,12 @@ export function estimateTrainingMemory(cfg: ModelConfig, s: TrainingShape): Reco
   const f = 4;
   const ln = statsPerRow(cfg.norm);
   const align = (n: number) => Math.ceil(n / 64) * 64;
-  // An int8 weight is a quarter of the words plus one scale per output row.
-  const linear = (out: number, inF: number) => (s.int8 && inF % 4 === 0 ? align((out * inF) / 4) + align(out) : align(out * inF));
+  // An int8 weight is a quarter of the words plus one scale per output row; NF4 rows are whole
+  // groups of 64 at 8 words each, plus one scale per group.
+  const linear = (out: number, inF: number) => {
+    if (s.quant === 'int4') return align(out * q4WordsPerRow(inF)) + align(out * q4Groups(inF));
+    return s.quant === 'int8' && inF % 4 === 0 ? align((out * inF) / 4) + align(out) : align(out * inF);
+  };
   const perLayerWeights =
     2 * d.H * (cfg.norm === 'layernorm' ? 2 : 1) + linear(d.qkvDim, d.H) + (cfg.attentionBias ? align(d.qkvDim) : 0) +
     linear(d.H, d.qDim) + (cfg.oBias ? align(d.H) : 0) + linear(d.upDim, d.H) + (cfg.mlpBias ? align(d.upDim) + align(d.H) : 0) + linear(d.H, d.inner);

@@ -8,7 +8,7 @@ import type { Transformer } from './transformer.ts';
 export async function mergeLora(model: Transformer): Promise<void> {
   const lora = model.lora;
   if (!lora) throw new Error('no LoRA adapter to merge');
-  if (model.weights.int8) throw new Error('merging needs the base in f32 (this one is held as int8)');
+  if (model.weights.quant !== 'none') throw new Error(`merging needs the base in f32 (this one is held as ${model.weights.quant})`);
   if (model.weights.precision === 'f16') throw new Error('merging needs the base in f32 (this one is held as f16)');
   const p = new Program('merge');
   const siteWeight = { qkv: 'qkv.weight', o: 'o.weight', up: 'up.weight', down: 'down.weight' } as const;

@@ -10,6 +10,7 @@ import { rope, ropeTable } from '../kernels/rope.ts';
 import { matmul } from '../kernels/matmul.ts';
 import type { StepState } from '../kernels/step-state.ts';
 import { ropeParameters, type ModelConfig } from './config.ts';
+import { linearInFeatures, quantizedLinear } from './base-quant.ts';
 import { dims, layerParam, type Dims } from './layout.ts';
 import { linearBackwardInput, linearBackwardParams, linearForward, mat, type LinearWeight, type Mat } from './linear.ts';
 import type { LoraAdapter, LoraModule, Site } from './lora.ts';
@@ -99,7 +100,7 @@ export class Transformer {
   setTrainable(what: 'full' | 'lora' | 'none'): void {
     this.grads?.destroy();
     this.grads = null;
-    if (what === 'full' && this.weights.int8) throw new Error('an int8 base trains with LoRA only (load the model in f32 for full fine-tuning)');
+    if (what === 'full' && this.weights.quant !== 'none') throw new Error(`an ${this.weights.quant} base trains with LoRA only (load the model in f32 for full fine-tuning)`);
     if (what === 'full' && this.weights.precision === 'f16') throw new Error('an f16 base trains with LoRA only (full fine-tuning keeps f32 weights: --precision f32)');
     this.trainFull = what === 'full';
     if (what === 'full') this.grads = this.weights.store.mirror('gradients', 'grads');
@@ -117,14 +118,12 @@ export class Transformer {
     return this.w(layerParam(l, name));
   }
 
-  /** A linear weight of layer l (`qkv`, `o`, `up`, `down`), f32 or int8. */
+  /** A linear weight of layer l (`qkv`, `o`, `up`, `down`), f32 or quantised. */
   lin(l: number, site: 'qkv' | 'o' | 'up' | 'down'): LinearWeight {
     const stem = layerParam(l, site);
     const half = halfWeight(this.weights.store, `${stem}.weight`);
     if (half) return half;
-    if (!this.weights.store.has(`${stem}.q8`)) return this.w(`${stem}.weight`);
-    const q = this.w(`${stem}.q8`);
-    return { q, scale: this.w(`${stem}.scale`), out: q.shape[0]!, in: q.shape[1]! * 4 };
+    return quantizedLinear(this.weights.store, stem, linearInFeatures(this.cfg, site)) ?? this.w(`${stem}.weight`);
   }
 
   /** Gradient of a base weight, or undefined when base weights are frozen. */

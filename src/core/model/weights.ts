@@ -3,7 +3,7 @@ import type { Dtype, SafetensorsModel, TensorInfo } from '../formats/safetensors
 import type { Gpu } from '../gpu/gpu.ts';
 import { Program } from '../gpu/program.ts';
 import { halfToF32 } from '../kernels/convert.ts';
-import { dequantizeRows, quantizeRows } from '../kernels/matmul-q8.ts';
+import { baseQuantOf, quantizedSpecs, readQuantized, writeQuantized, type BaseQuant } from './base-quant.ts';
 import type { ModelConfig } from './config.ts';
 import { bodyPrefix, paramSpecs, placements, vocabChunks, type Placement } from './layout.ts';
 import { maxParamElements, ParamStore } from './param-store.ts';
@@ -30,15 +30,15 @@ export class ModelWeights {
     readonly dtypes: ReadonlyMap<string, Dtype>,
   ) {}
 
-  static layout(gpu: Gpu, cfg: ModelConfig, int8 = false, precision: Precision = 'f32') {
+  static layout(gpu: Gpu, cfg: ModelConfig, quant: BaseQuant = 'none', precision: Precision = 'f32') {
     const chunks = vocabChunks(cfg.vocabSize, cfg.hidden, maxParamElements(gpu));
-    const specs = paramSpecs(cfg, chunks, int8);
-    return { chunks, specs: precision === 'f16' && !int8 ? halfSpecs(specs) : specs, placements: placements(cfg, chunks) };
+    const specs = quantizedSpecs(paramSpecs(cfg, chunks), quant);
+    return { chunks, specs: precision === 'f16' && quant === 'none' ? halfSpecs(specs) : specs, placements: placements(cfg, chunks) };
   }
 
-  /** True when the linear weights are held as int8 (a LoRA base that uses a quarter of the memory). */
-  get int8(): boolean {
-    return this.store.names.some((n) => n.endsWith('.q8'));
+  /** How the linear weights are held: f32, or quantised (int8 / NF4) for a frozen LoRA base. */
+  get quant(): BaseQuant {
+    return baseQuantOf(this.store);
   }
 
   /** f16 when the linear weights are held as halves (`--precision f16`). */
@@ -50,8 +50,11 @@ export class ModelWeights {
    * Checks every tensor's presence and shape from the headers first, so a bad checkpoint fails
    * before anything is uploaded, then uploads one tensor at a time.
    */
-  static async load(gpu: Gpu, cfg: ModelConfig, st: SafetensorsModel, name: string, onProgress?: (done: number, total: number) => void, int8 = false, precision: Precision = 'f32'): Promise<ModelWeights> {
-    const { chunks, specs, placements: places } = ModelWeights.layout(gpu, cfg, int8, precision);
+  static async load(
+    gpu: Gpu, cfg: ModelConfig, st: SafetensorsModel, name: string, onProgress?: (done: number, total: number) => void,
+    quant: BaseQuant = 'none', precision: Precision = 'f32',
+  ): Promise<ModelWeights> {
+    const { chunks, specs, placements: places } = ModelWeights.layout(gpu, cfg, quant, precision);
     const resolved = ModelWeights.check(cfg, st, name, places);
     const store = ParamStore.create(gpu, specs, 'weights', 'weights');
     try {
@@ -94,8 +97,13 @@ export class ModelWeights {
       const count = p.shape.reduce((a, b) => a * b, 1);
       let data = new Float32Array(count);
       for (const part of p.parts) {
+        const half = halfWeight(store, part.param);
+        if (half) {
+          data.set(await readHalves(this.gpu, half, part.paramOffset, part.count), part.hfOffset);
+          continue;
+        }
         if (!store.has(part.param)) {
-          data.set(await this.dequantized(store, part.param, part.paramOffset, part.count), part.hfOffset);
+          data.set(await readQuantized(this.gpu, store, part.param, linearCols(p), part.paramOffset, part.count), part.hfOffset);
           continue;
         }
         const t = store.get(part.param);
@@ -105,19 +113,6 @@ export class ModelWeights {
       out.set((p.inBody ? prefix : '') + p.hf, { shape: p.shape, data });
     }
     return out;
-  }
-
-  /** Values of part of an int8 weight, dequantised (exports of an int8 base are approximate). */
-  private async dequantized(store: ParamStore, param: string, offset: number, count: number): Promise<Float32Array> {
-    const half = halfWeight(store, param);
-    if (half) return readHalves(this.gpu, half, offset, count);
-    const stem = param.slice(0, -'.weight'.length);
-    const q = store.get(`${stem}.q8`);
-    const cols = q.shape[1]! * 4;
-    const words = new Uint32Array(await this.gpu.read(q.buffer, (q.offset + offset / 4) * 4, count));
-    const sc = store.get(`${stem}.scale`);
-    const scales = await this.gpu.readF32(sc.buffer, (sc.offset + offset / cols) * 4, count / cols);
-    return dequantizeRows(words, scales, count / cols, cols);
   }
 
   destroy(): void {
@@ -165,17 +160,13 @@ async function upload(gpu: Gpu, store: ParamStore, st: SafetensorsModel, p: Plac
       continue;
     }
     if (!store.has(part.param)) {
-      // An int8 base: rows quantise independently, so each HF tensor's rows go on their own.
-      const stem = part.param.slice(0, -'.weight'.length);
-      const q = store.get(`${stem}.q8`);
-      const cols = q.shape[1]! * 4;
-      const { words, scales } = quantizeRows(values, part.count / cols, cols);
-      gpu.write(q.buffer, words, (q.offset + part.paramOffset / 4) * 4);
-      const sc = store.get(`${stem}.scale`);
-      gpu.write(sc.buffer, scales, (sc.offset + part.paramOffset / cols) * 4);
+      writeQuantized(gpu, store, part.param, linearCols(p), part.paramOffset, values);
       continue;
     }
     const t = store.get(part.param);
     gpu.write(t.buffer, values, (t.offset + part.paramOffset) * 4);
   }
 }
+
+/** in_features of the [out, in] parameter a linear weight's placement fills (Conv1D tensors are [in, out]). */
+const linearCols = (p: Placement): number => p.shape[p.transpose ? 0 : 1]!;
