@@ -1,35 +1,35 @@
 #!/usr/bin/env node
-// Builds a small preference set from the demo Q&A (public/datasets/factbook-qa.jsonl): for each
-// question, chosen = its own answer, rejected = the answer to another question of the same
-// category (a wrong answer in the right form). TRL's conversational prompt/chosen/rejected format.
-// Usage: node scripts/build-preference-demo.mjs OUT.jsonl [PAIRS] [SEED]
+// Builds a preference set from the demo task (public/datasets/demo-grounded-qa*.jsonl): for each
+// question, chosen = the region its passage names, rejected = another of the ten regions, drawn
+// with a seed (a wrong answer in the right form). TRL's conversational prompt/chosen/rejected format.
+// Usage: node scripts/build-preference-demo.mjs OUT.jsonl [PAIRS] [SEED] [--eval]
+//   --eval reads the held-out questions (demo-grounded-qa-eval.jsonl: countries no training record names).
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const [out, pairsArg = '240', seedArg = '7'] = process.argv.slice(2);
+const args = process.argv.slice(2);
+const held = args.includes('--eval');
+const [out, pairsArg = '1000000', seedArg = '7'] = args.filter((a) => a !== '--eval');
 if (!out) {
-  process.stderr.write('usage: node scripts/build-preference-demo.mjs OUT.jsonl [PAIRS] [SEED]\n');
+  process.stderr.write('usage: node scripts/build-preference-demo.mjs OUT.jsonl [PAIRS] [SEED] [--eval]\n');
   process.exit(1);
 }
-const src = fileURLToPath(new URL('../public/datasets/factbook-qa.jsonl', import.meta.url));
-const rows = readFileSync(src, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+const data = (name) => fileURLToPath(new URL(`../public/datasets/${name}`, import.meta.url));
+const read = (name) => readFileSync(data(name), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+// The answer set is the training file's: the held-out file uses the same ten regions.
+const regions = [...new Set(read('demo-grounded-qa.jsonl').map((r) => r.answer))].sort();
+const rows = read(held ? 'demo-grounded-qa-eval.jsonl' : 'demo-grounded-qa.jsonl');
 let s = Number(seedArg) >>> 0 || 1;
 const rand = () => {
   s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
   return s / 4294967296;
 };
-const byCategory = new Map();
-for (const r of rows) byCategory.set(r.category, [...(byCategory.get(r.category) ?? []), r]);
-const order = rows.map((_, i) => i).sort(() => rand() - 0.5);
 const lines = [];
-for (const i of order) {
-  if (lines.length >= Number(pairsArg)) break;
-  const r = rows[i];
+for (const r of rows.slice(0, Number(pairsArg))) {
   const [question, answer] = r.messages;
-  const others = byCategory.get(r.category).filter((o) => o.messages[1].content !== answer.content);
-  if (!others.length) continue;
-  const wrong = others[Math.floor(rand() * others.length)].messages[1].content;
-  lines.push(JSON.stringify({ prompt: [question], chosen: [answer], rejected: [{ role: 'assistant', content: wrong }] }));
+  const wrong = regions.filter((g) => g !== r.answer);
+  const rejected = wrong[Math.floor(rand() * wrong.length)];
+  lines.push(JSON.stringify({ prompt: [question], chosen: [answer], rejected: [{ role: 'assistant', content: rejected }] }));
 }
 writeFileSync(`${out}.tmp`, `${lines.join('\n')}\n`);
 renameSync(`${out}.tmp`, out);

@@ -3,17 +3,41 @@
  * (the flag's old meaning) is still accepted and means `--tune`.
  */
 import { TRAIN_METHODS, preferenceOptions, type PreferenceMethod, type PreferenceOptions, type TrainMethod } from '../core/train/preference/method.ts';
+import { grpoOptions, type GrpoOptions } from '../core/train/preference/grpo-loss.ts';
 import { given, UsageError, type FlagSpec, type Parsed } from './args.ts';
 
 export const METHOD_FLAGS = [
   { name: 'method', kind: 'string', value: 'sft|dpo|orpo|simpo|kto|grpo', help: 'training method (lora|full here still means --tune)', default: 'sft' },
   { name: 'tune', kind: 'string', value: 'lora|full', help: 'what trains: a LoRA adapter or every weight', default: 'lora' },
-  { name: 'beta', kind: 'number', value: 'B', help: 'DPO/KTO: β of the implicit reward; SimPO: reward scale (TRL default 0.1)' },
+  { name: 'beta', kind: 'number', value: 'B', help: 'DPO/KTO: β of the implicit reward; SimPO: reward scale (TRL default 0.1); GRPO: KL coefficient (default 0)' },
   { name: 'label-smoothing', kind: 'number', value: 'E', help: 'DPO/SimPO: chance a preference label is flipped, in [0, 0.5)' },
   { name: 'loss-type', kind: 'string', value: 'sigmoid|ipo', help: 'DPO loss: sigmoid (the DPO paper) or ipo' },
   { name: 'orpo-lambda', kind: 'number', value: 'L', help: 'ORPO: λ, weight of the odds-ratio term (TRL\'s beta, default 0.1)' },
   { name: 'simpo-gamma', kind: 'number', value: 'G', help: 'SimPO: target reward margin γ (default 0.5)' },
+  { name: 'reward', kind: 'string', value: 'FILE', help: 'GRPO: JavaScript reward functions (module.exports = (prompt, completion, fields) => number)' },
+  { name: 'reward-timeout', kind: 'int', value: 'MS', help: 'GRPO: time limit of each reward call, in ms (default 1000)', min: 1 },
+  { name: 'num-generations', kind: 'int', value: 'G', help: 'GRPO: completions sampled per prompt (default 8)', min: 2 },
+  { name: 'max-completion-length', kind: 'int', value: 'N', help: 'GRPO: longest sampled completion, in tokens (default 32)', min: 1 },
+  { name: 'temperature', kind: 'number', value: 'T', help: 'GRPO: sampling temperature (default 1)', above: 0 },
+  { name: 'epsilon', kind: 'number', value: 'E', help: 'GRPO: clipping range of the probability ratio (default 0.2)', above: 0, below: 1 },
 ] as const satisfies readonly FlagSpec[];
+
+const GRPO_ONLY = ['reward', 'reward-timeout', 'num-generations', 'max-completion-length', 'temperature', 'epsilon'];
+
+/** GRPO's hyperparameters from the flags (--beta is its KL coefficient). */
+export function grpoOptionsFrom(p: Parsed): GrpoOptions {
+  const typed = given(p);
+  for (const f of ['label-smoothing', 'loss-type', 'orpo-lambda', 'simpo-gamma']) if (typed.has(f)) throw new UsageError(`--${f} is not a GRPO option`);
+  const num = (flag: string) => p[flag] as number | undefined;
+  try {
+    return grpoOptions({
+      beta: num('beta'), generations: num('num-generations'), maxCompletionLength: num('max-completion-length'),
+      temperature: num('temperature'), epsilon: num('epsilon'),
+    });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
 
 /** The method and what trains, from `--method` and `--tune`. */
 export function trainMethod(p: Parsed): { method: TrainMethod; tune: 'lora' | 'full' } {
@@ -41,6 +65,7 @@ export function preferenceOptionsFrom(p: Parsed, method: PreferenceMethod): Pref
   only('loss-type', ['dpo']);
   only('orpo-lambda', ['orpo']);
   only('simpo-gamma', ['simpo']);
+  for (const f of GRPO_ONLY) if (typed.has(f)) throw new UsageError(`--${f} is for --method grpo, not ${method}`);
   const num = (flag: string) => p[flag] as number | undefined;
   try {
     return preferenceOptions(method, {

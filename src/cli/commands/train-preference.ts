@@ -55,8 +55,7 @@ function tokenized(file: string, data: Pick<PreferenceImport, 'pairs' | 'unpaire
   return t;
 }
 
-export async function trainPreference(p: Parsed, out: Output, config: TrainConfig, method: PreferenceMethod | 'grpo'): Promise<void> {
-  if (method === 'grpo') throw new UsageError('--method grpo is not available yet in this build (use sft, dpo, orpo, simpo or kto)');
+export async function trainPreference(p: Parsed, out: Output, configFor: (examples: number) => TrainConfig, method: PreferenceMethod): Promise<void> {
   const unsupported = SFT_ONLY_FLAGS.find((f) => p[f] !== undefined && p[f] !== false && p[f] !== 0);
   if (unsupported) throw new UsageError(`--${unsupported} is not supported with --method ${method} yet`);
   if (p.data === undefined) {
@@ -77,6 +76,8 @@ export async function trainPreference(p: Parsed, out: Output, config: TrainConfi
     const why = data.kind === null ? 'no usable preference records' : `holds ${data.kind} records; --method ${method} needs ${wanted} ones`;
     throw new InputError(dataFile, why);
   }
+  // The size rule (steps, warmup) counts pairs or KTO examples, as SFT counts records.
+  const config = configFor(data.pairs.length + data.unpaired.length);
   // Held-out examples: --val-data, or a seeded --val-split fraction of the pairs / examples.
   let heldOut: Pick<PreferenceImport, 'pairs' | 'unpaired'> = { pairs: [], unpaired: [] };
   let trainData: Pick<PreferenceImport, 'pairs' | 'unpaired'> = data;

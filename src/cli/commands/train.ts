@@ -20,6 +20,7 @@ import { columnsFlag } from '../import-file.ts';
 import { writeFiles, writeZip } from './merge.ts';
 import { METHOD_FLAGS, trainMethod } from '../train-method.ts';
 import { trainPreference } from './train-preference.ts';
+import { trainGrpo } from './train-grpo.ts';
 import { runFindLr } from '../find-lr.ts';
 import { DERIVED_HELP } from '../train-defaults.ts';
 import { defaultTrainConfig, modelParameters, type DefaultTrainSettings } from '../../core/train/defaults.ts';
@@ -177,8 +178,9 @@ export async function run(p: Parsed, out: Output): Promise<void> {
   const prepared = await prepareModel(nodeFileTree(dir));
   const cfg = prepared.inspected.cfg;
   const sizeRule = (examples: number) => defaultTrainConfig({ parameters: modelParameters(cfg) }, { examples }, tune);
-  // Preference data is read by its own path; its size is not known here, so the smallest-data rule applies.
-  if (method !== 'sft') return trainPreference(p, out, configFrom(o, tune, sizeRule(0)), method);
+  // Preference and GRPO data are read by their own paths; the size rule applies once they know the example count.
+  if (method === 'grpo') return trainGrpo(p, out, (examples) => configFrom(o, tune, sizeRule(examples)));
+  if (method !== 'sft') return trainPreference(p, out, (examples) => configFrom(o, tune, sizeRule(examples)), method);
   const dataOpts = { maxLength: o.maxSeqLen, maskPrompt: o.maskPrompt, ...(columns && { columns }) };
   const data = await loadData(dataFile, prepared.tokenizer, cfg, dataOpts, out);
   if (repeat && (await datasetHash(data.records)) !== repeat.hash) {
