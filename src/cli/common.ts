@@ -31,7 +31,9 @@ export function modelDir(flag: string | undefined): string {
 /** Acquires the GPU (saying which adapter, for people) and opens a session. */
 export async function openSession(out: Output, o: { fast?: boolean } = {}): Promise<Session> {
   const gpu = await acquireNodeGpu({ fast: o.fast });
-  if (!gpu.adapter.software && process.env.TABTUNE_AUTOTUNE !== 'off') enableMatmulAutotune(gpu, nodeMatmulCache());
+  // Software adapters keep the fixed table (measured there) unless TABTUNE_AUTOTUNE=on; off turns tuning off everywhere.
+  const tune = process.env.TABTUNE_AUTOTUNE;
+  if (tune === 'on' || (!gpu.adapter.software && tune !== 'off')) enableMatmulAutotune(gpu, nodeMatmulCache());
   if (!out.json) process.stderr.write(`tabtune: using ${gpu.adapter.description}${gpu.adapter.software ? ' (software adapter)' : ''}\n`);
   return new Session(gpu);
 }

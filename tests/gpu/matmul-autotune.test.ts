@@ -2,8 +2,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { Gpu } from '../../src/core/gpu/gpu.ts';
 import { Program } from '../../src/core/gpu/program.ts';
-import { matmul, matmulRef } from '../../src/core/kernels/matmul.ts';
+import { fallbackKernel, matmul, matmulRef } from '../../src/core/kernels/matmul.ts';
 import { adapterKey, candidates, enableMatmulAutotune, shapeClass } from '../../src/core/kernels/matmul-tune.ts';
 import { nodeMatmulCache } from '../../src/platform/node-matmul-cache.ts';
 import { randomArray, relError, runAndRead, testGpu, upload } from './gpu-harness.ts';
@@ -55,5 +56,21 @@ describe('matmul autotune', () => {
     expect(relError(got, matmulRef(a, b, M, N, K))).toBeLessThan(1e-5);
     expect(tuner.timings.size).toBe(1);
     expect(Object.keys(JSON.parse(readFileSync(join(dir, 'matmul-tune.json'), 'utf8')))).toEqual([adapterKey(gpu)]);
+  });
+
+  it('the fixed table (tuning off): blocked tiles on GPUs within the workgroup limits, 4x4 on CPU drivers', async () => {
+    const real = await testGpu();
+    expect(real.adapter.software).toBe(true);
+    expect(fallbackKernel(real, 1024, 1024, 1024)).toBe('reg4');
+    // The same device described as a GPU, and again with 4 KiB of workgroup memory.
+    const gpu = new Gpu(real.device, { ...real.adapter, software: false });
+    expect(fallbackKernel(gpu, 1024, 1024, 1024)).toBe('b128x128');
+    expect(fallbackKernel(gpu, 100, 1024, 64)).toBe('b64x64');
+    expect(fallbackKernel(gpu, 1024, 16, 1024)).toBe('reg4');
+    const small = new Gpu(real.device, { ...real.adapter, software: false }, { maxComputeWorkgroupStorageSize: 4096 });
+    expect(fallbackKernel(small, 1024, 1024, 1024)).toBe('reg4');
+    expect(candidates(small, shapeClass(1024, 1024, 1024, false, false))).toEqual(['reg4', 'b32x32']);
+    small.tuning.matmul = 'b256';
+    expect(() => fallbackKernel(small, 8, 8, 8)).toThrow(/unknown matmul kernel "b256"/);
   });
 });

@@ -69,7 +69,7 @@ describe('matmul', () => {
     }
   });
 
-  it('the workgroup-tiled kernel (chosen on GPUs) matches float64 on odd shapes in every transposition', async () => {
+  it('the 64x64 workgroup-tiled kernel (tile64, forced by tiledMatmul) matches float64 on odd shapes in every transposition', async () => {
     const gpu = await testGpu();
     gpu.tuning.tiledMatmul = true;
     try {

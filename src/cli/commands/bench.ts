@@ -17,7 +17,8 @@ export const spec: CommandSpec = {
   usage: 'tabtune bench [--only matmul|train|generate] [--models demo,smollm2-135m,gpt2,qwen2.5-0.5b] [--seq N] [--batches 1,8] [--big] [--fast]',
   flags: [
     { name: 'only', kind: 'string', value: 'WHAT', help: 'run one group: matmul, train or generate' },
-    { name: 'models', kind: 'list', value: 'NAMES', help: 'model shapes: demo, the random-weight presets or model folders (default: demo on a software adapter, all on a GPU)' },
+    { name: 'models', kind: 'list', value: 'NAMES', help: 'model shapes: demo, the random-weight presets or model folders (default: demo on a software adapter, all on a GPU)',
+    },
     { name: 'seq', kind: 'int', help: 'sequence length for training (default 256; 64 for presets on a software adapter)' },
     { name: 'batches', kind: 'list', value: '1,8', help: 'micro-batch sizes', default: '1,8' },
     { name: 'steps', kind: 'int', help: 'timed steps per shape', default: 3 },
@@ -66,7 +67,9 @@ export async function run(p: Parsed, out: Output): Promise<void> {
     const models = (Array.isArray(p.models) ? p.models : p.models ? [String(p.models)] : gpu.adapter.software ? ['demo'] : ['demo', ...Object.keys(PRESETS)]) as string[];
     const batches = (Array.isArray(p.batches) ? p.batches : String(p.batches).split(',')).map(Number);
     for (const name of models) {
-      if (name !== 'demo' && !PRESETS[name] && !existsSync(join(name, 'config.json'))) throw new Error(`unknown model shape "${name}" (demo, ${Object.keys(PRESETS).join(', ')})`);
+      if (name !== 'demo' && !PRESETS[name] && !existsSync(join(name, 'config.json'))) {
+        throw new Error(`unknown model shape "${name}" (demo, ${Object.keys(PRESETS).join(', ')}, or a model folder)`);
+      }
       if (p.only && p.only !== 'train' && p.only !== 'generate') continue;
       const dir = await presetDir(name, out);
       const model = await loadTransformer(gpu, nodeFileTree(dir));
@@ -76,8 +79,9 @@ export async function run(p: Parsed, out: Output): Promise<void> {
           for (const batch of batches) {
             const r = await benchTraining(gpu, model, name, { batch, seq, steps: p.steps as number, profile: name === 'demo' && batch === batches[0] });
             emit(r);
+            const share = r.matmulAttentionShare !== null ? `, ${(100 * r.matmulAttentionShare).toFixed(0)}% in matmul+attention` : '';
             say(`train ${name} ${batch}x${seq}: ${r.tokens_per_s.toFixed(0)} tokens/s (${r.ms_per_step.toFixed(0)} ms/step, ${r.dispatches_per_step} dispatches, `
-              + `${(r.nonmatmul_bytes_per_step / 2 ** 20).toFixed(1)} MiB non-matmul writes), peak ${r.peak_mib.toFixed(0)} MiB (estimate ${r.estimate_mib.toFixed(0)})${r.matmulAttentionShare !== null ? `, ${(100 * r.matmulAttentionShare).toFixed(0)}% in matmul+attention` : ''}`);
+              + `${(r.nonmatmul_bytes_per_step / 2 ** 20).toFixed(1)} MiB non-matmul writes), peak ${r.peak_mib.toFixed(0)} MiB (estimate ${r.estimate_mib.toFixed(0)})${share}`);
           }
         }
         if (!p.only || p.only === 'generate') {

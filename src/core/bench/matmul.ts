@@ -19,7 +19,9 @@ export interface MatmulBench {
 }
 
 /** Times one matmul shape (with `kernel` forced, or the one the dispatcher picks): warm-up, then ~0.5 s (at most 50 runs). */
-export async function benchMatmul(gpu: Gpu, label: string, M: number, N: number, K: number, transA = false, transB = false, kernel?: MatmulKernel): Promise<MatmulBench> {
+export async function benchMatmul(
+  gpu: Gpu, label: string, M: number, N: number, K: number, transA = false, transB = false, kernel?: MatmulKernel,
+): Promise<MatmulBench> {
   const saved = gpu.tuning.matmul;
   if (kernel !== undefined) gpu.tuning.matmul = kernel;
   const a = allocTensor(gpu, [M * K], 'scratch', 'bench-a');
@@ -39,7 +41,9 @@ export async function benchMatmul(gpu: Gpu, label: string, M: number, N: number,
     for (let i = 0; i < reps; i++) gpu.run(p);
     await gpu.sync();
     const ms = (performance.now() - t0) / reps;
-    return { bench: 'matmul', shape: label, M, N, K, transA, transB, ms, gflops: (2 * M * N * K) / (ms * 1e6), kernel: await chooseKernel(gpu, M, N, K, transA, transB), adapter: gpu.adapter.description };
+    const chosen = await chooseKernel(gpu, M, N, K, transA, transB);
+    const gflops = (2 * M * N * K) / (ms * 1e6);
+    return { bench: 'matmul', shape: label, M, N, K, transA, transB, ms, gflops, kernel: chosen, adapter: gpu.adapter.description };
   } finally {
     if (saved === undefined) delete gpu.tuning.matmul;
     else gpu.tuning.matmul = saved;

@@ -37,7 +37,10 @@ export interface TrainBench {
  * Times LoRA training steps (r, all linear layers, AdamW, dropout 0) on random tokens: a warm-up
  * step, then `steps` timed steps; optionally profiles one step kernel by kernel.
  */
-export async function benchTraining(gpu: Gpu, model: Transformer, name: string, o: { batch: number; seq: number; r?: number; steps?: number; profile?: boolean; precision?: 'f32' | 'f16' }): Promise<TrainBench> {
+export async function benchTraining(
+  gpu: Gpu, model: Transformer, name: string,
+  o: { batch: number; seq: number; r?: number; steps?: number; profile?: boolean; precision?: 'f32' | 'f16' },
+): Promise<TrainBench> {
   const r = o.r ?? 16;
   const targets = resolveTargets(model.cfg.arch, 'all-linear');
   model.lora = LoraAdapter.create(gpu, model.cfg, { r, alpha: 2 * r, dropout: 0, rslora: false, targets }, 1);
@@ -63,15 +66,19 @@ export async function benchTraining(gpu: Gpu, model: Transformer, name: string, 
     const ms = (performance.now() - t0) / steps;
     let share: number | null = null;
     if (o.profile) {
-      const kernels = [...(await profileProgram(gpu, plan.forward)), ...(await profileProgram(gpu, plan.backward!)), ...(await profileProgram(gpu, opt.program))];
+      const kernels = [];
+      for (const program of [plan.forward, plan.backward!, opt.program]) kernels.push(...(await profileProgram(gpu, program)));
       const total = kernels.reduce((a, k) => a + k.ms, 0);
       share = kernels.filter((k) => /^(matmul|attention)/.test(k.label)).reduce((a, k) => a + k.ms, 0) / total;
     }
     const modules = linearModules(model.cfg.arch).filter((m) => targets.includes(m.id)).map((m) => m.features(model.cfg));
-    const estimate = Object.values(estimateTrainingMemory(model.cfg, { method: 'lora', batch: o.batch, seq: o.seq, r, loraModules: modules, loraDropout: 0, gradCheckpointing: false, validation: false })).reduce((a, b) => a + b, 0);
+    const shape = { method: 'lora', batch: o.batch, seq: o.seq, r, loraModules: modules } as const;
+    const options = { loraDropout: 0, gradCheckpointing: false, validation: false };
+    const estimate = Object.values(estimateTrainingMemory(model.cfg, { ...shape, ...options })).reduce((a, b) => a + b, 0);
     const counts = stepMetrics([opt.zeroGrads, plan.forward, plan.backward!, opt.program]);
     return {
-      bench: 'train', model: name, batch: o.batch, seq: o.seq, method: 'lora', r, precision: o.precision ?? 'f32', ms_per_step: ms, tokens_per_s: T / (ms / 1000),
+      bench: 'train', model: name, batch: o.batch, seq: o.seq, method: 'lora', r, precision: o.precision ?? 'f32',
+      ms_per_step: ms, tokens_per_s: T / (ms / 1000),
       peak_mib: (gpu.ledger.peak - before + model.weights.store.buffers.reduce((a, b) => a + b.size, 0)) / 2 ** 20,
       estimate_mib: estimate / 2 ** 20, matmulAttentionShare: share,
       dispatches_per_step: counts.dispatches, nonmatmul_bytes_per_step: counts.nonmatmulBytes, adapter: gpu.adapter.description,
@@ -109,7 +116,8 @@ export async function benchGeneration(model: Transformer, name: string, o: { pro
     const end = performance.now();
     return {
       bench: 'generate', model: name, promptTokens: o.prompt, newTokens: o.newTokens,
-      prefillTokensPerSecond: o.prompt / ((first - t0) / 1000), decodeTokensPerSecond: (o.newTokens - 1) / ((end - first) / 1000), adapter: model.gpu.adapter.description,
+      prefillTokensPerSecond: o.prompt / ((first - t0) / 1000), decodeTokensPerSecond: (o.newTokens - 1) / ((end - first) / 1000),
+      adapter: model.gpu.adapter.description,
     };
   } finally {
     gen.destroy();

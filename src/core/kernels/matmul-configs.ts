@@ -25,6 +25,9 @@ export const BLOCKED: Readonly<Record<string, BlockedTile>> = {
   b32x32: { bm: 32, bn: 32, bk: 8, tm: 4, tn: 4 },
 };
 
+/** Workgroup memory of matmul_tiled.wgsl: two 16x65 f32 tiles. */
+export const TILE64_SHARED_BYTES = 2 * 16 * 65 * 4;
+
 export const MATMUL_KERNELS = ['reg4', 'tile64', ...Object.keys(BLOCKED)] as const;
 export type MatmulKernel = (typeof MATMUL_KERNELS)[number];
 

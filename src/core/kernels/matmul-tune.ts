@@ -1,5 +1,5 @@
 import type { Gpu } from '../gpu/gpu.ts';
-import { BLOCKED, blockedSharedBytes, isMatmulKernel, type MatmulKernel } from './matmul-configs.ts';
+import { BLOCKED, blockedSharedBytes, isMatmulKernel, TILE64_SHARED_BYTES, type MatmulKernel } from './matmul-configs.ts';
 
 /** Where tuned choices persist between runs (a JSON file in Node, IndexedDB in the browser). */
 export interface MatmulTuneCache {
@@ -30,7 +30,7 @@ export function shapeClass(M: number, N: number, K: number, transA: boolean, tra
 /** The kernels worth timing on a class: blocked tiles no larger than the product, within workgroup limits. */
 export function candidates(gpu: Gpu, c: ShapeClass): MatmulKernel[] {
   const out: MatmulKernel[] = ['reg4'];
-  if (c.M >= 64 && c.N >= 64) out.push('tile64');
+  if (c.M >= 64 && c.N >= 64 && TILE64_SHARED_BYTES <= gpu.limits.maxComputeWorkgroupStorageSize) out.push('tile64');
   for (const [name, t] of Object.entries(BLOCKED)) {
     const threads = (t.bm / t.tm) * (t.bn / t.tn);
     if (t.bm > Math.max(32, c.M) || t.bn > Math.max(32, c.N)) continue;

@@ -36,7 +36,9 @@ export async function kernelSelfTest(gpu: Gpu): Promise<SelfTestResult[]> {
   const rng = new Rng(1234);
   const results: SelfTestResult[] = [];
   const saved = gpu.tuning.tiledMatmul;
-  const cases = [[37, 29, 53, false, false], [33, 67, 16, true, false], [70, 130, 45, true, true], [131, 129, 37, true, 'b128x128'], [45, 70, 19, false, 'b64x64']] as const;
+  const cases = [
+    [37, 29, 53, false, false], [33, 67, 16, true, false], [70, 130, 45, true, true], [131, 129, 37, true, 'b128x128'], [45, 70, 19, false, 'b64x64'],
+  ] as const;
   for (const [M, N, K, transB, tiled] of cases) {
     // The later cases force the workgroup-tiled and register-blocked kernels, whatever the adapter would pick.
     gpu.tuning.tiledMatmul = tiled === true ? true : saved;
@@ -49,7 +51,8 @@ export async function kernelSelfTest(gpu: Gpu): Promise<SelfTestResult[]> {
     await matmul(gpu, p, { a: uploadTensor(gpu, a, [M * K], 'scratch', 'a'), b: uploadTensor(gpu, b, [K * N], 'scratch', 'b'), c, M, N, K, transB });
     gpu.run(p);
     const e = relError(await readTensor(gpu, c), matmulRef(a, b, M, N, K, { transB }));
-    results.push({ name: `matmul ${M}x${N}x${K}${transB ? ' Bᵀ' : ''}${tiled === true ? ' (tiled)' : tiled ? ` (${tiled})` : ''}`, relError: e, ok: e < TOLERANCE });
+    const kernel = tiled === true ? ' (tiled)' : tiled ? ` (${tiled})` : '';
+    results.push({ name: `matmul ${M}x${N}x${K}${transB ? ' Bᵀ' : ''}${kernel}`, relError: e, ok: e < TOLERANCE });
   }
   gpu.tuning.tiledMatmul = saved;
   delete gpu.tuning.matmul;
