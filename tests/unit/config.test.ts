@@ -256,6 +256,31 @@ describe('Qwen2 and Llama 3.2', () => {
   });
 });
 
+describe('Qwen3', () => {
+  const QWEN3_06B = {
+    architectures: ['Qwen3ForCausalLM'], attention_bias: false, attention_dropout: 0.0, bos_token_id: 151643, eos_token_id: 151645,
+    head_dim: 128, hidden_act: 'silu', hidden_size: 1024, initializer_range: 0.02, intermediate_size: 3072, max_position_embeddings: 40960,
+    max_window_layers: 28, model_type: 'qwen3', num_attention_heads: 16, num_hidden_layers: 28, num_key_value_heads: 8, rms_norm_eps: 1e-6,
+    rope_scaling: null, rope_theta: 1000000, sliding_window: null, tie_word_embeddings: true, torch_dtype: 'bfloat16', use_cache: true,
+    use_sliding_window: false, vocab_size: 151936,
+  };
+
+  it('Qwen3-0.6B: q/k norms, head_dim 128 with hidden 1024 and 16 heads, no biases', () => {
+    expect(parseConfig(QWEN3_06B)).toMatchObject({
+      arch: 'qwen3', hidden: 1024, heads: 16, kvHeads: 8, headDim: 128, intermediate: 3072, layers: 28, maxPositions: 40960,
+      qkNorm: true, attentionBias: false, oBias: false, mlpBias: false, tiedEmbeddings: true, learnedPositions: false,
+      rope: { theta: 1e6, type: 'default' }, bosTokenId: 151643, eosTokenIds: [151645], dtype: 'bfloat16',
+    });
+  });
+
+  it('Qwen3Config defaults: head_dim 128, untied head; attention_bias covers q/k/v and o_proj, never the MLP', () => {
+    const { head_dim: _h, tie_word_embeddings: _t, max_position_embeddings: _m, ...bare } = QWEN3_06B;
+    expect(parseConfig(bare)).toMatchObject({ headDim: 128, tiedEmbeddings: false, maxPositions: 32768 });
+    expect(parseConfig({ ...QWEN3_06B, attention_bias: true, mlp_bias: true })).toMatchObject({ attentionBias: true, oBias: true, mlpBias: false });
+    expect(parseConfig({ ...QWEN3_06B, model_type: undefined }).arch).toBe('qwen3');
+  });
+});
+
 describe('errors and variants', () => {
   it('a missing required field names config.json and the field', async () => {
     const { hidden_size: _h, ...noHidden } = await tinyLlama();

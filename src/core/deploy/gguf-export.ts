@@ -6,6 +6,7 @@
  * stay F32; 2-D weights take the requested type, and a Q8_0 request for rows that are not a
  * multiple of 32 falls back to F16.
  */
+import { archSpec } from '../model/arch/index.ts';
 import type { ModelConfig } from '../model/config.ts';
 import type { GgufMetadata, GgufTensorSource } from '../formats/gguf.ts';
 import { architectureMetadata, FILE_TYPE, generalMetadata } from './gguf-metadata.ts';
@@ -99,7 +100,7 @@ export function loraGguf(cfg: ModelConfig, lora: LoraFactors, name: string, type
       if (!a || !b) continue;
       const { in: inF, out: outF } = m.features(cfg);
       const base = ggufModuleName(cfg, layer, m.id);
-      const heads = cfg.arch !== 'llama' ? 0 : m.id === 'self_attn.q_proj' ? cfg.heads : m.id === 'self_attn.k_proj' ? cfg.kvHeads : 0;
+      const heads = !archSpec(cfg.arch).gguf.permuteQK ? 0 : m.id === 'self_attn.q_proj' ? cfg.heads : m.id === 'self_attn.k_proj' ? cfg.kvHeads : 0;
       const push = (suffix: string, shape: number[], values: Float32Array, permute: boolean): void => {
         const stored = storedType(`${base}.${suffix}`, shape, type);
         tensors.push({

@@ -2,6 +2,7 @@
  * The `general.*` and architecture keys llama.cpp reads (llama-arch.cpp's LLM_KV names), with the
  * values convert_hf_to_gguf.py writes for Llama, Qwen2 and GPT-2.
  */
+import { archSpec } from '../model/arch/index.ts';
 import type { ModelConfig } from '../model/config.ts';
 import { GGUF_DEFAULT_ALIGNMENT, type GgufMetadata } from '../formats/gguf.ts';
 import { GgmlType } from '../formats/gguf-quant.ts';
@@ -29,7 +30,7 @@ export function architectureMetadata(cfg: ModelConfig, md: GgufMetadata): void {
   u32('block_count', cfg.layers);
   u32('feed_forward_length', cfg.intermediate);
   u32('attention.head_count', cfg.heads);
-  if (cfg.arch === 'gpt2') {
+  if (archSpec(cfg.arch).gguf.blocks === 'gpt2') {
     f32('attention.layer_norm_epsilon', cfg.normEps);
     return;
   }

@@ -8,6 +8,7 @@
  *                ffn_up, ffn_down, output_norm; Conv1D weights ([in, out]) are transposed.
  */
 import { InputError } from '../errors.ts';
+import { archSpec } from '../model/arch/index.ts';
 import type { ModelConfig } from '../model/config.ts';
 import type { ModuleId } from '../formats/peft.ts';
 
@@ -39,7 +40,7 @@ export function ggufModuleName(cfg: ModelConfig, layer: number, module: ModuleId
     'mlp.gate_proj': 'ffn_gate', 'mlp.up_proj': 'ffn_up', 'mlp.down_proj': 'ffn_down',
     'attn.c_attn': 'attn_qkv', 'attn.c_proj': 'attn_output', 'mlp.c_fc': 'ffn_up', 'mlp.c_proj': 'ffn_down',
   };
-  if (cfg.arch === 'gpt2' !== module.includes('c_')) throw new Error(`module ${module} does not belong to ${cfg.arch}`);
+  if ((archSpec(cfg.arch).gguf.blocks === 'gpt2') !== module.includes('c_')) throw new Error(`module ${module} does not belong to ${cfg.arch}`);
   return `blk.${layer}.${names[module]}.weight`;
 }
 
@@ -77,7 +78,7 @@ function llamaPlans(cfg: ModelConfig, find: NameResolver, file: string): TensorP
     if (!hf) throw new InputError(file, `tensor "${name}" is missing`);
     return hf;
   };
-  const permute = cfg.arch === 'llama';
+  const permute = archSpec(cfg.arch).gguf.permuteQK;
   const plans: TensorPlan[] = [{ gguf: 'token_embd.weight', hf: need('embed_tokens.weight'), hfShape: [vocabSize, d], layout: { kind: 'as-is' } }];
   for (let l = 0; l < cfg.layers; l++) {
     const p = `layers.${l}`;
@@ -146,11 +147,10 @@ function gpt2Plans(cfg: ModelConfig, find: NameResolver, file: string): TensorPl
 
 /** Every tensor of the GGUF file, in llama.cpp's order, with where its values come from. */
 export function tensorPlans(cfg: ModelConfig, find: NameResolver, file: string): TensorPlan[] {
-  if (cfg.arch === 'llama' && cfg.mlpBias) throw new InputError(file, 'llama.cpp has no MLP biases for Llama (mlp_bias is true)', 'mlp_bias');
-  if (cfg.arch === 'qwen3' && cfg.attentionBias) {
-    throw new InputError(file, 'llama.cpp has no attention biases for Qwen3 (attention_bias is true)', 'attention_bias');
-  }
-  return cfg.arch === 'gpt2' ? gpt2Plans(cfg, find, file) : llamaPlans(cfg, find, file);
+  const gguf = archSpec(cfg.arch).gguf;
+  const unsupported = gguf.unsupported(cfg);
+  if (unsupported) throw new InputError(file, unsupported[1], unsupported[0]);
+  return gguf.blocks === 'gpt2' ? gpt2Plans(cfg, find, file) : llamaPlans(cfg, find, file);
 }
 
 /** A resolver over checkpoint names: `layers.0.x` matches `model.layers.0.x`, `transformer.h.0.x` or itself. */

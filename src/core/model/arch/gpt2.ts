@@ -9,6 +9,7 @@ export const GPT2: ArchSpec = {
   modelType: 'gpt2',
   classes: ['GPT2LMHeadModel', 'GPT2Model'],
   bodyPrefix: 'transformer.',
+  gguf: { blocks: 'gpt2', permuteQK: false, unsupported: () => null },
 
   shape(r) {
     const act = r.str('activation_function', 'gelu_new');

@@ -92,4 +92,9 @@ export const LLAMA: ArchSpec = {
   bodyPrefix: 'model.',
   shape: (r) => llamaShape(r, { maxPositions: 2048 }),
   place: llamaPlace,
+  gguf: {
+    blocks: 'llama',
+    permuteQK: true,
+    unsupported: (cfg) => (cfg.mlpBias ? ['mlp_bias', 'llama.cpp has no MLP biases for Llama (mlp_bias is true)'] : null),
+  },
 };

@@ -18,4 +18,5 @@ export const QWEN2: ArchSpec = {
     return cfg;
   },
   place: llamaPlace,
+  gguf: { blocks: 'llama', permuteQK: false, unsupported: () => null },
 };

@@ -20,4 +20,9 @@ export const QWEN3: ArchSpec = {
     return cfg;
   },
   place: llamaPlace,
+  gguf: {
+    blocks: 'llama',
+    permuteQK: false,
+    unsupported: (cfg) => (cfg.attentionBias ? ['attention_bias', 'llama.cpp has no attention biases for Qwen3 (attention_bias is true)'] : null),
+  },
 };

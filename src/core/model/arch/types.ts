@@ -121,4 +121,15 @@ export interface ArchSpec {
   shape(r: ConfigReader, warnings: string[]): ArchShape;
   /** The HF tensor names and how they map onto tabtune's fused parameters (layout.ts). */
   place(cfg: ModelConfig, d: Dims, put: PlacementBuilder): void;
+  /** How llama.cpp stores the family (convert_hf_to_gguf.py); `general.architecture` is the model_type. */
+  readonly gguf: GgufArch;
+}
+
+export interface GgufArch {
+  /** Tensor naming: GPT-2's fused Conv1D blocks, or Llama's separate projections (deploy/gguf-tensors.ts). */
+  readonly blocks: 'gpt2' | 'llama';
+  /** q/k rows permuted from rotate-half order to interleaved pairs (llama.cpp's Llama RoPE); else as they are (NEOX RoPE). */
+  readonly permuteQK: boolean;
+  /** A setting llama.cpp's loader has no tensors for, as [config.json field, reason]; null when there is none. */
+  unsupported(cfg: ModelConfig): [string, string] | null;
 }
