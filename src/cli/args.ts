@@ -125,7 +125,7 @@ export function flagProblem(f: FlagSpec, v: unknown): string | null {
     if (f.above !== undefined && !(v > f.above)) return `--${f.name} must be > ${f.above}, got ${v}`;
     if (f.below !== undefined && !(v < f.below)) return `--${f.name} must be < ${f.below}, got ${v}`;
   }
-  if (typeof v === 'string' && f.choices && !f.choices.includes(v)) return `--${f.name} must be ${f.choices.join(', ')}; got "${v}"`;
+  if (typeof v === 'string' && f.choices && !f.choices.includes(v)) return `--${f.name} must be one of ${f.choices.join(', ')}, got "${v}"`;
   return null;
 }
 
