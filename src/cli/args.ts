@@ -14,7 +14,7 @@ export interface FlagSpec {
   readonly max?: number;
   readonly above?: number;
   readonly below?: number;
-  /** Strings: the only values allowed. */
+  /** Strings (and each item of a list): the only values allowed. */
   readonly choices?: readonly string[];
 }
 
@@ -95,7 +95,7 @@ type Camel<S extends string> = S extends `${infer A}-${infer B}` ? `${A}${Capita
 type FlagValue<F extends FlagSpec> = F['kind'] extends 'boolean'
   ? boolean
   : F['kind'] extends 'list'
-    ? string[]
+    ? F extends { readonly choices: readonly (infer C)[] } ? C[] : string[]
     : F['kind'] extends 'int' | 'number'
       ? number
       : F extends { readonly choices: readonly (infer C)[] }
@@ -125,7 +125,12 @@ export function flagProblem(f: FlagSpec, v: unknown): string | null {
     if (f.above !== undefined && !(v > f.above)) return `--${f.name} must be > ${f.above}, got ${v}`;
     if (f.below !== undefined && !(v < f.below)) return `--${f.name} must be < ${f.below}, got ${v}`;
   }
-  if (typeof v === 'string' && f.choices && !f.choices.includes(v)) return `--${f.name} must be ${f.choices.join(', ')}; got "${v}"`;
+  if (typeof v === 'string' && f.choices && !f.choices.includes(v)) return `--${f.name} must be one of ${f.choices.join(', ')}, got "${v}"`;
+  const choices = f.choices;
+  if (Array.isArray(v) && choices) {
+    const bad = v.find((x) => !choices.includes(String(x)));
+    if (bad !== undefined) return `--${f.name} takes ${choices.join(', ')}, got "${bad}"`;
+  }
   return null;
 }
 

@@ -24,7 +24,7 @@ describe('tabtune export: bad input gets one clear line, and nothing is left beh
     mkdirSync(join(out, 'is-folder.gguf'));
     const cases: [string[], number, RegExp][] = [
       [['--model', LLAMA, '--out', join(out, 'm.gguf'), '--type', 'q4_0'], 2, /--type must be one of f32, f16, q8_0/],
-      [['--model', LLAMA, '--out', join(out, 'm.gguf'), '--format', 'onnx'], 2, /--format must be gguf or gguf-lora/],
+      [['--model', LLAMA, '--out', join(out, 'm.gguf'), '--format', 'onnx'], 2, /--format must be one of gguf, gguf-lora/],
       [['--model', LLAMA, '--out', join(out, 'm.bin')], 2, /--out must name a \.gguf file/],
       [['--model', LLAMA, '--out', `${out}/`], 2, /--out must name a \.gguf file/],
       [['--model', LLAMA, '--out', join(out, 'is-folder.gguf')], 1, /is a folder/],

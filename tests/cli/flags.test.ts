@@ -57,7 +57,40 @@ const CASES: readonly [args: readonly string[], flag: string][] = [
   [['generate', '--prompt', 'hi', '--temperature', '0'], '--temperature'],
   [['generate', '--prompt-ids', '1,x'], '--prompt-ids'],
   [['demo', '--steps', '0'], '--steps'],
+  [['init', '--like', 'gpt5', '--out', 'm'], '--like'],
+  [['init', '--like', 'gpt2', '--out', 'm', '--dtype', 'int4'], '--dtype'],
+  [['merge', '--adapter', 'a', '--out', 'm', '--zip', '--json', '--model'], '--model'],
+  [['tokenize', '--text', 'hi', '--model'], '--model'],
+  [['bench', '--only', 'everything'], '--only'],
+  [['bench', '--steps', '0'], '--steps'],
+  [['bench', '--batches', '1,0'], '--batches'],
+  [['bench', '--models', 'gpt5'], '--models'],
+  [['export', '--out', 'm.gguf', '--type', 'q4_k'], '--type'],
+  [['export', '--out', 'm.gguf', '--format', 'onnx'], '--format'],
+  [['serve', '--port', '70000'], '--port'],
+  [['serve', '--check', 'block'], '--check'],
+  [['serve', '--alert-error-rate', '2'], '--alert-error-rate'],
+  [['serve', '--queue', '-1'], '--queue'],
+  [['monitor', '--log'], '--log'],
+  [['data', 'feedback', '--log', 'l.jsonl', '--out', 'p.jsonl', '--format', 'sft'], '--format'],
+  [['data', 'prepare', '--data', 'd.jsonl', '--out', 'o.jsonl', '--dedup', 'fuzzy'], '--dedup'],
+  [['data', 'prepare', '--data', 'd.jsonl', '--out', 'o.jsonl', '--pii', 'erase'], '--pii'],
+  [['data', 'prepare', '--data', 'd.jsonl', '--out', 'o.jsonl', '--near-threshold', '1.5'], '--near-threshold'],
+  [['data', 'prepare', '--data', 'd.jsonl', '--out', 'o.jsonl', '--languages', 'en,xx'], '--languages'],
+  [['data', 'prepare', '--data', 'd.jsonl', '--out', 'o.jsonl', '--scripts', 'Klingon'], '--scripts'],
+  [['data', 'prepare', '--data', 'd.jsonl', '--out', 'o.jsonl', '--balance-field', 'kind', '--balance', 'even'], '--balance'],
+  [['data', 'stats', '--data'], '--data'],
+  [['data', 'synth', '--method', 'dream', '--out', 'o.jsonl'], '--method'],
+  [['data', 'synth', '--per-row', '0', '--out', 'o.jsonl'], '--per-row'],
+  [['eval', '--task', 'mmlu', '--data', 'x.jsonl'], '--task'],
+  [['eval', '--task', 'grounded', '--data', 'x.jsonl', '--max-new-tokens', '0'], '--max-new-tokens'],
 ];
+
+/** Every command, as `tabtune --help` lists it. */
+const COMMANDS = [
+  'demo', 'train', 'eval', 'generate', 'tokenize', 'merge', 'init', 'bench', 'export', 'serve', 'monitor',
+  'data feedback', 'data prepare', 'data stats', 'data synth',
+] as const;
 
 describe('flag ranges', () => {
   const cwd = mkdtempSync(join(tmpdir(), 'tabtune-flags-'));
@@ -95,6 +128,16 @@ describe('flag ranges', () => {
     expect(r.stderr.trim().split('\n')).toEqual(['tabtune: --warmup must be ≥ 0, got -4']);
     expect(readdirSync(dir)).toEqual(['run_manifest.json']);
   });
+
+  for (const name of COMMANDS) {
+    it(`tabtune ${name} --help prints its usage and options`, () => {
+      const r = tabtune(cwd, ...name.split(' '), '--help');
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain(`tabtune ${name}: `);
+      expect(r.stdout).toMatch(/\nOptions:\n/);
+      expect(r.stdout).toMatch(/--json\s+print machine-readable JSON/);
+    });
+  }
 
   it('--help shows the ranges from the same schema', () => {
     const r = tabtune(cwd, 'train', '--help');

@@ -1,11 +1,25 @@
 /** `tabtune eval --suite FILE [--adapter DIR]`: every task on base and adapter, then the gate. */
 import { dirname, resolve } from 'node:path';
 import { judgeTask, parseSuite, type GateRow } from '../../core/eval/suite.ts';
-import { checkTaskData, runTask, type TaskInput, type TaskOutcome } from '../../core/eval/tasks.ts';
-import type { Parsed } from '../args.ts';
+import { checkTaskData, runTask, type TaskInput, type TaskKind, type TaskOutcome } from '../../core/eval/tasks.ts';
 import { modelDir, openModel } from '../common.ts';
 import { bar, type Output } from '../output.ts';
 import { baseThenAdapter, readTextFile } from '../eval-files.ts';
+
+/** The `eval` options a task or suite run reads. */
+export interface TaskRunOptions {
+  readonly task?: TaskKind;
+  readonly suite?: string;
+  readonly template?: string;
+  readonly fields?: string;
+  readonly blocklist?: string;
+  readonly maxNewTokens?: number;
+  readonly data?: string;
+  readonly model?: string;
+  readonly adapter?: string;
+  readonly int8: boolean;
+  readonly batch: number;
+}
 
 /** The gate said no: the records are printed; the exit status says it. */
 export class GateFailed extends Error {
@@ -14,8 +28,8 @@ export class GateFailed extends Error {
   }
 }
 
-export async function runSuite(p: Parsed, out: Output): Promise<void> {
-  const file = p.suite as string;
+export async function runSuite(o: TaskRunOptions & { readonly suite: string }, out: Output): Promise<void> {
+  const file = o.suite;
   const suite = parseSuite(await readTextFile(file), file);
   const dir = dirname(resolve(file));
   // Every data file is read and checked before the GPU is touched.
@@ -24,12 +38,12 @@ export async function runSuite(p: Parsed, out: Output): Promise<void> {
     const data = resolve(dir, t.data);
     const input: TaskInput = {
       kind: t.task, file: data, text: await readTextFile(data), template: t.template, fields: t.fields,
-      blocklist: t.blocklist ? await readTextFile(resolve(dir, t.blocklist)) : undefined, maxNewTokens: t.maxNewTokens, batch: p.batch as number,
+      blocklist: t.blocklist ? await readTextFile(resolve(dir, t.blocklist)) : undefined, maxNewTokens: t.maxNewTokens, batch: o.batch,
     };
     checkTaskData(input);
     inputs.push(input);
   }
-  const session = await openModel(out, modelDir(p.model as string | undefined), p.adapter as string | undefined, { int8: p.int8 === true });
+  const session = await openModel(out, modelDir(o.model), o.adapter, { int8: o.int8 });
   let runs: { base: TaskOutcome[]; adapter: TaskOutcome[] | null };
   try {
     runs = await baseThenAdapter(session, async (which) => {

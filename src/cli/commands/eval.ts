@@ -4,7 +4,7 @@ import { modelDir, openModel } from '../common.ts';
 import { loadData } from '../dataset.ts';
 import { columnsFlag } from '../import-file.ts';
 import { bar, type Output } from '../output.ts';
-import { isTaskRun, runTask, TASK_FLAGS } from './eval-tasks.ts';
+import { runTask, TASK_FLAGS } from './eval-tasks.ts';
 
 export const spec = {
   name: 'eval',
@@ -33,8 +33,8 @@ export const spec = {
 } as const satisfies CommandSpec;
 
 export async function run(p: Parsed, out: Output): Promise<void> {
-  if (isTaskRun(p)) return runTask(p, out);
   const o = options(spec, p);
+  if (o.task !== undefined || o.suite !== undefined) return runTask(o, out);
   const columns = columnsFlag(p);
   const data = required(o.data, 'data');
   const session = await openModel(out, modelDir(o.model), o.adapter, { int8: o.int8 });

@@ -1,28 +1,32 @@
 import { basename, dirname, join, resolve } from 'node:path';
 import { ggufChunks, type GgufTensorSource } from '../../core/formats/gguf.ts';
-import { GGUF_OUT_TYPES, type GgufOutType } from '../../core/deploy/gguf-export.ts';
+import { GGUF_OUT_TYPES } from '../../core/deploy/gguf-export.ts';
 import { ggufPlan, loraFactors, ollamaModelfile } from '../../core/deploy/gguf-files.ts';
 import { readPeftAdapter } from '../../core/model/lora.ts';
 import { prepareModel } from '../../core/session.ts';
 import { nodeFileTree } from '../../platform/node-files.ts';
-import { need, UsageError, type CommandSpec, type Parsed } from '../args.ts';
+import { options, required, UsageError, type CommandSpec, type Parsed } from '../args.ts';
 import { writeFileAtomic, writeStreamAtomic } from '../../platform/node-atomic.ts';
 import { checkOutputs } from '../output-checks.ts';
 import { modelDir } from '../common.ts';
 import type { Output } from '../output.ts';
 
-export const spec: CommandSpec = {
+export const spec = {
   name: 'export',
   summary: 'export a model (with a merged LoRA adapter) or an adapter alone as GGUF for llama.cpp / Ollama, with a Modelfile',
   usage: 'tabtune export --format gguf|gguf-lora --model DIR [--adapter DIR] --out FILE.gguf [--type f32|f16|q8_0] [--no-modelfile] [--json]',
   flags: [
-    { name: 'format', kind: 'string', value: 'gguf|gguf-lora',
-      help: 'gguf: the merged model; gguf-lora: the adapter alone (llama.cpp --lora)', default: 'gguf' },
+    {
+      name: 'format', kind: 'string', value: 'gguf|gguf-lora',
+      help: 'gguf: the merged model; gguf-lora: the adapter alone (llama.cpp --lora)', default: 'gguf', choices: ['gguf', 'gguf-lora'],
+    },
     { name: 'model', kind: 'string', value: 'DIR', help: 'Hugging Face model folder (default: the demo model)' },
     { name: 'adapter', kind: 'string', value: 'DIR', help: 'PEFT LoRA adapter folder (merged into the weights with --format gguf)' },
     { name: 'out', kind: 'string', value: 'FILE.gguf', help: 'the GGUF file to write' },
-    { name: 'type', kind: 'string', value: 'f32|f16|q8_0',
-      help: 'weight type (norms and biases stay f32; q8_0 rows not a multiple of 32 are f16)', default: 'f16' },
+    {
+      name: 'type', kind: 'string', value: 'f32|f16|q8_0',
+      help: 'weight type (norms and biases stay f32; q8_0 rows not a multiple of 32 are f16)', default: 'f16', choices: GGUF_OUT_TYPES,
+    },
     { name: 'name', kind: 'string', value: 'NAME', help: 'general.name in the file (default: the model folder name)' },
     { name: 'modelfile', kind: 'boolean', help: 'write an Ollama Modelfile beside the GGUF (--no-modelfile: do not)', default: true },
     { name: 'base-gguf', kind: 'string', value: 'PATH', help: 'with gguf-lora: the base GGUF the Modelfile names in FROM', default: './base.gguf' },
@@ -31,24 +35,22 @@ export const spec: CommandSpec = {
     'tabtune export --format gguf --model ./base --adapter ./run --out ./model.gguf --type q8_0',
     'tabtune export --format gguf-lora --model ./base --adapter ./run --out ./adapter.gguf --base-gguf ./base.gguf',
   ],
-};
+} as const satisfies CommandSpec;
 
 export async function run(p: Parsed, out: Output): Promise<void> {
-  const format = p.format as string;
-  if (format !== 'gguf' && format !== 'gguf-lora') throw new UsageError(`--format must be gguf or gguf-lora, got "${format}"`);
-  const type = p.type as GgufOutType;
-  if (!GGUF_OUT_TYPES.includes(type)) throw new UsageError(`--type must be one of ${GGUF_OUT_TYPES.join(', ')}, got "${p.type}"`);
-  const model = modelDir(p.model as string | undefined);
-  const adapterDir = p.adapter === undefined ? undefined : resolve(p.adapter as string);
+  const o = options(spec, p);
+  const { format, type } = o;
+  const model = modelDir(o.model);
+  const adapterDir = o.adapter === undefined ? undefined : resolve(o.adapter);
   if (format === 'gguf-lora' && !adapterDir) throw new UsageError('--format gguf-lora needs --adapter');
-  const outPath = resolve(need<string>(p, 'out'));
-  if (!outPath.endsWith('.gguf')) throw new UsageError(`--out must name a .gguf file, got "${p.out}"`);
-  const modelfilePath = p.modelfile ? join(dirname(outPath), 'Modelfile') : null;
+  const outPath = resolve(required(o.out, 'out'));
+  if (!outPath.endsWith('.gguf')) throw new UsageError(`--out must name a .gguf file, got "${o.out}"`);
+  const modelfilePath = o.modelfile ? join(dirname(outPath), 'Modelfile') : null;
   checkOutputs({ inputs: { '--model': model, '--adapter': adapterDir }, files: { '--out': outPath, '--out (Modelfile)': modelfilePath ?? undefined } });
 
   const prepared = await prepareModel(nodeFileTree(model));
   const lora = adapterDir ? loraFactors(await readPeftAdapter(prepared.inspected.cfg, nodeFileTree(adapterDir)), adapterDir) : undefined;
-  const name = (p.name as string | undefined) ?? basename(model);
+  const name = o.name ?? basename(model);
   const plan = await ggufPlan(prepared, model, format, type, name, lora);
   for (const w of plan.warnings) out.warn(w);
 
@@ -64,7 +66,7 @@ export async function run(p: Parsed, out: Output): Promise<void> {
   out.clearProgress();
   const files = [outPath];
   if (modelfilePath) {
-    const from = format === 'gguf' ? `./${basename(outPath)}` : (p['base-gguf'] as string);
+    const from = format === 'gguf' ? `./${basename(outPath)}` : o.baseGguf;
     const adapter = format === 'gguf-lora' ? `./${basename(outPath)}` : undefined;
     writeFileAtomic(modelfilePath, new TextEncoder().encode(await ollamaModelfile(prepared, from, adapter, (line) => out.warn(line))));
     files.push(modelfilePath);

@@ -1,29 +1,32 @@
 import { resolve } from 'node:path';
 import { ktoExamples, preferencePairs } from '../../core/serve/feedback-dataset.ts';
 import type { FeedbackRecord } from '../../core/serve/monitor.ts';
-import { need, UsageError, type CommandSpec, type Parsed } from '../args.ts';
+import { options, required, type CommandSpec, type Parsed } from '../args.ts';
 import { writeFileAtomic } from '../../platform/node-atomic.ts';
 import { checkOutputs } from '../output-checks.ts';
 import { readServeLog } from '../log-file.ts';
 import type { Output } from '../output.ts';
 
-export const spec: CommandSpec = {
+export const spec = {
   name: 'data feedback',
   summary: 'turn the feedback in a tabtune serve log into a preference dataset (TRL {prompt, chosen, rejected} or KTO {prompt, completion, label})',
   usage: 'tabtune data feedback --log FILE --out FILE.jsonl [--format preference|kto] [--json]',
   flags: [
     { name: 'log', kind: 'string', value: 'FILE', help: 'the JSONL log written by tabtune serve --log' },
     { name: 'out', kind: 'string', value: 'FILE', help: 'the JSONL dataset to write' },
-    { name: 'format', kind: 'string', value: 'preference|kto', help: 'TRL preference pairs (DPO) or unpaired KTO examples', default: 'preference' },
+    {
+      name: 'format', kind: 'string', value: 'preference|kto', help: 'TRL preference pairs (DPO) or unpaired KTO examples', default: 'preference',
+      choices: ['preference', 'kto'],
+    },
   ],
   examples: ['tabtune data feedback --log serve.jsonl --out prefs.jsonl', 'tabtune data feedback --log serve.jsonl --out kto.jsonl --format kto'],
-};
+} as const satisfies CommandSpec;
 
 export async function run(p: Parsed, out: Output): Promise<void> {
-  const format = p.format as string;
-  if (format !== 'preference' && format !== 'kto') throw new UsageError(`--format must be preference or kto, got "${format}"`);
-  const log = resolve(need<string>(p, 'log'));
-  const target = resolve(need<string>(p, 'out'));
+  const o = options(spec, p);
+  const format = o.format;
+  const log = resolve(required(o.log, 'log'));
+  const target = resolve(required(o.out, 'out'));
   checkOutputs({ inputs: { '--log': log }, files: { '--out': target } });
   const feedback = readServeLog(log).filter((r): r is FeedbackRecord => r.type === 'feedback');
   const rows: unknown[] = format === 'preference' ? preferencePairs(feedback) : ktoExamples(feedback);

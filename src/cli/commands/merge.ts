@@ -1,12 +1,12 @@
 import { basename, resolve } from 'node:path';
 import { zipSync } from 'fflate';
-import { need, type CommandSpec, type Parsed } from '../args.ts';
+import { options, required, type CommandSpec, type Parsed } from '../args.ts';
 import { writeFileAtomic, writeFilesAtomic } from '../../platform/node-atomic.ts';
 import { modelDir, openModel } from '../common.ts';
 import { checkOutputs } from '../output-checks.ts';
 import type { Output } from '../output.ts';
 
-export const spec: CommandSpec = {
+export const spec = {
   name: 'merge',
   summary: 'merge a LoRA adapter into its base and save a full model folder transformers loads',
   usage: 'tabtune merge --model DIR --adapter DIR --out DIR [--json]',
@@ -17,20 +17,19 @@ export const spec: CommandSpec = {
     { name: 'zip', kind: 'boolean', help: 'also write OUT.zip' },
   ],
   examples: ['tabtune merge --model ./base --adapter ./run/adapter --out ./merged'],
-};
+} as const satisfies CommandSpec;
 
 export async function run(p: Parsed, out: Output): Promise<void> {
-  const dir = resolve(need<string>(p, 'out'));
-  const model = modelDir(p.model as string | undefined);
-  checkOutputs({
-    inputs: { '--model': model, '--adapter': need<string>(p, 'adapter') },
-    folder: { flag: '--out', path: dir, kind: 'model', zip: p.zip === true },
-  });
-  const session = await openModel(out, model, need<string>(p, 'adapter'));
+  const o = options(spec, p);
+  const dir = resolve(required(o.out, 'out'));
+  const model = modelDir(o.model);
+  const adapter = required(o.adapter, 'adapter');
+  checkOutputs({ inputs: { '--model': model, '--adapter': adapter }, folder: { flag: '--out', path: dir, kind: 'model', zip: o.zip } });
+  const session = await openModel(out, model, adapter);
   try {
     const files = await session.saveMerged();
     writeFiles(dir, files);
-    if (p.zip) writeZip(`${dir}.zip`, dir, files);
+    if (o.zip) writeZip(`${dir}.zip`, dir, files);
     out.record({ out: dir, files: Object.keys(files) });
     out.say(`merged model written to ${dir} (${Object.keys(files).join(', ')})`);
   } finally {

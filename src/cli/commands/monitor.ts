@@ -1,16 +1,16 @@
 import { resolve } from 'node:path';
 import { summarise, type GroupSummary } from '../../core/serve/monitor.ts';
-import { need, type CommandSpec, type Parsed } from '../args.ts';
+import { options, required, type CommandSpec, type Parsed } from '../args.ts';
 import { readServeLog } from '../log-file.ts';
 import type { Output } from '../output.ts';
 
-export const spec: CommandSpec = {
+export const spec = {
   name: 'monitor',
   summary: 'summarise a tabtune serve log: requests, errors, latency percentiles, flagged outputs, alerts, feedback, per adapter',
   usage: 'tabtune monitor --log FILE [--json]',
   flags: [{ name: 'log', kind: 'string', value: 'FILE', help: 'the JSONL log written by tabtune serve --log' }],
   examples: ['tabtune monitor --log serve.jsonl'],
-};
+} as const satisfies CommandSpec;
 
 const ms = (x: number | null): string => (x === null ? '-' : `${Math.round(x)} ms`);
 
@@ -22,7 +22,7 @@ function line(name: string, g: GroupSummary): string {
 }
 
 export async function run(p: Parsed, out: Output): Promise<void> {
-  const path = resolve(need<string>(p, 'log'));
+  const path = resolve(required(options(spec, p).log, 'log'));
   const s = summarise(readServeLog(path));
   out.record(s);
   out.say(line('all', s));
