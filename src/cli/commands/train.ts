@@ -24,6 +24,7 @@ import { runFindLr } from '../find-lr.ts';
 import { DERIVED_HELP } from '../train-defaults.ts';
 import { defaultTrainConfig, modelParameters, type DefaultTrainSettings } from '../../core/train/defaults.ts';
 import { trainingRows } from '../../core/pipeline/training-data.ts';
+import { basePrecision, PRECISION_FLAG } from '../precision.ts';
 
 export const spec = {
   name: 'train',
@@ -50,6 +51,7 @@ export const spec = {
     { name: 'lora-targets', kind: 'list', value: 'all-linear|q_proj,v_proj,...', help: 'modules to adapt', default: 'all-linear' },
     { name: 'rslora', kind: 'boolean', help: 'rank-stabilised scaling alpha/√r' },
     { name: 'int8', kind: 'boolean', help: 'hold the base model\'s linear weights as int8 with per-channel scales (LoRA only; a quarter of the memory)' },
+    PRECISION_FLAG,
     { name: 'init-adapter', kind: 'string', value: 'DIR', help: 'start from an existing PEFT adapter' },
     { name: 'lr', kind: 'number', value: 'LR', help: `peak learning rate (${DERIVED_HELP}; see --find-lr)`, above: 0 },
     {
@@ -137,6 +139,7 @@ function fromManifest(p: Parsed, file: string): { hash: string } {
   set('lora-targets', c.lora.targets === 'all-linear' ? ['all-linear'] : [...c.lora.targets]);
   set('max-seq-len', m.dataset.maxLength); set('packing', m.dataset.packing); set('mask-prompt', m.dataset.maskPrompt);
   set('val-split', m.dataset.validationFraction);
+  set('precision', c.precision);
   return { hash: m.dataset.hash };
 }
 
@@ -180,7 +183,8 @@ export async function run(p: Parsed, out: Output): Promise<void> {
 
   const session = await openSession(out);
   try {
-    await session.loadModel(prepared, (done, total) => out.progress(`loading ${dir}: ${done}/${total} tensors`), { int8: o.int8 });
+    const precision = basePrecision(session.gpu, o.precision, o.int8);
+    await session.loadModel(prepared, (done, total) => out.progress(`loading ${dir}: ${done}/${total} tensors`), { int8: o.int8, precision });
     out.clearProgress();
     if (o.findLr) {
       const rows = trainingRows(split, cfg, session.padTokenId(), { maxLength: dataOpts.maxLength, packing: o.packing });
@@ -193,7 +197,8 @@ export async function run(p: Parsed, out: Output): Promise<void> {
     const started = Date.now();
     let job: TrainJob | null = null;
     job = await TrainJob.create({
-      session, config, examples: split, rows: { maxLength: dataOpts.maxLength, packing: o.packing }, initAdapter, resume: resumed?.checkpoint,
+      session, config: precision === 'f16' ? { ...config, precision } : config,
+      examples: split, rows: { maxLength: dataOpts.maxLength, packing: o.packing }, initAdapter, resume: resumed?.checkpoint,
       signal: stop.signal,
       describe: {
         model: { name: dir, source: { kind: 'local', path: dir } },

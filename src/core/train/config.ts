@@ -1,4 +1,5 @@
 import type { LoraOptions } from '../model/lora.ts';
+import type { Precision } from '../model/precision.ts';
 import type { ScheduleKind } from './schedule.ts';
 
 /** Every hyperparameter of a run; the run manifest stores this object as it is. */
@@ -29,6 +30,8 @@ export interface TrainConfig {
   /** Checkpoint every N optimizer steps (0: only at the end). */
   readonly saveEvery: number;
   readonly gradCheckpointing: boolean;
+  /** f16: the base's linear weights were held as halves (`--precision`); absent means f32. */
+  readonly precision?: Precision;
 }
 
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
