@@ -8,6 +8,7 @@ import { nodeFileTree } from '../../platform/node-files.ts';
 import type { CommandSpec, Parsed } from '../args.ts';
 import { demoModelDir, openSession, packageRoot } from '../common.ts';
 import type { Output } from '../output.ts';
+import { basePrecision, PRECISION_FLAG } from '../precision.ts';
 import { writeRandomModel } from './init.ts';
 
 export const spec: CommandSpec = {
@@ -21,6 +22,7 @@ export const spec: CommandSpec = {
     { name: 'batches', kind: 'list', value: '1,8', help: 'micro-batch sizes', default: '1,8' },
     { name: 'steps', kind: 'int', help: 'timed steps per shape', default: 3 },
     { name: 'big', kind: 'boolean', help: 'add the large matmul shapes (for real GPUs)' },
+    PRECISION_FLAG,
     { name: 'fast', kind: 'boolean', help: 'Dawn toggles that skip validation (as onnxruntime runs); benchmarks only' },
   ],
   examples: ['npm run bench', 'npm run bench -- --only train --models demo,smollm2-135m --batches 1'],
@@ -65,7 +67,7 @@ export async function run(p: Parsed, out: Output): Promise<void> {
       if (name !== 'demo' && !PRESETS[name]) throw new Error(`unknown model shape "${name}" (demo, ${Object.keys(PRESETS).join(', ')})`);
       if (p.only && p.only !== 'train' && p.only !== 'generate') continue;
       const dir = await presetDir(name, out);
-      const model = await loadTransformer(gpu, nodeFileTree(dir));
+      const model = await loadTransformer(gpu, nodeFileTree(dir), undefined, { precision: basePrecision(gpu, p.precision as string, false) });
       try {
         const seq = (p.seq as number | undefined) ?? (gpu.adapter.software && name !== 'demo' ? 64 : 256);
         if (!p.only || p.only === 'train') {

@@ -4,6 +4,7 @@ import { StepState } from '../kernels/step-state.ts';
 import { Generator } from '../model/generate.ts';
 import { LoraAdapter } from '../model/lora.ts';
 import { estimateTrainingMemory } from '../model/memory.ts';
+import type { Precision } from '../model/precision.ts';
 import { Rng } from '../rng.ts';
 import { StepPlan } from '../model/step-plan.ts';
 import type { Transformer } from '../model/transformer.ts';
@@ -26,6 +27,8 @@ export interface TrainBench {
   /** Share of GPU time in matmul and attention kernels (profiled op by op). */
   readonly matmulAttentionShare: number | null;
   readonly dispatchesPerStep: number;
+  /** How the base's linear weights are held (`--precision`). */
+  readonly precision: Precision;
   readonly adapter: string;
 }
 
@@ -69,7 +72,8 @@ export async function benchTraining(gpu: Gpu, model: Transformer, name: string, 
       bench: 'train', model: name, batch: o.batch, seq: o.seq, method: 'lora', r, msPerStep: ms, tokensPerSecond: T / (ms / 1000),
       peakMemoryMiB: (gpu.ledger.peak - before + model.weights.store.buffers.reduce((a, b) => a + b.size, 0)) / 2 ** 20,
       estimatedMemoryMiB: estimate / 2 ** 20, matmulAttentionShare: share,
-      dispatchesPerStep: plan.forward.dispatchCount + plan.backward!.dispatchCount + opt.program.dispatchCount, adapter: gpu.adapter.description,
+      dispatchesPerStep: plan.forward.dispatchCount + plan.backward!.dispatchCount + opt.program.dispatchCount,
+      precision: model.weights.precision, adapter: gpu.adapter.description,
     };
   } finally {
     opt.destroy();
