@@ -9,9 +9,14 @@ export const PRECISION_FLAG = {
     'auto: f16 where the GPU offers shader-f16',
 } as const;
 
+/** Refuses flags that contradict each other, before any work. */
+export function checkPrecisionFlags(choice: string | undefined, int8: boolean | undefined): void {
+  if (int8 && choice === 'f16') throw new UsageError('--int8 and --precision f16 both set how the base is held; choose one');
+}
+
 /** The precision a run loads its base in; an int8 base has its own (f16 with --int8 is refused). */
 export function basePrecision(gpu: Gpu, choice: string | undefined, int8: boolean | undefined): Precision {
-  if (int8 && choice === 'f16') throw new UsageError('--int8 and --precision f16 both set how the base is held; choose one');
+  checkPrecisionFlags(choice, int8);
   if (int8) return 'f32';
   try {
     return resolvePrecision(gpu, (choice ?? 'f32') as PrecisionChoice);

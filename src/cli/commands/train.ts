@@ -24,7 +24,7 @@ import { runFindLr } from '../find-lr.ts';
 import { DERIVED_HELP } from '../train-defaults.ts';
 import { defaultTrainConfig, modelParameters, type DefaultTrainSettings } from '../../core/train/defaults.ts';
 import { trainingRows } from '../../core/pipeline/training-data.ts';
-import { basePrecision, PRECISION_FLAG } from '../precision.ts';
+import { basePrecision, checkPrecisionFlags, PRECISION_FLAG } from '../precision.ts';
 
 export const spec = {
   name: 'train',
@@ -149,6 +149,7 @@ export async function run(p: Parsed, out: Output): Promise<void> {
   const o = options(spec, p);
   const { method, tune } = trainMethod(p);
   const columns = columnsFlag(p);
+  checkPrecisionFlags(o.precision, o.int8);
   const dir = modelDir(o.model);
   const dataFile = resolve(o.data ?? join(demoDataDir(), 'demo-grounded-qa.jsonl'));
   const demoData = o.data === undefined;
