@@ -74,8 +74,10 @@ export class Session {
   }
 
   /** Loads config, weights and (when present) the tokenizer of a Hugging Face model folder. */
-  /** `int8`: hold the base's linear weights as int8 (LoRA, evaluation and generation; a quarter of the memory). */
-  async loadModel(from: FileTree | PreparedModel, onProgress?: (done: number, total: number) => void, o: { int8?: boolean; precision?: Precision } = {}): Promise<ModelInfo> {
+  /** `int8`: hold the base's linear weights as int8 (LoRA, evaluation and generation; a quarter of the memory); `precision` f16: as halves. */
+  async loadModel(
+    from: FileTree | PreparedModel, onProgress?: (done: number, total: number) => void, o: { int8?: boolean; precision?: Precision } = {},
+  ): Promise<ModelInfo> {
     const prepared = 'inspected' in from ? from : await prepareModel(from);
     this.unloadModel();
     this.model = await loadTransformer(this.gpu, prepared.inspected, onProgress, o);

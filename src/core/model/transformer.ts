@@ -95,7 +95,9 @@ export class Transformer {
     this.grads?.destroy();
     this.grads = null;
     if (what === 'full' && this.weights.int8) throw new Error('an int8 base trains with LoRA only (load the model in f32 for full fine-tuning)');
-    if (what === 'full' && this.weights.precision === 'f16') throw new Error('an f16 base trains with LoRA only (full fine-tuning keeps f32 weights: --precision f32)');
+    if (what === 'full' && this.weights.precision === 'f16') {
+      throw new Error('an f16 base trains with LoRA only (full fine-tuning keeps f32 weights: --precision f32)');
+    }
     this.trainFull = what === 'full';
     if (what === 'full') this.grads = this.weights.store.mirror('gradients', 'grads');
     if (what === 'lora') {
@@ -112,7 +114,7 @@ export class Transformer {
     return this.w(layerParam(l, name));
   }
 
-  /** A linear weight of layer l (`qkv`, `o`, `up`, `down`), f32 or int8. */
+  /** A linear weight of layer l (`qkv`, `o`, `up`, `down`), f32, int8 or f16. */
   lin(l: number, site: 'qkv' | 'o' | 'up' | 'down'): LinearWeight {
     const stem = layerParam(l, site);
     const half = halfWeight(this.weights.store, `${stem}.weight`);
