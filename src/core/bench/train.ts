@@ -92,6 +92,7 @@ export interface GenerateBench {
   readonly newTokens: number;
   readonly prefillTokensPerSecond: number;
   readonly decodeTokensPerSecond: number;
+  readonly precision: Precision;
   readonly adapter: string;
 }
 
@@ -108,7 +109,8 @@ export async function benchGeneration(model: Transformer, name: string, o: { pro
     const end = performance.now();
     return {
       bench: 'generate', model: name, promptTokens: o.prompt, newTokens: o.newTokens,
-      prefillTokensPerSecond: o.prompt / ((first - t0) / 1000), decodeTokensPerSecond: (o.newTokens - 1) / ((end - first) / 1000), adapter: model.gpu.adapter.description,
+      prefillTokensPerSecond: o.prompt / ((first - t0) / 1000), decodeTokensPerSecond: (o.newTokens - 1) / ((end - first) / 1000),
+      precision: model.weights.precision, adapter: model.gpu.adapter.description,
     };
   } finally {
     gen.destroy();
