@@ -7,6 +7,8 @@ import { subgroupReductions } from '../../src/core/gpu/features.ts';
 import { Program } from '../../src/core/gpu/program.ts';
 import { allocTensor, tensorOf } from '../../src/core/gpu/tensor.ts';
 import type { Gpu } from '../../src/core/gpu/gpu.ts';
+import { reductionSelfTest } from '../../src/core/selftest/reductions.ts';
+import { Rng } from '../../src/core/rng.ts';
 import { randomArray, relError, runAndRead, testGpu, upload } from './gpu-harness.ts';
 
 // Row lengths that fill no subgroup or workgroup evenly.
@@ -117,4 +119,18 @@ describe('row reductions, subgroup and workgroup-memory paths', () => {
       }
     });
   }
+});
+
+describe('the self-test of row reductions (what the app runs on the browser adapter)', () => {
+  it('checks both paths on lavapipe, each within 1e-4 of float64', async () => {
+    const gpu = await testGpu();
+    gpu.tuning.subgroups = undefined;
+    const results = await reductionSelfTest(gpu, new Rng(7));
+    expect(results.map((r) => r.name)).toEqual([
+      'rmsnorm 5x257 (subgroups)', 'cross-entropy 5x1000 (subgroups)', 'sum of squares of 1285 (subgroups)',
+      'rmsnorm 5x257 (workgroup memory)', 'cross-entropy 5x1000 (workgroup memory)', 'sum of squares of 1285 (workgroup memory)',
+    ]);
+    for (const r of results) expect(r.relError, r.name).toBeLessThan(1e-4);
+    expect(gpu.tuning.subgroups).toBeUndefined();
+  });
 });

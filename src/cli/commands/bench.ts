@@ -9,6 +9,7 @@ import { nodeFileTree } from '../../platform/node-files.ts';
 import { options, UsageError, type CommandSpec, type Parsed } from '../args.ts';
 import { demoModelDir, openSession, packageRoot } from '../common.ts';
 import type { Output } from '../output.ts';
+import { basePrecision, PRECISION_FLAG } from '../precision.ts';
 import { writeRandomModel } from './init.ts';
 
 export const spec = {
@@ -25,6 +26,7 @@ export const spec = {
     { name: 'batches', kind: 'list', value: '1,8', help: 'micro-batch sizes', default: '1,8' },
     { name: 'steps', kind: 'int', help: 'timed steps per shape', default: 3, min: 1 },
     { name: 'big', kind: 'boolean', help: 'add the large matmul shapes (for real GPUs)' },
+    PRECISION_FLAG,
     { name: 'fast', kind: 'boolean', help: 'Dawn toggles that skip validation (as onnxruntime runs); benchmarks only' },
   ],
   examples: ['npm run bench', 'npm run bench -- --only train --models demo,smollm2-135m --batches 1'],
@@ -77,7 +79,7 @@ export async function run(p: Parsed, out: Output): Promise<void> {
     for (const name of o.models ?? (gpu.adapter.software ? ['demo'] : ['demo', ...Object.keys(PRESETS)])) {
       if (o.only === 'matmul') continue;
       const dir = await presetDir(name, out);
-      const model = await loadTransformer(gpu, nodeFileTree(dir));
+      const model = await loadTransformer(gpu, nodeFileTree(dir), undefined, { precision: basePrecision(gpu, p.precision as string, false) });
       try {
         const seq = o.seq ?? (gpu.adapter.software && name !== 'demo' ? 64 : 256);
         if (!o.only || o.only === 'train') {

@@ -28,6 +28,7 @@ import { trainingRows } from '../../core/pipeline/training-data.ts';
 import { baseQuant } from '../quant-flag.ts';
 import { FIT_FLAGS, fitRun } from '../fit.ts';
 import { BASE_QUANTS, quantExportNote } from '../../core/model/base-quant.ts';
+import { basePrecision, checkPrecisionFlags, PRECISION_FLAG } from '../precision.ts';
 
 export const spec = {
   name: 'train',
@@ -60,6 +61,7 @@ export const spec = {
       name: 'quant', kind: 'string', value: 'none|int8|int4', choices: BASE_QUANTS,
       help: 'hold the base\'s linear weights quantised: int8 per row, or int4 = NF4 per 64 inputs (QLoRA; LoRA only)',
     },
+    PRECISION_FLAG,
     { name: 'init-adapter', kind: 'string', value: 'DIR', help: 'start from an existing PEFT adapter' },
     { name: 'lr', kind: 'number', value: 'LR', help: `peak learning rate (${DERIVED_HELP}; see --find-lr)`, above: 0 },
     {
@@ -157,6 +159,7 @@ function fromManifest(p: Parsed, file: string): { hash: string } {
   set('lora-targets', c.lora.targets === 'all-linear' ? ['all-linear'] : [...c.lora.targets]);
   set('max-seq-len', m.dataset.maxLength); set('packing', m.dataset.packing); set('mask-prompt', m.dataset.maskPrompt);
   set('val-split', m.dataset.validationFraction);
+  set('precision', c.precision);
   return { hash: m.dataset.hash };
 }
 
@@ -166,6 +169,7 @@ export async function run(p: Parsed, out: Output): Promise<void> {
   const o = options(spec, p);
   const { method, tune } = trainMethod(p);
   const columns = columnsFlag(p);
+  checkPrecisionFlags(o.precision, o.int8 || (o.quant !== undefined && o.quant !== 'none'));
   const dir = modelDir(o.model);
   const dataFile = resolve(o.data ?? join(demoDataDir(), 'demo-grounded-qa.jsonl'));
   const demoData = o.data === undefined;
@@ -207,7 +211,8 @@ export async function run(p: Parsed, out: Output): Promise<void> {
     if (fit) ({ config, split } = fit);
     if (fit && !fit.plan.fits) throw new UsageError(`--fit: ${fit.plan.reasons[0]}`);
     const loadAs = fit?.plan.quant ?? quant;
-    await session.loadModel(prepared, (done, total) => out.progress(`loading ${dir}: ${done}/${total} tensors`), { quant: loadAs });
+    const precision = basePrecision(session.gpu, o.precision, loadAs !== 'none');
+    await session.loadModel(prepared, (done, total) => out.progress(`loading ${dir}: ${done}/${total} tensors`), { quant: loadAs, precision });
     out.clearProgress();
     if (o.findLr) {
       const rows = trainingRows(split, cfg, session.padTokenId(), { maxLength: dataOpts.maxLength, packing: o.packing });
@@ -220,7 +225,8 @@ export async function run(p: Parsed, out: Output): Promise<void> {
     const started = Date.now();
     let job: TrainJob | null = null;
     job = await TrainJob.create({
-      session, config, examples: split, rows: { maxLength: dataOpts.maxLength, packing: o.packing }, initAdapter, resume: resumed?.checkpoint,
+      session, config: precision === 'f16' ? { ...config, precision } : config,
+      examples: split, rows: { maxLength: dataOpts.maxLength, packing: o.packing }, initAdapter, resume: resumed?.checkpoint,
       signal: stop.signal,
       describe: {
         model: { name: dir, source: { kind: 'local', path: dir } },

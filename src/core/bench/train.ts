@@ -4,6 +4,7 @@ import { StepState } from '../kernels/step-state.ts';
 import { Generator } from '../model/generate.ts';
 import { LoraAdapter } from '../model/lora.ts';
 import { estimateTrainingMemory } from '../model/memory.ts';
+import type { Precision } from '../model/precision.ts';
 import { Rng } from '../rng.ts';
 import { StepPlan } from '../model/step-plan.ts';
 import type { Transformer } from '../model/transformer.ts';
@@ -77,7 +78,7 @@ export async function benchTraining(
     const estimate = Object.values(estimateTrainingMemory(model.cfg, { ...shape, ...options })).reduce((a, b) => a + b, 0);
     const counts = stepMetrics([opt.zeroGrads, plan.forward, plan.backward!, opt.program]);
     return {
-      bench: 'train', model: name, batch: o.batch, seq: o.seq, method: 'lora', r, precision: o.precision ?? 'f32',
+      bench: 'train', model: name, batch: o.batch, seq: o.seq, method: 'lora', r, precision: model.weights.precision,
       ms_per_step: ms, tokens_per_s: T / (ms / 1000),
       peak_mib: (gpu.ledger.peak - before + model.weights.store.buffers.reduce((a, b) => a + b.size, 0)) / 2 ** 20,
       estimate_mib: estimate / 2 ** 20, matmulAttentionShare: share,
@@ -100,6 +101,7 @@ export interface GenerateBench {
   readonly newTokens: number;
   readonly prefillTokensPerSecond: number;
   readonly decodeTokensPerSecond: number;
+  readonly precision: Precision;
   readonly adapter: string;
 }
 
@@ -117,7 +119,7 @@ export async function benchGeneration(model: Transformer, name: string, o: { pro
     return {
       bench: 'generate', model: name, promptTokens: o.prompt, newTokens: o.newTokens,
       prefillTokensPerSecond: o.prompt / ((first - t0) / 1000), decodeTokensPerSecond: (o.newTokens - 1) / ((end - first) / 1000),
-      adapter: model.gpu.adapter.description,
+      precision: model.weights.precision, adapter: model.gpu.adapter.description,
     };
   } finally {
     gen.destroy();

@@ -67,7 +67,17 @@ export function unpackHalves(words: Uint32Array, count = words.length * 2): Floa
   return out;
 }
 
-function fields(M: number, N: number, K: number, a: Tensor, lda: number, w: F16Weight, c: Tensor, ldc: number, bias: Tensor | undefined, alpha: number, beta: number) {
+interface Operands {
+  readonly a: Tensor;
+  readonly lda: number;
+  readonly c: Tensor;
+  readonly ldc: number;
+  readonly bias?: Tensor;
+  readonly alpha: number;
+  readonly beta: number;
+}
+
+function fields(M: number, N: number, K: number, w: F16Weight, { a, lda, c, ldc, bias, alpha, beta }: Operands) {
   if (w.in % 4 || w.h.offset % 2) throw new Error(`f16 weight [${w.out}, ${w.in}]: in_features % 4 and the word offset % 2 must be 0`);
   return packParams([
     [M, 'u32'], [N, 'u32'], [K, 'u32'], [bias ? 1 : 0, 'u32'],
@@ -78,13 +88,20 @@ function fields(M: number, N: number, K: number, a: Tensor, lda: number, w: F16W
 }
 
 /** y (+)= x Wᵀ (+ b) for x [T, in] (f32) and an f16 W [out, in], accumulated in f32. */
-export function matmulF16Forward(gpu: Gpu, program: Program, T: number, x: Tensor, lda: number, w: F16Weight, y: Tensor, ldc: number, o: { bias?: Tensor; alpha?: number; beta?: number } = {}): Promise<void> {
-  const f = fields(T, w.out, w.in, x, lda, w, y, ldc, o.bias, o.alpha ?? 1, o.beta ?? 0);
-  return gpu.record(program, NT, [gpu.uniforms.alloc(f), x.buffer, w.h.buffer, y.buffer, o.bias?.buffer ?? gpu.placeholder], [Math.ceil(w.out / 32), Math.ceil(T / 32)]);
+export function matmulF16Forward(
+  gpu: Gpu, program: Program, T: number, x: Tensor, lda: number, w: F16Weight, y: Tensor, ldc: number,
+  o: { bias?: Tensor; alpha?: number; beta?: number } = {},
+): Promise<void> {
+  const f = fields(T, w.out, w.in, w, { a: x, lda, c: y, ldc, bias: o.bias, alpha: o.alpha ?? 1, beta: o.beta ?? 0 });
+  const buffers = [gpu.uniforms.alloc(f), x.buffer, w.h.buffer, y.buffer, o.bias?.buffer ?? gpu.placeholder];
+  return gpu.record(program, NT, buffers, [Math.ceil(w.out / 32), Math.ceil(T / 32)]);
 }
 
 /** dx (+)= dy W for dy [T, out] (f32) and an f16 W [out, in], accumulated in f32. */
-export function matmulF16Input(gpu: Gpu, program: Program, T: number, dy: Tensor, lda: number, w: F16Weight, dx: Tensor, ldc: number, beta = 0): Promise<void> {
-  const f = fields(T, w.in, w.out, dy, lda, w, dx, ldc, undefined, 1, beta);
-  return gpu.record(program, NN, [gpu.uniforms.alloc(f), dy.buffer, w.h.buffer, dx.buffer, gpu.placeholder], [Math.ceil(w.in / 32), Math.ceil(T / 32)]);
+export function matmulF16Input(
+  gpu: Gpu, program: Program, T: number, dy: Tensor, lda: number, w: F16Weight, dx: Tensor, ldc: number, beta = 0,
+): Promise<void> {
+  const f = fields(T, w.in, w.out, w, { a: dy, lda, c: dx, ldc, alpha: 1, beta });
+  const buffers = [gpu.uniforms.alloc(f), dy.buffer, w.h.buffer, dx.buffer, gpu.placeholder];
+  return gpu.record(program, NN, buffers, [Math.ceil(w.in / 32), Math.ceil(T / 32)]);
 }

@@ -27,7 +27,10 @@ const stemOf = (param: string): string => param.slice(0, -'.weight'.length);
 
 /** The f16 layout: each linear weight [out, in] with in % 4 == 0 becomes `<stem>.f16`, [out, in/2] words. */
 export function halfSpecs(specs: readonly ParamSpec[]): ParamSpec[] {
-  return specs.map((s) => (LINEAR.test(s.name) && s.shape[1]! % 4 === 0 ? { name: `${stemOf(s.name)}.f16`, shape: [s.shape[0]!, s.shape[1]! / 2], decay: false } : s));
+  return specs.map((s) => {
+    if (!LINEAR.test(s.name) || s.shape[1]! % 4) return s;
+    return { name: `${stemOf(s.name)}.f16`, shape: [s.shape[0]!, s.shape[1]! / 2], decay: false };
+  });
 }
 
 /** The f16 weight standing for `param` (`layers.N.site.weight`), or null when it is held in f32. */

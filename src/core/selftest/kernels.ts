@@ -4,6 +4,7 @@ import { allocTensor, readTensor, uploadTensor } from '../gpu/tensor.ts';
 import { attentionForward, attentionRef, causalBounds } from '../kernels/attention.ts';
 import { matmul, matmulRef } from '../kernels/matmul.ts';
 import { Rng } from '../rng.ts';
+import { reductionSelfTest } from './reductions.ts';
 
 export interface SelfTestResult {
   readonly name: string;
@@ -76,5 +77,6 @@ export async function kernelSelfTest(gpu: Gpu): Promise<SelfTestResult[]> {
     const e = relError(await readTensor(gpu, o), attentionRef(q, k, v, S, S, H, KVH, hd, query));
     results.push({ name: `attention ${S} tokens, ${H}/${KVH} heads`, relError: e, ok: e < TOLERANCE });
   }
+  for (const r of await reductionSelfTest(gpu, rng)) results.push({ ...r, ok: r.relError < TOLERANCE });
   return results;
 }

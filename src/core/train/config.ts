@@ -1,4 +1,5 @@
 import type { LoraOptions } from '../model/lora.ts';
+import type { Precision } from '../model/precision.ts';
 import type { ScheduleKind } from './schedule.ts';
 
 /** Every hyperparameter of a run; the run manifest stores this object as it is. */
@@ -31,6 +32,8 @@ export interface TrainConfig {
   readonly gradCheckpointing: boolean;
   /** LoRA+: lora_B (and 1-D adapter parameters) learn at this multiple of lr; 1 is plain LoRA. */
   readonly loraplusLrRatio?: number;
+  /** f16: the base's linear weights were held as halves (`--precision`); absent means f32. */
+  readonly precision?: Precision;
 }
 
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
