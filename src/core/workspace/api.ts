@@ -97,6 +97,10 @@ export interface MemoryEstimate {
 }
 
 export type { DatasetOptions, DatasetVersion } from './datasets.ts';
+export type { FitToGpuRequest } from './fit-to-gpu.ts';
+export type { MemoryPlan } from '../model/memory-plan.ts';
+import type { FitToGpuRequest } from './fit-to-gpu.ts';
+import type { MemoryPlan } from '../model/memory-plan.ts';
 import type { DatasetMeta, DatasetOptions } from './datasets.ts';
 
 /** A dataset as the UI sees it (what the library stores about it). */
@@ -228,6 +232,8 @@ export interface WorkerApi {
   /** Hub repos downloaded into the browser cache (usable offline). */
   cachedModels(): Promise<{ repo: string; revision: string; bytes: number }[]>;
   estimateMemory(req: MemoryRequest): Promise<MemoryEstimate>;
+  /** "Fit to my GPU": batch, accumulation, rows, recomputation and quantisation for a budget, with reasons. */
+  fitToGpu(req: FitToGpuRequest): Promise<MemoryPlan>;
 
   importDataset(name: string, bytes: Uint8Array, options?: Partial<DatasetOptions>): Promise<DatasetSummary>;
   listDatasets(): Promise<DatasetSummary[]>;

@@ -14,6 +14,8 @@ import type { WorkbenchPlatform } from './platform.ts';
 import { RunControl } from './run-control.ts';
 import { RunLibrary } from './runs.ts';
 import { TokenizedDatasets } from './tokenized-datasets.ts';
+import { fitToGpu, type FitToGpuRequest } from './fit-to-gpu.ts';
+import type { MemoryPlan } from '../model/memory-plan.ts';
 
 export type { WorkbenchPlatform } from './platform.ts';
 
@@ -71,6 +73,10 @@ export class Workbench implements WorkerApi {
 
   estimateMemory(req: MemoryRequest): Promise<MemoryEstimate> {
     return this.host.estimateMemory(req);
+  }
+
+  fitToGpu(req: FitToGpuRequest): Promise<MemoryPlan> {
+    return fitToGpu(this.host, this.datasets, this.tokenized, req);
   }
 
   // ---- datasets
