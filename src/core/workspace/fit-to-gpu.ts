@@ -1,21 +1,9 @@
 import { linearModules, resolveTargets } from '../formats/peft.ts';
 import { planMemory, type MemoryPlan } from '../model/memory-plan.ts';
+import type { FitToGpuRequest } from './api.ts';
 import type { DatasetLibrary } from './datasets.ts';
 import type { ModelHost } from './model-host.ts';
 import type { TokenizedDatasets } from './tokenized-datasets.ts';
-
-/** "Fit to my GPU": the run the app wants, on a dataset, under a memory budget. */
-export interface FitToGpuRequest {
-  readonly datasetId: string;
-  readonly method: 'lora' | 'full';
-  /** Rows per optimizer step wanted; the plan keeps it with gradient accumulation. */
-  readonly batch: number;
-  readonly r: number;
-  readonly targets: 'all-linear' | readonly string[];
-  readonly loraDropout: number;
-  /** The memory the run may use (browsers do not say how much the GPU has). */
-  readonly budgetMiB: number;
-}
 
 /**
  * Plans batch, accumulation, row length, recomputation and base quantisation for the loaded model

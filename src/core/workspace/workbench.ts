@@ -14,7 +14,8 @@ import type { WorkbenchPlatform } from './platform.ts';
 import { RunControl } from './run-control.ts';
 import { RunLibrary } from './runs.ts';
 import { TokenizedDatasets } from './tokenized-datasets.ts';
-import { fitToGpu, type FitToGpuRequest } from './fit-to-gpu.ts';
+import { fitToGpu } from './fit-to-gpu.ts';
+import type { FitToGpuRequest } from './api.ts';
 import type { MemoryPlan } from '../model/memory-plan.ts';
 
 export type { WorkbenchPlatform } from './platform.ts';
