@@ -27,7 +27,7 @@ describe('memory planner', () => {
     for (const gib of [64, 8, 4, 3, 2, 1.5, 1.2]) {
       const p = planMemory(req({ budget: gib * GiB }));
       expect(p.fits).toBe(true);
-      expect(p.estimate).toBeLessThanOrEqual(gib * GiB);
+      expect(p.estimate).toBeLessThanOrEqual(0.95 * gib * GiB);
       expect(p.batch * p.gradAccum).toBeGreaterThanOrEqual(8);
       // The plan's estimate is the memory estimate of the shape it chose.
       const shape = { method: 'lora' as const, batch: p.batch, seq: p.seq, r: 16, loraModules: modules, loraDropout: 0, gradCheckpointing: p.gradCheckpointing, validation: false, quant: p.quant };
@@ -67,6 +67,6 @@ describe('memory planner', () => {
     const p = planMemory(req({ method: 'full', budget: 0.5 * GiB }));
     expect(p.fits).toBe(false);
     expect(p.quant).toBe('none');
-    expect(p.reasons[0]).toMatch(/nothing fits the 512 MiB budget/);
+    expect(p.reasons[0]).toMatch(/nothing fits the 512 MiB budget \(5% kept free\)/);
   });
 });

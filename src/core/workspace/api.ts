@@ -84,6 +84,19 @@ export interface MemoryRequest {
   readonly gradCheckpointing: boolean;
 }
 
+/** "Fit to my GPU": the run the app wants, on a dataset, under a memory budget. */
+export interface FitToGpuRequest {
+  readonly datasetId: string;
+  readonly method: 'lora' | 'full';
+  /** Rows per optimizer step wanted; the plan keeps it with gradient accumulation. */
+  readonly batch: number;
+  readonly r: number;
+  readonly targets: 'all-linear' | readonly string[];
+  readonly loraDropout: number;
+  /** The memory the run may use (browsers do not say how much the GPU has). */
+  readonly budgetMiB: number;
+}
+
 export interface MemoryEstimate {
   /** Bytes by purpose: weights, adapter, gradients, optimizer, activations, logits, ... */
   readonly parts: Readonly<Record<string, number>>;
@@ -97,6 +110,8 @@ export interface MemoryEstimate {
 }
 
 export type { DatasetOptions, DatasetVersion } from './datasets.ts';
+export type { MemoryPlan } from '../model/memory-plan.ts';
+import type { MemoryPlan } from '../model/memory-plan.ts';
 import type { DatasetMeta, DatasetOptions } from './datasets.ts';
 
 /** A dataset as the UI sees it (what the library stores about it). */
@@ -233,6 +248,8 @@ export interface WorkerApi {
   /** Hub repos downloaded into the browser cache (usable offline). */
   cachedModels(): Promise<{ repo: string; revision: string; bytes: number }[]>;
   estimateMemory(req: MemoryRequest): Promise<MemoryEstimate>;
+  /** "Fit to my GPU": batch, accumulation, rows, recomputation and quantisation for a budget, with reasons. */
+  fitToGpu(req: FitToGpuRequest): Promise<MemoryPlan>;
 
   importDataset(name: string, bytes: Uint8Array, options?: Partial<DatasetOptions>): Promise<DatasetSummary>;
   listDatasets(): Promise<DatasetSummary[]>;

@@ -16,6 +16,9 @@ import type { WorkbenchPlatform } from './platform.ts';
 import { RunControl } from './run-control.ts';
 import { RunLibrary } from './runs.ts';
 import { TokenizedDatasets } from './tokenized-datasets.ts';
+import { fitToGpu } from './fit-to-gpu.ts';
+import type { FitToGpuRequest } from './api.ts';
+import type { MemoryPlan } from '../model/memory-plan.ts';
 
 export type { WorkbenchPlatform } from './platform.ts';
 
@@ -77,6 +80,10 @@ export class Workbench implements WorkerApi {
 
   estimateMemory(req: MemoryRequest): Promise<MemoryEstimate> {
     return this.host.estimateMemory(req);
+  }
+
+  fitToGpu(req: FitToGpuRequest): Promise<MemoryPlan> {
+    return fitToGpu(this.host, this.datasets, this.tokenized, req);
   }
 
   // ---- datasets

@@ -1,0 +1,26 @@
+import { linearModules, resolveTargets } from '../formats/peft.ts';
+import { planMemory, type MemoryPlan } from '../model/memory-plan.ts';
+import type { FitToGpuRequest } from './api.ts';
+import type { DatasetLibrary } from './datasets.ts';
+import type { ModelHost } from './model-host.ts';
+import type { TokenizedDatasets } from './tokenized-datasets.ts';
+
+/**
+ * Plans batch, accumulation, row length, recomputation and base quantisation for the loaded model
+ * and the dataset's token lengths (its options' maxLength caps rows), against this GPU's limits.
+ * The app applies the plan to its run settings and shows `reasons`.
+ */
+export async function fitToGpu(host: ModelHost, datasets: DatasetLibrary, tokenized: TokenizedDatasets, req: FitToGpuRequest): Promise<MemoryPlan> {
+  const s = await host.requireModel();
+  const gpu = await host.requireGpu();
+  const cfg = s.requireModel().cfg;
+  const meta = await datasets.get(req.datasetId);
+  const data = await tokenized.data(meta);
+  const targets = resolveTargets(cfg.arch, req.targets === 'all-linear' ? 'all-linear' : [...req.targets]);
+  return planMemory({
+    cfg, method: req.method, r: req.r, loraDropout: req.loraDropout, validation: data.split.validation.length > 0,
+    loraModules: linearModules(cfg.arch).filter((m) => targets.includes(m.id)).map((m) => m.features(cfg)),
+    lengths: data.examples.map((e) => e.inputIds.length), maxSeqLen: meta.options.maxLength, batch: req.batch,
+    budget: req.budgetMiB * 2 ** 20, limits: gpu.limits,
+  });
+}

@@ -1,0 +1,55 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const LLAMA = join(ROOT, 'tests/fixtures/hf/models/tiny-llama');
+
+function tabtune(...args: string[]): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin/tabtune.mjs'), ...args], { encoding: 'utf8', cwd: mkdtempSync(join(tmpdir(), 'tabtune-cwd-')) });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+const json = (s: string) => s.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+
+beforeAll(() => {
+  execFileSync(process.execPath, [join(ROOT, 'scripts/build-cli.mjs')], { cwd: ROOT });
+});
+
+describe('tabtune train --quant and --fit', () => {
+  const ref = JSON.parse(readFileSync(join(LLAMA, 'reference.json'), 'utf8'));
+  const data = join(mkdtempSync(join(tmpdir(), 'tabtune-data-')), 'ref.jsonl');
+  writeFileSync(data, ref.input_ids.map((ids: number[], i: number) => JSON.stringify({ input_ids: ids, labels: ref.labels[i] })).join('\n'));
+
+  it('refuses a quantised base for full fine-tuning, disagreeing flags and unknown kinds, before any work', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'tabtune-out-')), 'run');
+    for (const [args, why] of [
+      [['--quant', 'int4', '--method', 'full'], /--quant int4 holds the base frozen; it trains with LoRA only/],
+      [['--int8', '--quant', 'int4'], /--int8 and --quant int4 disagree/],
+      [['--quant', 'int3'], /--quant must be none, int8, int4/],
+    ] as const) {
+      const r = tabtune('train', '--model', LLAMA, '--data', data, '--out', out, ...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(why);
+      expect(existsSync(out)).toBe(false);
+    }
+  });
+
+  it('prints the plan, trains with it on an NF4 base and says what the adapter means', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'tabtune-out-')), 'run');
+    const r = tabtune('train', '--model', LLAMA, '--data', data, '--out', out, '--fit', '--gpu-memory', '64', '--quant', 'int4', '--batch', '2', '--steps', '2', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const lines = json(r.stdout);
+    const fit = lines.find((l) => 'fit' in l).fit;
+    expect(fit).toMatchObject({ fits: true, quant: 'int4', batch: 2, gradAccum: 1, gradCheckpointing: false, truncated: 0, precision: 'f32' });
+    expect(fit.reasons.join('\n')).toMatch(/every example fits whole/);
+    expect(lines.filter((l) => 'loss' in l)).toHaveLength(2);
+    expect(lines.at(-1).done.state).toBe('finished');
+    expect(r.stderr).toMatch(/trained against an NF4 \(4-bit\) base \(QLoRA\)/);
+    const config = JSON.parse(readFileSync(join(out, 'adapter_config.json'), 'utf8'));
+    expect(config.peft_type).toBe('LORA');
+  });
+});
