@@ -5,6 +5,7 @@ import type { RunManifest } from '../../core/train/manifest.ts';
 import { splitTrainValidation } from '../../core/data/split.ts';
 import { InputError } from '../../core/errors.ts';
 import { readPeftAdapter } from '../../core/model/lora.ts';
+import { pissaIterations, type LoraInit } from '../../core/model/pissa.ts';
 import { prepareModel } from '../../core/session.ts';
 import { TrainJob } from '../../core/pipeline/train-job.ts';
 import { trainConfig, type TrainConfig } from '../../core/train/config.ts';
@@ -50,6 +51,10 @@ export const spec = {
     { name: 'lora-targets', kind: 'list', value: 'all-linear|q_proj,v_proj,...', help: 'modules to adapt', default: 'all-linear' },
     { name: 'rslora', kind: 'boolean', help: 'rank-stabilised scaling alpha/√r' },
     { name: 'use-dora', kind: 'boolean', help: 'DoRA: learn a magnitude per output feature over the normalised W + B·A (PEFT use_dora)' },
+    {
+      name: 'init-lora-weights', kind: 'string', value: 'default|pissa|pissa_niter_N',
+      help: 'PiSSA: start A, B from the top-r singular vectors (base = residual); pissa is an exact float64 SVD, pissa_niter_N randomized',
+    },
     { name: 'loraplus-lr-ratio', kind: 'number', value: 'R', help: 'LoRA+: lora_B learns at R × lr (PEFT\'s loraplus_lr_ratio, e.g. 16)', above: 0 },
     { name: 'int8', kind: 'boolean', help: 'hold the base model\'s linear weights as int8 with per-channel scales (LoRA only; a quarter of the memory)' },
     { name: 'init-adapter', kind: 'string', value: 'DIR', help: 'start from an existing PEFT adapter' },
@@ -112,9 +117,19 @@ function configFrom(o: TrainOptions, tune: 'lora' | 'full', d: DefaultTrainSetti
     lora: {
       r: o.loraR ?? c.lora.r, alpha: o.loraAlpha ?? c.lora.alpha, dropout: o.loraDropout ?? c.lora.dropout, rslora: o.rslora,
       ...(o.useDora && { dora: loraOnly(tune, '--use-dora', true) }),
+      ...(o.initLoraWeights !== undefined && { init: loraOnly(tune, '--init-lora-weights', loraInit(o.initLoraWeights)) }),
       targets: targets.length === 1 && targets[0] === 'all-linear' ? 'all-linear' : targets,
     },
   });
+}
+
+function loraInit(v: string): LoraInit {
+  try {
+    pissaIterations(v);
+  } catch {
+    throw new UsageError(`--init-lora-weights must be default, pissa or pissa_niter_N (e.g. pissa_niter_4), got "${v}"`);
+  }
+  return v as LoraInit;
 }
 
 /** A LoRA-only flag's value; an error for --tune full. */
@@ -144,7 +159,7 @@ function fromManifest(p: Parsed, file: string): { hash: string } {
   set('betas', [...c.betas].map(String)); set('eps', c.eps); set('shuffle', c.shuffle); set('seed', c.seed); set('eval-every', c.evalEvery);
   set('early-stopping', c.earlyStoppingPatience); set('save-every', c.saveEvery); set('grad-checkpointing', c.gradCheckpointing);
   set('lora-r', c.lora.r); set('lora-alpha', c.lora.alpha); set('lora-dropout', c.lora.dropout); set('rslora', c.lora.rslora);
-  set('loraplus-lr-ratio', c.loraplusLrRatio); set('use-dora', c.lora.dora);
+  set('loraplus-lr-ratio', c.loraplusLrRatio); set('use-dora', c.lora.dora); set('init-lora-weights', c.lora.init);
   set('lora-targets', c.lora.targets === 'all-linear' ? ['all-linear'] : [...c.lora.targets]);
   set('max-seq-len', m.dataset.maxLength); set('packing', m.dataset.packing); set('mask-prompt', m.dataset.maskPrompt);
   set('val-split', m.dataset.validationFraction);

@@ -11,6 +11,7 @@ import type { RunState, TrainEvent } from '../train/events.ts';
 import { runFiles, type RunDescription } from '../train/run-files.ts';
 import { Trainer, type Checkpoint, type TrainSummary } from '../train/trainer.ts';
 import { trainingRows, type TrainingRows } from './training-data.ts';
+import { settlePissa, startPissa } from './pissa-run.ts';
 
 export interface TrainJobInit {
   readonly session: Session;
@@ -58,6 +59,7 @@ export class TrainJob {
     if (config.method === 'lora') {
       if (init.initAdapter) await session.loadAdapter(init.initAdapter);
       else session.newAdapter(config.lora, config.seed);
+      await startPissa(session, config.lora, config.seed, !!init.initAdapter);
     } else {
       if (init.initAdapter) throw new Error('an initial adapter is for LoRA runs (method lora)');
       session.dropAdapter();
@@ -113,6 +115,7 @@ export class TrainJob {
       },
       config, seq: this.rows.seq, totalSteps: this.trainer.totalSteps, events: this.events,
     });
+    await settlePissa(session);
     return { summary, files, events: [...this.events] };
   }
 
