@@ -4,8 +4,8 @@ import { tensorOf, type Tensor } from '../gpu/tensor.ts';
 import { adamwUpdate, type AdamWHyper } from '../kernels/adamw.ts';
 import { partialsFor, sumInto } from '../kernels/reduce.ts';
 import { Slot, type StepState } from '../kernels/step-state.ts';
-import type { ParamStore } from '../model/param-store.ts';
-import { scaledRanges } from './param-groups.ts';
+import { ParamStore } from '../model/param-store.ts';
+import { scaledRanges, type ScaledRange } from './param-groups.ts';
 
 export const TORCH_ADAMW: AdamWHyper = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, maxNorm: 0 };
 
@@ -21,6 +21,8 @@ export class AdamW {
   readonly zeroGrads = new Program('zero-grads');
   t = 0;
   private partials: Tensor | null = null;
+  /** Update ranges; with frozen parameters (multiple 0) only the trained ones, each with its own moment slot. */
+  private readonly ranges: readonly (ScaledRange & { state: string | null })[];
 
   private constructor(
     private readonly gpu: Gpu,
@@ -29,11 +31,22 @@ export class AdamW {
     readonly hyper: AdamWHyper,
     /** Parameters without weight decay (biases, norms) still use hyper.weightDecay when false. */
     readonly decayAll: boolean,
-    /** A parameter's learning-rate multiple (LoRA+ groups); absent: 1 for every parameter. */
+    /** A parameter's learning-rate multiple (LoRA+ groups; 0 freezes it); absent: 1 for every parameter. */
     readonly lrScale?: (name: string, shape: readonly number[]) => number,
   ) {
-    this.m = params.mirror('optimizer', 'adam-m');
-    this.v = params.mirror('optimizer', 'adam-v');
+    const all = scaledRanges(params, lrScale);
+    const trained = all.filter((r) => r.lrScale > 0);
+    if (trained.length === all.length) {
+      this.m = params.mirror('optimizer', 'adam-m');
+      this.v = params.mirror('optimizer', 'adam-v');
+      this.ranges = all.map((r) => ({ ...r, state: null }));
+    } else {
+      // Frozen parameters get no moments: Adam state is held for what trains only.
+      const specs = trained.map((r, i) => ({ name: `range.${i}`, shape: [r.size], decay: r.decay }));
+      this.m = ParamStore.create(gpu, specs, 'optimizer', 'adam-m');
+      this.v = ParamStore.create(gpu, specs, 'optimizer', 'adam-v');
+      this.ranges = trained.map((r, i) => ({ ...r, state: `range.${i}` }));
+    }
   }
 
   /**
@@ -52,13 +65,19 @@ export class AdamW {
   private async record(step: StepState): Promise<void> {
     const { gpu, params, grads } = this;
     const lengths = grads.lengths;
-    const partials = gpu.createBuffer(partialsFor(lengths) * 4, 'optimizer', 'grad-norm-partials');
-    this.partials = tensorOf(partials, [partialsFor(lengths)]);
-    await sumInto(gpu, this.program, lengths.map((n, i) => ({ x: grads.whole(i), n })), this.partials, step.tensor, Slot.gradNormSq, { square: true });
-    for (const r of scaledRanges(params, this.lrScale)) {
+    const compact = this.ranges.some((r) => r.state);
+    // The clipping norm covers trained parameters only (frozen ones have no gradient in torch).
+    const normRanges = compact
+      ? this.ranges.map((r) => ({ x: { ...grads.whole(r.buffer), offset: r.offset }, n: r.size }))
+      : lengths.map((n, i) => ({ x: grads.whole(i), n }));
+    const partialCount = partialsFor(normRanges.map((r) => r.n));
+    this.partials = tensorOf(gpu.createBuffer(partialCount * 4, 'optimizer', 'grad-norm-partials'), [partialCount]);
+    await sumInto(gpu, this.program, normRanges, this.partials, step.tensor, Slot.gradNormSq, { square: true });
+    for (const r of this.ranges) {
       const at = (s: ParamStore) => ({ ...s.whole(r.buffer), offset: r.offset });
+      const state = (s: ParamStore) => (r.state ? s.get(r.state) : at(s));
       const hyper = { ...this.hyper, weightDecay: r.decay || this.decayAll ? this.hyper.weightDecay : 0 };
-      await adamwUpdate(gpu, this.program, hyper, r.size, at(params), at(grads), at(this.m), at(this.v), step.tensor, r.lrScale);
+      await adamwUpdate(gpu, this.program, hyper, r.size, at(params), at(grads), state(this.m), state(this.v), step.tensor, r.lrScale);
     }
     grads.buffers.forEach((b, i) => this.zeroGrads.add({ kind: 'clear', buffer: b, offset: 0, size: Math.ceil((lengths[i]! * 4) / 4) * 4 }));
   }

@@ -1,5 +1,6 @@
 import type { LoraOptions } from '../model/lora.ts';
 import type { ScheduleKind } from './schedule.ts';
+import type { FreezeOptions } from './freeze.ts';
 
 /** Every hyperparameter of a run; the run manifest stores this object as it is. */
 export interface TrainConfig {
@@ -31,6 +32,8 @@ export interface TrainConfig {
   readonly gradCheckpointing: boolean;
   /** LoRA+: lora_B (and 1-D adapter parameters) learn at this multiple of lr; 1 is plain LoRA. */
   readonly loraplusLrRatio?: number;
+  /** Full fine-tuning of a part of the model: the rest stays bit-identical to the base. */
+  readonly freeze?: FreezeOptions;
 }
 
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {

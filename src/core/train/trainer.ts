@@ -5,7 +5,7 @@ import { StepPlan, type Batch } from '../model/step-plan.ts';
 import type { Transformer } from '../model/transformer.ts';
 import type { ParamStore } from '../model/param-store.ts';
 import { AdamW } from './adamw.ts';
-import { loraPlusScale } from './param-groups.ts';
+import { optimizerGroups } from './param-groups.ts';
 import type { TrainConfig } from './config.ts';
 import type { StepObjective } from './objective.ts';
 import type { RunState, TrainEvent } from './events.ts';
@@ -113,7 +113,7 @@ export class Trainer {
       { beta1: config.betas[0], beta2: config.betas[1], eps: config.eps, weightDecay: config.weightDecay, maxNorm: config.clip },
       stepState,
       config.method === 'lora',
-      config.method === 'lora' && config.loraplusLrRatio !== undefined ? loraPlusScale(config.loraplusLrRatio) : undefined,
+      optimizerGroups(config, model.cfg),
     );
     const trainer = new Trainer(init, gpu, trainable, plan, evalPlan, opt, stepState, evalState);
     if (init.resume) await trainer.restore(init.resume);
