@@ -5,6 +5,7 @@ import { loadTransformer } from '../../src/core/model/load.ts';
 import type { ParamStore } from '../../src/core/model/param-store.ts';
 import { trainConfig } from '../../src/core/train/config.ts';
 import { trainsParameter, type FreezeOptions } from '../../src/core/train/freeze.ts';
+import { halfFtScale } from '../../src/core/train/half-ft.ts';
 import { Trainer } from '../../src/core/train/trainer.ts';
 import { Rng } from '../../src/core/rng.ts';
 import { nodeFileTree } from '../../src/platform/node-files.ts';
@@ -72,6 +73,33 @@ describe('freezing in full fine-tuning', () => {
       model.destroy();
     });
   }
+
+  it('half fine-tuning: a round trains its seeded half only; the next round trains the complement', async () => {
+    const gpu = await testGpu();
+    const read = (b: GPUBuffer, bytes: number) => gpu.readF32(b, 0, bytes / 4);
+    const run = async (steps: number) => {
+      const model = await loadTransformer(gpu, nodeFileTree(DIR));
+      const before = await values(model.weights.store, read);
+      const config = trainConfig({ method: 'full', steps, batch: 2, lr: 1e-2, schedule: 'constant', seed: 11, halfFt: { roundSteps: 2 } });
+      const trainer = await Trainer.create({ model, config, seq: S, train: rows(8) });
+      expect((await trainer.run()).state).toBe('finished');
+      const after = await values(model.weights.store, read);
+      const changed = new Set([...before].filter(([n, v]) => !Buffer.from(after.get(n)!.buffer).equals(Buffer.from(v.buffer))).map(([n]) => n));
+      trainer.destroy();
+      const cfg = model.cfg;
+      model.destroy();
+      return { changed, names: [...before.keys()], cfg };
+    };
+    const one = await run(2);
+    const first = halfFtScale(one.cfg, 11, 0);
+    const second = halfFtScale(one.cfg, 11, 1);
+    const decoder = one.names.filter((n) => /^layers\.\d+\.(qkv|o|up|down|ln1|ln2)\./.test(n));
+    for (const n of decoder) expect(first(n) + second(n), n).toBe(1);
+    expect(decoder.filter((n) => first(n) > 0).length).toBe(decoder.length / 2);
+    expect([...one.changed].sort()).toEqual(one.names.filter((n) => first(n) > 0).sort());
+    const two = await run(4);
+    expect([...two.changed].sort()).toEqual([...decoder].sort());
+  });
 
   it('refuses settings outside the model', async () => {
     const model = await loadTransformer(await testGpu(), nodeFileTree(DIR));

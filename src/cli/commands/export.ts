@@ -97,7 +97,8 @@ export async function run(p: Parsed, out: Output): Promise<void> {
   let lora: LoraFactors | undefined;
   if (adapterDir) {
     const a = await readPeftAdapter(cfg, nodeFileTree(adapterDir));
-    if (a.settings.dora) throw new InputError(join(adapterDir, 'adapter_config.json'), 'a DoRA adapter has no GGUF LoRA form: merge it (tabtune merge) and export the merged model', 'use_dora');
+    const noDora = 'a DoRA adapter has no GGUF LoRA form: merge it (tabtune merge) and export the merged model';
+    if (a.settings.dora) throw new InputError(join(adapterDir, 'adapter_config.json'), noDora, 'use_dora');
     lora = { r: a.settings.r, alpha: a.settings.alpha, rslora: a.settings.rslora, values: a.values };
   }
   const name = (p.name as string | undefined) ?? basename(model);

@@ -59,6 +59,10 @@ export const spec = {
     { name: 'train-last', kind: 'int', value: 'N', help: '--tune full: train only the last N layers (and the final norm); the rest stays the base', min: 1 },
     { name: 'freeze-layers', kind: 'list', value: 'I,J,...', help: '--tune full: these decoder layers (0-based) stay frozen' },
     { name: 'train-modules', kind: 'list', value: 'attn|mlp|qkv|o|up|down|norm|embed|head,...', help: '--tune full: only these module groups train' },
+    {
+      name: 'half-ft', kind: 'int', value: 'N', min: 1,
+      help: '--tune full: half fine-tuning, a seeded half of each layer type trains and the halves swap every N steps',
+    },
     { name: 'loraplus-lr-ratio', kind: 'number', value: 'R', help: 'LoRA+: lora_B learns at R × lr (PEFT\'s loraplus_lr_ratio, e.g. 16)', above: 0 },
     { name: 'int8', kind: 'boolean', help: 'hold the base model\'s linear weights as int8 with per-channel scales (LoRA only; a quarter of the memory)' },
     { name: 'init-adapter', kind: 'string', value: 'DIR', help: 'start from an existing PEFT adapter' },
@@ -137,10 +141,17 @@ function loraInit(v: string): LoraInit {
   return v as LoraInit;
 }
 
-/** --train-last / --freeze-layers / --train-modules: only for --tune full. */
-function freezeFrom(o: TrainOptions, tune: 'lora' | 'full'): { freeze?: FreezeOptions } {
+/** --train-last / --freeze-layers / --train-modules / --half-ft: only for --tune full. */
+function freezeFrom(o: TrainOptions, tune: 'lora' | 'full'): { freeze?: FreezeOptions; halfFt?: { roundSteps: number } } {
   const layers = o.freezeLayers ?? [];
   const modules = o.trainModules ?? [];
+  if (o.halfFt !== undefined) {
+    if (tune !== 'full') throw new UsageError('--half-ft is for --tune full');
+    if (o.trainLast !== undefined || layers.length || modules.length) {
+      throw new UsageError('--half-ft chooses what trains itself; drop --train-last, --freeze-layers and --train-modules');
+    }
+    return { halfFt: { roundSteps: o.halfFt } };
+  }
   if (o.trainLast === undefined && layers.length === 0 && modules.length === 0) return {};
   if (tune !== 'full') throw new UsageError('--train-last, --freeze-layers and --train-modules are for --tune full');
   const freezeLayers = layers.map((v) => {
@@ -149,7 +160,10 @@ function freezeFrom(o: TrainOptions, tune: 'lora' | 'full'): { freeze?: FreezeOp
   });
   const bad = modules.find((m) => !(MODULE_GROUPS as readonly string[]).includes(m));
   if (bad) throw new UsageError(`--train-modules: "${bad}" is not one of ${MODULE_GROUPS.join(', ')}`);
-  return { freeze: { ...(o.trainLast !== undefined && { trainLast: o.trainLast }), ...(layers.length && { freezeLayers }), ...(modules.length && { trainModules: modules }) } };
+  const freeze: FreezeOptions = {
+    ...(o.trainLast !== undefined && { trainLast: o.trainLast }), ...(layers.length && { freezeLayers }), ...(modules.length && { trainModules: modules }),
+  };
+  return { freeze };
 }
 
 /** A LoRA-only flag's value; an error for --tune full. */
@@ -180,7 +194,9 @@ function fromManifest(p: Parsed, file: string): { hash: string } {
   set('early-stopping', c.earlyStoppingPatience); set('save-every', c.saveEvery); set('grad-checkpointing', c.gradCheckpointing);
   set('lora-r', c.lora.r); set('lora-alpha', c.lora.alpha); set('lora-dropout', c.lora.dropout); set('rslora', c.lora.rslora);
   set('loraplus-lr-ratio', c.loraplusLrRatio); set('use-dora', c.lora.dora); set('init-lora-weights', c.lora.init);
-  set('train-last', c.freeze?.trainLast); set('freeze-layers', c.freeze?.freezeLayers?.map(String)); set('train-modules', c.freeze?.trainModules && [...c.freeze.trainModules]);
+  set('train-last', c.freeze?.trainLast); set('freeze-layers', c.freeze?.freezeLayers?.map(String));
+  set('train-modules', c.freeze?.trainModules && [...c.freeze.trainModules]);
+  set('half-ft', c.halfFt?.roundSteps);
   set('lora-targets', c.lora.targets === 'all-linear' ? ['all-linear'] : [...c.lora.targets]);
   set('max-seq-len', m.dataset.maxLength); set('packing', m.dataset.packing); set('mask-prompt', m.dataset.maskPrompt);
   set('val-split', m.dataset.validationFraction);

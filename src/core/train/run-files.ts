@@ -66,6 +66,6 @@ export async function runFiles(session: Session, run: RunDescription): Promise<R
     'run_manifest.json': enc(`${JSON.stringify(manifest, null, 2)}\n`),
     'trl_config.yaml': enc(trl.yaml),
     'train_trl.py': enc(trl.python),
-    ...(full && { 'changed_tensors.json': changedTensorsJson(m.cfg, m.weights.chunks, run.config) }),
+    ...(full && { 'changed_tensors.json': changedTensorsJson(m.cfg, m.weights.chunks, run.config, run.totalSteps) }),
   };
 }
