@@ -5,7 +5,7 @@ import type { RunManifest } from '../../core/train/manifest.ts';
 import { splitTrainValidation } from '../../core/data/split.ts';
 import { InputError } from '../../core/errors.ts';
 import { readPeftAdapter } from '../../core/model/lora.ts';
-import { pissaIterations, type LoraInit } from '../../core/model/pissa.ts';
+import { pissaIterations, type LoraInit } from '../../core/model/pissa-export.ts';
 import { prepareModel } from '../../core/session.ts';
 import { TrainJob } from '../../core/pipeline/train-job.ts';
 import { trainConfig, type TrainConfig } from '../../core/train/config.ts';

@@ -11,9 +11,9 @@ import type { ModelConfig } from './config.ts';
 import { dims } from './layout.ts';
 import { ParamStore, type ParamSpec } from './param-store.ts';
 import { DoraState, type DoraWeights } from './dora.ts';
-import { pissaAlpha, pissaAsLora } from './pissa.ts';
+import { pissaAlpha, pissaAsLora } from './pissa-export.ts';
 import type { LinearWeight } from './linear.ts';
-import type { LoraInit } from './pissa.ts';
+import type { LoraInit } from './pissa-export.ts';
 import { Rng } from '../rng.ts';
 
 /** The fused projection a LoRA module adds to, and the output columns it covers there. */

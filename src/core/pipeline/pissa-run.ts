@@ -1,6 +1,7 @@
 import { memoryTree } from '../formats/bytes.ts';
 import type { LoraOptions } from '../model/lora.ts';
-import { initPissa, pissaIterations, restorePissaBase } from '../model/pissa.ts';
+import { initPissa, restorePissaBase } from '../model/pissa.ts';
+import { pissaIterations } from '../model/pissa-export.ts';
 import type { Session } from '../session.ts';
 
 /** After a fresh adapter is attached: PiSSA's SVD init (the base becomes the residual) when asked. */

@@ -1,7 +1,6 @@
 import type { StepState } from '../kernels/step-state.ts';
 import type { ModelConfig } from '../model/config.ts';
 import { Rng } from '../rng.ts';
-import type { AdamW } from './adamw.ts';
 
 /** Half fine-tuning: every `roundSteps` optimizer steps, the trained half of the decoder changes. */
 export interface HalfFtOptions {
@@ -46,7 +45,7 @@ export class HalfFtRounds {
     return halfFtScale(this.cfg, this.seed, round);
   }
 
-  async before(step: number, opt: AdamW, state: StepState): Promise<void> {
+  async before(step: number, opt: { regroup(state: StepState, scale: (name: string) => number): Promise<void> }, state: StepState): Promise<void> {
     const round = Math.floor(step / this.o.roundSteps);
     if (round === this.round) return;
     this.round = round;
