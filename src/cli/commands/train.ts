@@ -5,9 +5,11 @@ import type { RunManifest } from '../../core/train/manifest.ts';
 import { splitTrainValidation } from '../../core/data/split.ts';
 import { InputError } from '../../core/errors.ts';
 import { readPeftAdapter } from '../../core/model/lora.ts';
+import { pissaIterations, type LoraInit } from '../../core/model/pissa-export.ts';
 import { prepareModel } from '../../core/session.ts';
 import { TrainJob } from '../../core/pipeline/train-job.ts';
 import { trainConfig, type TrainConfig } from '../../core/train/config.ts';
+import { MODULE_GROUPS, trainsParameter, type FreezeOptions } from '../../core/train/freeze.ts';
 import type { TrainEvent } from '../../core/train/events.ts';
 import { nodeFileTree } from '../../platform/node-files.ts';
 import { given, options, UsageError, type CommandSpec, type Options, type Parsed } from '../args.ts';
@@ -55,6 +57,17 @@ export const spec = {
     { name: 'lora-targets', kind: 'list', value: 'all-linear|q_proj,v_proj,...', help: 'modules to adapt', default: 'all-linear' },
     { name: 'rslora', kind: 'boolean', help: 'rank-stabilised scaling alpha/√r' },
     { name: 'use-dora', kind: 'boolean', help: 'DoRA: learn a magnitude per output feature over the normalised W + B·A (PEFT use_dora)' },
+    {
+      name: 'init-lora-weights', kind: 'string', value: 'default|pissa|pissa_niter_N',
+      help: 'PiSSA: start A, B from the top-r singular vectors (base = residual); pissa is an exact float64 SVD, pissa_niter_N randomized',
+    },
+    { name: 'train-last', kind: 'int', value: 'N', help: '--tune full: train only the last N layers (and the final norm); the rest stays the base', min: 1 },
+    { name: 'freeze-layers', kind: 'list', value: 'I,J,...', help: '--tune full: these decoder layers (0-based) stay frozen' },
+    { name: 'train-modules', kind: 'list', value: 'attn|mlp|qkv|o|up|down|norm|embed|head,...', help: '--tune full: only these module groups train' },
+    {
+      name: 'half-ft', kind: 'int', value: 'N', min: 1,
+      help: '--tune full: half fine-tuning, a seeded half of each layer type trains and the halves swap every N steps',
+    },
     { name: 'loraplus-lr-ratio', kind: 'number', value: 'R', help: 'LoRA+: lora_B learns at R × lr (PEFT\'s loraplus_lr_ratio, e.g. 16)', above: 0 },
     { name: 'int8', kind: 'boolean', help: 'hold the base model\'s linear weights as int8 with per-channel scales (LoRA only; a quarter of the memory)' },
     {
@@ -120,12 +133,48 @@ function configFrom(o: TrainOptions, tune: 'lora' | 'full', d: DefaultTrainSetti
     betas: [betas[0]!, betas[1]!], eps: o.eps, shuffle: o.shuffle, seed: o.seed, evalEvery: o.evalEvery,
     earlyStoppingPatience: o.earlyStopping, saveEvery: o.saveEvery, gradCheckpointing: o.gradCheckpointing,
     ...(o.loraplusLrRatio !== undefined && { loraplusLrRatio: loraOnly(tune, '--loraplus-lr-ratio', o.loraplusLrRatio) }),
+    ...freezeFrom(o, tune),
     lora: {
       r: o.loraR ?? c.lora.r, alpha: o.loraAlpha ?? c.lora.alpha, dropout: o.loraDropout ?? c.lora.dropout, rslora: o.rslora,
       ...(o.useDora && { dora: loraOnly(tune, '--use-dora', true) }),
+      ...(o.initLoraWeights !== undefined && { init: loraOnly(tune, '--init-lora-weights', loraInit(o.initLoraWeights)) }),
       targets: targets.length === 1 && targets[0] === 'all-linear' ? 'all-linear' : targets,
     },
   });
+}
+
+function loraInit(v: string): LoraInit {
+  try {
+    pissaIterations(v);
+  } catch {
+    throw new UsageError(`--init-lora-weights must be default, pissa or pissa_niter_N (e.g. pissa_niter_4), got "${v}"`);
+  }
+  return v as LoraInit;
+}
+
+/** --train-last / --freeze-layers / --train-modules / --half-ft: only for --tune full. */
+function freezeFrom(o: TrainOptions, tune: 'lora' | 'full'): { freeze?: FreezeOptions; halfFt?: { roundSteps: number } } {
+  const layers = o.freezeLayers ?? [];
+  const modules = o.trainModules ?? [];
+  if (o.halfFt !== undefined) {
+    if (tune !== 'full') throw new UsageError('--half-ft is for --tune full');
+    if (o.trainLast !== undefined || layers.length || modules.length) {
+      throw new UsageError('--half-ft chooses what trains itself; drop --train-last, --freeze-layers and --train-modules');
+    }
+    return { halfFt: { roundSteps: o.halfFt } };
+  }
+  if (o.trainLast === undefined && layers.length === 0 && modules.length === 0) return {};
+  if (tune !== 'full') throw new UsageError('--train-last, --freeze-layers and --train-modules are for --tune full');
+  const freezeLayers = layers.map((v) => {
+    if (!/^\d+$/.test(v)) throw new UsageError(`--freeze-layers needs layer numbers, got "${v}"`);
+    return Number(v);
+  });
+  const bad = modules.find((m) => !(MODULE_GROUPS as readonly string[]).includes(m));
+  if (bad) throw new UsageError(`--train-modules: "${bad}" is not one of ${MODULE_GROUPS.join(', ')}`);
+  const freeze: FreezeOptions = {
+    ...(o.trainLast !== undefined && { trainLast: o.trainLast }), ...(layers.length && { freezeLayers }), ...(modules.length && { trainModules: modules }),
+  };
+  return { freeze };
 }
 
 /** A LoRA-only flag's value; an error for --tune full. */
@@ -155,7 +204,10 @@ function fromManifest(p: Parsed, file: string): { hash: string } {
   set('betas', [...c.betas].map(String)); set('eps', c.eps); set('shuffle', c.shuffle); set('seed', c.seed); set('eval-every', c.evalEvery);
   set('early-stopping', c.earlyStoppingPatience); set('save-every', c.saveEvery); set('grad-checkpointing', c.gradCheckpointing);
   set('lora-r', c.lora.r); set('lora-alpha', c.lora.alpha); set('lora-dropout', c.lora.dropout); set('rslora', c.lora.rslora);
-  set('loraplus-lr-ratio', c.loraplusLrRatio); set('use-dora', c.lora.dora);
+  set('loraplus-lr-ratio', c.loraplusLrRatio); set('use-dora', c.lora.dora); set('init-lora-weights', c.lora.init);
+  set('train-last', c.freeze?.trainLast); set('freeze-layers', c.freeze?.freezeLayers?.map(String));
+  set('train-modules', c.freeze?.trainModules && [...c.freeze.trainModules]);
+  set('half-ft', c.halfFt?.roundSteps);
   set('lora-targets', c.lora.targets === 'all-linear' ? ['all-linear'] : [...c.lora.targets]);
   set('max-seq-len', m.dataset.maxLength); set('packing', m.dataset.packing); set('mask-prompt', m.dataset.maskPrompt);
   set('val-split', m.dataset.validationFraction);
@@ -192,6 +244,13 @@ export async function run(p: Parsed, out: Output): Promise<void> {
   }
   const defaults = sizeRule(data.examples.length);
   let config = configFrom(o, tune, defaults);
+  if (config.freeze) {
+    try {
+      trainsParameter(cfg, config.freeze);
+    } catch (e) {
+      throw new UsageError(`--${(e as Error).message}`);
+    }
+  }
   if (DERIVED.some((k) => o[k] === undefined)) out.say(`defaults: ${defaults.reason}`);
   let valData: LoadedData | null = null;
   if (o.valData) valData = await loadData(resolve(o.valData), prepared.tokenizer, cfg, dataOpts, out);

@@ -138,7 +138,8 @@ export function magnitudeKey(arch: Architecture, layer: number, module: string):
   return loraKey(arch, layer, module, 'A').replace(/\.lora_A\.weight$/, '.lora_magnitude_vector');
 }
 
-const MAGNITUDE_RE = /^(base_model\.model\.(?:model\.layers|layers|transformer\.h|h)\.\d+\.[A-Za-z0-9_.]+?)\.lora_magnitude_vector(?:\.default)?(?:\.weight)?$/;
+const MAGNITUDE_RE =
+  /^(base_model\.model\.(?:model\.layers|layers|transformer\.h|h)\.\d+\.[A-Za-z0-9_.]+?)\.lora_magnitude_vector(?:\.default)?(?:\.weight)?$/;
 
 /** Parses a DoRA magnitude key (with or without `.default` / `.weight`); null for anything else. */
 export function parseMagnitudeKey(key: string): { layer: number; module: ModuleId; family: Family } | null {

@@ -26,7 +26,10 @@ export function adamwUpdate(
   if (m.offset !== v.offset) throw new Error('adamw: m and v must share offsets');
   return launch1d(
     gpu, program, UPDATE,
-    [[n, 'u32'], [param.offset, 'u32'], [grad.offset, 'u32'], [m.offset, 'u32'], [h.beta1, 'f32'], [h.beta2, 'f32'], [h.eps, 'f32'], [h.weightDecay, 'f32'], [h.maxNorm, 'f32'], [lrScale, 'f32'], [0, 'u32'], [0, 'u32']],
+    [
+      [n, 'u32'], [param.offset, 'u32'], [grad.offset, 'u32'], [m.offset, 'u32'], [h.beta1, 'f32'], [h.beta2, 'f32'], [h.eps, 'f32'],
+      [h.weightDecay, 'f32'], [h.maxNorm, 'f32'], [lrScale, 'f32'], [0, 'u32'], [0, 'u32'],
+    ],
     [param.buffer, grad.buffer, m.buffer, v.buffer, step.buffer],
     n,
   );

@@ -25,12 +25,14 @@ export function doraNorms(gpu: Gpu, p: Program, out: number, inF: number, wPrime
 
 /** y[t, j] (row stride ld) += (mns[j] − 1)·base[t, j] + mns[j]·lora[t, j]; base and lora dense [T, out]. */
 export function doraCombine(gpu: Gpu, p: Program, T: number, out: number, y: Tensor, ld: number, base: Tensor, lora: Tensor, mns: Tensor): Promise<void> {
-  return launch1d(gpu, p, COMBINE, u32s([T, out, y.offset, base.offset, lora.offset, mns.offset, 0, ld]), [y.buffer, base.buffer, lora.buffer, mns.buffer], T * out);
+  const fields = u32s([T, out, y.offset, base.offset, lora.offset, mns.offset, 0, ld]);
+  return launch1d(gpu, p, COMBINE, fields, [y.buffer, base.buffer, lora.buffer, mns.buffer], T * out);
 }
 
 /** dz = dy·mns and dbase = dy·(mns − 1), dense [T, out], from dy (row stride ld). */
 export function doraSplit(gpu: Gpu, p: Program, T: number, out: number, dy: Tensor, ld: number, dz: Tensor, dbase: Tensor, mns: Tensor): Promise<void> {
-  return launch1d(gpu, p, SPLIT, u32s([T, out, dy.offset, dz.offset, dbase.offset, mns.offset, 0, ld]), [dy.buffer, dz.buffer, dbase.buffer, mns.buffer], T * out);
+  const fields = u32s([T, out, dy.offset, dz.offset, dbase.offset, mns.offset, 0, ld]);
+  return launch1d(gpu, p, SPLIT, fields, [dy.buffer, dz.buffer, dbase.buffer, mns.buffer], T * out);
 }
 
 /** dm[j] += Σ_t dy[t, j]·(base + lora)[t, j] / n[j]: the magnitude's gradient with n detached. */

@@ -4,7 +4,19 @@ import { dropout } from '../kernels/dropout.ts';
 import type { StepState } from '../kernels/step-state.ts';
 import { mat, type Mat } from './linear.ts';
 import type { LoraModule, Site } from './lora.ts';
-import type { GradScratch, Transformer } from './transformer.ts';
+
+/** What the backward needs of the model (transformer.ts passes itself). */
+export interface DoraHost {
+  readonly gpu: Gpu;
+  readonly lora: LoraAdapter | null;
+  readonly grads: ParamStore | null;
+  lin(l: number, site: Site): LinearWeight;
+  loraInput(p: Program, T: number, m: LoraModule, x: Mat, step: StepState | null, scratch: Tensor | null): Promise<Mat>;
+}
+import type { Gpu } from '../gpu/gpu.ts';
+import type { LoraAdapter } from './lora.ts';
+import type { LinearWeight } from './linear.ts';
+import type { ParamStore } from './param-store.ts';
 
 export interface DoraBackwardArgs {
   readonly l: number;
@@ -17,7 +29,8 @@ export interface DoraBackwardArgs {
   readonly dx: Mat;
   /** x Aᵀ saved by the forward. */
   readonly t: Tensor;
-  readonly g: GradScratch;
+  /** The layer's gradient scratch: [T, r] for dt, and the dropout buffer. */
+  readonly g: { readonly loraDt: Tensor; readonly dropped: Tensor };
   readonly step: StepState | null;
   readonly trainsLora: boolean;
 }
@@ -26,7 +39,7 @@ export interface DoraBackwardArgs {
  * A DoRA module's backward inside a layer: the dropout mask is redrawn from the step seed, the
  * DoRA term's input gradient goes through dropout's backward onto dx (or straight onto dx).
  */
-export async function doraBackward(model: Transformer, p: Program, o: DoraBackwardArgs): Promise<void> {
+export async function doraBackward(model: DoraHost, p: Program, o: DoraBackwardArgs): Promise<void> {
   const lora = model.lora!;
   const { T, m, step } = o;
   const drop = lora.settings.dropout > 0 && step !== null;

@@ -11,7 +11,9 @@ import type { ModelConfig } from './config.ts';
 import { dims } from './layout.ts';
 import { ParamStore, type ParamSpec } from './param-store.ts';
 import { DoraState, type DoraWeights } from './dora.ts';
+import { pissaAlpha, pissaAsLora } from './pissa-export.ts';
 import type { LinearWeight } from './linear.ts';
+import type { LoraInit } from './pissa-export.ts';
 import { Rng } from '../rng.ts';
 
 /** The fused projection a LoRA module adds to, and the output columns it covers there. */
@@ -45,6 +47,8 @@ export interface LoraOptions {
   readonly rslora: boolean;
   /** DoRA (PEFT's use_dora): a trained magnitude per output feature over the normalised W + s·B·A. */
   readonly dora?: boolean;
+  /** PEFT's init_lora_weights: "pissa" (exact SVD) or "pissa_niter_N" (randomized); absent: the default init. */
+  readonly init?: LoraInit;
 }
 
 export interface LoraSettings {
@@ -82,6 +86,8 @@ export class LoraAdapter {
   readonly modules: readonly LoraModule[];
   readonly scaling: number;
   readonly dora: DoraState | null;
+  /** PiSSA: the initial A and B (the base holds W − s·B0·A0); the export subtracts them (pissa.ts). */
+  pissaInitial: ReadonlyMap<string, Float32Array> | null = null;
 
   private constructor(
     gpu: Gpu,
@@ -158,16 +164,25 @@ export class LoraAdapter {
 
   /** adapter_config.json and adapter_model.safetensors as PEFT writes them. */
   async save(gpu: Gpu, baseModel: string | null): Promise<{ 'adapter_config.json': Uint8Array; 'adapter_model.safetensors': Uint8Array }> {
+    const initial = this.pissaInitial;
+    const r = initial ? 2 * this.settings.r : this.settings.r;
+    const alpha = initial ? pissaAlpha(this.settings.alpha, this.settings.rslora) : this.settings.alpha;
     const config = adapterConfigJson({
-      arch: this.cfg.arch, r: this.settings.r, alpha: this.settings.alpha, dropout: this.settings.dropout,
+      arch: this.cfg.arch, r, alpha, dropout: this.settings.dropout,
       targetModules: this.settings.targets, useRslora: this.settings.rslora, useDora: !!this.settings.dora, baseModel,
     });
     const tensors = [];
     for (const m of this.modules) {
       for (const which of ['A', 'B'] as const) {
-        const t = this.store.get(which === 'A' ? m.a : m.b);
-        const data = await gpu.readF32(t.buffer, t.offset * 4, t.shape[0]! * t.shape[1]!);
-        tensors.push({ name: loraKey(this.cfg.arch, m.layer, m.id, which), dtype: 'F32' as const, shape: [...t.shape], data });
+        const name = which === 'A' ? m.a : m.b;
+        const t = this.store.get(name);
+        let data = await gpu.readF32(t.buffer, t.offset * 4, t.shape[0]! * t.shape[1]!);
+        let shape = [...t.shape];
+        if (initial) {
+          data = pissaAsLora(which, data, initial.get(name)!, this.settings.r, m.out);
+          shape = which === 'A' ? [r, m.in] : [m.out, r];
+        }
+        tensors.push({ name: loraKey(this.cfg.arch, m.layer, m.id, which), dtype: 'F32' as const, shape, data });
       }
       if (m.magnitude) {
         const t = this.store.get(m.magnitude);

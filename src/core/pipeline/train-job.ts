@@ -13,6 +13,7 @@ import type { StepObjective } from '../train/objective.ts';
 import { runFiles, type RunDescription } from '../train/run-files.ts';
 import { Trainer, type Checkpoint, type TrainSummary } from '../train/trainer.ts';
 import { trainingRows, type TrainingRows } from './training-data.ts';
+import { settlePissa, startPissa } from './pissa-run.ts';
 
 /**
  * A training method with its own rows and step loss (the preference methods): the same loop,
@@ -87,6 +88,7 @@ export class TrainJob {
     if (config.method === 'lora') {
       if (init.initAdapter) await session.loadAdapter(init.initAdapter);
       else session.newAdapter(config.lora, config.seed);
+      await startPissa(session, config.lora, config.seed, !!init.initAdapter);
     } else {
       if (init.initAdapter) throw new Error('an initial adapter is for LoRA runs (method lora)');
       session.dropAdapter();
@@ -145,6 +147,7 @@ export class TrainJob {
       },
       config, seq: this.rows.seq, totalSteps: this.trainer.totalSteps, events: this.events, preference: this.init.strategy?.describe,
     });
+    await settlePissa(session);
     return { summary, files, events: [...this.events] };
   }
 

@@ -4,8 +4,8 @@ import { tensorOf, type Tensor } from '../gpu/tensor.ts';
 import { adamwUpdate, type AdamWHyper } from '../kernels/adamw.ts';
 import { partialsFor, sumInto } from '../kernels/reduce.ts';
 import { Slot, type StepState } from '../kernels/step-state.ts';
-import type { ParamStore } from '../model/param-store.ts';
-import { scaledRanges } from './param-groups.ts';
+import { ParamStore } from '../model/param-store.ts';
+import { scaledRanges, type ScaledRange } from './param-groups.ts';
 
 export const TORCH_ADAMW: AdamWHyper = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, maxNorm: 0 };
 
@@ -16,11 +16,17 @@ export const TORCH_ADAMW: AdamWHyper = { beta1: 0.9, beta2: 0.999, eps: 1e-8, we
 export class AdamW {
   readonly m: ParamStore;
   readonly v: ParamStore;
-  readonly program = new Program('adamw');
+  /** The update; re-recorded when the trained set rotates (half fine-tuning). */
+  program = new Program('adamw');
   /** Program that zeroes the gradients at the start of a step. */
   readonly zeroGrads = new Program('zero-grads');
   t = 0;
   private partials: Tensor | null = null;
+  /** Update ranges; with frozen parameters (multiple 0) only the trained ones, each with its own moment slot. */
+  private ranges: readonly (ScaledRange & { state: string | null })[];
+  /** Some parameters are frozen: the clip norm covers the trained ranges only. */
+  private partial: boolean;
+  private zeroed = false;
 
   private constructor(
     private readonly gpu: Gpu,
@@ -29,11 +35,25 @@ export class AdamW {
     readonly hyper: AdamWHyper,
     /** Parameters without weight decay (biases, norms) still use hyper.weightDecay when false. */
     readonly decayAll: boolean,
-    /** A parameter's learning-rate multiple (LoRA+ groups); absent: 1 for every parameter. */
+    /** A parameter's learning-rate multiple (LoRA+ groups; 0 freezes it); absent: 1 for every parameter. */
     readonly lrScale?: (name: string, shape: readonly number[]) => number,
+    /** Moments for every parameter even when some are frozen (the frozen set rotates). */
+    readonly fullState = false,
   ) {
-    this.m = params.mirror('optimizer', 'adam-m');
-    this.v = params.mirror('optimizer', 'adam-v');
+    const all = scaledRanges(params, lrScale);
+    const trained = all.filter((r) => r.lrScale > 0);
+    this.partial = trained.length !== all.length;
+    if (!this.partial || fullState) {
+      this.m = params.mirror('optimizer', 'adam-m');
+      this.v = params.mirror('optimizer', 'adam-v');
+      this.ranges = trained.map((r) => ({ ...r, state: null }));
+    } else {
+      // Frozen parameters get no moments: Adam state is held for what trains only.
+      const specs = trained.map((r, i) => ({ name: `range.${i}`, shape: [r.size], decay: r.decay }));
+      this.m = ParamStore.create(gpu, specs, 'optimizer', 'adam-m');
+      this.v = ParamStore.create(gpu, specs, 'optimizer', 'adam-v');
+      this.ranges = trained.map((r, i) => ({ ...r, state: `range.${i}` }));
+    }
   }
 
   /**
@@ -42,9 +62,9 @@ export class AdamW {
    */
   static async create(
     gpu: Gpu, params: ParamStore, grads: ParamStore, hyper: AdamWHyper, step: StepState, decayAll: boolean,
-    lrScale?: (name: string, shape: readonly number[]) => number,
+    lrScale?: (name: string, shape: readonly number[]) => number, fullState = false,
   ): Promise<AdamW> {
-    const opt = new AdamW(gpu, params, grads, hyper, decayAll, lrScale);
+    const opt = new AdamW(gpu, params, grads, hyper, decayAll, lrScale, fullState);
     await opt.record(step);
     return opt;
   }
@@ -52,15 +72,36 @@ export class AdamW {
   private async record(step: StepState): Promise<void> {
     const { gpu, params, grads } = this;
     const lengths = grads.lengths;
-    const partials = gpu.createBuffer(partialsFor(lengths) * 4, 'optimizer', 'grad-norm-partials');
-    this.partials = tensorOf(partials, [partialsFor(lengths)]);
-    await sumInto(gpu, this.program, lengths.map((n, i) => ({ x: grads.whole(i), n })), this.partials, step.tensor, Slot.gradNormSq, { square: true });
-    for (const r of scaledRanges(params, this.lrScale)) {
+    // The clipping norm covers trained parameters only (frozen ones have no gradient in torch).
+    const normRanges = this.partial
+      ? this.ranges.map((r) => ({ x: { ...grads.whole(r.buffer), offset: r.offset }, n: r.size }))
+      : lengths.map((n, i) => ({ x: grads.whole(i), n }));
+    const partialCount = partialsFor(normRanges.map((r) => r.n));
+    if (this.partials) gpu.destroyBuffer(this.partials.buffer);
+    this.partials = tensorOf(gpu.createBuffer(partialCount * 4, 'optimizer', 'grad-norm-partials'), [partialCount]);
+    await sumInto(gpu, this.program, normRanges, this.partials, step.tensor, Slot.gradNormSq, { square: true });
+    for (const r of this.ranges) {
       const at = (s: ParamStore) => ({ ...s.whole(r.buffer), offset: r.offset });
+      const state = (s: ParamStore) => (r.state ? s.get(r.state) : at(s));
       const hyper = { ...this.hyper, weightDecay: r.decay || this.decayAll ? this.hyper.weightDecay : 0 };
-      await adamwUpdate(gpu, this.program, hyper, r.size, at(params), at(grads), at(this.m), at(this.v), step.tensor, r.lrScale);
+      await adamwUpdate(gpu, this.program, hyper, r.size, at(params), at(grads), state(this.m), state(this.v), step.tensor, r.lrScale);
     }
+    if (this.zeroed) return;
+    this.zeroed = true;
     grads.buffers.forEach((b, i) => this.zeroGrads.add({ kind: 'clear', buffer: b, offset: 0, size: Math.ceil((lengths[i]! * 4) / 4) * 4 }));
+  }
+
+  /**
+   * Changes which parameters train (half fine-tuning's rounds): the next steps update only those
+   * with a multiple above 0; every moment is kept, so a parameter resumes where it left off.
+   */
+  async regroup(step: StepState, lrScale: (name: string, shape: readonly number[]) => number): Promise<void> {
+    if (!this.fullState) throw new Error('regrouping needs an optimizer made with moments for every parameter');
+    const all = scaledRanges(this.params, lrScale);
+    this.ranges = all.filter((r) => r.lrScale > 0).map((r) => ({ ...r, state: null }));
+    this.partial = this.ranges.length !== all.length;
+    this.program = new Program('adamw');
+    await this.record(step);
   }
 
   /** Bias corrections of the next step (t + 1). */

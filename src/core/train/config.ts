@@ -1,6 +1,8 @@
 import type { LoraOptions } from '../model/lora.ts';
 import type { Precision } from '../model/precision.ts';
 import type { ScheduleKind } from './schedule.ts';
+import type { FreezeOptions } from './freeze.ts';
+import type { HalfFtOptions } from './half-ft.ts';
 
 /** Every hyperparameter of a run; the run manifest stores this object as it is. */
 export interface TrainConfig {
@@ -34,6 +36,10 @@ export interface TrainConfig {
   readonly loraplusLrRatio?: number;
   /** f16: the base's linear weights were held as halves (`--precision`); absent means f32. */
   readonly precision?: Precision;
+  /** Full fine-tuning of a part of the model: the rest stays bit-identical to the base. */
+  readonly freeze?: FreezeOptions;
+  /** Half fine-tuning (full method): a rotating half of the decoder trains each round. */
+  readonly halfFt?: HalfFtOptions;
 }
 
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {

@@ -121,7 +121,7 @@ export function trlConfig(m: RunManifest, cfg: ModelConfig): { yaml: string; pyt
     ...sft.map(([k, v]) => `    ${k}=${py(v)},`),
     ')',
     c.method === 'lora'
-      ? `peft_config = LoraConfig(r=${c.lora.r}, lora_alpha=${py(c.lora.alpha)}, lora_dropout=${py(c.lora.dropout)}, target_modules=${py(m.targetModules)}, use_rslora=${py(c.lora.rslora)}, use_dora=${py(!!c.lora.dora)}, bias="none", task_type="CAUSAL_LM")`
+      ? `peft_config = LoraConfig(r=${c.lora.r}, lora_alpha=${py(c.lora.alpha)}, lora_dropout=${py(c.lora.dropout)}, target_modules=${py(m.targetModules)}, use_rslora=${py(c.lora.rslora)}, bias="none", task_type="CAUSAL_LM")`
       : 'peft_config = None  # full fine-tuning',
     'trainer = SFTTrainer(',
     `    model=${py(modelId)},`,

@@ -1,4 +1,8 @@
+import type { ModelConfig } from '../model/config.ts';
 import type { ParamRange, ParamStore } from '../model/param-store.ts';
+import type { TrainConfig } from './config.ts';
+import { freezes, trainsParameter } from './freeze.ts';
+import { halfFtScale } from './half-ft.ts';
 
 /** A range of a packed store updated with one learning-rate multiple. */
 export interface ScaledRange extends ParamRange {
@@ -40,4 +44,16 @@ export function scaledRanges(store: ParamStore, scale?: (name: string, shape: re
     }
   }
   return out;
+}
+
+/** The optimizer's per-parameter learning-rate multiple for a run: LoRA+ groups, or 0 for frozen weights. */
+export function optimizerGroups(config: TrainConfig, cfg: ModelConfig): ((name: string, shape: readonly number[]) => number) | undefined {
+  if (config.method === 'lora') return config.loraplusLrRatio !== undefined ? loraPlusScale(config.loraplusLrRatio) : undefined;
+  if (config.halfFt) {
+    if (freezes(config.freeze)) throw new RangeError('half fine-tuning chooses what trains itself: drop the freezing settings');
+    return halfFtScale(cfg, config.seed, 0);
+  }
+  if (!freezes(config.freeze)) return undefined;
+  const trains = trainsParameter(cfg, config.freeze);
+  return (name) => (trains(name) ? 1 : 0);
 }

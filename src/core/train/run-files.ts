@@ -7,6 +7,7 @@ import { datasetHash } from '../data/hash.ts';
 import { sha256Hex } from '../data/sha256.ts';
 import { manifestMetrics, trlConfig, type RunManifest } from './manifest.ts';
 import { preferenceTrlConfig } from './preference/trl-config.ts';
+import { changedTensorsJson } from './changed-tensors.ts';
 import type { PreferenceOptions } from './preference/method.ts';
 
 export const TABTUNE_VERSION = '0.1.0';
@@ -65,5 +66,6 @@ export async function runFiles(session: Session, run: RunDescription): Promise<R
     'run_manifest.json': enc(`${JSON.stringify(manifest, null, 2)}\n`),
     'trl_config.yaml': enc(trl.yaml),
     'train_trl.py': enc(trl.python),
+    ...(full && { 'changed_tensors.json': changedTensorsJson(m.cfg, m.weights.chunks, run.config, run.totalSteps) }),
   };
 }

@@ -5,7 +5,8 @@ import { StepPlan, type Batch } from '../model/step-plan.ts';
 import type { Transformer } from '../model/transformer.ts';
 import type { ParamStore } from '../model/param-store.ts';
 import { AdamW } from './adamw.ts';
-import { loraPlusScale } from './param-groups.ts';
+import { optimizerGroups } from './param-groups.ts';
+import { HalfFtRounds } from './half-ft.ts';
 import type { TrainConfig } from './config.ts';
 import type { StepObjective } from './objective.ts';
 import type { RunState, TrainEvent } from './events.ts';
@@ -74,6 +75,7 @@ export class Trainer {
   private readonly history: TrainEvent[] = [];
   private smoothed: number | null = null;
   private stopMessage: string | undefined;
+  private readonly rounds: HalfFtRounds | null;
 
   private constructor(
     readonly init: TrainerInit,
@@ -89,6 +91,7 @@ export class Trainer {
     const perStep = config.batch * config.gradAccum;
     this.stepsPerEpoch = Math.max(1, Math.ceil(init.train.length / this.rowsPerExample / perStep));
     this.totalSteps = config.steps ?? Math.max(1, Math.round(config.epochs * this.stepsPerEpoch));
+    this.rounds = config.method === 'full' && config.halfFt ? new HalfFtRounds(init.model.cfg, config.seed, config.halfFt) : null;
   }
 
   /** Builds plans and the optimizer; the model must already carry its adapter for LoRA runs. */
@@ -113,7 +116,8 @@ export class Trainer {
       { beta1: config.betas[0], beta2: config.betas[1], eps: config.eps, weightDecay: config.weightDecay, maxNorm: config.clip },
       stepState,
       config.method === 'lora',
-      config.method === 'lora' && config.loraplusLrRatio !== undefined ? loraPlusScale(config.loraplusLrRatio) : undefined,
+      optimizerGroups(config, model.cfg),
+      config.method === 'full' && config.halfFt !== undefined,
     );
     const trainer = new Trainer(init, gpu, trainable, plan, evalPlan, opt, stepState, evalState);
     if (init.resume) await trainer.restore(init.resume);
@@ -228,6 +232,7 @@ export class Trainer {
           continue;
         }
         const k = this.step;
+        await this.rounds?.before(k, this.opt, this.stepState);
         const rows = this.rowsForStep(k);
         const { batches, tokens } = this.microBatches(this.init.train, rows, this.plan.opts.batch);
         const lr = this.lrAt(k);
