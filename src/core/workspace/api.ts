@@ -266,6 +266,8 @@ export interface WorkerApi {
   exportMerged(runId: string): Promise<ExportedFile>;
   /** A run's merged model (gguf) or adapter alone (gguf-lora) as GGUF for llama.cpp, and the Ollama Modelfile beside it. */
   exportGguf(req: GgufRequest, onProgress?: (done: number, total: number) => void): Promise<ExportedFile[]>;
+  /** A static chat page (the app's built page files, given) with the run's merged model, as a .zip (workspace/chat-page.ts). */
+  exportChatPage(runId: string, page: Readonly<Record<string, Uint8Array>>): Promise<ExportedFile>;
   /** run_manifest.json, and the equivalent TRL + PEFT configuration (YAML for `trl sft --config`, and a Python script). */
   exportManifest(runId: string): Promise<ExportedFile[]>;
   /** A PEFT adapter folder (files) becomes an 'imported' run: compare it, or continue training from it. */
