@@ -219,8 +219,15 @@ export interface ExportedFile {
 }
 
 export type { LrFinderResult, LrPoint } from '../train/lr-finder.ts';
-export type { GgufRequest } from './gguf-exports.ts';
-import type { GgufRequest } from './gguf-exports.ts';
+import type { GgufOutType } from '../deploy/gguf-export.ts';
+import type { GgufFormat } from '../deploy/gguf-files.ts';
+
+/** A run's merged model (`gguf`) or its adapter alone (`gguf-lora`) as GGUF, with the weights in `type`. */
+export interface GgufRequest {
+  readonly runId: string;
+  readonly format: GgufFormat;
+  readonly type: GgufOutType;
+}
 import type { LrFinderResult, LrPoint } from '../train/lr-finder.ts';
 
 export interface WorkerApi {

@@ -2,15 +2,15 @@ import type { PrepareForm } from '../data/prepare/pipeline.ts';
 import { kernelSelfTest } from '../selftest/kernels.ts';
 import type {
   DatasetPreview, DatasetSummary, EvalReport, EvalRequest, ExportedFile, GenerateRequest, GenerateResult, GeneratedToken, GpuInfo,
-  LoadProgress, LocalFile, LrFinderResult, LrPoint, MemoryEstimate, MemoryRequest, ModelSource, ModelSummary, PreparedVersion, RunDetail, RunEvent, RunSettings,
-  RunSummary, WorkerApi,
+  GgufRequest, LoadProgress, LocalFile, LrFinderResult, LrPoint, MemoryEstimate, MemoryRequest, ModelSource, ModelSummary, PreparedVersion,
+  RunDetail, RunEvent, RunSettings, RunSummary, WorkerApi,
 } from './api.ts';
 import { BenchmarkBoard, runSuiteJob, type Leaderboard, type SuiteFiles, type SuiteReport, type SuiteRequest } from './benchmarks.ts';
 import { DatasetLibrary, type DatasetOptions } from './datasets.ts';
 import { Evaluation } from './evaluation.ts';
 import { Exports } from './exports.ts';
 import { ChatPageExport } from './chat-page.ts';
-import { GgufExports, type GgufRequest } from './gguf-exports.ts';
+import { GgufExports } from './gguf-exports.ts';
 import { LrRangeTest } from './lr-range.ts';
 import { ModelHost } from './model-host.ts';
 import type { WorkbenchPlatform } from './platform.ts';
