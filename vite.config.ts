@@ -33,8 +33,38 @@ function precacheManifest(): Plugin {
     generateBundle(_options, bundle) {
       const built = Object.keys(bundle).filter((f) => !f.endsWith('.map'));
       const fromPublic = publicFiles('public').filter((f) => f !== 'sw.js' && !f.endsWith('pretrain.json'));
-      const files = ['./', ...[...new Set([...built, ...fromPublic])].sort().map((f) => `./${f}`)];
+      // HTML pages are written after this hook: the app shell is './', the exported chat page's is chat.html.
+      const files = ['./', './chat.html', ...[...new Set([...built, ...fromPublic])].sort().map((f) => `./${f}`)];
       this.emitFile({ type: 'asset', fileName: 'precache.json', source: JSON.stringify({ build: BUILD, files }, null, 1) });
+    },
+  };
+}
+
+/**
+ * Writes `chat-page.json`: the built files the exported chat page needs (chat.html and every
+ * asset it reaches: scripts, styles, its Worker), found by following file names through the
+ * built text. The app's Export view zips them with a run's merged model.
+ */
+function chatPageManifest(): Plugin {
+  return {
+    name: 'tabtune-chat-page',
+    apply: 'build',
+    generateBundle(_options, bundle) {
+      const text = (f: string) => {
+        const out = bundle[f];
+        if (!out) return '';
+        return out.type === 'chunk' ? out.code : typeof out.source === 'string' ? out.source : '';
+      };
+      const names = Object.keys(bundle).filter((f) => !f.endsWith('.map'));
+      // The HTML is written after this hook: start from its entry script and that script's styles.
+      const entry = Object.values(bundle).find((o) => o.type === 'chunk' && o.isEntry && o.facadeModuleId?.endsWith('/chat.html'));
+      if (!entry || entry.type !== 'chunk') throw new Error('chat.html has no entry script in the build');
+      const files = new Set(['chat.html', entry.fileName, ...(entry.viteMetadata?.importedCss ?? [])]);
+      for (const f of files) {
+        const t = text(f);
+        for (const other of names) if (!files.has(other) && t.includes(other.split('/').pop()!)) files.add(other);
+      }
+      this.emitFile({ type: 'asset', fileName: 'chat-page.json', source: JSON.stringify({ files: [...files].sort() }, null, 1) });
     },
   };
 }
@@ -52,13 +82,15 @@ function devCsp(): Plugin {
 }
 
 export default defineConfig({
-  plugins: [wgsl(), svelte(), precacheManifest(), devCsp()],
+  plugins: [wgsl(), svelte(), chatPageManifest(), precacheManifest(), devCsp()],
   define: { __TABTUNE_BUILD__: JSON.stringify(BUILD) },
   worker: { format: 'es', plugins: () => [wgsl()] },
+  // Scripts name the files they load relative to themselves, so the exported chat page runs from any folder.
+  experimental: { renderBuiltUrl: (_file, { hostType }) => (hostType === 'js' ? { relative: true } : undefined) },
   build: {
     target: 'es2022',
     outDir: 'dist/app',
-    rollupOptions: { input: { main: 'index.html', selftest: 'selftest.html' } },
+    rollupOptions: { input: { main: 'index.html', selftest: 'selftest.html', chat: 'chat.html' } },
   },
   test: {
     pool: 'forks',

@@ -40,7 +40,7 @@ function isAppFile(url) {
   if (url.origin !== base.origin || !url.pathname.startsWith(base.pathname)) return false;
   const path = url.pathname.slice(base.pathname.length);
   return path.startsWith('assets/') || path.startsWith('models/demo-base/') || path.startsWith('datasets/') || path.startsWith('benchmarks/') ||
-    /^(index\.html|selftest\.html|manifest\.webmanifest|icon\.svg|precache\.json)$/.test(path);
+    /^(index\.html|selftest\.html|chat\.html|chat-page\.json|manifest\.webmanifest|icon\.svg|precache\.json)$/.test(path);
 }
 
 self.addEventListener('fetch', (event) => {

@@ -2,12 +2,14 @@
  * The app's training defaults, learning-rate finder and GGUF downloads, in Chromium on the tiny
  * Llama fixture: the form's starting values are the size rule's and say why; "Find learning rate"
  * runs the range test in the Worker, plots it and applies the suggestion; a short run's merged
- * model and adapter download as GGUF (magic, version 3, architecture) with an Ollama Modelfile.
+ * model and adapter download as GGUF (magic, version 3, architecture) with an Ollama Modelfile;
+ * its chat page, unzipped onto a static server, answers in a browser that may reach nothing else.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { unzipSync } from 'fflate';
 import type { Browser, Download, Page } from 'playwright-core';
 import { launchChromium, serve, type Served } from './harness.ts';
 import { chatJsonl, fill, importDataset, openTab, SHOTS, TINY_LLAMA, waitForGpu } from './app-helpers.ts';
@@ -113,6 +115,37 @@ describe('training defaults, the learning-rate finder and GGUF downloads', () =>
     expect(lora.metadata.get('adapter.type')).toBe('lora');
     const loraModelfile = new TextDecoder().decode(await bytesOf(adapter.find((d) => d.suggestedFilename() === 'Modelfile')!));
     expect(loraModelfile).toContain(`ADAPTER ./${loraFile.suggestedFilename()}`);
+
+    // The chat page: unzipped into a folder of a static server; the browser may reach nothing else.
+    const [zip] = await downloads(page, () => page.getByRole('button', { name: 'Download the chat page (.zip)' }).click(), 1);
+    const entries = unzipSync(await bytesOf(zip!));
+    const site = mkdtempSync(join(tmpdir(), 'tabtune-chat-'));
+    for (const [name, bytes] of Object.entries(entries)) {
+      mkdirSync(dirname(join(site, name)), { recursive: true });
+      writeFileSync(join(site, name), bytes);
+    }
+    const pageDir = Object.keys(entries).find((n) => n.endsWith('/index.html'))!.split('/')[0]!;
+    expect(Object.keys(entries)).toEqual(expect.arrayContaining([`${pageDir}/page.json`, `${pageDir}/model/model.safetensors`, `${pageDir}/model/tokenizer.json`]));
+    const host = await serve({}, site);
+    const offline = await browser.newContext({ viewport: { width: 390, height: 844 } });
+    const outside: string[] = [];
+    await offline.route('**/*', (r) => (r.request().url().startsWith(host.url) ? r.continue() : (outside.push(r.request().url()), r.abort())));
+    const chat = await offline.newPage();
+    chat.on('pageerror', (e) => errors.push(e.message));
+    await chat.goto(`${host.url}/${pageDir}/`);
+    await expect.poll(() => chat.locator('#status').textContent(), { timeout: 120_000 }).toMatch(/^Ready: /);
+    await chat.getByLabel('Message', { exact: true }).fill('say zebrafinch sun');
+    await chat.getByRole('button', { name: 'Send' }).click();
+    const answer = chat.locator('#log li.assistant').first();
+    await answer.waitFor();
+    await expect.poll(() => answer.getAttribute('aria-busy'), { timeout: 120_000 }).toBeNull();
+    expect(await answer.textContent()).not.toMatch(/^(Error:|…$)/);
+    expect(await chat.locator('#log li.user').textContent()).toBe('say zebrafinch sun');
+    await chat.screenshot({ path: `${SHOTS}chat-page-390.png`, fullPage: true });
+    expect(outside).toEqual([]);
+    expect(host.requests.every((r) => r.url.startsWith(`/${pageDir}/`))).toBe(true);
+    await offline.close();
+    await host.close();
     expect(errors).toEqual([]);
     await context.close();
   }, 900_000);

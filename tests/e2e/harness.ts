@@ -19,11 +19,11 @@ export interface Served {
 }
 
 /**
- * Serves the built app, plus model folders under the Hub's URL shape
- * (/{owner}/{name}/resolve/{revision}/{path}, with Range support), on a free localhost port.
+ * Serves the built app (or another static folder: `root`), plus model folders under the Hub's URL
+ * shape (/{owner}/{name}/resolve/{revision}/{path}, with Range support), on a free localhost port.
  */
-export async function serve(hub: Record<string, string> = {}): Promise<Served> {
-  if (!existsSync(join(APP_DIR, 'index.html'))) throw new Error('dist/app is not built: run `npm run build:app` first');
+export async function serve(hub: Record<string, string> = {}, root = APP_DIR): Promise<Served> {
+  if (root === APP_DIR && !existsSync(join(APP_DIR, 'index.html'))) throw new Error('dist/app is not built: run `npm run build:app` first');
   const requests: Served['requests'] = [];
   const server: Server = createServer(async (req, res) => {
     const body = await readBody(req);
@@ -32,7 +32,7 @@ export async function serve(hub: Record<string, string> = {}): Promise<Served> {
     const hubMatch = /^\/([^/]+\/[^/]+)\/resolve\/[^/]+\/(.+)$/.exec(path);
     let file: string | null = null;
     if (hubMatch && hub[hubMatch[1]!]) file = join(hub[hubMatch[1]!]!, normalize(hubMatch[2]!));
-    else file = join(APP_DIR, normalize(path === '/' ? '/index.html' : path));
+    else file = join(root, normalize(path.endsWith('/') ? `${path}index.html` : path));
     if (!file || !existsSync(file) || !statSync(file).isFile()) {
       res.writeHead(404, { 'content-type': 'text/plain' });
       res.end('not found');

@@ -234,8 +234,15 @@ export interface ExportedFile {
 }
 
 export type { LrFinderResult, LrPoint } from '../train/lr-finder.ts';
-export type { GgufRequest } from './gguf-exports.ts';
-import type { GgufRequest } from './gguf-exports.ts';
+import type { GgufOutType } from '../deploy/gguf-export.ts';
+import type { GgufFormat } from '../deploy/gguf-files.ts';
+
+/** A run's merged model (`gguf`) or its adapter alone (`gguf-lora`) as GGUF, with the weights in `type`. */
+export interface GgufRequest {
+  readonly runId: string;
+  readonly format: GgufFormat;
+  readonly type: GgufOutType;
+}
 import type { LrFinderResult, LrPoint } from '../train/lr-finder.ts';
 
 export interface WorkerApi {
@@ -283,6 +290,8 @@ export interface WorkerApi {
   exportMerged(runId: string): Promise<ExportedFile>;
   /** A run's merged model (gguf) or adapter alone (gguf-lora) as GGUF for llama.cpp, and the Ollama Modelfile beside it. */
   exportGguf(req: GgufRequest, onProgress?: (done: number, total: number) => void): Promise<ExportedFile[]>;
+  /** A static chat page (the app's built page files, given) with the run's merged model, as a .zip (workspace/chat-page.ts). */
+  exportChatPage(runId: string, page: Readonly<Record<string, Uint8Array>>): Promise<ExportedFile>;
   /** run_manifest.json, and the equivalent TRL + PEFT configuration (YAML for `trl sft --config`, and a Python script). */
   exportManifest(runId: string): Promise<ExportedFile[]>;
   /** A PEFT adapter folder (files) becomes an 'imported' run: compare it, or continue training from it. */

@@ -2,19 +2,12 @@
  * The Workbench's GGUF downloads: a run's merged model or its adapter alone as GGUF, and the
  * Ollama Modelfile, made by the same core job as `tabtune export` (deploy/gguf-files.ts).
  */
-import type { GgufOutType } from '../deploy/gguf-export.ts';
-import { ggufPlan, loraFactors, ollamaModelfile, type GgufFormat } from '../deploy/gguf-files.ts';
+import { ggufPlan, loraFactors, ollamaModelfile } from '../deploy/gguf-files.ts';
 import { ggufChunks } from '../formats/gguf.ts';
 import { prepareModel } from '../session.ts';
-import type { ExportedFile } from './api.ts';
+import type { ExportedFile, GgufRequest } from './api.ts';
 import type { ModelHost } from './model-host.ts';
 import type { RunLibrary } from './runs.ts';
-
-export interface GgufRequest {
-  readonly runId: string;
-  readonly format: GgufFormat;
-  readonly type: GgufOutType;
-}
 
 /** A file name from a run name: letters, digits, dots and dashes. */
 const safeName = (name: string) => name.replace(/[^\w.-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60) || 'run';

@@ -2,14 +2,15 @@ import type { PrepareForm } from '../data/prepare/pipeline.ts';
 import { kernelSelfTest } from '../selftest/kernels.ts';
 import type {
   DatasetPreview, DatasetSummary, EvalReport, EvalRequest, ExportedFile, GenerateRequest, GenerateResult, GeneratedToken, GpuInfo,
-  LoadProgress, LocalFile, LrFinderResult, LrPoint, MemoryEstimate, MemoryRequest, ModelSource, ModelSummary, PreparedVersion, RunDetail, RunEvent, RunSettings,
-  RunSummary, WorkerApi,
+  GgufRequest, LoadProgress, LocalFile, LrFinderResult, LrPoint, MemoryEstimate, MemoryRequest, ModelSource, ModelSummary, PreparedVersion,
+  RunDetail, RunEvent, RunSettings, RunSummary, WorkerApi,
 } from './api.ts';
 import { BenchmarkBoard, runSuiteJob, type Leaderboard, type SuiteFiles, type SuiteReport, type SuiteRequest } from './benchmarks.ts';
 import { DatasetLibrary, type DatasetOptions } from './datasets.ts';
 import { Evaluation } from './evaluation.ts';
 import { Exports } from './exports.ts';
-import { GgufExports, type GgufRequest } from './gguf-exports.ts';
+import { ChatPageExport } from './chat-page.ts';
+import { GgufExports } from './gguf-exports.ts';
 import { LrRangeTest } from './lr-range.ts';
 import { ModelHost } from './model-host.ts';
 import type { WorkbenchPlatform } from './platform.ts';
@@ -37,6 +38,7 @@ export class Workbench implements WorkerApi {
   private readonly benchmarks: BenchmarkBoard;
   private readonly lrRange: LrRangeTest;
   private readonly gguf: GgufExports;
+  private readonly chatPage: ChatPageExport;
 
   constructor(private readonly platform: WorkbenchPlatform) {
     const library = new RunLibrary(platform.store);
@@ -49,6 +51,7 @@ export class Workbench implements WorkerApi {
     this.exports = new Exports(platform, this.host, library, this.runs);
     this.benchmarks = new BenchmarkBoard(platform.store);
     this.gguf = new GgufExports(this.host, library);
+    this.chatPage = new ChatPageExport(this.host, library);
     this.lrRange = new LrRangeTest(this.host, this.datasets, this.tokenized, () => this.runs.activeId);
   }
 
@@ -213,6 +216,10 @@ export class Workbench implements WorkerApi {
 
   exportGguf(req: GgufRequest, onProgress?: (done: number, total: number) => void): Promise<ExportedFile[]> {
     return this.gguf.export(req, onProgress);
+  }
+
+  exportChatPage(runId: string, page: Readonly<Record<string, Uint8Array>>): Promise<ExportedFile> {
+    return this.chatPage.export(runId, page);
   }
 
   exportManifest(runId: string): Promise<ExportedFile[]> {
