@@ -85,7 +85,7 @@ describe('tabtune train --method dpo|orpo|simpo|kto', () => {
     usage(['--method', 'dpo', '--orpo-lambda', '0.2'], /--orpo-lambda is for --method orpo, not dpo/);
     usage(['--method', 'dpo', '--beta', '-1'], /--beta must be a positive number/);
     usage(['--method', 'full', '--tune', 'lora'], /contradicts --tune lora/);
-    usage(['--method', 'grpo'], /grpo is not available yet/);
+    usage(['--method', 'grpo'], /--method grpo needs --reward FILE/);
     const kto = file('kto.jsonl', [{ prompt: 'a', completion: 'b', label: true }]);
     const r = tabtune('train', '--method', 'dpo', '--model', LLAMA, '--data', kto, '--out', out);
     expect(r.code).toBe(1);

@@ -61,6 +61,7 @@ export async function grpoObjective(s: GrpoSetup): Promise<Grpo> {
   );
   const generator = new Generator(model);
   const ref = o.beta > 0 ? await forwardPlan(model, s.batch * G, seq, true) : null;
+  let failure: Error | null = null;
   const objective: StepObjective = {
     rowsPerExample: G,
     run(gpu: Gpu, plan: StepPlan, opt: AdamW, step: StepState, micro: readonly Batch[], indices: readonly number[], lr: number, seed: number) {
@@ -70,6 +71,9 @@ export async function grpoObjective(s: GrpoSetup): Promise<Grpo> {
       const B = plan.opts.batch;
       const S = plan.opts.seq;
       const done = step.serial(async (): Promise<StepResult> => {
+        // The trainer queues the next step before it reads this one's result: after a failure
+        // (a reward function that threw) the queued step does nothing and fails the same way.
+        if (failure) throw failure;
         // Sample G completions per prompt from the policy as it is now.
         const samples: { prompt: GrpoPrompt; ids: number[] }[] = [];
         for (const [p, prompt] of prompts.entries()) {
@@ -129,6 +133,8 @@ export async function grpoObjective(s: GrpoSetup): Promise<Grpo> {
         });
         return { loss: res.loss, gradNorm: Math.sqrt(v[Slot.gradNormSq]!), targets: positions.reduce((n, at) => n + at.length, 0), metrics };
       });
+      // Handled here too: a queued step's failure is read by the trainer, or by no one once the run stopped.
+      done.catch((e: Error) => (failure ??= e));
       return { targets: 0, done };
     },
   };
