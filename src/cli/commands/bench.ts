@@ -16,7 +16,10 @@ export const spec = {
   usage: 'tabtune bench [--only matmul|train|generate] [--models demo,smollm2-135m,gpt2,qwen2.5-0.5b] [--seq N] [--batches 1,8] [--big] [--fast]',
   flags: [
     { name: 'only', kind: 'string', value: 'WHAT', help: 'run one group: matmul, train or generate', choices: ['matmul', 'train', 'generate'] },
-    { name: 'models', kind: 'list', value: 'NAMES', help: 'model shapes: demo and the random-weight presets (default: demo on a software adapter, all on a GPU)' },
+    {
+      name: 'models', kind: 'list', value: 'NAMES',
+      help: 'model shapes: demo and the random-weight presets (default: demo on a software adapter, all on a GPU)',
+    },
     { name: 'seq', kind: 'int', help: 'sequence length for training (default 256; 64 for presets on a software adapter)', min: 2 },
     { name: 'batches', kind: 'list', value: '1,8', help: 'micro-batch sizes', default: '1,8' },
     { name: 'steps', kind: 'int', help: 'timed steps per shape', default: 3, min: 1 },
