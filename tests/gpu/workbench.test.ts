@@ -98,6 +98,27 @@ describe('the Worker API (workbench) on the tiny fixture model', () => {
     expect(again.loss).toBeCloseTo(after.loss, 5);
   });
 
+  it('starting a run while the playground streams an answer stops the answer, then trains', async () => {
+    const wb = new Workbench(platform());
+    await wb.loadModel({ kind: 'local', name: 'tiny-llama' }, folder(TINY));
+    const ds = await wb.importDataset('echo.jsonl', chatJsonl(16), { validationFraction: 0, maxLength: 64 });
+    const settings = { datasetId: ds.id, config: { steps: 2, batch: 2, lora: { r: 4, alpha: 8, dropout: 0 } } };
+    let started: Promise<string> | null = null;
+    const streamed = await wb.generate({ prompt: 'the sun and the moon', runId: null, sampling: { maxNewTokens: 64, temperature: 1, seed: 3 } }, () => {
+      // The user presses Train while tokens are still arriving.
+      started ??= wb.startRun(settings, () => undefined);
+    });
+    expect(started).not.toBeNull();
+    expect(streamed.stopReason).toBe('aborted');
+    expect(streamed.tokens.length).toBeLessThan(64);
+    const runId = await started!;
+    while (await wb.activeRunId()) await new Promise((r) => setTimeout(r, 50));
+    expect((await wb.getRun(runId)).state).toBe('finished');
+    // The playground works again, with the trained adapter.
+    const next = await wb.generate({ prompt: 'say sun', runId, sampling: { maxNewTokens: 4, greedy: true } });
+    expect(next.tokens.length).toBeGreaterThan(0);
+  });
+
   it('a stopped run continues from its checkpoint', async () => {
     const wb = new Workbench(platform());
     await wb.loadModel({ kind: 'local', name: 'tiny-llama' }, folder(TINY));

@@ -45,15 +45,24 @@ export const prepareSpec = {
     { name: 'max-tokens', kind: 'int', help: 'drop longer records (needs --model)', min: 1 },
     { name: 'model', kind: 'string', value: 'DIR', help: 'tokenizer for token lengths (default: the demo model)' },
     { name: 'dedup', kind: 'string', value: 'both|exact|near|off', help: 'duplicate removal', default: 'both', choices: ['both', 'exact', 'near', 'off'] },
-    { name: 'near-threshold', kind: 'number', value: 'J', help: 'Jaccard similarity for near duplicates', default: DEFAULT_NEAR_DUP.threshold, min: 0, max: 1 },
+    {
+      name: 'near-threshold', kind: 'number', value: 'J', help: 'Jaccard similarity for near duplicates', default: DEFAULT_NEAR_DUP.threshold,
+      min: 0, max: 1,
+    },
     {
       name: 'pii', kind: 'string', value: 'mask|flag|off', help: 'personal data: emails, phones, cards, IBANs, IPs, URLs with secrets', default: 'mask',
       choices: ['mask', 'flag', 'off'],
     },
     { name: 'blocklist', kind: 'string', value: 'FILE', help: 'terms or phrases, one per line' },
-    { name: 'blocklist-action', kind: 'string', value: 'flag|remove', help: 'what to do with blocklisted records', default: 'flag', choices: ['flag', 'remove'] },
+    {
+      name: 'blocklist-action', kind: 'string', value: 'flag|remove', help: 'what to do with blocklisted records', default: 'flag',
+      choices: ['flag', 'remove'],
+    },
     { name: 'balance-field', kind: 'string', value: 'FIELD', help: 'category field to balance on (a column, or "kind")' },
-    { name: 'balance', kind: 'string', value: 'cap|undersample|oversample', help: 'balancing mode', default: 'cap', choices: ['cap', 'undersample', 'oversample'] },
+    {
+      name: 'balance', kind: 'string', value: 'cap|undersample|oversample', help: 'balancing mode', default: 'cap',
+      choices: ['cap', 'undersample', 'oversample'],
+    },
     { name: 'cap', kind: 'int', help: 'records per category with --balance cap', default: 1000, min: 1 },
     { name: 'val-data', kind: 'string', value: 'FILE', help: 'validation set to check for leakage from the prepared training set' },
     { name: 'seed', kind: 'int', help: 'seed for hashing and sampling', default: 42, min: 0 },
@@ -133,12 +142,18 @@ export async function stats(p: Parsed, out: Output): Promise<void> {
   const o = options(statsSpec, p);
   const columns = columnsFlag(p);
   const records = await readRecords(resolve(required(o.data, 'data')), out, columns && { columns });
-  const r = await prepareDataset(records, { clean: false, dedup: { exact: true, near: DEFAULT_NEAR_DUP }, review: { pii: { mode: 'flag', kinds: PII_KINDS }, blocklist: false }, balance: false });
+  const r = await prepareDataset(records, {
+    clean: false, dedup: { exact: true, near: DEFAULT_NEAR_DUP }, review: { pii: { mode: 'flag', kinds: PII_KINDS }, blocklist: false }, balance: false,
+  });
   const kinds = distribution(records, 'kind');
   const field = o.field ? distribution(records, o.field) : null;
-  out.record({ records: records.length, kinds, duplicates: records.length - r.records.length, flags: r.report.flagCounts, lengths: r.report.lengths.before, ...(field ? { distribution: field } : {}) });
+  const duplicates = records.length - r.records.length;
+  out.record({
+    records: records.length, kinds, duplicates, flags: r.report.flagCounts, lengths: r.report.lengths.before, ...(field ? { distribution: field } : {}),
+  });
   out.say(`${records.length} records: ${Object.entries(kinds).map(([k, n]) => `${n} ${k}`).join(', ')}`);
-  out.say(`duplicates (exact or near): ${records.length - r.records.length}; personal data: ${Object.entries(r.report.flagCounts).map(([k, n]) => `${n} ${k}`).join(', ') || 'none found'}`);
+  const personal = Object.entries(r.report.flagCounts).map(([k, n]) => `${n} ${k}`).join(', ') || 'none found';
+  out.say(`duplicates (exact or near): ${duplicates}; personal data: ${personal}`);
   out.say(`length (characters): mean ${r.report.lengths.before.mean.toFixed(1)}, max ${r.report.lengths.before.max}`);
   if (field) out.say(`${o.field}: ${Object.entries(field).sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', ')}`);
 }
@@ -146,14 +161,18 @@ export async function stats(p: Parsed, out: Output): Promise<void> {
 export const synthSpec = {
   name: 'data synth',
   summary: 'make instruction pairs: from table rows with templates, or with the model (self-instruct, paraphrase); marked for review',
-  usage: 'tabtune data synth --method template --rows FILE --templates FILE --out FILE | --method self-instruct|paraphrase --data FILE [--model DIR] --out FILE',
+  usage: 'tabtune data synth --method template --rows FILE --templates FILE --out FILE'
+    + ' | --method self-instruct|paraphrase --data FILE [--model DIR] --out FILE',
   flags: [
     {
       name: 'method', kind: 'string', value: 'template|self-instruct|paraphrase', help: 'how to synthesise', default: 'template',
       choices: ['template', 'self-instruct', 'paraphrase'],
     },
     { name: 'rows', kind: 'string', value: 'FILE', help: 'CSV/JSON/JSONL rows for templates' },
-    { name: 'templates', kind: 'string', value: 'FILE', help: 'JSON: [{"questions": ["What is the capital of {country}?", ...], "answer": "The capital of {country} is {capital}."}]' },
+    {
+      name: 'templates', kind: 'string', value: 'FILE',
+      help: 'JSON: [{"questions": ["What is the capital of {country}?", ...], "answer": "The capital of {country} is {capital}."}]',
+    },
     { name: 'per-row', kind: 'int', help: 'phrasings per row and template', default: 2, min: 1 },
     { name: 'data', kind: 'string', value: 'FILE', help: 'seed examples (self-instruct) or records to paraphrase' },
     { name: 'model', kind: 'string', value: 'DIR', help: 'model that writes (default: the demo model)' },
@@ -196,8 +215,11 @@ export async function synth(p: Parsed, out: Output): Promise<void> {
     try {
       const tok = session.requireTokenizer();
       const generator: TextGenerator = {
-        async generate(prompt, o) {
-          return (await session.generate(tok.encode(prompt, { addSpecialTokens: true }), { maxNewTokens: o.maxNewTokens, temperature: o.temperature, topP: 0.95, seed: o.seed })).text ?? '';
+        async generate(prompt, sampling) {
+          const ids = tok.encode(prompt, { addSpecialTokens: true });
+          const { maxNewTokens, temperature, seed: sampleSeed } = sampling;
+          const g = await session.generate(ids, { maxNewTokens, temperature, topP: 0.95, seed: sampleSeed });
+          return g.text ?? '';
         },
       };
       made = method === 'self-instruct' ? await selfInstruct(generator, records, { count: o.count, seed }) : await paraphrase(generator, records, { seed });

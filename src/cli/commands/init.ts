@@ -19,7 +19,9 @@ export const spec = {
 } as const satisfies CommandSpec;
 
 /** Writes config.json and a random model.safetensors of a preset shape, tensor by tensor. */
-export function writeRandomModel(like: string, dir: string, dtype: 'F32' | 'BF16' | 'F16', seed: number, onTensor?: (name: string, i: number, n: number) => void): number {
+export function writeRandomModel(
+  like: string, dir: string, dtype: 'F32' | 'BF16' | 'F16', seed: number, onTensor?: (name: string, i: number, n: number) => void,
+): number {
   const config = { ...PRESETS[like], torch_dtype: dtype === 'F32' ? 'float32' : dtype === 'BF16' ? 'bfloat16' : 'float16' };
   const { header, tensors } = randomCheckpoint(config, { seed, dtype });
   // A 0.5B model never sits in memory whole; config.json comes last and marks the folder complete.

@@ -7,7 +7,7 @@ import type { Transformer } from './transformer.ts';
 /** Base rows of a module: its output rows of the site's fused f32 weight. */
 function baseRows(model: Transformer, layer: number, site: LoraAdapter['modules'][number]['site']): Tensor {
   const w = model.lin(layer, site);
-  if ('q' in w) throw new Error('PiSSA needs the base weights in f32 (this model holds them as int8)');
+  if (!('buffer' in w)) throw new Error('PiSSA needs the base weights in f32 (this model holds them quantised or as f16)');
   return w;
 }
 

@@ -14,6 +14,8 @@ const MAX_GENERATED = 20;
 
 export class Evaluation {
   private generation: AbortController | null = null;
+  /** Evaluations and generations under way: each holds the session's generator until it ends. */
+  private readonly inFlight = new Set<Promise<unknown>>();
 
   constructor(
     private readonly host: ModelHost,
@@ -21,7 +23,34 @@ export class Evaluation {
     private readonly tokenized: TokenizedDatasets,
   ) {}
 
-  async evaluate(req: EvalRequest, onProgress?: (done: number, total: number) => void): Promise<EvalReport> {
+  evaluate(req: EvalRequest, onProgress?: (done: number, total: number) => void): Promise<EvalReport> {
+    return this.track(this.evaluateNow(req, onProgress));
+  }
+
+  generate(req: GenerateRequest, onToken?: (t: GeneratedToken) => void): Promise<GenerateResult> {
+    return this.track(this.generateNow(req, onToken));
+  }
+
+  abort(): void {
+    this.generation?.abort();
+  }
+
+  /**
+   * Stops whatever is streaming and waits until it has let go of the model: a run that starts
+   * swaps the adapter and frees the generator a streaming answer is still reading.
+   */
+  async cancel(): Promise<void> {
+    this.abort();
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  private track<T>(work: Promise<T>): Promise<T> {
+    this.inFlight.add(work);
+    void work.finally(() => this.inFlight.delete(work)).catch(() => undefined);
+    return work;
+  }
+
+  private async evaluateNow(req: EvalRequest, onProgress?: (done: number, total: number) => void): Promise<EvalReport> {
     // abort() cancels an evaluation too, from the moment it is asked for.
     const abort = (this.generation = new AbortController());
     try {
@@ -38,19 +67,16 @@ export class Evaluation {
     }
   }
 
-  async generate(req: GenerateRequest, onToken?: (t: GeneratedToken) => void): Promise<GenerateResult> {
-    const s = await this.host.attachRunAdapter(req.runId);
-    this.generation = new AbortController();
+  private async generateNow(req: GenerateRequest, onToken?: (t: GeneratedToken) => void): Promise<GenerateResult> {
+    // Set before the adapter is attached, so a cancel while attaching stops it too.
+    const abort = (this.generation = new AbortController());
     try {
+      const s = await this.host.attachRunAdapter(req.runId);
       const prompt = req.messages ? { messages: req.messages } : { text: req.prompt ?? '' };
-      const g = await generateText(s, prompt, { ...req.sampling, signal: this.generation.signal, onToken });
+      const g = await generateText(s, prompt, { ...req.sampling, signal: abort.signal, onToken });
       return { text: g.text ?? '', tokens: g.tokens, stopReason: g.stopReason, meanLogprob: g.meanLogprob };
     } finally {
-      this.generation = null;
+      if (this.generation === abort) this.generation = null;
     }
-  }
-
-  abort(): void {
-    this.generation?.abort();
   }
 }

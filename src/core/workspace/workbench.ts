@@ -125,15 +125,19 @@ export class Workbench implements WorkerApi {
 
   // ---- runs
 
-  findLearningRate(settings: RunSettings, onPoint?: (p: LrPoint) => void): Promise<LrFinderResult> {
+  async findLearningRate(settings: RunSettings, onPoint?: (p: LrPoint) => void): Promise<LrFinderResult> {
+    await this.evaluation.cancel();
     return this.lrRange.run(settings, onPoint);
   }
 
-  startRun(settings: RunSettings, onEvent: (e: RunEvent) => void): Promise<string> {
+  /** A streaming answer in the playground is stopped first: the run takes over the model. */
+  async startRun(settings: RunSettings, onEvent: (e: RunEvent) => void): Promise<string> {
+    await this.evaluation.cancel();
     return this.runs.start(settings, onEvent);
   }
 
-  continueRun(runId: string, onEvent: (e: RunEvent) => void): Promise<void> {
+  async continueRun(runId: string, onEvent: (e: RunEvent) => void): Promise<void> {
+    await this.evaluation.cancel();
     return this.runs.continue(runId, onEvent);
   }
 
