@@ -15,7 +15,7 @@ export const METHOD_FLAGS = [
   { name: 'orpo-lambda', kind: 'number', value: 'L', help: 'ORPO: λ, weight of the odds-ratio term (TRL\'s beta, default 0.1)' },
   { name: 'simpo-gamma', kind: 'number', value: 'G', help: 'SimPO: target reward margin γ (default 0.5)' },
   { name: 'reward', kind: 'string', value: 'FILE', help: 'GRPO: JavaScript reward functions (module.exports = (prompt, completion, fields) => number)' },
-  { name: 'reward-timeout', kind: 'int', value: 'MS', help: 'GRPO: time limit of each reward call, in ms (default 1000)', min: 1 },
+  { name: 'reward-timeout', kind: 'int', value: 'MS', help: 'GRPO: time limit of each reward call, in ms (default 5000)', min: 1 },
   { name: 'num-generations', kind: 'int', value: 'G', help: 'GRPO: completions sampled per prompt (default 8)', min: 2 },
   { name: 'max-completion-length', kind: 'int', value: 'N', help: 'GRPO: longest sampled completion, in tokens (default 32)', min: 1 },
   { name: 'temperature', kind: 'number', value: 'T', help: 'GRPO: sampling temperature (default 1)', above: 0 },

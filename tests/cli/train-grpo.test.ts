@@ -60,7 +60,7 @@ describe('tabtune train --method grpo', () => {
       const out = join(mkdtempSync(join(tmpdir(), 'tabtune-out-')), 'run');
       const r = tabtune(...base(out, file('reward.js', code)), '--reward-timeout', '1000');
       expect(r.code, code).toBe(1);
-      const errors = r.stderr.split('\n').filter((l) => l.startsWith('tabtune'));
+      const errors = r.stderr.split('\n').filter((l) => l.startsWith('tabtune') && !l.startsWith('tabtune: using'));
       expect(errors, r.stderr).toHaveLength(1);
       expect(errors[0]).toMatch(message);
       expect(existsSync(out)).toBe(false);

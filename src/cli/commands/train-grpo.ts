@@ -33,7 +33,7 @@ export async function trainGrpo(p: Parsed, out: Output, configFor: (examples: nu
   if (p.data === undefined) throw new UsageError('--method grpo needs --data FILE with {"prompt": ...} records');
   if ((p['grad-accum'] as number) > 1) throw new UsageError('--method grpo runs one micro-batch per step; leave --grad-accum at 1');
   const options = grpoOptionsFrom(p);
-  const rewards = loadRewardFile(resolve(p.reward as string), { timeoutMs: (p['reward-timeout'] as number | undefined) ?? 1000 });
+  const rewards = loadRewardFile(resolve(p.reward as string), { timeoutMs: (p['reward-timeout'] as number | undefined) ?? 5000 });
   const dataFile = resolve(p.data as string);
   let text: string;
   try {
