@@ -30,7 +30,10 @@ export function localTree(name: string, files: readonly { path: string; file: Bl
 }
 
 /** A folder of the app's own files (the demo model), fetched once; missing optional files are absent. */
-export async function fetchTree(name: string, baseUrl: string, required: readonly string[], optional: readonly string[], onProgress?: (file: string, done: number, total: number) => void): Promise<FileTree> {
+export async function fetchTree(
+  name: string, baseUrl: string, required: readonly string[], optional: readonly string[],
+  onProgress?: (file: string, done: number, total: number) => void,
+): Promise<FileTree> {
   const files = new Map<string, Blob>();
   const all = [...required, ...optional];
   for (const [i, path] of all.entries()) {

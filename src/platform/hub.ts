@@ -60,7 +60,8 @@ async function fetchFile(url: string, file: string, o: HubOptions, cache: Cache 
   }
   const head = await fetch(url, { headers: headers(o, 'bytes=0-0'), signal: o.signal, referrerPolicy: 'no-referrer' });
   if (head.status === 404) return null;
-  if (!head.ok) throw new DownloadError(url, `HTTP ${head.status}${head.status === 401 || head.status === 403 ? ' (private or gated: a token is needed)' : ''}`);
+  const gated = head.status === 401 || head.status === 403 ? ' (private or gated: a token is needed)' : '';
+  if (!head.ok) throw new DownloadError(url, `HTTP ${head.status}${gated}`);
   const total = Number(/\/(\d+)$/.exec(head.headers.get('content-range') ?? '')?.[1] ?? head.headers.get('content-length') ?? NaN);
   await head.arrayBuffer();
   if (!Number.isFinite(total) || total <= PIECE || head.status !== 206) {

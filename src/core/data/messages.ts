@@ -68,7 +68,8 @@ export function readMessages(raw: unknown, field: string): Checked<ChatMessage[]
     const contentKey = shareGpt ? 'value' : 'content';
     const role = o[roleKey];
     if (typeof role !== 'string' || role === '') {
-      return { ok: false, reason: `${at}.${roleKey} must be a non-empty string, got ${typeName(role)}${shareGpt ? '' : ' (messages need "role" and "content", or ShareGPT "from" and "value")'}` };
+      const hint = shareGpt ? '' : ' (messages need "role" and "content", or ShareGPT "from" and "value")';
+      return { ok: false, reason: `${at}.${roleKey} must be a non-empty string, got ${typeName(role)}${hint}` };
     }
     let chatRole = role;
     if (shareGpt) {

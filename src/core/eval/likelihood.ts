@@ -30,7 +30,9 @@ export interface LikelihoodReport {
  * Scores sequences with the model (adapter included when attached): the exact loss transformers
  * reports, and each sequence's own loss. Sequences are padded to the longest and run B at a time.
  */
-export async function scoreSequences(model: Transformer, seqs: readonly ScoredSequence[], o: { batch?: number; onProgress?: (done: number, total: number) => void } = {}): Promise<LikelihoodReport> {
+export async function scoreSequences(
+  model: Transformer, seqs: readonly ScoredSequence[], o: { batch?: number; onProgress?: (done: number, total: number) => void } = {},
+): Promise<LikelihoodReport> {
   if (seqs.length === 0) return { loss: NaN, perplexity: NaN, tokens: 0, sequences: [] };
   const B = Math.max(1, Math.min(o.batch ?? 8, seqs.length));
   const S = Math.max(2, ...seqs.map((s) => s.inputIds.length));

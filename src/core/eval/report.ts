@@ -74,7 +74,10 @@ export async function evaluate(session: Session, items: readonly EvalItem[], o: 
   o.signal?.throwIfAborted();
   o.onProgress?.(0, total);
   const scores = await scoreSequences(session.requireModel(), items, { batch: o.batch, onProgress: (d) => o.onProgress?.(d, total) });
-  const examples: EvalExample[] = items.map((it, index) => ({ index, source: it.source, loss: scores.sequences[index]!.loss, tokens: scores.sequences[index]!.tokens }));
+  const examples: EvalExample[] = items.map((it, index) => {
+    const { loss, tokens } = scores.sequences[index]!;
+    return { index, source: it.source, loss, tokens };
+  });
 
   // Prompts alone: every prompt token after the first is a target.
   const prompts = items
@@ -93,7 +96,8 @@ export async function evaluate(session: Session, items: readonly EvalItem[], o: 
     if (k < 1) continue;
     const answerIds = it.inputIds.slice(k).filter((_, j) => it.labels[k + j] !== -100);
     const reference = tok.decode(answerIds, { skipSpecialTokens: true }).trim();
-    const g = await session.generate(it.inputIds.slice(0, k), { maxNewTokens: o.maxNewTokens ?? Math.min(128, answerIds.length + 16), greedy: true, signal: o.signal });
+    const maxNewTokens = o.maxNewTokens ?? Math.min(128, answerIds.length + 16);
+    const g = await session.generate(it.inputIds.slice(0, k), { maxNewTokens, greedy: true, signal: o.signal });
     o.signal?.throwIfAborted();
     const text = (g.text ?? '').trim();
     examples[i] = {

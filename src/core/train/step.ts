@@ -18,7 +18,9 @@ export interface StepResult {
  * (the loss is the mean over every target token of the step, as transformers computes it with
  * gradient accumulation), then clip and update. One submit per micro-batch plus one.
  */
-export function runStep(gpu: Gpu, plan: StepPlan, opt: AdamW | null, step: StepState, micro: readonly Batch[], lr: number, seed: number): { targets: number; done: Promise<StepResult> } {
+export function runStep(
+  gpu: Gpu, plan: StepPlan, opt: AdamW | null, step: StepState, micro: readonly Batch[], lr: number, seed: number,
+): { targets: number; done: Promise<StepResult> } {
   const encoded = micro.map((b) => plan.encode(b));
   const targets = encoded.reduce((n, e) => n + e.targets, 0);
   const submitted = step.serial(async () => {

@@ -40,7 +40,10 @@ export function fill(template: string, row: Readonly<Record<string, unknown>>): 
  * Instruction pairs from rows (CSV/JSON objects): for every row and template, `perRow` seeded
  * choices among the question phrasings, as chat records.
  */
-export function synthesizeFromTemplates(rows: readonly Readonly<Record<string, unknown>>[], templates: readonly PairTemplate[], o: { seed: number; perRow?: number; file?: string } = { seed: 0 }): DatasetRecord[] {
+export function synthesizeFromTemplates(
+  rows: readonly Readonly<Record<string, unknown>>[], templates: readonly PairTemplate[],
+  o: { seed: number; perRow?: number; file?: string } = { seed: 0 },
+): DatasetRecord[] {
   const rng = new Rng(o.seed);
   const out: DatasetRecord[] = [];
   const file = o.file ?? 'template synthesis';
@@ -88,7 +91,10 @@ export function parseQA(text: string): { q: string; a: string } | null {
  * Self-instruct: prompts the model with a few seed pairs and asks for a new one; keeps the new,
  * well-formed pairs that do not repeat a seed question.
  */
-export async function selfInstruct(generator: TextGenerator, seeds: readonly DatasetRecord[], o: { count: number; seed: number; shots?: number; maxNewTokens?: number; temperature?: number; maxAttempts?: number }): Promise<DatasetRecord[]> {
+export async function selfInstruct(
+  generator: TextGenerator, seeds: readonly DatasetRecord[],
+  o: { count: number; seed: number; shots?: number; maxNewTokens?: number; temperature?: number; maxAttempts?: number },
+): Promise<DatasetRecord[]> {
   const pairs = seeds.map((s) => ({ s, qa: questionAnswer(s) })).filter((x) => x.qa !== null) as { s: DatasetRecord; qa: { q: string; a: string } }[];
   if (pairs.length === 0) throw new Error('self-instruct needs seed records with a question and an answer (prompt/completion or chat)');
   const rng = new Rng(o.seed);
@@ -112,7 +118,9 @@ export async function selfInstruct(generator: TextGenerator, seeds: readonly Dat
 }
 
 /** Paraphrases each record's question (or text) with the model; the answer stays. */
-export async function paraphrase(generator: TextGenerator, records: readonly DatasetRecord[], o: { seed: number; maxNewTokens?: number; temperature?: number }): Promise<DatasetRecord[]> {
+export async function paraphrase(
+  generator: TextGenerator, records: readonly DatasetRecord[], o: { seed: number; maxNewTokens?: number; temperature?: number },
+): Promise<DatasetRecord[]> {
   const out: DatasetRecord[] = [];
   const rng = new Rng(o.seed);
   for (const rec of records) {
@@ -120,12 +128,14 @@ export async function paraphrase(generator: TextGenerator, records: readonly Dat
     const original = qa?.q ?? recordText(rec.record);
     if (!original.trim()) continue;
     const prompt = `Rewrite the sentence with different words and the same meaning.\nSentence: ${original}\nRewritten:`;
-    const text = (await generator.generate(prompt, { maxNewTokens: o.maxNewTokens ?? 48, temperature: o.temperature ?? 0.7, seed: rng.u32() })).split('\n')[0]!.trim();
+    const sampling = { maxNewTokens: o.maxNewTokens ?? 48, temperature: o.temperature ?? 0.7, seed: rng.u32() };
+    const text = (await generator.generate(prompt, sampling)).split('\n')[0]!.trim();
     if (!text || text.toLowerCase() === original.toLowerCase()) continue;
     const record = qa
       ? { kind: 'chat' as const, messages: [{ role: 'user', content: text }, { role: 'assistant', content: qa.a }] }
       : { kind: 'text' as const, text };
-    out.push({ record, source: rec.source, ...(rec.fields ? { fields: rec.fields } : {}), generated: { method: 'paraphrase', from: rec.source, accepted: false } });
+    const generated = { method: 'paraphrase', from: rec.source, accepted: false } as const;
+    out.push({ record, source: rec.source, ...(rec.fields ? { fields: rec.fields } : {}), generated });
   }
   return out;
 }
