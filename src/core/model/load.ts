@@ -31,7 +31,9 @@ export async function inspectModel(tree: FileTree): Promise<InspectedModel> {
 
 /** Loads a Hugging Face model folder (config.json + safetensors) onto the GPU. */
 /** `quant` (or `int8`): hold the linear weights quantised, int8 per row or NF4 per 64 (LoRA, evaluation, generation). */
-export async function loadTransformer(gpu: Gpu, tree: FileTree | InspectedModel, onProgress?: (done: number, total: number) => void, o: QuantOption = {}): Promise<Transformer> {
+export async function loadTransformer(
+  gpu: Gpu, tree: FileTree | InspectedModel, onProgress?: (done: number, total: number) => void, o: QuantOption = {},
+): Promise<Transformer> {
   const m = 'cfg' in tree ? tree : await inspectModel(tree);
   const weights = await ModelWeights.load(gpu, m.cfg, m.st, m.file, onProgress, o.quant ?? (o.int8 ? 'int8' : 'none'));
   return new Transformer(gpu, m.cfg, weights);

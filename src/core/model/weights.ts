@@ -43,7 +43,9 @@ export class ModelWeights {
    * Checks every tensor's presence and shape from the headers first, so a bad checkpoint fails
    * before anything is uploaded, then uploads one tensor at a time.
    */
-  static async load(gpu: Gpu, cfg: ModelConfig, st: SafetensorsModel, name: string, onProgress?: (done: number, total: number) => void, quant: BaseQuant = 'none'): Promise<ModelWeights> {
+  static async load(
+    gpu: Gpu, cfg: ModelConfig, st: SafetensorsModel, name: string, onProgress?: (done: number, total: number) => void, quant: BaseQuant = 'none',
+  ): Promise<ModelWeights> {
     const { chunks, specs, placements: places } = ModelWeights.layout(gpu, cfg, quant);
     const resolved = ModelWeights.check(cfg, st, name, places);
     const store = ParamStore.create(gpu, specs, 'weights', 'weights');
