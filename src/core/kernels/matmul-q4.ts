@@ -91,7 +91,9 @@ export function dequantizeNf4(words: Uint32Array, scales: Float32Array, rows: nu
   return w;
 }
 
-function fields(M: number, N: number, K: number, a: Tensor, lda: number, w: Q4Weight, c: Tensor, ldc: number, bias: Tensor | undefined, alpha: number, beta: number) {
+function fields(
+  M: number, N: number, K: number, a: Tensor, lda: number, w: Q4Weight, c: Tensor, ldc: number, bias: Tensor | undefined, alpha: number, beta: number,
+) {
   return packParams([
     [M, 'u32'], [N, 'u32'], [K, 'u32'], [bias ? 1 : 0, 'u32'],
     [a.offset, 'u32'], [lda, 'u32'], [w.q4.offset, 'u32'], [q4WordsPerRow(w.in), 'u32'],
@@ -101,9 +103,12 @@ function fields(M: number, N: number, K: number, a: Tensor, lda: number, w: Q4We
 }
 
 /** y (+)= x Wᵀ (+ b) for x [T, in] and an NF4 W [out, in]. */
-export function matmulQ4Forward(gpu: Gpu, program: Program, T: number, x: Tensor, lda: number, w: Q4Weight, y: Tensor, ldc: number, o: { bias?: Tensor; alpha?: number; beta?: number } = {}): Promise<void> {
+export function matmulQ4Forward(
+  gpu: Gpu, program: Program, T: number, x: Tensor, lda: number, w: Q4Weight, y: Tensor, ldc: number, o: { bias?: Tensor; alpha?: number; beta?: number } = {},
+): Promise<void> {
   const u = gpu.uniforms.alloc(fields(T, w.out, w.in, x, lda, w, y, ldc, o.bias, o.alpha ?? 1, o.beta ?? 0));
-  return gpu.record(program, NT, [u, x.buffer, w.q4.buffer, y.buffer, w.scale.buffer, o.bias?.buffer ?? gpu.placeholder], [Math.ceil(w.out / 32), Math.ceil(T / 32)]);
+  const bindings = [u, x.buffer, w.q4.buffer, y.buffer, w.scale.buffer, o.bias?.buffer ?? gpu.placeholder];
+  return gpu.record(program, NT, bindings, [Math.ceil(w.out / 32), Math.ceil(T / 32)]);
 }
 
 /** dx (+)= dy W for dy [T, out] and an NF4 W [out, in]. */

@@ -46,7 +46,10 @@ export function quantizedSpecs(specs: ParamSpec[], quant: BaseQuant): ParamSpec[
     const [rows, cols] = [s.shape[0]!, s.shape[1]!];
     const stem = stemOf(s.name);
     if (quant === 'int4') {
-      return [{ name: `${stem}.q4`, shape: [rows, q4WordsPerRow(cols)], decay: false }, { name: `${stem}.scale`, shape: [rows, q4Groups(cols)], decay: false }];
+      return [
+        { name: `${stem}.q4`, shape: [rows, q4WordsPerRow(cols)], decay: false },
+        { name: `${stem}.scale`, shape: [rows, q4Groups(cols)], decay: false },
+      ];
     }
     // int8 packs four per word along the input, so it needs in_features % 4 == 0 (else the weight stays f32).
     if (cols % 4) return [s];

@@ -127,7 +127,10 @@ function explain(req: FitRequest, p: MemoryPlan, o: { longest: number; cap: numb
   lines.push(p.seq >= whole
     ? `sequence ${p.seq}: every example fits whole${o.longest > o.cap ? ` (at the ${o.cap}-token cap)` : ''}`
     : `sequence ${p.seq}: longer rows do not fit even with NF4, recomputation and batch 1; ${p.truncated} of ${req.lengths.length} examples are cut`);
-  const q = { none: 'the base stays f32 (exact)', int8: 'the base is int8 (per-row scales): f32 did not fit', int4: 'the base is NF4 (QLoRA): f32 and int8 did not fit' };
+  const q = {
+    none: 'the base stays f32 (exact)', int8: 'the base is int8 (per-row scales): f32 did not fit',
+    int4: 'the base is NF4 (QLoRA): f32 and int8 did not fit',
+  };
   lines.push(req.method === 'full' ? 'full fine-tuning keeps the base f32 (a quantised base cannot train)' : q[p.quant]);
   lines.push(p.gradCheckpointing ? 'activation recomputation on (~30% slower): the run did not fit without it' : 'no activation recomputation needed');
   lines.push(p.gradAccum > 1

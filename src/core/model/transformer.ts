@@ -100,8 +100,11 @@ export class Transformer {
   setTrainable(what: 'full' | 'lora' | 'none'): void {
     this.grads?.destroy();
     this.grads = null;
-    if (what === 'full' && this.weights.quant !== 'none') throw new Error(`an ${this.weights.quant} base trains with LoRA only (load the model in f32 for full fine-tuning)`);
-    if (what === 'full' && this.weights.precision === 'f16') throw new Error('an f16 base trains with LoRA only (full fine-tuning keeps f32 weights: --precision f32)');
+    const quant = this.weights.quant;
+    if (what === 'full' && quant !== 'none') throw new Error(`an ${quant} base trains with LoRA only (load the model in f32 for full fine-tuning)`);
+    if (what === 'full' && this.weights.precision === 'f16') {
+      throw new Error('an f16 base trains with LoRA only (full fine-tuning keeps f32 weights: --precision f32)');
+    }
     this.trainFull = what === 'full';
     if (what === 'full') this.grads = this.weights.store.mirror('gradients', 'grads');
     if (what === 'lora') {
