@@ -7,6 +7,7 @@ import { acquireNodeGpu } from '../platform/node-gpu.ts';
 import { nodeFileTree } from '../platform/node-files.ts';
 import { UsageError } from './args.ts';
 import type { Output } from './output.ts';
+import type { QuantOption } from '../core/model/base-quant.ts';
 
 /** The package root (dist/cli.mjs lives one level below it). */
 export function packageRoot(): string {
@@ -34,7 +35,7 @@ export async function openSession(out: Output, o: { fast?: boolean } = {}): Prom
 }
 
 /** Reads and checks the model (and adapter) folders on the CPU, then opens the GPU and loads them. */
-export async function openModel(out: Output, dir: string, adapterDir?: string, o: { int8?: boolean } = {}): Promise<Session> {
+export async function openModel(out: Output, dir: string, adapterDir?: string, o: QuantOption = {}): Promise<Session> {
   const prepared = await prepareModel(nodeFileTree(dir));
   const adapter = adapterDir ? await readPeftAdapter(prepared.inspected.cfg, nodeFileTree(adapterDir)) : null;
   const session = await openSession(out);
