@@ -9,6 +9,7 @@ import { UsageError } from './args.ts';
 import type { Output } from './output.ts';
 import { enableMatmulAutotune } from '../core/kernels/matmul-tune.ts';
 import { nodeMatmulCache } from '../platform/node-matmul-cache.ts';
+import type { QuantOption } from '../core/model/base-quant.ts';
 
 /** The package root (dist/cli.mjs lives one level below it). */
 export function packageRoot(): string {
@@ -39,7 +40,7 @@ export async function openSession(out: Output, o: { fast?: boolean } = {}): Prom
 }
 
 /** Reads and checks the model (and adapter) folders on the CPU, then opens the GPU and loads them. */
-export async function openModel(out: Output, dir: string, adapterDir?: string, o: { int8?: boolean } = {}): Promise<Session> {
+export async function openModel(out: Output, dir: string, adapterDir?: string, o: QuantOption = {}): Promise<Session> {
   const prepared = await prepareModel(nodeFileTree(dir));
   const adapter = adapterDir ? await readPeftAdapter(prepared.inspected.cfg, nodeFileTree(adapterDir)) : null;
   const session = await openSession(out);

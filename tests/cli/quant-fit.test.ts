@@ -38,6 +38,16 @@ describe('tabtune train --quant and --fit', () => {
     }
   });
 
+  it('evaluates and generates on an NF4 base: the loss moves, by under 1%', () => {
+    const ev = (q: string) => json(tabtune('eval', '--model', LLAMA, '--data', data, '--quant', q, '--json').stdout)[0].loss as number;
+    const [f32, nf4] = [ev('none'), ev('int4')];
+    expect(Math.abs(f32 - ref.loss)).toBeLessThan(1e-4 * ref.loss);
+    expect(Math.abs(nf4 - f32)).toBeGreaterThan(1e-4 * f32);
+    expect(Math.abs(nf4 - f32) / f32).toBeLessThan(0.01);
+    const g = json(tabtune('generate', '--model', LLAMA, '--prompt-ids', '1,2,3', '--max-new-tokens', '4', '--greedy', '--quant', 'int4', '--json').stdout)[0];
+    expect(g.ids).toHaveLength(4);
+  });
+
   it('prints the plan, trains with it on an NF4 base and says what the adapter means', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'tabtune-out-')), 'run');
     const r = tabtune('train', '--model', LLAMA, '--data', data, '--out', out, '--fit', '--gpu-memory', '64', '--quant', 'int4', '--batch', '2', '--steps', '2', '--json');

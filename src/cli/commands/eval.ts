@@ -5,6 +5,7 @@ import { loadData } from '../dataset.ts';
 import { columnsFlag } from '../import-file.ts';
 import { bar, type Output } from '../output.ts';
 import { runTask, TASK_FLAGS } from './eval-tasks.ts';
+import { baseQuant, QUANT_FLAG } from '../quant-flag.ts';
 
 export const spec = {
   name: 'eval',
@@ -19,6 +20,7 @@ export const spec = {
     },
     { name: 'columns', kind: 'list', value: 'FIELD=COLUMN,...', help: 'which columns hold the known fields, e.g. prompt=question,completion=answer' },
     { name: 'int8', kind: 'boolean', help: 'hold the base model\'s linear weights as int8 with per-channel scales (a quarter of the memory)' },
+    QUANT_FLAG,
     { name: 'max-seq-len', kind: 'int', help: 'truncate longer examples (and to the model\'s positions)', default: 1024, min: 2 },
     { name: 'mask-prompt', kind: 'boolean', help: 'score only completions / assistant turns (--no-mask-prompt: every token)', default: true },
     { name: 'batch', kind: 'int', help: 'sequences per forward pass', default: 8, min: 1 },
@@ -37,7 +39,7 @@ export async function run(p: Parsed, out: Output): Promise<void> {
   if (o.task !== undefined || o.suite !== undefined) return runTask(o, out);
   const columns = columnsFlag(p);
   const data = required(o.data, 'data');
-  const session = await openModel(out, modelDir(o.model), o.adapter, { int8: o.int8 });
+  const session = await openModel(out, modelDir(o.model), o.adapter, { quant: baseQuant(o) });
   try {
     const m = session.requireModel();
     const loaded = await loadData(data, session.tokenizer, m.cfg, { maxLength: o.maxSeqLen, maskPrompt: o.maskPrompt, ...(columns && { columns }) }, out);

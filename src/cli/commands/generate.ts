@@ -2,6 +2,7 @@ import { options, required, UsageError, type CommandSpec, type Parsed } from '..
 import { modelDir, openModel, parseIds } from '../common.ts';
 import type { Output } from '../output.ts';
 import { generateText, type Prompt } from '../../core/pipeline/generate.ts';
+import { baseQuant, QUANT_FLAG } from '../quant-flag.ts';
 
 export const spec = {
   name: 'generate',
@@ -12,6 +13,7 @@ export const spec = {
     { name: 'model', kind: 'string', value: 'DIR', help: 'Hugging Face model folder (default: the demo model)' },
     { name: 'adapter', kind: 'string', value: 'DIR', help: 'PEFT LoRA adapter folder' },
     { name: 'int8', kind: 'boolean', help: 'hold the base model\'s linear weights as int8 with per-channel scales (a quarter of the memory)' },
+    QUANT_FLAG,
     { name: 'prompt', kind: 'string', value: 'TEXT', help: 'prompt text' },
     { name: 'prompt-ids', kind: 'string', value: '1,2,3', help: 'prompt as token ids' },
     { name: 'chat', kind: 'boolean', help: 'wrap --prompt as a user message with the model\'s chat template' },
@@ -39,7 +41,7 @@ export async function run(p: Parsed, out: Output): Promise<void> {
     ? { ids: parseIds(required(o.promptIds, 'prompt-ids'), 'prompt-ids') }
     : o.chat ? { messages: [{ role: 'user', content: text }] } : { text };
   const stopTokens = o.stop ? parseIds(o.stop, 'stop') : [];
-  const session = await openModel(out, modelDir(o.model), o.adapter, { int8: o.int8 });
+  const session = await openModel(out, modelDir(o.model), o.adapter, { quant: baseQuant(o) });
   try {
     if (!out.json && text !== undefined) process.stdout.write(o.chat ? '' : text);
     const g = await generateText(session, prompt, {

@@ -27,9 +27,9 @@ import { runFindLr } from '../find-lr.ts';
 import { DERIVED_HELP } from '../train-defaults.ts';
 import { defaultTrainConfig, modelParameters, type DefaultTrainSettings } from '../../core/train/defaults.ts';
 import { trainingRows } from '../../core/pipeline/training-data.ts';
-import { baseQuant } from '../quant-flag.ts';
+import { baseQuant, QUANT_FLAG } from '../quant-flag.ts';
 import { FIT_FLAGS, fitRun } from '../fit.ts';
-import { BASE_QUANTS, quantExportNote } from '../../core/model/base-quant.ts';
+import { quantExportNote } from '../../core/model/base-quant.ts';
 import { basePrecision, checkPrecisionFlags, PRECISION_FLAG } from '../precision.ts';
 
 export const spec = {
@@ -70,10 +70,7 @@ export const spec = {
     },
     { name: 'loraplus-lr-ratio', kind: 'number', value: 'R', help: 'LoRA+: lora_B learns at R × lr (PEFT\'s loraplus_lr_ratio, e.g. 16)', above: 0 },
     { name: 'int8', kind: 'boolean', help: 'hold the base model\'s linear weights as int8 with per-channel scales (LoRA only; a quarter of the memory)' },
-    {
-      name: 'quant', kind: 'string', value: 'none|int8|int4', choices: BASE_QUANTS,
-      help: 'hold the base\'s linear weights quantised: int8 per row, or int4 = NF4 per 64 inputs (QLoRA; LoRA only)',
-    },
+    QUANT_FLAG,
     PRECISION_FLAG,
     { name: 'init-adapter', kind: 'string', value: 'DIR', help: 'start from an existing PEFT adapter' },
     { name: 'lr', kind: 'number', value: 'LR', help: `peak learning rate (${DERIVED_HELP}; see --find-lr)`, above: 0 },
