@@ -3,7 +3,8 @@
  * Llama fixture: the form's starting values are the size rule's and say why; "Find learning rate"
  * runs the range test in the Worker, plots it and applies the suggestion; a short run's merged
  * model and adapter download as GGUF (magic, version 3, architecture) with an Ollama Modelfile;
- * its chat page, unzipped onto a static server, answers in a browser that may reach nothing else.
+ * its chat page, unzipped onto a static server, answers in a browser that may reach nothing else,
+ * and the app opens the page's zip as a model.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -146,6 +147,12 @@ describe('training defaults, the learning-rate finder and GGUF downloads', () =>
     expect(host.requests.every((r) => r.url.startsWith(`/${pageDir}/`))).toBe(true);
     await offline.close();
     await host.close();
+
+    // The app opens the exported page too: its merged model loads as a local folder.
+    await openTab(page, 'Model');
+    await page.locator('input[type=file][accept*=".zip"]').setInputFiles((await zip!.path())!);
+    const bundled = pageDir.replace(/-chat$/, '');
+    await page.getByRole('region', { name: 'Loaded model' }).getByText(`from the folder “${bundled}” on this computer`).waitFor({ timeout: 60_000 });
     expect(errors).toEqual([]);
     await context.close();
   }, 900_000);
