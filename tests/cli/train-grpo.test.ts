@@ -47,7 +47,7 @@ describe('tabtune train --method grpo', () => {
     // Step 1: the adapter's B is 0, so the policy is the reference and the KL is 0.
     expect(steps[0].kl).toBe(0);
     expect(readdirSync(out)).toContain('adapter_model.safetensors');
-  });
+  }, 600_000);
 
   it('a hostile reward stops the run with one line naming the file and function; nothing is written', () => {
     for (const [code, message] of [
@@ -65,7 +65,7 @@ describe('tabtune train --method grpo', () => {
       expect(errors[0]).toMatch(message);
       expect(existsSync(out)).toBe(false);
     }
-  });
+  }, 1_800_000);
 
   it('bad flags and reward files are one clear line before any work', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'tabtune-out-')), 'run');
@@ -81,5 +81,5 @@ describe('tabtune train --method grpo', () => {
     const loop = tabtune(...base(out, file('loop.js', 'while (true) {}')), '--reward-timeout', '500');
     expect(loop.code).toBe(1);
     expect(loop.stderr).toMatch(/loop\.js: loading it ran over the 500 ms limit/);
-  });
+  }, 600_000);
 });
