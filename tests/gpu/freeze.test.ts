@@ -6,6 +6,7 @@ import type { ParamStore } from '../../src/core/model/param-store.ts';
 import { trainConfig } from '../../src/core/train/config.ts';
 import { trainsParameter, type FreezeOptions } from '../../src/core/train/freeze.ts';
 import { halfFtScale } from '../../src/core/train/half-ft.ts';
+import { trainedParameters } from '../../src/core/train/trained-count.ts';
 import { Trainer } from '../../src/core/train/trainer.ts';
 import { Rng } from '../../src/core/rng.ts';
 import { nodeFileTree } from '../../src/platform/node-files.ts';
@@ -52,6 +53,7 @@ describe('freezing in full fine-tuning', () => {
       const summary = await trainer.run();
       expect(summary.state).toBe('finished');
       const trainedCount = model.weights.store.names.filter(trains).reduce((n, name) => n + model.weights.store.get(name).shape.reduce((a, b) => a * b, 1), 0);
+      expect(trainedParameters(model.cfg, model.weights.store, config)).toMatchObject({ trained: trainedCount, adamBytes: 8 * trainedCount });
       const opt = (trainer as unknown as { opt: { m: ParamStore } }).opt;
       // Moments for the trained tensors only (plus alignment gaps between neighbours).
       expect(opt.m.count).toBeGreaterThanOrEqual(trainedCount);

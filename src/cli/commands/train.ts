@@ -10,6 +10,8 @@ import { prepareModel } from '../../core/session.ts';
 import { TrainJob } from '../../core/pipeline/train-job.ts';
 import { trainConfig, type TrainConfig } from '../../core/train/config.ts';
 import { MODULE_GROUPS, trainsParameter, type FreezeOptions } from '../../core/train/freeze.ts';
+import { trainedParameters } from '../../core/train/trained-count.ts';
+import type { Transformer } from '../../core/model/transformer.ts';
 import type { TrainEvent } from '../../core/train/events.ts';
 import { nodeFileTree } from '../../platform/node-files.ts';
 import { given, options, UsageError, type CommandSpec, type Options, type Parsed } from '../args.ts';
@@ -147,6 +149,14 @@ function loraInit(v: string): LoraInit {
     throw new UsageError(`--init-lora-weights must be default, pissa or pissa_niter_N (e.g. pissa_niter_4), got "${v}"`);
   }
   return v as LoraInit;
+}
+
+/** What a full run trains: every weight, or the part freezing leaves (with its Adam state). */
+function trainedLine(config: TrainConfig, model: Transformer): string {
+  const { trained, total, adamBytes } = trainedParameters(model.cfg, model.weights.store, config);
+  if (trained === total) return `all ${total.toLocaleString()} parameters`;
+  const what = config.halfFt ? 'a half-fine-tuning round\'s' : 'the unfrozen';
+  return `${what} ${trained.toLocaleString()} of ${total.toLocaleString()} parameters (Adam state ${(adamBytes / 2 ** 20).toFixed(1)} MiB)`;
 }
 
 /** --train-last / --freeze-layers / --train-modules / --half-ft: only for --tune full. */
@@ -304,7 +314,7 @@ export async function run(p: Parsed, out: Output): Promise<void> {
     const adapter = session.adapterInfo();
     const what = adapter
       ? `LoRA r=${adapter.r} on ${adapter.targets.length} module types (${adapter.parameters.toLocaleString()} parameters)`
-      : `all ${session.info().parameters.toLocaleString()} parameters`;
+      : trainedLine(config, session.requireModel());
     out.say(`training ${what} of ${dir}`);
     const rows = job.rows;
     const validation = rows.validation.length ? `, ${rows.validation.length} validation rows` : '';
