@@ -46,7 +46,9 @@ export function balanceRecords(records: readonly DatasetRecord[], config: Balanc
     groups.set(c, [...(groups.get(c) ?? []), i]);
   });
   const sizes = [...groups.values()].map((g) => g.length);
-  const target = config.mode === 'cap' ? Math.max(1, config.cap ?? Math.min(...sizes)) : config.mode === 'undersample' ? Math.min(...sizes) : Math.max(...sizes);
+  const target = config.mode === 'cap'
+    ? Math.max(1, config.cap ?? Math.min(...sizes))
+    : config.mode === 'undersample' ? Math.min(...sizes) : Math.max(...sizes);
   const rng = new Rng(config.seed);
   const keep: number[] = [];
   const copies: DatasetRecord[] = [];
@@ -71,7 +73,10 @@ export function balanceRecords(records: readonly DatasetRecord[], config: Balanc
     after: distribution(out, config.field),
     report: {
       step: 'balance', before: records.length, after: out.length,
-      rules: [{ rule: `${config.mode} by ${config.field}${config.mode === 'cap' ? ` (${target})` : ''}`, changed: copies.length, removed: records.length - keep.length, examples: [] }],
+      rules: [{
+        rule: `${config.mode} by ${config.field}${config.mode === 'cap' ? ` (${target})` : ''}`,
+        changed: copies.length, removed: records.length - keep.length, examples: [],
+      }],
     },
   };
 }

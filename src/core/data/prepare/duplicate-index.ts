@@ -87,7 +87,9 @@ export class DuplicateIndex {
       const chosen = lshParams(near.threshold, near.numPerm);
       const bands = near.bands ?? (near.rows ? Math.floor(near.numPerm / near.rows) : chosen.bands);
       const rows = near.rows ?? (near.bands ? Math.floor(near.numPerm / near.bands) : chosen.rows);
-      if (bands < 1 || rows < 1 || bands * rows > near.numPerm) throw new RangeError(`LSH ${bands} bands × ${rows} rows does not fit ${near.numPerm} permutations`);
+      if (bands < 1 || rows < 1 || bands * rows > near.numPerm) {
+        throw new RangeError(`LSH ${bands} bands × ${rows} rows does not fit ${near.numPerm} permutations`);
+      }
       this.lsh = { bands, rows };
       this.index = new LshIndex(this.lsh);
     } else {

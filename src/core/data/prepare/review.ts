@@ -53,12 +53,14 @@ export function createReviewStep(config: ReviewConfig, maxFlags = 1000, maxExamp
         const hits = textParts(rec.record).flatMap((p) => blocklist.find(p.text).map((m) => ({ p, m })));
         if (hits.length) {
           const remove = config.blocklist && config.blocklist.action === 'remove';
-          for (const { p, m } of hits) flag({ source: rec.source, kind: 'blocklist', location: p.location, match: m.term, action: remove ? 'removed' : 'flagged' });
+          const action = remove ? 'removed' : 'flagged';
+          for (const { p, m } of hits) flag({ source: rec.source, kind: 'blocklist', location: p.location, match: m.term, action });
           if (remove) {
             blockTally.removed(rec.source, describeRecord(rec.record), hits.map((h) => h.m.term).join(', '));
             return;
           }
-          blockTally.changed(rec.source, describeRecord(rec.record), describeRecord(rec.record), `flagged: ${[...new Set(hits.map((h) => h.m.term))].join(', ')}`);
+          const terms = [...new Set(hits.map((h) => h.m.term))].join(', ');
+          blockTally.changed(rec.source, describeRecord(rec.record), describeRecord(rec.record), `flagged: ${terms}`);
         }
       }
       if (config.pii) {
@@ -79,7 +81,8 @@ export function createReviewStep(config: ReviewConfig, maxFlags = 1000, maxExamp
               return t;
             }));
           }
-          piiTally.changed(rec.source, shorten(mode === 'mask' ? '(personal data withheld)' : before), describeRecord(rec.record), `${found} match${found > 1 ? 'es' : ''}`);
+          const shown = shorten(mode === 'mask' ? '(personal data withheld)' : before);
+          piiTally.changed(rec.source, shown, describeRecord(rec.record), `${found} match${found > 1 ? 'es' : ''}`);
         }
       }
       out.push(rec);
