@@ -9,7 +9,10 @@ import { given, UsageError, type FlagSpec, type Parsed } from './args.ts';
 export const METHOD_FLAGS = [
   { name: 'method', kind: 'string', value: 'sft|dpo|orpo|simpo|kto|grpo', help: 'training method (lora|full here still means --tune)', default: 'sft' },
   { name: 'tune', kind: 'string', value: 'lora|full', help: 'what trains: a LoRA adapter or every weight', default: 'lora' },
-  { name: 'beta', kind: 'number', value: 'B', help: 'DPO/KTO: β of the implicit reward; SimPO: reward scale (TRL default 0.1); GRPO: KL coefficient (default 0)' },
+  {
+    name: 'beta', kind: 'number', value: 'B',
+    help: 'DPO/KTO: β of the implicit reward; SimPO: reward scale (TRL default 0.1); GRPO: KL coefficient (default 0)',
+  },
   { name: 'label-smoothing', kind: 'number', value: 'E', help: 'DPO/SimPO: chance a preference label is flipped, in [0, 0.5)' },
   { name: 'loss-type', kind: 'string', value: 'sigmoid|ipo', help: 'DPO loss: sigmoid (the DPO paper) or ipo' },
   { name: 'orpo-lambda', kind: 'number', value: 'L', help: 'ORPO: λ, weight of the odds-ratio term (TRL\'s beta, default 0.1)' },

@@ -54,8 +54,12 @@ export async function trainGrpo(p: Parsed, out: Output, configFor: (examples: nu
   if (!tok) throw new InputError(dir, 'GRPO needs the model\'s tokenizer.json');
   const prompts: GrpoPrompt[] = data.records.map((r) => {
     const chat = typeof r.prompt !== 'string';
-    if (chat && tok.chatTemplate === undefined) throw new InputError(dataFile, `line ${r.source.line}: chat prompts need a chat template; ${tok.name} has none`);
-    const ids = typeof r.prompt === 'string' ? tok.encode(r.prompt, { addSpecialTokens: true }) : tok.encode(tok.applyChatTemplate([...r.prompt], { addGenerationPrompt: true }));
+    if (chat && tok.chatTemplate === undefined) {
+      throw new InputError(dataFile, `line ${r.source.line}: chat prompts need a chat template; ${tok.name} has none`);
+    }
+    const ids = typeof r.prompt === 'string'
+      ? tok.encode(r.prompt, { addSpecialTokens: true })
+      : tok.encode(tok.applyChatTemplate([...r.prompt], { addGenerationPrompt: true }));
     return { ids, text: promptText(r.prompt), fields: r.fields };
   });
 
@@ -64,7 +68,8 @@ export async function trainGrpo(p: Parsed, out: Output, configFor: (examples: nu
     await session.loadModel(prepared, (done, total) => out.progress(`loading ${dir}: ${done}/${total} tensors`));
     out.clearProgress();
     if (config.method === 'lora') {
-      if (p['init-adapter']) await session.loadAdapter(await readPeftAdapter(prepared.inspected.cfg, nodeFileTree(resolve(p['init-adapter'] as string))));
+      const init = p['init-adapter'] as string | undefined;
+      if (init) await session.loadAdapter(await readPeftAdapter(prepared.inspected.cfg, nodeFileTree(resolve(init))));
       else session.newAdapter(config.lora, config.seed);
     } else if (p['init-adapter']) {
       throw new UsageError('--init-adapter is for LoRA runs (--tune lora)');
@@ -74,7 +79,8 @@ export async function trainGrpo(p: Parsed, out: Output, configFor: (examples: nu
       model, options, prompts, rewards, batch: config.batch, padId: session.padTokenId(), stopTokens: session.stopTokens,
       decode: (ids) => tok.decode(ids, { skipSpecialTokens: true }),
     });
-    out.say(`GRPO (${config.method === 'lora' ? 'LoRA' : 'full'}) on ${prompts.length} prompts, ${options.generations} completions each, rewards: ${rewards.names.join(', ')}`);
+    const what = `${prompts.length} prompts, ${options.generations} completions each, rewards: ${rewards.names.join(', ')}`;
+    out.say(`GRPO (${config.method === 'lora' ? 'LoRA' : 'full'}) on ${what}`);
     const trainer = await Trainer.create({
       model, config, seq: grpo.seq, train: grpo.rows, objective: grpo.objective,
       onEvent: (e) => {

@@ -91,7 +91,9 @@ export function grpoLoss(o: Pick<GrpoOptions, 'beta' | 'epsilon'>, completions: 
   let tokens = 0;
   const grad = completions.map((c) => {
     const T = c.logp.length;
-    if (T === 0 || c.old.length !== T || (o.beta > 0 && c.ref.length !== T)) throw new Error('every completion needs one old (and reference) log-prob per token, and at least one token');
+    if (T === 0 || c.old.length !== T || (o.beta > 0 && c.ref.length !== T)) {
+      throw new Error('every completion needs one old (and reference) log-prob per token, and at least one token');
+    }
     const g = new Float64Array(T);
     const A = c.advantage;
     let seq = 0;

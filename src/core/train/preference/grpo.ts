@@ -85,7 +85,9 @@ export async function grpoObjective(s: GrpoSetup): Promise<Grpo> {
             samples.push({ prompt, ids: gen.ids });
           }
         }
-        const inputs = samples.map((x) => ({ prompt: x.prompt.text, completion: s.decode(x.ids.filter((id) => !s.stopTokens.includes(id))), fields: x.prompt.fields }));
+        const inputs = samples.map((x) => ({
+          prompt: x.prompt.text, completion: s.decode(x.ids.filter((id) => !s.stopTokens.includes(id))), fields: x.prompt.fields,
+        }));
         const scored = await scoreCompletions(s.rewards, inputs);
         const adv = groupAdvantages(scored.total, G);
         s.onSamples?.(inputs.map((x, i) => ({ prompt: x.prompt, completion: x.completion, reward: scored.total[i]! })));
