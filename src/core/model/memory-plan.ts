@@ -80,7 +80,7 @@ function seqCandidates(lengths: readonly number[], cap: number): number[] {
  * (1) all rows whole before any truncation (it changes what is learnt), (2) an f32 base before
  * int8 before NF4 (each changes the base a little), (3) no recomputation before recomputation
  * (about 30% slower), (4) the largest micro-batch (smaller ones are slower; accumulation keeps the
- * optimizer's batch). Precision is f32: this engine has no f16 compute path yet.
+ * optimizer's batch). Precision is f32: the estimate does not size an f16-held base yet.
  */
 export function planMemory(req: FitRequest): MemoryPlan {
   const cap = Math.min(req.maxSeqLen, req.cfg.maxPositions);
@@ -136,6 +136,6 @@ function explain(req: FitRequest, p: MemoryPlan, o: { longest: number; cap: numb
   lines.push(p.gradAccum > 1
     ? `micro-batch ${p.batch} × ${p.gradAccum} accumulation steps keeps the batch of ${req.batch} (a batch of ${req.batch} rows at once did not fit)`
     : `batch ${p.batch} fits at once`);
-  lines.push('precision f32 (this engine has no f16 compute path yet)');
+  lines.push('precision f32 (the planner does not size an f16 base yet; --precision f16 halves the linear weights)');
   return lines;
 }
