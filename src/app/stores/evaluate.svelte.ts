@@ -153,7 +153,11 @@ class CompareStore {
           const row = this.rows[i]!;
           this.active = { row: i, side };
           const r = await streamGenerate(
-            { messages: [{ role: 'user', content: prompt }], runId: side === 'base' ? null : runId, sampling: { maxNewTokens: this.maxNewTokens, greedy: true } },
+            {
+              messages: [{ role: 'user', content: prompt }],
+              runId: side === 'base' ? null : runId,
+              sampling: { maxNewTokens: this.maxNewTokens, greedy: true },
+            },
             (tokens) => {
               row[side].tokens.push(...tokens);
               row[side].text += tokens.map((t) => t.text).join('');

@@ -58,7 +58,13 @@ export async function run(p: Parsed, out: Output): Promise<void> {
   const say = (s: string) => process.stderr.write(`${s}\n`);
   try {
     const gpu = session.gpu;
-    emit({ bench: 'adapter', adapter: gpu.adapter.description, software: gpu.adapter.software, features: [...gpu.features], maxStorageBufferBindingSize: gpu.limits.maxStorageBufferBindingSize });
+    emit({
+      bench: 'adapter',
+      adapter: gpu.adapter.description,
+      software: gpu.adapter.software,
+      features: [...gpu.features],
+      maxStorageBufferBindingSize: gpu.limits.maxStorageBufferBindingSize,
+    });
     if (!o.only || o.only === 'matmul') {
       let best = 0;
       for (const [label, M, N, K, ta, tb] of matmulShapes(o.big || !gpu.adapter.software)) {
@@ -87,8 +93,12 @@ export async function run(p: Parsed, out: Output): Promise<void> {
             const r = await benchTraining(gpu, model, name, { batch, seq, steps: o.steps, profile: name === 'demo' && batch === batches[0] });
             emit(r);
             const share = r.matmulAttentionShare !== null ? `, ${(100 * r.matmulAttentionShare).toFixed(0)}% in matmul+attention` : '';
-            say(`train ${name} ${batch}x${seq}: ${r.tokens_per_s.toFixed(0)} tokens/s (${r.ms_per_step.toFixed(0)} ms/step, ${r.dispatches_per_step} dispatches, `
-              + `${(r.nonmatmul_bytes_per_step / 2 ** 20).toFixed(1)} MiB non-matmul writes), peak ${r.peak_mib.toFixed(0)} MiB (estimate ${r.estimate_mib.toFixed(0)})${share}`);
+            say(
+              `train ${name} ${batch}x${seq}: ${r.tokens_per_s.toFixed(0)} tokens/s`
+                + ` (${r.ms_per_step.toFixed(0)} ms/step, ${r.dispatches_per_step} dispatches,`
+                + ` ${(r.nonmatmul_bytes_per_step / 2 ** 20).toFixed(1)} MiB non-matmul writes),`
+                + ` peak ${r.peak_mib.toFixed(0)} MiB (estimate ${r.estimate_mib.toFixed(0)})${share}`,
+            );
           }
         }
         if (!o.only || o.only === 'generate') {

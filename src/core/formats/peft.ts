@@ -248,7 +248,9 @@ export function parseAdapterConfig(json: unknown, file = 'adapter_config.json'):
   const mts = json['modules_to_save'];
   let modulesToSave: string[] | null = null;
   if (mts !== undefined && mts !== null) {
-    if (!Array.isArray(mts) || !mts.every((s) => typeof s === 'string')) throw new InputError(file, 'must be a list of module names or null', 'modules_to_save');
+    if (!Array.isArray(mts) || !mts.every((s) => typeof s === 'string')) {
+      throw new InputError(file, 'must be a list of module names or null', 'modules_to_save');
+    }
     modulesToSave = [...mts] as string[];
   }
 
@@ -421,7 +423,8 @@ export function resolveTargets(arch: Architecture, targets: string[] | string | 
     }).map((m) => m.id);
     if (selected === null) selected = here;
     else if (here.join() !== selected.join()) {
-      throw new InputError(file, `targets differ between layers (layer 0: ${selected.join(', ') || 'none'}; layer ${i}: ${here.join(', ') || 'none'}); per-layer targets are not supported yet`, 'target_modules');
+      const differ = `layer 0: ${selected.join(', ') || 'none'}; layer ${i}: ${here.join(', ') || 'none'}`;
+      throw new InputError(file, `targets differ between layers (${differ}); per-layer targets are not supported yet`, 'target_modules');
     }
   }
   if (!selected || selected.length === 0) {

@@ -94,7 +94,8 @@ function parseHeaderText(file: string, bytes: Uint8Array): Record<string, unknow
   const dup = findDuplicateKey(text);
   if (dup) {
     if (dup.path.length === 0) {
-      throw new InputError(file, `the header lists the key ${JSON.stringify(dup.key)} more than once`, dup.key === '__metadata__' ? '__metadata__' : where(dup.key));
+      const at = dup.key === '__metadata__' ? '__metadata__' : where(dup.key);
+      throw new InputError(file, `the header lists the key ${JSON.stringify(dup.key)} more than once`, at);
     }
     const top = dup.path[0]!;
     throw new InputError(file, `duplicate key ${JSON.stringify(dup.key)}`, top === '__metadata__' ? '__metadata__' : where(top));
@@ -323,7 +324,12 @@ export class SafetensorsModel {
       [...byShard.keys()].map(async (shard) => {
         const src = await tree.open(shard);
         if (!src) {
-          throw new InputError(file, `shard file ${JSON.stringify(shard)} is missing (it should hold ${byShard.get(shard)!.length} tensors)`, `weight_map ${where(byShard.get(shard)![0]!)}`);
+          const names = byShard.get(shard)!;
+          throw new InputError(
+            file,
+            `shard file ${JSON.stringify(shard)} is missing (it should hold ${names.length} tensors)`,
+            `weight_map ${where(names[0]!)}`,
+          );
         }
         return SafetensorsFile.open(src);
       }),
@@ -394,7 +400,10 @@ function checkMetadata(metadata: Record<string, string> | undefined): Record<str
     out[k] = v;
   }
   if (!ACCEPTED_FORMATS.includes(out['format']!)) {
-    throw new RangeError(`safetensors metadata format ${JSON.stringify(out['format'])} would be refused by transformers (use one of ${ACCEPTED_FORMATS.join(', ')})`);
+    throw new RangeError(
+      `safetensors metadata format ${JSON.stringify(out['format'])} would be refused by transformers`
+        + ` (use one of ${ACCEPTED_FORMATS.join(', ')})`,
+    );
   }
   return out;
 }
@@ -448,7 +457,10 @@ export function writeSafetensors(tensors: readonly TensorToWrite[], metadata?: R
     const [b, e] = offsets[i]!;
     const bytes = bytesOf(t.data);
     if (bytes.byteLength !== e - b) {
-      throw new RangeError(`tensor ${JSON.stringify(t.name)}: data has ${bytes.byteLength} bytes, but shape ${JSON.stringify(t.shape)} of ${t.dtype} needs ${e - b}`);
+      throw new RangeError(
+        `tensor ${JSON.stringify(t.name)}: data has ${bytes.byteLength} bytes,`
+          + ` but shape ${JSON.stringify(t.shape)} of ${t.dtype} needs ${e - b}`,
+      );
     }
     out.set(bytes, header.byteLength + b);
   });

@@ -17,7 +17,9 @@ const SPECS = {
 
 export type Activation = 'gelu_new' | 'silu';
 
-function run(gpu: Gpu, program: Program, s: KernelSpec, n: number, width: number, x: Tensor, y: Tensor, dy: Tensor | null, accumulate: boolean): Promise<void> {
+function run(
+  gpu: Gpu, program: Program, s: KernelSpec, n: number, width: number, x: Tensor, y: Tensor, dy: Tensor | null, accumulate: boolean,
+): Promise<void> {
   return launch1d(
     gpu, program, s,
     [[n, 'u32'], [width, 'u32'], [x.offset, 'u32'], [y.offset, 'u32'], [dy?.offset ?? 0, 'u32'], [accumulate ? 1 : 0, 'u32'], [0, 'u32'], [0, 'u32']],
@@ -32,7 +34,9 @@ export function activationForward(gpu: Gpu, program: Program, act: Activation, x
 }
 
 /** dx (+)= dy · act'(x), with x the saved pre-activation. */
-export function activationBackward(gpu: Gpu, program: Program, act: Activation, x: Tensor, dy: Tensor, dx: Tensor, n: number, accumulate = false): Promise<void> {
+export function activationBackward(
+  gpu: Gpu, program: Program, act: Activation, x: Tensor, dy: Tensor, dx: Tensor, n: number, accumulate = false,
+): Promise<void> {
   return run(gpu, program, act === 'gelu_new' ? SPECS.gelu_backward : SPECS.silu_backward, n, 1, x, dx, dy, accumulate);
 }
 

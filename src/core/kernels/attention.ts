@@ -100,12 +100,19 @@ export async function attentionBackward(gpu: Gpu, program: Program, a: Attention
  * Copies the k and v columns of n tokens' fused q|k|v rows into KV caches [positions, kvDim] at
  * rows positions[t] (their absolute positions).
  */
-export function kvAppend(gpu: Gpu, program: Program, qkv: Tensor, stride: number, kCol: number, vCol: number, n: number, kvDim: number, cacheK: Tensor, cacheV: Tensor, positions: Tensor): Promise<void> {
+export function kvAppend(
+  gpu: Gpu, program: Program, qkv: Tensor, stride: number, kCol: number, vCol: number, n: number, kvDim: number,
+  cacheK: Tensor, cacheV: Tensor, positions: Tensor,
+): Promise<void> {
   if ([qkv.offset, stride, kCol, vCol, kvDim].some((v) => v % 4) || cacheK.offset || cacheV.offset) {
     throw new Error('kv_append: offsets and widths must be multiples of 4, caches must start their buffers');
   }
-  const f = packParams([[n, 'u32'], [kvDim / 4, 'u32'], [stride / 4, 'u32'], [kCol / 4, 'u32'], [vCol / 4, 'u32'], [positions.offset, 'u32'], [qkv.offset / 4, 'u32'], [0, 'u32']]);
-  return gpu.record(program, KV_APPEND, [gpu.uniforms.alloc(f), qkv.buffer, cacheK.buffer, cacheV.buffer, positions.buffer], gpu.grid(Math.ceil((n * kvDim) / 4 / WG)));
+  const f = packParams([
+    [n, 'u32'], [kvDim / 4, 'u32'], [stride / 4, 'u32'], [kCol / 4, 'u32'],
+    [vCol / 4, 'u32'], [positions.offset, 'u32'], [qkv.offset / 4, 'u32'], [0, 'u32'],
+  ]);
+  const buffers = [gpu.uniforms.alloc(f), qkv.buffer, cacheK.buffer, cacheV.buffer, positions.buffer];
+  return gpu.record(program, KV_APPEND, buffers, gpu.grid(Math.ceil((n * kvDim) / 4 / WG)));
 }
 
 /**

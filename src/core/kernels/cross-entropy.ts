@@ -29,7 +29,10 @@ function atStart(...ts: Tensor[]): void {
 }
 
 function fields(T: number, c: LogitsChunk, first: boolean, targets: Tensor) {
-  return packParams([[T, 'u32'], [c.Vc, 'u32'], [c.v0, 'u32'], [first ? 1 : 0, 'u32'], [c.logits.offset, 'u32'], [c.Vc, 'u32'], [Slot.lossScale, 'u32'], [targets.offset, 'u32']]);
+  return packParams([
+    [T, 'u32'], [c.Vc, 'u32'], [c.v0, 'u32'], [first ? 1 : 0, 'u32'],
+    [c.logits.offset, 'u32'], [c.Vc, 'u32'], [Slot.lossScale, 'u32'], [targets.offset, 'u32'],
+  ]);
 }
 
 /** Merges one chunk into the running (max, sum, target logit) of every row. */

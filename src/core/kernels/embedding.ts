@@ -18,20 +18,28 @@ export interface EmbeddingChunk {
 }
 
 function fields(T: number, D: number, c: EmbeddingChunk, out: Tensor, ids: Tensor, accumulate: boolean): ParamField[] {
-  return [[T, 'u32'], [D, 'u32'], [c.rowStart, 'u32'], [c.rows, 'u32'], [c.table.offset, 'u32'], [out.offset, 'u32'], [ids.offset, 'u32'], [accumulate ? 1 : 0, 'u32']];
+  return [
+    [T, 'u32'], [D, 'u32'], [c.rowStart, 'u32'], [c.rows, 'u32'],
+    [c.table.offset, 'u32'], [out.offset, 'u32'], [ids.offset, 'u32'], [accumulate ? 1 : 0, 'u32'],
+  ];
 }
 
 /** out [T, D] (+)= table[ids]. With a split table, call once per chunk; the first overwrites. */
-export async function embeddingForward(gpu: Gpu, program: Program, ids: Tensor, chunks: readonly EmbeddingChunk[], out: Tensor, T: number, D: number, accumulate = false): Promise<void> {
+export async function embeddingForward(
+  gpu: Gpu, program: Program, ids: Tensor, chunks: readonly EmbeddingChunk[], out: Tensor, T: number, D: number, accumulate = false,
+): Promise<void> {
   for (const [i, c] of chunks.entries()) {
     await launch1d(gpu, program, FORWARD, fields(T, D, c, out, ids, accumulate || i > 0), [ids.buffer, c.table.buffer, out.buffer], T * D);
   }
 }
 
 /** dTable[ids[t]] += dOut[t] for every chunk. */
-export async function embeddingBackward(gpu: Gpu, program: Program, ids: Tensor, dOut: Tensor, dChunks: readonly EmbeddingChunk[], T: number, D: number): Promise<void> {
+export async function embeddingBackward(
+  gpu: Gpu, program: Program, ids: Tensor, dOut: Tensor, dChunks: readonly EmbeddingChunk[], T: number, D: number,
+): Promise<void> {
   for (const c of dChunks) {
-    await gpu.record(program, BACKWARD, [gpu.uniforms.alloc(packParams(fields(T, D, c, dOut, ids, true))), ids.buffer, dOut.buffer, c.table.buffer], [Math.ceil(D / 64)]);
+    const params = gpu.uniforms.alloc(packParams(fields(T, D, c, dOut, ids, true)));
+    await gpu.record(program, BACKWARD, [params, ids.buffer, dOut.buffer, c.table.buffer], [Math.ceil(D / 64)]);
   }
 }
 

@@ -48,7 +48,10 @@ export function dequantizeRows(words: Uint32Array, scales: Float32Array, rows: n
   return w;
 }
 
-function fields(M: number, N: number, K: number, a: Tensor, lda: number, w: Q8Weight, c: Tensor, ldc: number, bias: Tensor | undefined, alpha: number, beta: number) {
+function fields(
+  M: number, N: number, K: number, a: Tensor, lda: number, w: Q8Weight, c: Tensor, ldc: number,
+  bias: Tensor | undefined, alpha: number, beta: number,
+) {
   return packParams([
     [M, 'u32'], [N, 'u32'], [K, 'u32'], [bias ? 1 : 0, 'u32'],
     [a.offset, 'u32'], [lda, 'u32'], [w.q.offset, 'u32'], [w.in / 4, 'u32'],
@@ -58,11 +61,18 @@ function fields(M: number, N: number, K: number, a: Tensor, lda: number, w: Q8We
 }
 
 /** y (+)= x Wᵀ (+ b) for x [T, in] and an int8 W [out, in]. */
-export function matmulQ8Forward(gpu: Gpu, program: Program, T: number, x: Tensor, lda: number, w: Q8Weight, y: Tensor, ldc: number, o: { bias?: Tensor; alpha?: number; beta?: number } = {}): Promise<void> {
-  return gpu.record(program, NT, [gpu.uniforms.alloc(fields(T, w.out, w.in, x, lda, w, y, ldc, o.bias, o.alpha ?? 1, o.beta ?? 0)), x.buffer, w.q.buffer, y.buffer, w.scale.buffer, o.bias?.buffer ?? gpu.placeholder], [Math.ceil(w.out / 32), Math.ceil(T / 32)]);
+export function matmulQ8Forward(
+  gpu: Gpu, program: Program, T: number, x: Tensor, lda: number, w: Q8Weight, y: Tensor, ldc: number,
+  o: { bias?: Tensor; alpha?: number; beta?: number } = {},
+): Promise<void> {
+  const params = gpu.uniforms.alloc(fields(T, w.out, w.in, x, lda, w, y, ldc, o.bias, o.alpha ?? 1, o.beta ?? 0));
+  const buffers = [params, x.buffer, w.q.buffer, y.buffer, w.scale.buffer, o.bias?.buffer ?? gpu.placeholder];
+  return gpu.record(program, NT, buffers, [Math.ceil(w.out / 32), Math.ceil(T / 32)]);
 }
 
 /** dx (+)= dy W for dy [T, out] and an int8 W [out, in]. */
 export function matmulQ8Input(gpu: Gpu, program: Program, T: number, dy: Tensor, lda: number, w: Q8Weight, dx: Tensor, ldc: number, beta = 0): Promise<void> {
-  return gpu.record(program, NN, [gpu.uniforms.alloc(fields(T, w.in, w.out, dy, lda, w, dx, ldc, undefined, 1, beta)), dy.buffer, w.q.buffer, dx.buffer, w.scale.buffer, gpu.placeholder], [Math.ceil(w.in / 32), Math.ceil(T / 32)]);
+  const params = gpu.uniforms.alloc(fields(T, w.in, w.out, dy, lda, w, dx, ldc, undefined, 1, beta));
+  const buffers = [params, dy.buffer, w.q.buffer, dx.buffer, w.scale.buffer, gpu.placeholder];
+  return gpu.record(program, NN, buffers, [Math.ceil(w.in / 32), Math.ceil(T / 32)]);
 }

@@ -64,7 +64,9 @@ export async function normParamGrads(gpu: Gpu, program: Program, a: NormArgs, dy
 }
 
 /** Float64 reference: y for every row. */
-export function normRef(kind: NormKind, x: ArrayLike<number>, w: ArrayLike<number>, b: ArrayLike<number> | null, rows: number, D: number, eps: number): Float64Array {
+export function normRef(
+  kind: NormKind, x: ArrayLike<number>, w: ArrayLike<number>, b: ArrayLike<number> | null, rows: number, D: number, eps: number,
+): Float64Array {
   const y = new Float64Array(rows * D);
   for (let r = 0; r < rows; r++) {
     let mean = 0;

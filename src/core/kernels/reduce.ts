@@ -26,7 +26,10 @@ export async function sumInto(
   for (const { x, n } of ranges) {
     const groups = Math.ceil(n / PER_GROUP);
     if (groups === 0) continue;
-    const f = packParams([[n, 'u32'], [x.offset, 'u32'], [partials.offset + off, 'u32'], [o.square ? 1 : 0, 'u32'], [0, 'u32'], [0, 'u32'], [0, 'u32'], [0, 'u32']]);
+    const f = packParams([
+      [n, 'u32'], [x.offset, 'u32'], [partials.offset + off, 'u32'], [o.square ? 1 : 0, 'u32'],
+      [0, 'u32'], [0, 'u32'], [0, 'u32'], [0, 'u32'],
+    ]);
     await gpu.record(program, pick(gpu, PARTIAL), [gpu.uniforms.alloc(f), x.buffer, partials.buffer], gpu.grid(groups));
     off += groups;
   }

@@ -41,14 +41,19 @@ export function rope(gpu: Gpu, program: Program, a: RopeArgs, inverse = false): 
   if (a.headDim % 2 !== 0) throw new Error(`rope: head_dim ${a.headDim} is odd`);
   return launch1d(
     gpu, program, ROTATE,
-    [[a.T, 'u32'], [a.heads, 'u32'], [a.headDim, 'u32'], [a.rowStride, 'u32'], [a.x.offset, 'u32'], [a.positions.offset, 'u32'], [inverse ? -1 : 1, 'f32'], [a.maxPositions, 'u32']],
+    [
+      [a.T, 'u32'], [a.heads, 'u32'], [a.headDim, 'u32'], [a.rowStride, 'u32'],
+      [a.x.offset, 'u32'], [a.positions.offset, 'u32'], [inverse ? -1 : 1, 'f32'], [a.maxPositions, 'u32'],
+    ],
     [a.x.buffer, a.positions.buffer, a.table.buffer],
     (a.T * a.heads * a.headDim) / 2,
   );
 }
 
 /** Float64 reference on a dense [T, heads, headDim] array. */
-export function ropeRef(x: ArrayLike<number>, positions: ArrayLike<number>, invFreq: ArrayLike<number>, heads: number, headDim: number, sign = 1): Float64Array {
+export function ropeRef(
+  x: ArrayLike<number>, positions: ArrayLike<number>, invFreq: ArrayLike<number>, heads: number, headDim: number, sign = 1,
+): Float64Array {
   const out = Float64Array.from(x);
   const half = headDim / 2;
   for (let t = 0; t < positions.length; t++) {

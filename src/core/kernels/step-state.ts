@@ -48,7 +48,8 @@ export class StepState {
    */
   async readback(): Promise<{ program: Program; read: () => Promise<Float32Array> }> {
     if (this.ring.length < RING) {
-      this.ring.push({ buffer: this.gpu.createBuffer(STEP_SLOTS * 4, 'staging', 'step-state readback', BufferUsage.MAP_READ | BufferUsage.COPY_DST), pending: null });
+      const usage = BufferUsage.MAP_READ | BufferUsage.COPY_DST;
+      this.ring.push({ buffer: this.gpu.createBuffer(STEP_SLOTS * 4, 'staging', 'step-state readback', usage), pending: null });
     }
     const slot = this.ring[this.next]!;
     this.next = (this.next + 1) % RING;

@@ -24,7 +24,9 @@ function tokenIds(r: ConfigReader, key: string, vocab: number, warnings: string[
   const list = Array.isArray(v) ? v : [v];
   const out: number[] = [];
   for (const id of list) {
-    if (typeof id !== 'number' || !Number.isSafeInteger(id)) throw new InputError(r.file, `must be a token id or a list of them, got ${JSON.stringify(v)}`, key);
+    if (typeof id !== 'number' || !Number.isSafeInteger(id)) {
+      throw new InputError(r.file, `must be a token id or a list of them, got ${JSON.stringify(v)}`, key);
+    }
     if (id < 0 || id >= vocab) warnings.push(`${key} ${id} is outside the vocabulary (${vocab} tokens) and is ignored`);
     else out.push(id);
   }

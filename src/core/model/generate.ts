@@ -54,7 +54,11 @@ export class Generator {
     const { cfg } = this.model;
     if (prompt.length === 0) throw new Error('generate: the prompt is empty');
     const total = prompt.length + o.maxNewTokens;
-    if (total > cfg.maxPositions) throw new RangeError(`prompt (${prompt.length}) + max new tokens (${o.maxNewTokens}) exceed the model's ${cfg.maxPositions} positions`);
+    if (total > cfg.maxPositions) {
+      throw new RangeError(
+        `prompt (${prompt.length}) + max new tokens (${o.maxNewTokens}) exceed the model's ${cfg.maxPositions} positions`,
+      );
+    }
     for (const id of prompt) if (id < 0 || id >= cfg.vocabSize) throw new RangeError(`prompt token ${id} is outside the vocabulary (${cfg.vocabSize})`);
     this.trim();
     this.ensureCapacity(total);

@@ -23,15 +23,23 @@ const isQ4 = (w: LinearWeight): w is Q4Weight => 'q4' in w;
 const isF16 = (w: LinearWeight): w is F16Weight => 'h' in w;
 
 /** y (+)= x Wᵀ (+ b) for x [T, in], W [out, in]. */
-export function linearForward(gpu: Gpu, p: Program, T: number, x: Mat, w: LinearWeight, out: number, inF: number, y: Mat, o: { bias?: Tensor; accumulate?: boolean; alpha?: number } = {}): Promise<void> {
+export function linearForward(
+  gpu: Gpu, p: Program, T: number, x: Mat, w: LinearWeight, out: number, inF: number, y: Mat,
+  o: { bias?: Tensor; accumulate?: boolean; alpha?: number } = {},
+): Promise<void> {
   if (isQ8(w)) return matmulQ8Forward(gpu, p, T, x.t, x.ld, w, y.t, y.ld, { bias: o.bias, alpha: o.alpha, beta: o.accumulate ? 1 : 0 });
   if (isF16(w)) return matmulF16Forward(gpu, p, T, x.t, x.ld, w, y.t, y.ld, { bias: o.bias, alpha: o.alpha, beta: o.accumulate ? 1 : 0 });
   if (isQ4(w)) return matmulQ4Forward(gpu, p, T, x.t, x.ld, w, y.t, y.ld, { bias: o.bias, alpha: o.alpha, beta: o.accumulate ? 1 : 0 });
-  return matmul(gpu, p, { a: x.t, lda: x.ld, b: w, transB: true, c: y.t, ldc: y.ld, M: T, N: out, K: inF, bias: o.bias, beta: o.accumulate ? 1 : 0, alpha: o.alpha });
+  return matmul(gpu, p, {
+    a: x.t, lda: x.ld, b: w, transB: true, c: y.t, ldc: y.ld,
+    M: T, N: out, K: inF, bias: o.bias, beta: o.accumulate ? 1 : 0, alpha: o.alpha,
+  });
 }
 
 /** dx (+)= dy W for dy [T, out], W [out, in]. */
-export function linearBackwardInput(gpu: Gpu, p: Program, T: number, dy: Mat, w: LinearWeight, out: number, inF: number, dx: Mat, accumulate: boolean): Promise<void> {
+export function linearBackwardInput(
+  gpu: Gpu, p: Program, T: number, dy: Mat, w: LinearWeight, out: number, inF: number, dx: Mat, accumulate: boolean,
+): Promise<void> {
   if (isQ8(w)) return matmulQ8Input(gpu, p, T, dy.t, dy.ld, w, dx.t, dx.ld, accumulate ? 1 : 0);
   if (isF16(w)) return matmulF16Input(gpu, p, T, dy.t, dy.ld, w, dx.t, dx.ld, accumulate ? 1 : 0);
   if (isQ4(w)) return matmulQ4Input(gpu, p, T, dy.t, dy.ld, w, dx.t, dx.ld, accumulate ? 1 : 0);
@@ -39,7 +47,9 @@ export function linearBackwardInput(gpu: Gpu, p: Program, T: number, dy: Mat, w:
 }
 
 /** dW += dyᵀ x (and db += Σ rows of dy). */
-export async function linearBackwardParams(gpu: Gpu, p: Program, T: number, dy: Mat, x: Mat, out: number, inF: number, dw: Tensor, db?: Tensor, alpha = 1): Promise<void> {
+export async function linearBackwardParams(
+  gpu: Gpu, p: Program, T: number, dy: Mat, x: Mat, out: number, inF: number, dw: Tensor, db?: Tensor, alpha = 1,
+): Promise<void> {
   await matmul(gpu, p, { a: dy.t, transA: true, lda: dy.ld, b: x.t, ldb: x.ld, c: dw, M: out, N: inF, K: T, beta: 1, alpha });
   if (db) await columnSums(gpu, p, dy.t, T, out, dy.ld, db);
 }

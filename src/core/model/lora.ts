@@ -225,7 +225,8 @@ export async function readPeftAdapter(cfg: ModelConfig, tree: FileTree): Promise
   const src = await tree.open('adapter_model.safetensors');
   if (!src) {
     const bin = await tree.open('adapter_model.bin');
-    throw new InputError(`${tree.name}/adapter_model.safetensors`, bin ? 'only adapter_model.bin (pickle) is present; convert it to safetensors' : 'not found');
+    const why = bin ? 'only adapter_model.bin (pickle) is present; convert it to safetensors' : 'not found';
+    throw new InputError(`${tree.name}/adapter_model.safetensors`, why);
   }
   const file = await SafetensorsFile.open(src);
   const settings: LoraSettings = {

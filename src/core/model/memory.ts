@@ -45,7 +45,8 @@ export function estimateTrainingMemory(cfg: ModelConfig, s: TrainingShape): Reco
   const adapterElements = L * s.loraModules.reduce((n, m) => n + align(s.r * m.in) + align(m.out * s.r), 0);
   const trainable = s.method === 'full' ? weights : adapterElements * f;
 
-  const layerActs = T * (2 * d.H + 2 * ln + d.qkvDim + d.qDim + d.heads + d.H + d.upDim + d.inner) + (s.method === 'lora' ? s.loraModules.length * T * s.r : 0);
+  const loraActs = s.method === 'lora' ? s.loraModules.length * T * s.r : 0;
+  const layerActs = T * (2 * d.H + 2 * ln + d.qkvDim + d.qDim + d.heads + d.H + d.upDim + d.inner) + loraActs;
   const savedLayers = s.gradCheckpointing ? 1 : L;
   const residual = (L + 1) * T * d.H;
   const keep = keepsLogits(T, cfg.vocabSize, { train: true });

@@ -57,7 +57,10 @@ export interface RandomTensor {
  * Random weights for a config, in the Hugging Face layout: N(0, initializer_range) matrices; norms
  * near 1 and biases near 0, or random when `randomNorms` (so a wrong norm or bias shows in tests).
  */
-export function randomCheckpoint(config: Record<string, unknown>, o: { seed?: number; dtype?: Dtype; randomNorms?: boolean } = {}): { header: Uint8Array; tensors: RandomTensor[] } {
+export function randomCheckpoint(
+  config: Record<string, unknown>,
+  o: { seed?: number; dtype?: Dtype; randomNorms?: boolean } = {},
+): { header: Uint8Array; tensors: RandomTensor[] } {
   const cfg = parseConfig(config);
   const dtype = o.dtype ?? 'F32';
   const std = typeof config['initializer_range'] === 'number' ? (config['initializer_range'] as number) : 0.02;

@@ -162,7 +162,8 @@ export class Transformer {
   async normParamGrad(p: Program, kind: 'ln1' | 'ln2' | 'final', l: number, args: NormArgs, dy: Tensor): Promise<void> {
     if (!this.trainFull) return;
     const prefix = kind === 'final' ? 'norm' : layerParam(l, kind);
-    await normParamGrads(this.gpu, p, args, dy, this.grads!.get(`${prefix}.weight`), this.has(`${prefix}.bias`) ? this.grads!.get(`${prefix}.bias`) : undefined);
+    const dBias = this.has(`${prefix}.bias`) ? this.grads!.get(`${prefix}.bias`) : undefined;
+    await normParamGrads(this.gpu, p, args, dy, this.grads!.get(`${prefix}.weight`), dBias);
   }
 
   /** x0 = embed(ids) (+ learned positions, GPT-2). */
@@ -191,7 +192,9 @@ export class Transformer {
   }
 
   /** y[:, cols] += s · (dropout(x) Aᵀ) Bᵀ for every LoRA module at this site; saves x Aᵀ. */
-  async loraForward(p: Program, l: number, site: Site, T: number, x: Mat, y: Mat, acts: LayerActs, step: StepState | null, scratch: Tensor | null): Promise<void> {
+  async loraForward(
+    p: Program, l: number, site: Site, T: number, x: Mat, y: Mat, acts: LayerActs, step: StepState | null, scratch: Tensor | null,
+  ): Promise<void> {
     const r = this.lora?.settings.r ?? 0;
     for (const m of this.loraModules(l, site)) {
       const xin = await this.loraInput(p, T, m, x, step, scratch);
@@ -201,12 +204,17 @@ export class Transformer {
         continue;
       }
       await linearForward(this.gpu, p, T, xin, this.lora!.store.get(m.a), r, m.in, mat(t, r));
-      await linearForward(this.gpu, p, T, mat(t, r), this.lora!.store.get(m.b), m.out, r, mat(y.t, y.ld, m.col), { accumulate: true, alpha: this.lora!.scaling });
+      await linearForward(this.gpu, p, T, mat(t, r), this.lora!.store.get(m.b), m.out, r, mat(y.t, y.ld, m.col), {
+        accumulate: true,
+        alpha: this.lora!.scaling,
+      });
     }
   }
 
   /** dB += s·dyᵀt; dt = s·dy B; dA += dtᵀ·dropout(x); dx += dropout'(dt A). */
-  async loraBackward(p: Program, l: number, site: Site, T: number, x: Mat, dy: Mat, dx: Mat, acts: LayerActs, g: GradScratch, step: StepState | null): Promise<void> {
+  async loraBackward(
+    p: Program, l: number, site: Site, T: number, x: Mat, dy: Mat, dx: Mat, acts: LayerActs, g: GradScratch, step: StepState | null,
+  ): Promise<void> {
     if (!this.lora) return;
     const r = this.lora.settings.r;
     const s = this.lora.scaling;
@@ -240,12 +248,17 @@ export class Transformer {
    * One block: x → (+attention) → xm → (+MLP) → xOut. Residual adds are fused into the output
    * projections (xm starts as a copy of x and the projection accumulates onto it).
    */
-  async layerForward(p: Program, l: number, T: number, S: number, x: Tensor, xOut: Tensor, a: LayerActs, inputs: TokenInputs, step: StepState | null, dropScratch: Tensor | null, attend?: Attend): Promise<void> {
+  async layerForward(
+    p: Program, l: number, T: number, S: number, x: Tensor, xOut: Tensor, a: LayerActs, inputs: TokenInputs,
+    step: StepState | null, dropScratch: Tensor | null, attend?: Attend,
+  ): Promise<void> {
     const { gpu, d, cfg } = this;
     const H = d.H;
     const ln1 = this.norm('ln1', l, T, x, a.st1);
     await normForward(gpu, p, ln1, a.h1);
-    await linearForward(gpu, p, T, mat(a.h1, H), this.lin(l, 'qkv'), d.qkvDim, H, mat(a.qkv, d.qkvDim), { bias: cfg.attentionBias ? this.lw(l, 'qkv.bias') : undefined });
+    await linearForward(gpu, p, T, mat(a.h1, H), this.lin(l, 'qkv'), d.qkvDim, H, mat(a.qkv, d.qkvDim), {
+      bias: cfg.attentionBias ? this.lw(l, 'qkv.bias') : undefined,
+    });
     await this.loraForward(p, l, 'qkv', T, mat(a.h1, H), mat(a.qkv, d.qkvDim), a, step, dropScratch);
     if (cfg.qkNorm) await qkNormForward(gpu, p, d, T, cfg.normEps, this.qkNorm(l, a));
     if (this.ropeTable) {
@@ -256,7 +269,10 @@ export class Transformer {
     if (attend) await attend(p, l, a);
     else await attentionForward(gpu, p, this.attentionArgs(T, S, a, inputs));
     p.add({ kind: 'copy', src: x.buffer, srcOffset: x.offset * 4, dst: a.xm.buffer, dstOffset: a.xm.offset * 4, size: T * H * 4 });
-    await linearForward(gpu, p, T, mat(a.att, d.qDim), this.lin(l, 'o'), H, d.qDim, mat(a.xm, H), { accumulate: true, bias: cfg.oBias ? this.lw(l, 'o.bias') : undefined });
+    await linearForward(gpu, p, T, mat(a.att, d.qDim), this.lin(l, 'o'), H, d.qDim, mat(a.xm, H), {
+      accumulate: true,
+      bias: cfg.oBias ? this.lw(l, 'o.bias') : undefined,
+    });
     await this.loraForward(p, l, 'o', T, mat(a.att, d.qDim), mat(a.xm, H), a, step, dropScratch);
 
     const ln2 = this.norm('ln2', l, T, a.xm, a.st2);
@@ -266,7 +282,10 @@ export class Transformer {
     if (d.gated) await swigluForward(gpu, p, a.up, a.act, T, d.inner);
     else await activationForward(gpu, p, cfg.act, a.up, a.act, T * d.inner);
     p.add({ kind: 'copy', src: a.xm.buffer, srcOffset: a.xm.offset * 4, dst: xOut.buffer, dstOffset: xOut.offset * 4, size: T * H * 4 });
-    await linearForward(gpu, p, T, mat(a.act, d.inner), this.lin(l, 'down'), H, d.inner, mat(xOut, H), { accumulate: true, bias: cfg.mlpBias ? this.lw(l, 'down.bias') : undefined });
+    await linearForward(gpu, p, T, mat(a.act, d.inner), this.lin(l, 'down'), H, d.inner, mat(xOut, H), {
+      accumulate: true,
+      bias: cfg.mlpBias ? this.lw(l, 'down.bias') : undefined,
+    });
     await this.loraForward(p, l, 'down', T, mat(a.act, d.inner), mat(xOut, H), a, step, dropScratch);
   }
 
@@ -285,7 +304,9 @@ export class Transformer {
   }
 
   /** g.dres holds d(xOut) on entry and d(x) on exit. */
-  async layerBackward(p: Program, l: number, T: number, S: number, x: Tensor, a: LayerActs, g: GradScratch, inputs: TokenInputs, step: StepState | null): Promise<void> {
+  async layerBackward(
+    p: Program, l: number, T: number, S: number, x: Tensor, a: LayerActs, g: GradScratch, inputs: TokenInputs, step: StepState | null,
+  ): Promise<void> {
     const { gpu, d, cfg } = this;
     const H = d.H;
     const gw = (n: string) => this.gw(layerParam(l, n));
@@ -293,12 +314,18 @@ export class Transformer {
 
     // MLP: xOut = xm + down(act(up(ln2(xm))))
     await linearBackwardInput(gpu, p, T, dres, this.lin(l, 'down'), H, d.inner, mat(g.dact, d.inner), false);
-    if (this.trainFull) await linearBackwardParams(gpu, p, T, dres, mat(a.act, d.inner), H, d.inner, gw('down.weight')!, cfg.mlpBias ? gw('down.bias') : undefined);
+    if (this.trainFull) {
+      const dBias = cfg.mlpBias ? gw('down.bias') : undefined;
+      await linearBackwardParams(gpu, p, T, dres, mat(a.act, d.inner), H, d.inner, gw('down.weight')!, dBias);
+    }
     await this.loraBackward(p, l, 'down', T, mat(a.act, d.inner), dres, mat(g.dact, d.inner), a, g, step);
     if (d.gated) await swigluBackward(gpu, p, a.up, g.dact, g.dup, T, d.inner);
     else await activationBackward(gpu, p, cfg.act, a.up, g.dact, g.dup, T * d.inner);
     await linearBackwardInput(gpu, p, T, mat(g.dup, d.upDim), this.lin(l, 'up'), d.upDim, H, mat(g.dh, H), false);
-    if (this.trainFull) await linearBackwardParams(gpu, p, T, mat(g.dup, d.upDim), mat(a.h2, H), d.upDim, H, gw('up.weight')!, cfg.mlpBias ? gw('up.bias') : undefined);
+    if (this.trainFull) {
+      const dBias = cfg.mlpBias ? gw('up.bias') : undefined;
+      await linearBackwardParams(gpu, p, T, mat(g.dup, d.upDim), mat(a.h2, H), d.upDim, H, gw('up.weight')!, dBias);
+    }
     await this.loraBackward(p, l, 'up', T, mat(a.h2, H), mat(g.dup, d.upDim), mat(g.dh, H), a, g, step);
     const ln2 = this.norm('ln2', l, T, a.xm, a.st2);
     await normBackward(gpu, p, ln2, g.dh, g.dres, true);
@@ -321,7 +348,10 @@ export class Transformer {
       await qkNormBackward(gpu, p, d, T, cfg.normEps, this.qkNorm(l, a), g.dqkv, dw);
     }
     await linearBackwardInput(gpu, p, T, mat(g.dqkv, d.qkvDim), this.lin(l, 'qkv'), d.qkvDim, H, mat(g.dh, H), false);
-    if (this.trainFull) await linearBackwardParams(gpu, p, T, mat(g.dqkv, d.qkvDim), mat(a.h1, H), d.qkvDim, H, gw('qkv.weight')!, cfg.attentionBias ? gw('qkv.bias') : undefined);
+    if (this.trainFull) {
+      const dBias = cfg.attentionBias ? gw('qkv.bias') : undefined;
+      await linearBackwardParams(gpu, p, T, mat(g.dqkv, d.qkvDim), mat(a.h1, H), d.qkvDim, H, gw('qkv.weight')!, dBias);
+    }
     await this.loraBackward(p, l, 'qkv', T, mat(a.h1, H), mat(g.dqkv, d.qkvDim), mat(g.dh, H), a, g, step);
     const ln1 = this.norm('ln1', l, T, x, a.st1);
     await normBackward(gpu, p, ln1, g.dh, g.dres, true);

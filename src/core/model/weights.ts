@@ -77,7 +77,12 @@ export class ModelWeights {
    * Checks that the checkpoint holds every tensor the config implies, with the right shapes and
    * dtypes, and nothing unexpected; runs on the headers alone, before any GPU work.
    */
-  static check(cfg: ModelConfig, st: SafetensorsModel, name: string, places: readonly Placement[] = placements(cfg, [{ start: 0, rows: cfg.vocabSize }])): { p: Placement; info: TensorInfo }[] {
+  static check(
+    cfg: ModelConfig,
+    st: SafetensorsModel,
+    name: string,
+    places: readonly Placement[] = placements(cfg, [{ start: 0, rows: cfg.vocabSize }]),
+  ): { p: Placement; info: TensorInfo }[] {
     const resolved = places.map((p) => ({ p, info: resolve(cfg, st, p, name) }));
     const used = new Set(resolved.map((r) => r.info.name));
     for (const n of st.names()) {

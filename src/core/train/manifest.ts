@@ -58,7 +58,8 @@ const yamlValue = (v: unknown): string => (typeof v === 'string' ? JSON.stringif
  */
 export function trlConfig(m: RunManifest, cfg: ModelConfig): { yaml: string; python: string } {
   const c = m.config;
-  const modelId = typeof m.model.source === 'object' && m.model.source && 'repo' in (m.model.source as object) ? (m.model.source as { repo: string }).repo : m.model.name;
+  const fromRepo = typeof m.model.source === 'object' && m.model.source && 'repo' in (m.model.source as object);
+  const modelId = fromRepo ? (m.model.source as { repo: string }).repo : m.model.name;
   const steps = c.steps ?? -1;
   const chat = m.dataset.format === 'chat';
   const entries: [string, unknown][] = [
@@ -104,10 +105,16 @@ export function trlConfig(m: RunManifest, cfg: ModelConfig): { yaml: string; pyt
     `# TRL + PEFT configuration of tabtune run "${m.dataset.name}" (${m.createdAt}).`,
     '# Run: trl sft --config trl_config.yaml   (dataset_name: a folder with the exported train/validation JSONL)',
     ...(m.dataset.chatTemplate ? [`# The model's chat template is used as is (tokenizer_config.json / chat_template.jinja).`] : []),
-    ...(c.earlyStoppingPatience > 0 ? [`# Early stopping: add EarlyStoppingCallback(early_stopping_patience=${c.earlyStoppingPatience}) (see the Python script).`] : []),
+    ...(c.earlyStoppingPatience > 0
+      ? [`# Early stopping: add EarlyStoppingCallback(early_stopping_patience=${c.earlyStoppingPatience}) (see the Python script).`]
+      : []),
     ...entries.map(([k, v]) => `${k}: ${yamlValue(v)}`),
   ].join('\n') + '\n';
-  const py = (v: unknown): string => (typeof v === 'boolean' ? (v ? 'True' : 'False') : typeof v === 'string' ? JSON.stringify(v) : Array.isArray(v) ? `[${v.map(py).join(', ')}]` : String(v));
+  const py = (v: unknown): string => {
+    if (typeof v === 'boolean') return v ? 'True' : 'False';
+    if (typeof v === 'string') return JSON.stringify(v);
+    return Array.isArray(v) ? `[${v.map(py).join(', ')}]` : String(v);
+  };
   const sft = entries.filter(([k]) => !['model_name_or_path', 'dataset_name', 'use_peft', 'torch_dtype'].includes(k) && !k.startsWith('lora_'));
   const python = [
     `"""The tabtune run as Hugging Face TRL + PEFT (${cfg.arch}, ${m.model.name})."""`,
@@ -121,7 +128,8 @@ export function trlConfig(m: RunManifest, cfg: ModelConfig): { yaml: string; pyt
     ...sft.map(([k, v]) => `    ${k}=${py(v)},`),
     ')',
     c.method === 'lora'
-      ? `peft_config = LoraConfig(r=${c.lora.r}, lora_alpha=${py(c.lora.alpha)}, lora_dropout=${py(c.lora.dropout)}, target_modules=${py(m.targetModules)}, use_rslora=${py(c.lora.rslora)}, bias="none", task_type="CAUSAL_LM")`
+      ? `peft_config = LoraConfig(r=${c.lora.r}, lora_alpha=${py(c.lora.alpha)}, lora_dropout=${py(c.lora.dropout)}, `
+        + `target_modules=${py(m.targetModules)}, use_rslora=${py(c.lora.rslora)}, bias="none", task_type="CAUSAL_LM")`
       : 'peft_config = None  # full fine-tuning',
     'trainer = SFTTrainer(',
     `    model=${py(modelId)},`,

@@ -278,13 +278,22 @@ export class Trainer {
   /** NaN/inf and divergence stop the run with an alert. */
   private guard(step: number, r: StepResult): void {
     if (!Number.isFinite(r.loss) || !Number.isFinite(r.gradNorm)) {
-      this.fail(step, `step ${step}: the ${Number.isFinite(r.loss) ? 'gradient norm' : 'loss'} is ${Number.isFinite(r.loss) ? r.gradNorm : r.loss}; the run stopped (the update was skipped). Lower the learning rate, or check the data for empty targets.`);
+      const [what, value] = Number.isFinite(r.loss) ? ['gradient norm', r.gradNorm] : ['loss', r.loss];
+      this.fail(
+        step,
+        `step ${step}: the ${what} is ${value}; the run stopped (the update was skipped).`
+          + ' Lower the learning rate, or check the data for empty targets.',
+      );
       return;
     }
     const warm = step > Math.max(this.init.config.warmup, 5);
     // Preference losses approach 0 as pairs separate, so a ratio to the best loss means nothing there.
     if (warm && !this.init.objective && this.smoothed !== null && r.loss > DIVERGENCE_FACTOR * this.smoothed) {
-      this.fail(step, `step ${step}: loss ${r.loss.toFixed(3)} is over ${DIVERGENCE_FACTOR}× the recent ${this.smoothed.toFixed(3)}; the run is diverging and stopped. Lower the learning rate or raise warmup.`);
+      this.fail(
+        step,
+        `step ${step}: loss ${r.loss.toFixed(3)} is over ${DIVERGENCE_FACTOR}× the recent ${this.smoothed.toFixed(3)};`
+          + ' the run is diverging and stopped. Lower the learning rate or raise warmup.',
+      );
       return;
     }
     this.smoothed = this.smoothed === null ? r.loss : Math.min(this.smoothed, 0.9 * this.smoothed + 0.1 * r.loss);
@@ -379,9 +388,16 @@ export class Trainer {
   private async restore(c: Checkpoint): Promise<void> {
     const s = c.state;
     if (s.dataOrder.rows !== this.init.train.length || s.seed !== this.init.config.seed) {
-      throw new Error(`the checkpoint was made with ${s.dataOrder.rows} training rows and seed ${s.seed}; this run has ${this.init.train.length} rows and seed ${this.init.config.seed}`);
+      throw new Error(
+        `the checkpoint was made with ${s.dataOrder.rows} training rows and seed ${s.seed};`
+          + ` this run has ${this.init.train.length} rows and seed ${this.init.config.seed}`,
+      );
     }
-    const pick = (prefix: string) => Object.keys(c.tensors).filter((k) => k.startsWith(`${prefix}.`)).sort((a, b) => Number(a.split('.')[1]) - Number(b.split('.')[1])).map((k) => c.tensors[k]!);
+    const pick = (prefix: string) =>
+      Object.keys(c.tensors)
+        .filter((k) => k.startsWith(`${prefix}.`))
+        .sort((a, b) => Number(a.split('.')[1]) - Number(b.split('.')[1]))
+        .map((k) => c.tensors[k]!);
     this.writeStore(this.trainable, pick('params'));
     this.writeStore(this.opt.m, pick('adam_m'));
     this.writeStore(this.opt.v, pick('adam_v'));

@@ -11,13 +11,27 @@ export type Language = (typeof LANGUAGES)[number];
 
 /** Frequent function words per language (lower case; elided forms like l' d' appear as l, d). */
 const STOP_WORDS: Record<Language, string> = {
-  en: 'the and of to a in is that it for was on with as are be this by at from or have not but they you he she we i his her which what an were will would there their been has can how do does my your if about',
-  fr: "le la les de des du et un une est en que qui dans pour pas sur au aux avec ce cette il elle ils nous vous je ne se sont par plus mais ou son sa ses leur été être avoir était comme très aussi c l d j n qu s",
-  de: 'der die das und ist nicht ein eine einen dem den des zu mit sich auf für von im auch es ich sie er wir ihr aber oder wie bei nach noch nur wird werden sind war hat haben kann dass wenn sehr schon über',
-  es: 'el la los las de del y que en un una es por para con no se lo al como más pero sus su este esta está son ya muy también hay fue ser sin sobre entre cuando todo yo tú',
-  it: 'il lo la i gli le di del della dei e che è un una per non in con si sono da al alla come ma più anche questo questa nel nella sul ha hanno era essere molto io noi voi ci',
-  pt: 'o a os as de do da dos das e que em no na nos um uma para com não por se é mais mas ao como foi são está muito também isso este esta ele ela eu você nós seu sua',
-  nl: 'de het een en van in is dat op te zijn met voor niet aan er ook als bij maar om wordt door naar dan of zo nog wat ze hij ik je wij jullie was heeft hebben kan deze dit die geen worden uit',
+  en:
+    'the and of to a in is that it for was on with as are be this by at from or have not but they ' +
+    'you he she we i his her which what an were will would there their been has can how do does my your if about',
+  fr:
+    "le la les de des du et un une est en que qui dans pour pas sur au aux avec ce cette il elle ils nous " +
+    "vous je ne se sont par plus mais ou son sa ses leur été être avoir était comme très aussi c l d j n qu s",
+  de:
+    'der die das und ist nicht ein eine einen dem den des zu mit sich auf für von im auch es ich ' +
+    'sie er wir ihr aber oder wie bei nach noch nur wird werden sind war hat haben kann dass wenn sehr schon über',
+  es:
+    'el la los las de del y que en un una es por para con no se lo al como ' +
+    'más pero sus su este esta está son ya muy también hay fue ser sin sobre entre cuando todo yo tú',
+  it:
+    'il lo la i gli le di del della dei e che è un una per non in con si sono ' +
+    'da al alla come ma più anche questo questa nel nella sul ha hanno era essere molto io noi voi ci',
+  pt:
+    'o a os as de do da dos das e que em no na nos um uma para com não por ' +
+    'se é mais mas ao como foi são está muito também isso este esta ele ela eu você nós seu sua',
+  nl:
+    'de het een en van in is dat op te zijn met voor niet aan er ook als bij maar om wordt ' +
+    'door naar dan of zo nog wat ze hij ik je wij jullie was heeft hebben kan deze dit die geen worden uit',
 };
 
 /** word → languages listing it; a word in k lists adds 1/k to each, so shared words ("de", "la") weigh less. */

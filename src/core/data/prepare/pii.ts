@@ -23,7 +23,8 @@ export const PII_PLACEHOLDER: Readonly<Record<PiiKind, string>> = {
 
 const EMAIL = /[\p{L}\p{N}._%+-]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)*\.\p{L}{2,}/gu;
 const URL_RE = /\b(?:https?|ftps?|sftp|wss?):\/\/[^\s<>"'()]+/giu;
-const SECRET_PARAM = /[?&#](?:access_?token|id_?token|token|api_?key|apikey|key|secret|client_secret|password|passwd|pwd|auth|sig|signature|session(?:id)?|sid)=[^&#\s]{4,}/i;
+const SECRET_NAMES = 'access_?token|id_?token|token|api_?key|apikey|key|secret|client_secret|password|passwd|pwd|auth|sig|signature|session(?:id)?|sid';
+const SECRET_PARAM = new RegExp(`[?&#](?:${SECRET_NAMES})=[^&#\\s]{4,}`, 'i');
 const USERINFO = /^[a-z]+:\/\/[^/@\s]+:[^/@\s]+@/i;
 const CARD = /(?<![\d.-])(?:\d[ -]?){12,18}\d(?![\d-])/gu;
 const IPV4 = /(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?!\d|\.\d)/gu; // a sentence may end right after one
@@ -50,7 +51,10 @@ function validIpv6(s: string): boolean {
   if (!/\d/.test(s)) return false;
   if ((s.match(/::/g) ?? []).length > 1) return false;
   const groups = s.split(':');
-  if (s.includes('::')) return groups.length <= 8 && groups.filter((g) => g !== '').every((g) => /^[0-9a-f]{1,4}$/i.test(g)) && /[a-f]|::/i.test(s) && groups.filter(Boolean).length >= 2;
+  if (s.includes('::')) {
+    const hexGroups = groups.filter((g) => g !== '').every((g) => /^[0-9a-f]{1,4}$/i.test(g));
+    return groups.length <= 8 && hexGroups && /[a-f]|::/i.test(s) && groups.filter(Boolean).length >= 2;
+  }
   return groups.length === 8 && groups.every((g) => /^[0-9a-f]{1,4}$/i.test(g));
 }
 

@@ -39,7 +39,10 @@ export interface PrepareResult {
 
 export async function prepareDataset(input: readonly DatasetRecord[], config: PrepareConfig, o: PrepareOptions = {}): Promise<PrepareResult> {
   const measure = (recs: readonly DatasetRecord[]) =>
-    histogram(recs.map((r) => (o.countTokens ? o.countTokens(recordText(r.record)) : Array.from(recordText(r.record)).length)), o.countTokens ? 'tokens' : 'characters');
+    histogram(
+      recs.map((r) => (o.countTokens ? o.countTokens(recordText(r.record)) : Array.from(recordText(r.record)).length)),
+      o.countTokens ? 'tokens' : 'characters',
+    );
   const lengthsBefore = measure(input);
   const steps: StepReport[] = [];
   let records: readonly DatasetRecord[] = input;
@@ -81,11 +84,22 @@ export async function prepareDataset(input: readonly DatasetRecord[], config: Pr
       steps,
       lengths: { before: lengthsBefore, after: measure(records) },
       // Reports stay small enough to store with the dataset and send to the page: 100 clusters of up to 20 members.
-      duplicates: dedup ? { clusters: dedup.clusters.slice(0, 100).map((c) => ({ ...c, duplicates: c.duplicates.slice(0, 20), size: c.duplicates.length })), clusterCount: dedup.clusters.length, lsh: dedup.lsh } : null,
+      duplicates: dedup
+        ? {
+            clusters: dedup.clusters.slice(0, 100).map((c) => ({ ...c, duplicates: c.duplicates.slice(0, 20), size: c.duplicates.length })),
+            clusterCount: dedup.clusters.length,
+            lsh: dedup.lsh,
+          }
+        : null,
       flags: review?.flags ?? [],
       flagCounts,
       balance,
-      leakage: leakage ? { checked: leakage.checked, leaked: leakage.leaked.map((l) => ({ validation: l.validation.source, train: l.train, similarity: l.similarity })) } : null,
+      leakage: leakage
+        ? {
+            checked: leakage.checked,
+            leaked: leakage.leaked.map((l) => ({ validation: l.validation.source, train: l.train, similarity: l.similarity })),
+          }
+        : null,
     },
   };
 }
@@ -112,12 +126,26 @@ export interface PrepareForm {
 
 export function configFromForm(f: PrepareForm): PrepareConfig {
   const scripts = f.scripts.split(',').map((s) => s.trim()).filter(Boolean) as Script[];
-  const length = f.minTokens > 0 || f.maxTokens > 0 ? { ...(f.minTokens > 0 ? { minTokens: f.minTokens } : {}), ...(f.maxTokens > 0 ? { maxTokens: f.maxTokens } : {}) } : false;
+  const length =
+    f.minTokens > 0 || f.maxTokens > 0
+      ? { ...(f.minTokens > 0 ? { minTokens: f.minTokens } : {}), ...(f.maxTokens > 0 ? { maxTokens: f.maxTokens } : {}) }
+      : false;
   const terms = f.blocklist.split(/\r?\n/).map((t) => t.trim()).filter((t) => t && !t.startsWith('#'));
   return {
-    clean: f.clean ? { ...DEFAULT_CLEAN, scripts: scripts.length ? { allowed: scripts, minShare: 0.5 } : false, length } : length ? { ...DEFAULT_CLEAN, normalize: false, controlChars: false, whitespace: false, chat: false, length } : false,
-    dedup: f.exactDedup || f.nearDedup ? { exact: f.exactDedup, near: f.nearDedup ? { ...DEFAULT_NEAR_DUP, threshold: f.nearThreshold, seed: f.seed } : false } : false,
-    review: f.pii !== 'off' || terms.length ? { pii: f.pii === 'off' ? false : { mode: f.pii, kinds: PII_KINDS }, blocklist: terms.length ? { terms, action: f.blocklistAction } : false } : false,
+    clean: f.clean
+      ? { ...DEFAULT_CLEAN, scripts: scripts.length ? { allowed: scripts, minShare: 0.5 } : false, length }
+      : length
+        ? { ...DEFAULT_CLEAN, normalize: false, controlChars: false, whitespace: false, chat: false, length }
+        : false,
+    dedup: f.exactDedup || f.nearDedup
+      ? { exact: f.exactDedup, near: f.nearDedup ? { ...DEFAULT_NEAR_DUP, threshold: f.nearThreshold, seed: f.seed } : false }
+      : false,
+    review: f.pii !== 'off' || terms.length
+      ? {
+          pii: f.pii === 'off' ? false : { mode: f.pii, kinds: PII_KINDS },
+          blocklist: terms.length ? { terms, action: f.blocklistAction } : false,
+        }
+      : false,
     balance: f.balanceField && f.balanceMode !== 'none' ? { field: f.balanceField, mode: f.balanceMode, cap: f.balanceCap, seed: f.seed } : false,
   };
 }

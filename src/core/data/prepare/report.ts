@@ -19,7 +19,11 @@ export interface QualityReport {
   readonly steps: readonly StepReport[];
   readonly lengths: { readonly before: LengthHistogram; readonly after: LengthHistogram };
   /** The first clusters, each with its first members and `size`, the number of duplicates it had. */
-  readonly duplicates: { readonly clusters: readonly (DuplicateCluster & { readonly size: number })[]; readonly clusterCount: number; readonly lsh: { bands: number; rows: number } | null } | null;
+  readonly duplicates: {
+    readonly clusters: readonly (DuplicateCluster & { readonly size: number })[];
+    readonly clusterCount: number;
+    readonly lsh: { bands: number; rows: number } | null;
+  } | null;
   readonly flags: readonly Flag[];
   readonly flagCounts: Readonly<Record<string, number>>;
   readonly balance: { readonly field: string; readonly before: Record<string, number>; readonly after: Record<string, number> } | null;
@@ -45,20 +49,35 @@ export function renderReport(r: QualityReport): string {
     for (const rule of s.rules) {
       if (!rule.changed && !rule.removed) continue;
       lines.push(`  ${rule.rule}: ${rule.changed} changed, ${rule.removed} removed`);
-      for (const e of rule.examples.slice(0, 3)) lines.push(`    ${where(e.source)}${e.note ? ` (${e.note})` : ''}: ${e.before ?? ''}${e.after !== undefined ? ` → ${e.after}` : ''}`);
+      for (const e of rule.examples.slice(0, 3)) {
+        const note = e.note ? ` (${e.note})` : '';
+        lines.push(`    ${where(e.source)}${note}: ${e.before ?? ''}${e.after !== undefined ? ` → ${e.after}` : ''}`);
+      }
     }
   }
   const bar = (h: LengthHistogram) => {
     const peak = Math.max(1, ...h.counts);
-    return h.counts.map((c, i) => `  ${String(h.edges[i]).padStart(6)}–${String(h.edges[i + 1]! - 1).padEnd(6)} ${'█'.repeat(Math.round((20 * c) / peak)).padEnd(20)} ${c}`);
+    return h.counts.map((c, i) => {
+      const range = `${String(h.edges[i]).padStart(6)}–${String(h.edges[i + 1]! - 1).padEnd(6)}`;
+      return `  ${range} ${'█'.repeat(Math.round((20 * c) / peak)).padEnd(20)} ${c}`;
+    });
   };
-  lines.push('', `lengths before (${r.lengths.before.unit}, mean ${r.lengths.before.mean.toFixed(1)}, max ${r.lengths.before.max}):`, ...bar(r.lengths.before));
+  lines.push(
+    '',
+    `lengths before (${r.lengths.before.unit}, mean ${r.lengths.before.mean.toFixed(1)}, max ${r.lengths.before.max}):`,
+    ...bar(r.lengths.before),
+  );
   lines.push(`lengths after (${r.lengths.after.unit}, mean ${r.lengths.after.mean.toFixed(1)}, max ${r.lengths.after.max}):`, ...bar(r.lengths.after));
   if (r.duplicates) {
-    lines.push('', `duplicate clusters: ${r.duplicates.clusterCount}${r.duplicates.lsh ? ` (LSH ${r.duplicates.lsh.bands} bands × ${r.duplicates.lsh.rows} rows)` : ''}`);
+    const lsh = r.duplicates.lsh ? ` (LSH ${r.duplicates.lsh.bands} bands × ${r.duplicates.lsh.rows} rows)` : '';
+    lines.push('', `duplicate clusters: ${r.duplicates.clusterCount}${lsh}`);
     for (const c of r.duplicates.clusters.slice(0, 10)) {
       const more = c.size > c.duplicates.length ? ` and ${c.size - c.duplicates.length} more` : '';
-      lines.push(`  kept ${where(c.kept)}; removed ${c.duplicates.slice(0, 5).map((d) => `${where(d.source)} (${d.kind}${d.kind === 'near' ? ` ${d.similarity.toFixed(2)}` : ''})`).join(', ')}${c.duplicates.length > 5 ? ', …' : ''}${more}`);
+      const removed = c.duplicates
+        .slice(0, 5)
+        .map((d) => `${where(d.source)} (${d.kind}${d.kind === 'near' ? ` ${d.similarity.toFixed(2)}` : ''})`)
+        .join(', ');
+      lines.push(`  kept ${where(c.kept)}; removed ${removed}${c.duplicates.length > 5 ? ', …' : ''}${more}`);
     }
   }
   if (r.flags.length) {
@@ -67,7 +86,9 @@ export function renderReport(r: QualityReport): string {
   }
   if (r.balance) {
     lines.push('', `balance by ${r.balance.field}:`);
-    for (const k of Object.keys({ ...r.balance.before, ...r.balance.after }).sort()) lines.push(`  ${k}: ${r.balance.before[k] ?? 0} → ${r.balance.after[k] ?? 0}`);
+    for (const k of Object.keys({ ...r.balance.before, ...r.balance.after }).sort()) {
+      lines.push(`  ${k}: ${r.balance.before[k] ?? 0} → ${r.balance.after[k] ?? 0}`);
+    }
   }
   if (r.leakage) {
     lines.push('', `train/validation leakage: ${r.leakage.leaked.length} of ${r.leakage.checked} validation records repeat a training record`);

@@ -142,7 +142,9 @@ export function buildDecoder(r: JsonReader, value: unknown, path: string): Decod
       const rep = r.string(obj['replacement'] ?? '\u2581', `${path}.replacement`);
       const ps = obj['prepend_scheme'];
       const stripFirst =
-        ps === undefined || ps === null ? r.bool(obj['add_prefix_space'], `${path}.add_prefix_space`, true) : r.string(ps, `${path}.prepend_scheme`) !== 'never';
+        ps === undefined || ps === null
+          ? r.bool(obj['add_prefix_space'], `${path}.add_prefix_space`, true)
+          : r.string(ps, `${path}.prepend_scheme`) !== 'never';
       return new MetaspaceDecoder(rep, stripFirst);
     }
     case 'Replace':

@@ -208,7 +208,9 @@ export function buildPreTokenizer(r: JsonReader, value: unknown, path: string): 
         scheme = r.bool(obj['add_prefix_space'], `${path}.add_prefix_space`, true) ? 'always' : 'never';
       } else {
         const s = r.string(ps, `${path}.prepend_scheme`);
-        if (s !== 'always' && s !== 'first' && s !== 'never') r.fail(`${path}.prepend_scheme`, `unknown prepend_scheme "${s}" (supported: always, first, never)`);
+        if (s !== 'always' && s !== 'first' && s !== 'never') {
+          r.fail(`${path}.prepend_scheme`, `unknown prepend_scheme "${s}" (supported: always, first, never)`);
+        }
         scheme = s;
       }
       return new Metaspace(replacement, scheme, r.bool(obj['split'], `${path}.split`, true));
