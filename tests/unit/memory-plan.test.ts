@@ -24,7 +24,7 @@ describe('memory planner', () => {
 
   it('gives up speed, then the f32 base, then whole rows, in that order, as the budget shrinks', () => {
     const seen: string[] = [];
-    for (const gib of [64, 8, 4, 3, 2, 1.5, 1.2]) {
+    for (const gib of [64, 8, 4, 3, 2, 1.5, 1.2, 1.1]) {
       const p = planMemory(req({ budget: gib * GiB }));
       expect(p.fits).toBe(true);
       expect(p.estimate).toBeLessThanOrEqual(0.95 * gib * GiB);
@@ -34,8 +34,8 @@ describe('memory planner', () => {
       expect(p.estimate).toBe(total(estimateTrainingMemory(cfg, shape)));
       seen.push(`${p.quant}/${p.gradCheckpointing ? 'rc' : '-'}/b${p.batch}/s${p.seq}`);
     }
-    console.log(`qwen2.5-0.5b plans from 64 GiB down to 1.2 GiB: ${seen.join(', ')}`);
-    const ps = [64, 8, 4, 3, 2, 1.5, 1.2].map((gib) => planMemory(req({ budget: gib * GiB })));
+    console.log(`qwen2.5-0.5b plans from 64 GiB down to 1.1 GiB: ${seen.join(', ')}`);
+    const ps = [64, 8, 4, 3, 2, 1.5, 1.2, 1.1].map((gib) => planMemory(req({ budget: gib * GiB })));
     const order = { none: 0, int8: 1, int4: 2 };
     for (let i = 1; i < ps.length; i++) {
       // A smaller budget never gets a longer row or a less quantised base.
