@@ -51,7 +51,7 @@ describe('tabtune train --precision', () => {
     expect(bad.stderr).toMatch(/--precision/);
     const both = train(mkdtempSync(join(tmpdir(), 'tabtune-y-')), '--precision', 'f16', '--int8');
     expect(both.code).toBe(2);
-    expect(both.stderr).toMatch(/--int8 and --precision f16/);
+    expect(both.stderr).toMatch(/--int8\/--quant and --precision f16/);
     // Refused before any work: no GPU was opened, so stderr is that one line.
     expect(both.stderr.trim().split('\n')).toHaveLength(1);
   });

@@ -28,7 +28,7 @@ describe('tabtune train --quant and --fit', () => {
     for (const [args, why] of [
       [['--quant', 'int4', '--method', 'full'], /--quant int4 holds the base frozen; it trains with LoRA only/],
       [['--int8', '--quant', 'int4'], /--int8 and --quant int4 disagree/],
-      [['--quant', 'int3'], /--quant must be none, int8, int4/],
+      [['--quant', 'int3'], /--quant must be one of none, int8, int4/],
     ] as const) {
       const r = tabtune('train', '--model', LLAMA, '--data', data, '--out', out, ...args);
       expect(r.code, args.join(' ')).toBe(2);
