@@ -58,7 +58,9 @@ describe('tabtune train --method grpo', () => {
       ['module.exports = function mod() { return require("fs").readFileSync("/etc/passwd").length; };', /threw ReferenceError: require is not defined/],
     ] as const) {
       const out = join(mkdtempSync(join(tmpdir(), 'tabtune-out-')), 'run');
-      const r = tabtune(...base(out, file('reward.js', code)), '--reward-timeout', '1000');
+      // Only the endless loop needs a short limit; the others get a long one so a busy machine cannot time them out.
+      const limit = code.includes('for (;;)') ? '1000' : '60000';
+      const r = tabtune(...base(out, file('reward.js', code)), '--reward-timeout', limit);
       expect(r.code, code).toBe(1);
       const errors = r.stderr.split('\n').filter((l) => l.startsWith('tabtune') && !l.startsWith('tabtune: using'));
       expect(errors, r.stderr).toHaveLength(1);
