@@ -7,6 +7,7 @@ import type { Program } from '../gpu/program.ts';
 import type { KernelSpec } from '../gpu/pipelines.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import { BLOCKED, blockedSharedBytes, blockedSpec, isMatmulKernel, MATMUL_KERNELS, type MatmulKernel } from './matmul-configs.ts';
+import { fusedDispatch, type LowRankEpilogue } from './matmul-lowrank.ts';
 import { timeProduct } from './matmul-timing.ts';
 import { candidates, matmulTuner, shapeClass } from './matmul-tune.ts';
 
@@ -74,6 +75,8 @@ export interface MatmulArgs {
   readonly alpha?: number;
   /** 1 accumulates into C (gradients, residual adds); 0 overwrites. */
   readonly beta?: number;
+  /** Fused LoRA: low-rank products added as C is stored (batch 1 only). */
+  readonly lowRank?: LowRankEpilogue;
 }
 
 /** Records C = alpha·op(A)·op(B) + beta·C (+ bias over N). */
@@ -94,6 +97,11 @@ export async function recordKernel(gpu: Gpu, program: Program, x: MatmulArgs, ke
   const sC = x.batchStrideC ?? M * N;
   const bindings = [x.a.buffer, x.b.buffer, x.c.buffer, x.bias?.buffer ?? gpu.placeholder];
   const grid = [Math.ceil(N / 32), Math.ceil(M / 32), batch] as const;
+  if (x.lowRank && batch !== 1) throw new Error('a low-rank epilogue needs batch 1');
+  const record = (spec: KernelSpec, params: ArrayBuffer, workgroups: readonly [number, number, number]) => {
+    const f = fusedDispatch(gpu, spec, [gpu.uniforms.alloc(params), ...bindings], x.lowRank);
+    return gpu.record(program, f.spec, f.bindings, workgroups);
+  };
   // A·Bᵀ with K a multiple of 4 and aligned operands reads both sides as vec4 (2-3x faster).
   if (kernel === 'reg4' && !x.transA && x.transB && [K, lda, ldb, x.a.offset, x.b.offset, sA, sB].every((v) => v % 4 === 0)) {
     const nt = packParams([
@@ -102,7 +110,7 @@ export async function recordKernel(gpu: Gpu, program: Program, x: MatmulArgs, ke
       [x.c.offset, 'u32'], [sC, 'u32'], [x.bias?.offset ?? 0, 'u32'], [ldc, 'u32'],
       [lda / 4, 'u32'], [ldb / 4, 'u32'], [x.alpha ?? 1, 'f32'], [x.beta ?? 0, 'f32'],
     ]);
-    await gpu.record(program, NT_SPEC, [gpu.uniforms.alloc(nt), ...bindings], grid);
+    await record(NT_SPEC, nt, grid);
     return;
   }
   const fields: ParamField[] = [
@@ -113,11 +121,11 @@ export async function recordKernel(gpu: Gpu, program: Program, x: MatmulArgs, ke
     [x.alpha ?? 1, 'f32'], [x.beta ?? 0, 'f32'],
   ];
   if (kernel === 'tile64') {
-    await gpu.record(program, TILED_SPEC, [gpu.uniforms.alloc(packParams(fields)), ...bindings], [Math.ceil(N / 64), Math.ceil(M / 64), batch]);
+    await record(TILED_SPEC, packParams(fields), [Math.ceil(N / 64), Math.ceil(M / 64), batch]);
     return;
   }
   if (kernel === 'reg4') {
-    await gpu.record(program, SPEC, [gpu.uniforms.alloc(packParams(fields)), ...bindings], grid);
+    await record(SPEC, packParams(fields), grid);
     return;
   }
   // Blocked tiles load a side as vec4 when it is contiguous along the loaded dimension and aligned.
@@ -126,7 +134,7 @@ export async function recordKernel(gpu: Gpu, program: Program, x: MatmulArgs, ke
   const modeB = aligned(ldb, x.b.offset, sB) ? (x.transB ? 2 : 1) : 0;
   const t = BLOCKED[kernel]!;
   const params = packParams([...fields, [modeA, 'u32'], [modeB, 'u32']]);
-  await gpu.record(program, blockedSpec(kernel), [gpu.uniforms.alloc(params), ...bindings], [Math.ceil(N / t.bn), Math.ceil(M / t.bm), batch]);
+  await record(blockedSpec(kernel), params, [Math.ceil(N / t.bn), Math.ceil(M / t.bm), batch]);
 }
 
 export interface MatmulRefOptions {
