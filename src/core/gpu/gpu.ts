@@ -50,8 +50,9 @@ export class Gpu {
   readonly pipelines: PipelineCache;
   readonly uniforms: UniformArena;
   readonly pool: BufferPool;
-  /** Kernel choices; unset means "by adapter" (benchmarks and tests set them; see features.ts); `matmul` names a kernel to force. */
-  readonly tuning: { tiledMatmul?: boolean; matmul?: string; subgroups?: boolean } = {};
+  /** Kernel choices; unset means "by adapter" (benchmarks and tests set them; see features.ts); `matmul` names a kernel to force;
+   * `fuse: false` takes the unfused kernels (the reference path in tests). */
+  readonly tuning: { tiledMatmul?: boolean; matmul?: string; subgroups?: boolean; fuse?: boolean } = {};
   /** Resolves when the device is lost (never rejects). */
   readonly lost: Promise<DeviceLostError>;
   private lostError: DeviceLostError | null = null;

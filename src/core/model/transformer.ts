@@ -1,6 +1,6 @@
 import type { Gpu } from '../gpu/gpu.ts';
 import { Program } from '../gpu/program.ts';
-import { tensorOf, type Tensor } from '../gpu/tensor.ts';
+import { tensorOf, viewOf, type Tensor } from '../gpu/tensor.ts';
 import { activationBackward, activationForward, swigluBackward, swigluForward } from '../kernels/activation.ts';
 import { attentionBackward, attentionForward } from '../kernels/attention.ts';
 import { dropout } from '../kernels/dropout.ts';
@@ -12,8 +12,9 @@ import type { StepState } from '../kernels/step-state.ts';
 import { ropeParameters, type ModelConfig } from './config.ts';
 import { linearInFeatures, quantizedLinear } from './base-quant.ts';
 import { dims, layerParam, type Dims } from './layout.ts';
-import { linearBackwardInput, linearBackwardParams, linearForward, mat, type LinearWeight, type Mat } from './linear.ts';
+import { linearBackwardParams, linearForward, mat, type LinearWeight, type Mat } from './linear.ts';
 import type { LoraAdapter, LoraModule, Site } from './lora.ts';
+import { siteBackward, siteForward } from './lora-fused.ts';
 import { doraBackward } from './dora-layer.ts';
 import type { ParamStore } from './param-store.ts';
 import { halfWeight } from './precision.ts';
@@ -256,10 +257,9 @@ export class Transformer {
     const H = d.H;
     const ln1 = this.norm('ln1', l, T, x, a.st1);
     await normForward(gpu, p, ln1, a.h1);
-    await linearForward(gpu, p, T, mat(a.h1, H), this.lin(l, 'qkv'), d.qkvDim, H, mat(a.qkv, d.qkvDim), {
+    await siteForward(this, p, l, 'qkv', T, mat(a.h1, H), mat(a.qkv, d.qkvDim), { out: d.qkvDim, inF: H }, {
       bias: cfg.attentionBias ? this.lw(l, 'qkv.bias') : undefined,
-    });
-    await this.loraForward(p, l, 'qkv', T, mat(a.h1, H), mat(a.qkv, d.qkvDim), a, step, dropScratch);
+    }, a, step, dropScratch);
     if (cfg.qkNorm) await qkNormForward(gpu, p, d, T, cfg.normEps, this.qkNorm(l, a));
     if (this.ropeTable) {
       const common = { T, headDim: d.headDim, rowStride: d.qkvDim, positions: inputs.positions, table: this.ropeTable, maxPositions: this.ropePositions };
@@ -269,24 +269,22 @@ export class Transformer {
     if (attend) await attend(p, l, a);
     else await attentionForward(gpu, p, this.attentionArgs(T, S, a, inputs));
     p.add({ kind: 'copy', src: x.buffer, srcOffset: x.offset * 4, dst: a.xm.buffer, dstOffset: a.xm.offset * 4, size: T * H * 4 });
-    await linearForward(gpu, p, T, mat(a.att, d.qDim), this.lin(l, 'o'), H, d.qDim, mat(a.xm, H), {
+    await siteForward(this, p, l, 'o', T, mat(a.att, d.qDim), mat(a.xm, H), { out: H, inF: d.qDim }, {
       accumulate: true,
       bias: cfg.oBias ? this.lw(l, 'o.bias') : undefined,
-    });
-    await this.loraForward(p, l, 'o', T, mat(a.att, d.qDim), mat(a.xm, H), a, step, dropScratch);
+    }, a, step, dropScratch);
 
     const ln2 = this.norm('ln2', l, T, a.xm, a.st2);
     await normForward(gpu, p, ln2, a.h2);
-    await linearForward(gpu, p, T, mat(a.h2, H), this.lin(l, 'up'), d.upDim, H, mat(a.up, d.upDim), { bias: cfg.mlpBias ? this.lw(l, 'up.bias') : undefined });
-    await this.loraForward(p, l, 'up', T, mat(a.h2, H), mat(a.up, d.upDim), a, step, dropScratch);
+    const upBias = cfg.mlpBias ? this.lw(l, 'up.bias') : undefined;
+    await siteForward(this, p, l, 'up', T, mat(a.h2, H), mat(a.up, d.upDim), { out: d.upDim, inF: H }, { bias: upBias }, a, step, dropScratch);
     if (d.gated) await swigluForward(gpu, p, a.up, a.act, T, d.inner);
     else await activationForward(gpu, p, cfg.act, a.up, a.act, T * d.inner);
     p.add({ kind: 'copy', src: a.xm.buffer, srcOffset: a.xm.offset * 4, dst: xOut.buffer, dstOffset: xOut.offset * 4, size: T * H * 4 });
-    await linearForward(gpu, p, T, mat(a.act, d.inner), this.lin(l, 'down'), H, d.inner, mat(xOut, H), {
+    await siteForward(this, p, l, 'down', T, mat(a.act, d.inner), mat(xOut, H), { out: H, inF: d.inner }, {
       accumulate: true,
       bias: cfg.mlpBias ? this.lw(l, 'down.bias') : undefined,
-    });
-    await this.loraForward(p, l, 'down', T, mat(a.act, d.inner), mat(xOut, H), a, step, dropScratch);
+    }, a, step, dropScratch);
   }
 
   private qkNorm(l: number, a: LayerActs): QkNormTensors {
@@ -313,28 +311,25 @@ export class Transformer {
     const dres = mat(g.dres, H);
 
     // MLP: xOut = xm + down(act(up(ln2(xm))))
-    await linearBackwardInput(gpu, p, T, dres, this.lin(l, 'down'), H, d.inner, mat(g.dact, d.inner), false);
+    await siteBackward(this, p, l, 'down', T, mat(a.act, d.inner), dres, mat(g.dact, d.inner), { out: H, inF: d.inner }, false, a, g, step);
     if (this.trainFull) {
       const dBias = cfg.mlpBias ? gw('down.bias') : undefined;
       await linearBackwardParams(gpu, p, T, dres, mat(a.act, d.inner), H, d.inner, gw('down.weight')!, dBias);
     }
-    await this.loraBackward(p, l, 'down', T, mat(a.act, d.inner), dres, mat(g.dact, d.inner), a, g, step);
     if (d.gated) await swigluBackward(gpu, p, a.up, g.dact, g.dup, T, d.inner);
     else await activationBackward(gpu, p, cfg.act, a.up, g.dact, g.dup, T * d.inner);
-    await linearBackwardInput(gpu, p, T, mat(g.dup, d.upDim), this.lin(l, 'up'), d.upDim, H, mat(g.dh, H), false);
+    await siteBackward(this, p, l, 'up', T, mat(a.h2, H), mat(g.dup, d.upDim), mat(g.dh, H), { out: d.upDim, inF: H }, false, a, g, step);
     if (this.trainFull) {
       const dBias = cfg.mlpBias ? gw('up.bias') : undefined;
       await linearBackwardParams(gpu, p, T, mat(g.dup, d.upDim), mat(a.h2, H), d.upDim, H, gw('up.weight')!, dBias);
     }
-    await this.loraBackward(p, l, 'up', T, mat(a.h2, H), mat(g.dup, d.upDim), mat(g.dh, H), a, g, step);
     const ln2 = this.norm('ln2', l, T, a.xm, a.st2);
     await normBackward(gpu, p, ln2, g.dh, g.dres, true);
     await this.normParamGrad(p, 'ln2', l, ln2, g.dh);
 
     // Attention: xm = x + o(attn(rope(qkv(ln1(x)))))
-    await linearBackwardInput(gpu, p, T, dres, this.lin(l, 'o'), H, d.qDim, mat(g.datt, d.qDim), false);
+    await siteBackward(this, p, l, 'o', T, mat(a.att, d.qDim), dres, mat(g.datt, d.qDim), { out: H, inF: d.qDim }, false, a, g, step);
     if (this.trainFull) await linearBackwardParams(gpu, p, T, dres, mat(a.att, d.qDim), H, d.qDim, gw('o.weight')!, cfg.oBias ? gw('o.bias') : undefined);
-    await this.loraBackward(p, l, 'o', T, mat(a.att, d.qDim), dres, mat(g.datt, d.qDim), a, g, step);
     await attentionBackward(gpu, p, {
       ...this.attentionArgs(T, S, a, inputs), dO: g.datt, keyBounds: inputs.kBounds, delta: g.delta, grad: g.dqkv,
     });
@@ -347,12 +342,11 @@ export class Transformer {
       const dw = this.trainFull ? { q: gw('q_norm.weight')!, k: gw('k_norm.weight')! } : undefined;
       await qkNormBackward(gpu, p, d, T, cfg.normEps, this.qkNorm(l, a), g.dqkv, dw);
     }
-    await linearBackwardInput(gpu, p, T, mat(g.dqkv, d.qkvDim), this.lin(l, 'qkv'), d.qkvDim, H, mat(g.dh, H), false);
+    await siteBackward(this, p, l, 'qkv', T, mat(a.h1, H), mat(g.dqkv, d.qkvDim), mat(g.dh, H), { out: d.qkvDim, inF: H }, false, a, g, step);
     if (this.trainFull) {
       const dBias = cfg.attentionBias ? gw('qkv.bias') : undefined;
       await linearBackwardParams(gpu, p, T, mat(g.dqkv, d.qkvDim), mat(a.h1, H), d.qkvDim, H, gw('qkv.weight')!, dBias);
     }
-    await this.loraBackward(p, l, 'qkv', T, mat(a.h1, H), mat(g.dqkv, d.qkvDim), mat(g.dh, H), a, g, step);
     const ln1 = this.norm('ln1', l, T, x, a.st1);
     await normBackward(gpu, p, ln1, g.dh, g.dres, true);
     await this.normParamGrad(p, 'ln1', l, ln1, g.dh);
@@ -362,7 +356,10 @@ export class Transformer {
   allocLayerActs(T: number, alloc: (elements: number, label: string) => Tensor): LayerActs {
     const d = this.d;
     const perLayer = this.lora?.modules.filter((x) => x.layer === 0).length ?? 0;
-    const loraT = Array.from({ length: perLayer }, () => alloc(T * this.lora!.settings.r, 'lora-t'));
+    // One buffer for every module's x·Aᵀ: fused LoRA binds them together (lora-fused.ts).
+    const tr = T * (this.lora?.settings.r ?? 0);
+    const tAll = perLayer ? alloc(perLayer * tr, 'lora-t') : null;
+    const loraT = Array.from({ length: perLayer }, (_, i) => viewOf(tAll!, [tr], i * tr));
     return {
       h1: alloc(T * d.H, 'h1'), st1: alloc(T * statsPerRow(this.cfg.norm), 'st1'), qkv: alloc(T * d.qkvDim, 'qkv'),
       att: alloc(T * d.qDim, 'att'), lse: alloc(T * d.heads, 'lse'), xm: alloc(T * d.H, 'xm'),
@@ -375,11 +372,12 @@ export class Transformer {
   allocGradScratch(T: number, alloc: (elements: number, label: string) => Tensor): GradScratch {
     const d = this.d;
     const r = this.lora?.settings.r ?? 1;
+    const perLayer = Math.max(1, this.lora?.modules.filter((x) => x.layer === 0).length ?? 1);
     const maxIn = Math.max(d.H, d.qDim, d.inner);
     return {
       dres: alloc(T * d.H, 'dres'), dh: alloc(T * d.H, 'dh'), dqkv: alloc(T * d.qkvDim, 'dqkv'), datt: alloc(T * d.qDim, 'datt'),
       dup: alloc(T * d.upDim, 'dup'), dact: alloc(T * d.inner, 'dact'), delta: alloc(T * d.heads, 'delta'),
-      loraDt: alloc(T * r, 'lora-dt'), dropped: alloc(this.lora && this.lora.settings.dropout > 0 ? T * maxIn : 1, 'lora-dropout'),
+      loraDt: alloc(T * r * perLayer, 'lora-dt'), dropped: alloc(this.lora && this.lora.settings.dropout > 0 ? T * maxIn : 1, 'lora-dropout'),
     };
   }
 

@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import { fileURLToPath } from 'node:url';
+import { resolveTargets } from '../../src/core/formats/peft.ts';
+import { hasShaderF16 } from '../../src/core/gpu/features.ts';
+import { readTensor } from '../../src/core/gpu/tensor.ts';
+import { StepState } from '../../src/core/kernels/step-state.ts';
+import { loadTransformer } from '../../src/core/model/load.ts';
+import { LoraAdapter } from '../../src/core/model/lora.ts';
+import type { Precision } from '../../src/core/model/precision.ts';
+import { StepPlan } from '../../src/core/model/step-plan.ts';
+import type { Transformer } from '../../src/core/model/transformer.ts';
+import { runStep } from '../../src/core/train/step.ts';
+import { nodeFileTree } from '../../src/platform/node-files.ts';
+import { randomArray, relError, testGpu } from './gpu-harness.ts';
+import { writeRandomModel } from './random-model.ts';
+
+const TINY_GPT2 = fileURLToPath(new URL('../fixtures/hf/models/tiny-gpt2', import.meta.url));
+
+/** Odd shapes: 5 query heads on 1 KV head, q/k/v biases, an untied head; every width a multiple of 4 (f16). */
+const QWEN2_ODD = {
+  architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', hidden_size: 40, intermediate_size: 52, num_hidden_layers: 2,
+  num_attention_heads: 5, num_key_value_heads: 1, vocab_size: 203, max_position_embeddings: 64, rms_norm_eps: 1e-6,
+  rope_theta: 1000000, tie_word_embeddings: false, hidden_act: 'silu', initializer_range: 0.2,
+};
+
+interface Result {
+  readonly loss: number;
+  readonly grads: Map<string, Float32Array>;
+  readonly dispatches: number;
+}
+
+/** One training step's loss, LoRA gradients and recorded dispatches, with the fused kernels on or off. */
+async function step(model: Transformer, fuse: boolean, ids: number[], S: number): Promise<Result> {
+  const gpu = model.gpu;
+  gpu.tuning.fuse = fuse;
+  model.setTrainable('lora');
+  const state = new StepState(gpu);
+  const plan = await StepPlan.build(model, { batch: 2, seq: S, train: true }, state);
+  try {
+    const { loss } = await runStep(gpu, plan, null, state, [{ ids, labels: ids }], 0, 7).done;
+    const grads = new Map<string, Float32Array>();
+    for (const m of model.lora!.modules) for (const n of [m.a, m.b]) grads.set(n, await readTensor(gpu, model.grads!.get(n)));
+    return { loss, grads, dispatches: plan.forward.dispatchCount + plan.backward!.dispatchCount };
+  } finally {
+    plan.destroy();
+    state.destroy();
+    model.setTrainable('none');
+    delete gpu.tuning.fuse;
+  }
+}
+
+/** A LoRA adapter on every linear layer with random B (PEFT's zero B would hide the forward term). */
+function adapter(model: Transformer, dropout: number): LoraAdapter {
+  const targets = resolveTargets(model.cfg.arch, 'all-linear');
+  const lora = LoraAdapter.create(model.gpu, model.cfg, { r: 3, alpha: 5, dropout, rslora: false, targets }, 4);
+  lora.modules.forEach((m, i) => {
+    const t = lora.store.get(m.b);
+    model.gpu.write(t.buffer, randomArray(m.out * 3, 100 + i, 0.3), t.offset * 4);
+  });
+  return lora;
+}
+
+const CASES: [string, () => string, Precision, number][] = [
+  ['random Qwen2 (GQA, biases), f32', () => writeRandomModel(QWEN2_ODD, 9), 'f32', 0],
+  ['random Qwen2, f32, LoRA dropout 0.2 (forward fused, input gradient unfused)', () => writeRandomModel(QWEN2_ODD, 9), 'f32', 0.2],
+  ['random Qwen2, f16 base weights', () => writeRandomModel(QWEN2_ODD, 9), 'f16', 0],
+  ['tiny GPT-2 (one c_attn module, GELU), f32', () => TINY_GPT2, 'f32', 0],
+];
+
+describe('LoRA fused into the base matmuls gives the unfused numbers with fewer dispatches', () => {
+  for (const [label, dirOf, precision, dropout] of CASES) {
+    it(label, async () => {
+      const gpu = await testGpu();
+      if (precision === 'f16') expect(hasShaderF16(gpu), 'this adapter offers shader-f16').toBe(true);
+      const model = await loadTransformer(gpu, nodeFileTree(dirOf()), undefined, { precision });
+      try {
+        model.lora = adapter(model, dropout);
+        const S = 11;
+        const ids = Array.from({ length: 2 * S }, (_, i) => (i * 37 + 5) % model.cfg.vocabSize);
+        const plain = await step(model, false, ids, S);
+        const fused = await step(model, true, ids, S);
+        expect(Math.abs(fused.loss - plain.loss) / Math.abs(plain.loss)).toBeLessThan(1e-5);
+        for (const [name, want] of plain.grads) {
+          expect(Math.max(...want.map(Math.abs)), `${name} has a gradient`).toBeGreaterThan(0);
+          expect(relError(fused.grads.get(name)!, want), name).toBeLessThan(2e-5);
+        }
+        // Each module's t·Bᵀ matmul goes (forward), and its dt·A matmul too unless dropout sits on the input gradient.
+        const modules = model.lora.modules.length;
+        expect(plain.dispatches - fused.dispatches).toBe(dropout > 0 ? modules : 2 * modules);
+      } finally {
+        model.destroy();
+      }
+    });
+  }
+});
