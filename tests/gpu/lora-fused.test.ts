@@ -29,17 +29,22 @@ interface Result {
   readonly dispatches: number;
 }
 
-/** One training step's loss, LoRA gradients and recorded dispatches, with the fused kernels on or off. */
+/** One training step's loss, gradients and recorded dispatches, with the fused kernels on or off. */
 async function step(model: Transformer, fuse: boolean, ids: number[], S: number): Promise<Result> {
   const gpu = model.gpu;
   gpu.tuning.fuse = fuse;
-  model.setTrainable('lora');
+  model.setTrainable(model.lora ? 'lora' : 'full');
   const state = new StepState(gpu);
   const plan = await StepPlan.build(model, { batch: 2, seq: S, train: true }, state);
   try {
     const { loss } = await runStep(gpu, plan, null, state, [{ ids, labels: ids }], 0, 7).done;
     const grads = new Map<string, Float32Array>();
-    for (const m of model.lora!.modules) for (const n of [m.a, m.b]) grads.set(n, await readTensor(gpu, model.grads!.get(n)));
+    if (model.lora) {
+      for (const n of model.lora.modules.flatMap((m) => [m.a, m.b])) grads.set(n, await readTensor(gpu, model.grads!.get(n)));
+    } else {
+      // Full fine-tuning: whole gradient buffers (one read each; every weight of the model is in them).
+      for (const [i, b] of model.grads!.buffers.entries()) grads.set(`gradient buffer ${i}`, await gpu.readF32(b, 0, b.size / 4));
+    }
     return { loss, grads, dispatches: plan.forward.dispatchCount + plan.backward!.dispatchCount };
   } finally {
     plan.destroy();
@@ -60,33 +65,40 @@ function adapter(model: Transformer, dropout: number): LoraAdapter {
   return lora;
 }
 
-const CASES: [string, () => string, Precision, number][] = [
-  ['random Qwen2 (GQA, biases), f32', () => writeRandomModel(QWEN2_ODD, 9), 'f32', 0],
+/** dropout null: full fine-tuning, no adapter. */
+const CASES: [string, () => string, Precision, number | null][] = [
+  ['random Qwen2 (GQA, biases, SwiGLU), f32', () => writeRandomModel(QWEN2_ODD, 9), 'f32', 0],
   ['random Qwen2, f32, LoRA dropout 0.2 (forward fused, input gradient unfused)', () => writeRandomModel(QWEN2_ODD, 9), 'f32', 0.2],
   ['random Qwen2, f16 base weights', () => writeRandomModel(QWEN2_ODD, 9), 'f16', 0],
-  ['tiny GPT-2 (one c_attn module, GELU), f32', () => TINY_GPT2, 'f32', 0],
+  ['random Qwen2, full fine-tuning (the SwiGLU backward epilogue alone)', () => writeRandomModel(QWEN2_ODD, 9), 'f32', null],
+  ['tiny GPT-2 (one c_attn module, GELU epilogues), f32', () => TINY_GPT2, 'f32', 0],
+  ['tiny GPT-2, full fine-tuning', () => TINY_GPT2, 'f32', null],
 ];
 
-describe('LoRA fused into the base matmuls gives the unfused numbers with fewer dispatches', () => {
+describe('LoRA and the MLP activation fused into the matmuls give the unfused numbers with fewer dispatches', () => {
   for (const [label, dirOf, precision, dropout] of CASES) {
     it(label, async () => {
       const gpu = await testGpu();
       if (precision === 'f16') expect(hasShaderF16(gpu), 'this adapter offers shader-f16').toBe(true);
       const model = await loadTransformer(gpu, nodeFileTree(dirOf()), undefined, { precision });
       try {
-        model.lora = adapter(model, dropout);
+        if (dropout !== null) model.lora = adapter(model, dropout);
         const S = 11;
         const ids = Array.from({ length: 2 * S }, (_, i) => (i * 37 + 5) % model.cfg.vocabSize);
         const plain = await step(model, false, ids, S);
         const fused = await step(model, true, ids, S);
         expect(Math.abs(fused.loss - plain.loss) / Math.abs(plain.loss)).toBeLessThan(1e-5);
         for (const [name, want] of plain.grads) {
-          expect(Math.max(...want.map(Math.abs)), `${name} has a gradient`).toBeGreaterThan(0);
+          expect(want.some((v) => v !== 0), `${name} has a gradient`).toBe(true);
           expect(relError(fused.grads.get(name)!, want), name).toBeLessThan(2e-5);
         }
-        // Each module's t·Bᵀ matmul goes (forward), and its dt·A matmul too unless dropout sits on the input gradient.
-        const modules = model.lora.modules.length;
-        expect(plain.dispatches - fused.dispatches).toBe(dropout > 0 ? modules : 2 * modules);
+        // Gone: each module's t·Bᵀ matmul (forward) and dt·A matmul (backward, unless dropout sits on the input gradient);
+        // per layer, the activation's backward kernel (same condition) and, ungated, its forward kernel.
+        const modules = model.lora?.modules.length ?? 0;
+        const layers = model.cfg.layers;
+        const dropped = (dropout ?? 0) > 0;
+        const saved = modules + (dropped ? 0 : modules + layers) + (model.d.gated ? 0 : layers);
+        expect(plain.dispatches - fused.dispatches).toBe(saved);
       } finally {
         model.destroy();
       }

@@ -75,7 +75,7 @@ describe('matmul with a fused low-rank (LoRA) epilogue, every f32 kernel', () =>
           const f = forwardTerms(gpu, M, [[0, 30], [30, 20], [50, 20]]);
           const c = upload(gpu, c0);
           const got = await runAndRead(gpu, (p) => matmul(gpu, p, {
-            a: upload(gpu, x), b: upload(gpu, w), transB: true, c, M, N, K, bias: upload(gpu, bias), beta: 1, lowRank: f.epilogue,
+            a: upload(gpu, x), b: upload(gpu, w), transB: true, c, M, N, K, bias: upload(gpu, bias), beta: 1, epilogue: { lowRank: f.epilogue },
           }), c);
           const base = matmulRef(x, w, M, N, K, { transB: true, bias, beta: 1, c: c0 });
           expect(relError(got, lowRankRef(base, M, N, r, scale, f.ref))).toBeLessThan(1e-5);
@@ -84,7 +84,7 @@ describe('matmul with a fused low-rank (LoRA) epilogue, every f32 kernel', () =>
           const dy = randomArray(M * N, 5);
           const g = inputTerms(gpu, M, K, 2);
           const dx = upload(gpu, new Float32Array(M * K));
-          const gotDx = await runAndRead(gpu, (p) => matmul(gpu, p, { a: upload(gpu, dy), b: upload(gpu, w), c: dx, M, N: K, K: N, lowRank: g.epilogue }), dx);
+          const gotDx = await runAndRead(gpu, (p) => matmul(gpu, p, { a: upload(gpu, dy), b: upload(gpu, w), c: dx, M, N: K, K: N, epilogue: { lowRank: g.epilogue } }), dx);
           const baseDx = matmulRef(dy, w, M, K, N);
           expect(relError(gotDx, lowRankRef(baseDx, M, K, r, 1, g.ref))).toBeLessThan(1e-5);
         } finally {
@@ -105,13 +105,13 @@ describe('f16-weight matmul with the low-rank epilogue', () => {
     const w = { h: tensorOf(gpu.upload(words, 'scratch', 'wh'), [N, K / 2]), out: N, in: K };
     const f = forwardTerms(gpu, M, [[0, 33], [33, 16], [49, 16]]);
     const y = upload(gpu, new Float32Array(M * N));
-    const got = await runAndRead(gpu, (p) => matmulF16Forward(gpu, p, M, upload(gpu, x), K, w, y, N, { lowRank: f.epilogue }), y);
+    const got = await runAndRead(gpu, (p) => matmulF16Forward(gpu, p, M, upload(gpu, x), K, w, y, N, { epilogue: { lowRank: f.epilogue } }), y);
     expect(relError(got, lowRankRef(matmulRef(x, wh, M, N, K, { transB: true }), M, N, r, scale, f.ref))).toBeLessThan(1e-5);
 
     const dy = randomArray(M * N, 8);
     const g = inputTerms(gpu, M, K, 2);
     const dx = upload(gpu, new Float32Array(M * K));
-    const gotDx = await runAndRead(gpu, (p) => matmulF16Input(gpu, p, M, upload(gpu, dy), N, w, dx, K, 0, g.epilogue), dx);
+    const gotDx = await runAndRead(gpu, (p) => matmulF16Input(gpu, p, M, upload(gpu, dy), N, w, dx, K, 0, { lowRank: g.epilogue }), dx);
     expect(relError(gotDx, lowRankRef(matmulRef(dy, wh, M, K, N), M, K, r, 1, g.ref))).toBeLessThan(1e-5);
   });
 });

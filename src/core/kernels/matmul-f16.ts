@@ -4,7 +4,7 @@ import { packParams } from '../gpu/params.ts';
 import type { Program } from '../gpu/program.ts';
 import type { KernelSpec } from '../gpu/pipelines.ts';
 import type { Tensor } from '../gpu/tensor.ts';
-import { fusedDispatch, type LowRankEpilogue } from './matmul-lowrank.ts';
+import { withEpilogue, type MatmulEpilogue } from './matmul-epilogue.ts';
 
 const BINDINGS = ['uniform', 'read', 'read', 'rw', 'read'] as const;
 const NT: KernelSpec = { name: 'matmul_f16', code, entry: 'nt', bindings: BINDINGS };
@@ -91,19 +91,19 @@ function fields(M: number, N: number, K: number, w: F16Weight, { a, lda, c, ldc,
 /** y (+)= x Wᵀ (+ b) for x [T, in] (f32) and an f16 W [out, in], accumulated in f32. */
 export function matmulF16Forward(
   gpu: Gpu, program: Program, T: number, x: Tensor, lda: number, w: F16Weight, y: Tensor, ldc: number,
-  o: { bias?: Tensor; alpha?: number; beta?: number; lowRank?: LowRankEpilogue } = {},
+  o: { bias?: Tensor; alpha?: number; beta?: number; epilogue?: MatmulEpilogue } = {},
 ): Promise<void> {
   const f = fields(T, w.out, w.in, w, { a: x, lda, c: y, ldc, bias: o.bias, alpha: o.alpha ?? 1, beta: o.beta ?? 0 });
-  const d = fusedDispatch(gpu, NT, [gpu.uniforms.alloc(f), x.buffer, w.h.buffer, y.buffer, o.bias?.buffer ?? gpu.placeholder], o.lowRank);
+  const d = withEpilogue(gpu, NT, [gpu.uniforms.alloc(f), x.buffer, w.h.buffer, y.buffer, o.bias?.buffer ?? gpu.placeholder], o.epilogue);
   return gpu.record(program, d.spec, d.bindings, [Math.ceil(w.out / 32), Math.ceil(T / 32)]);
 }
 
 /** dx (+)= dy W for dy [T, out] (f32) and an f16 W [out, in], accumulated in f32. */
 export function matmulF16Input(
   gpu: Gpu, program: Program, T: number, dy: Tensor, lda: number, w: F16Weight, dx: Tensor, ldc: number, beta = 0,
-  lowRank?: LowRankEpilogue,
+  epilogue?: MatmulEpilogue,
 ): Promise<void> {
   const f = fields(T, w.in, w.out, w, { a: dy, lda, c: dx, ldc, alpha: 1, beta });
-  const d = fusedDispatch(gpu, NN, [gpu.uniforms.alloc(f), dy.buffer, w.h.buffer, dx.buffer, gpu.placeholder], lowRank);
+  const d = withEpilogue(gpu, NN, [gpu.uniforms.alloc(f), dy.buffer, w.h.buffer, dx.buffer, gpu.placeholder], epilogue);
   return gpu.record(program, d.spec, d.bindings, [Math.ceil(w.in / 32), Math.ceil(T / 32)]);
 }

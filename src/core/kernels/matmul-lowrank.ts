@@ -67,11 +67,6 @@ export function lowRankBindings(gpu: Gpu, e: LowRankEpilogue): Binding[] {
   return [gpu.uniforms.alloc(packParams(fields)), terms[0]!.u.buffer, terms[0]!.v.buffer];
 }
 
-/** The kernel and bindings of a dispatch, with the epilogue when one is given. */
-export function fusedDispatch(gpu: Gpu, spec: KernelSpec, bindings: readonly Binding[], e: LowRankEpilogue | undefined) {
-  return e ? { spec: withLowRank(spec), bindings: [...bindings, ...lowRankBindings(gpu, e)] } : { spec, bindings };
-}
-
 /** Dense CPU operands of one term, for the float64 reference. */
 export interface LowRankRefTerm {
   readonly col: number;

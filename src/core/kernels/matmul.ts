@@ -7,7 +7,7 @@ import type { Program } from '../gpu/program.ts';
 import type { KernelSpec } from '../gpu/pipelines.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import { BLOCKED, blockedSharedBytes, blockedSpec, isMatmulKernel, MATMUL_KERNELS, type MatmulKernel } from './matmul-configs.ts';
-import { fusedDispatch, type LowRankEpilogue } from './matmul-lowrank.ts';
+import { withEpilogue, type MatmulEpilogue } from './matmul-epilogue.ts';
 import { timeProduct } from './matmul-timing.ts';
 import { candidates, matmulTuner, shapeClass } from './matmul-tune.ts';
 
@@ -75,8 +75,8 @@ export interface MatmulArgs {
   readonly alpha?: number;
   /** 1 accumulates into C (gradients, residual adds); 0 overwrites. */
   readonly beta?: number;
-  /** Fused LoRA: low-rank products added as C is stored (batch 1 only). */
-  readonly lowRank?: LowRankEpilogue;
+  /** Fused LoRA products and activations applied as C is stored (batch 1 only). */
+  readonly epilogue?: MatmulEpilogue;
 }
 
 /** Records C = alpha·op(A)·op(B) + beta·C (+ bias over N). */
@@ -97,9 +97,9 @@ export async function recordKernel(gpu: Gpu, program: Program, x: MatmulArgs, ke
   const sC = x.batchStrideC ?? M * N;
   const bindings = [x.a.buffer, x.b.buffer, x.c.buffer, x.bias?.buffer ?? gpu.placeholder];
   const grid = [Math.ceil(N / 32), Math.ceil(M / 32), batch] as const;
-  if (x.lowRank && batch !== 1) throw new Error('a low-rank epilogue needs batch 1');
+  if (x.epilogue && batch !== 1) throw new Error('a matmul epilogue needs batch 1');
   const record = (spec: KernelSpec, params: ArrayBuffer, workgroups: readonly [number, number, number]) => {
-    const f = fusedDispatch(gpu, spec, [gpu.uniforms.alloc(params), ...bindings], x.lowRank);
+    const f = withEpilogue(gpu, spec, [gpu.uniforms.alloc(params), ...bindings], x.epilogue);
     return gpu.record(program, f.spec, f.bindings, workgroups);
   };
   // A·Bᵀ with K a multiple of 4 and aligned operands reads both sides as vec4 (2-3x faster).

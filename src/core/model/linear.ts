@@ -2,7 +2,7 @@ import type { Gpu } from '../gpu/gpu.ts';
 import type { Program } from '../gpu/program.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import { matmul } from '../kernels/matmul.ts';
-import type { LowRankEpilogue } from '../kernels/matmul-lowrank.ts';
+import type { MatmulEpilogue } from '../kernels/matmul-epilogue.ts';
 import { matmulF16Forward, matmulF16Input, type F16Weight } from '../kernels/matmul-f16.ts';
 import { matmulQ8Forward, matmulQ8Input, type Q8Weight } from '../kernels/matmul-q8.ts';
 import { matmulQ4Forward, matmulQ4Input, type Q4Weight } from '../kernels/matmul-q4.ts';
@@ -26,28 +26,28 @@ const isF16 = (w: LinearWeight): w is F16Weight => 'h' in w;
 /** y (+)= x Wᵀ (+ b) for x [T, in], W [out, in]. */
 export function linearForward(
   gpu: Gpu, p: Program, T: number, x: Mat, w: LinearWeight, out: number, inF: number, y: Mat,
-  o: { bias?: Tensor; accumulate?: boolean; alpha?: number; lowRank?: LowRankEpilogue } = {},
+  o: { bias?: Tensor; accumulate?: boolean; alpha?: number; epilogue?: MatmulEpilogue } = {},
 ): Promise<void> {
-  if (o.lowRank && (isQ8(w) || isQ4(w))) throw new Error('fused LoRA needs an f32 or f16 base weight');
+  if (o.epilogue && (isQ8(w) || isQ4(w))) throw new Error('matmul epilogues need an f32 or f16 base weight');
   if (isQ8(w)) return matmulQ8Forward(gpu, p, T, x.t, x.ld, w, y.t, y.ld, { bias: o.bias, alpha: o.alpha, beta: o.accumulate ? 1 : 0 });
-  if (isF16(w)) return matmulF16Forward(gpu, p, T, x.t, x.ld, w, y.t, y.ld, { bias: o.bias, alpha: o.alpha, beta: o.accumulate ? 1 : 0, lowRank: o.lowRank });
+  if (isF16(w)) return matmulF16Forward(gpu, p, T, x.t, x.ld, w, y.t, y.ld, { bias: o.bias, alpha: o.alpha, beta: o.accumulate ? 1 : 0, epilogue: o.epilogue });
   if (isQ4(w)) return matmulQ4Forward(gpu, p, T, x.t, x.ld, w, y.t, y.ld, { bias: o.bias, alpha: o.alpha, beta: o.accumulate ? 1 : 0 });
   return matmul(gpu, p, {
     a: x.t, lda: x.ld, b: w, transB: true, c: y.t, ldc: y.ld,
-    M: T, N: out, K: inF, bias: o.bias, beta: o.accumulate ? 1 : 0, alpha: o.alpha, lowRank: o.lowRank,
+    M: T, N: out, K: inF, bias: o.bias, beta: o.accumulate ? 1 : 0, alpha: o.alpha, epilogue: o.epilogue,
   });
 }
 
 /** dx (+)= dy W for dy [T, out], W [out, in]. */
 export function linearBackwardInput(
   gpu: Gpu, p: Program, T: number, dy: Mat, w: LinearWeight, out: number, inF: number, dx: Mat, accumulate: boolean,
-  lowRank?: LowRankEpilogue,
+  epilogue?: MatmulEpilogue,
 ): Promise<void> {
-  if (lowRank && (isQ8(w) || isQ4(w))) throw new Error('fused LoRA needs an f32 or f16 base weight');
+  if (epilogue && (isQ8(w) || isQ4(w))) throw new Error('matmul epilogues need an f32 or f16 base weight');
   if (isQ8(w)) return matmulQ8Input(gpu, p, T, dy.t, dy.ld, w, dx.t, dx.ld, accumulate ? 1 : 0);
-  if (isF16(w)) return matmulF16Input(gpu, p, T, dy.t, dy.ld, w, dx.t, dx.ld, accumulate ? 1 : 0, lowRank);
+  if (isF16(w)) return matmulF16Input(gpu, p, T, dy.t, dy.ld, w, dx.t, dx.ld, accumulate ? 1 : 0, epilogue);
   if (isQ4(w)) return matmulQ4Input(gpu, p, T, dy.t, dy.ld, w, dx.t, dx.ld, accumulate ? 1 : 0);
-  return matmul(gpu, p, { a: dy.t, lda: dy.ld, b: w, c: dx.t, ldc: dx.ld, M: T, N: inF, K: out, beta: accumulate ? 1 : 0, lowRank });
+  return matmul(gpu, p, { a: dy.t, lda: dy.ld, b: w, c: dx.t, ldc: dx.ld, M: T, N: inF, K: out, beta: accumulate ? 1 : 0, epilogue });
 }
 
 /** dW += dyᵀ x (and db += Σ rows of dy). */

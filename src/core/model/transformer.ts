@@ -277,9 +277,12 @@ export class Transformer {
     const ln2 = this.norm('ln2', l, T, a.xm, a.st2);
     await normForward(gpu, p, ln2, a.h2);
     const upBias = cfg.mlpBias ? this.lw(l, 'up.bias') : undefined;
-    await siteForward(this, p, l, 'up', T, mat(a.h2, H), mat(a.up, d.upDim), { out: d.upDim, inF: H }, { bias: upBias }, a, step, dropScratch);
+    const upAct = d.gated ? undefined : { kind: 'forward', act: cfg.act, y: a.act, ldy: d.inner } as const;
+    const upActDone = await siteForward(this, p, l, 'up', T, mat(a.h2, H), mat(a.up, d.upDim), { out: d.upDim, inF: H }, {
+      bias: upBias, activation: upAct,
+    }, a, step, dropScratch);
     if (d.gated) await swigluForward(gpu, p, a.up, a.act, T, d.inner);
-    else await activationForward(gpu, p, cfg.act, a.up, a.act, T * d.inner);
+    else if (!upActDone) await activationForward(gpu, p, cfg.act, a.up, a.act, T * d.inner);
     p.add({ kind: 'copy', src: a.xm.buffer, srcOffset: a.xm.offset * 4, dst: xOut.buffer, dstOffset: xOut.offset * 4, size: T * H * 4 });
     await siteForward(this, p, l, 'down', T, mat(a.act, d.inner), mat(xOut, H), { out: H, inF: d.inner }, {
       accumulate: true,
@@ -311,13 +314,18 @@ export class Transformer {
     const dres = mat(g.dres, H);
 
     // MLP: xOut = xm + down(act(up(ln2(xm))))
-    await siteBackward(this, p, l, 'down', T, mat(a.act, d.inner), dres, mat(g.dact, d.inner), { out: H, inF: d.inner }, false, a, g, step);
+    // The activation's backward rides on the down projection's input gradient when it can (mlp epilogue).
+    const actGrad = { kind: 'backward', act: d.gated ? 'swiglu' : cfg.act, y: a.up, ldy: d.upDim, width: d.inner } as const;
+    const downShape = { out: H, inF: d.inner };
+    const actDone = await siteBackward(this, p, l, 'down', T, mat(a.act, d.inner), dres, mat(g.dact, d.inner), downShape, false, a, g, step, {
+      epilogue: actGrad, dx: mat(g.dup, d.upDim),
+    });
     if (this.trainFull) {
       const dBias = cfg.mlpBias ? gw('down.bias') : undefined;
       await linearBackwardParams(gpu, p, T, dres, mat(a.act, d.inner), H, d.inner, gw('down.weight')!, dBias);
     }
-    if (d.gated) await swigluBackward(gpu, p, a.up, g.dact, g.dup, T, d.inner);
-    else await activationBackward(gpu, p, cfg.act, a.up, g.dact, g.dup, T * d.inner);
+    if (!actDone && d.gated) await swigluBackward(gpu, p, a.up, g.dact, g.dup, T, d.inner);
+    else if (!actDone) await activationBackward(gpu, p, cfg.act, a.up, g.dact, g.dup, T * d.inner);
     await siteBackward(this, p, l, 'up', T, mat(a.h2, H), mat(g.dup, d.upDim), mat(g.dh, H), { out: d.upDim, inF: H }, false, a, g, step);
     if (this.trainFull) {
       const dBias = cfg.mlpBias ? gw('up.bias') : undefined;
