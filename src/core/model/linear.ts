@@ -30,7 +30,9 @@ export function linearForward(
 ): Promise<void> {
   if (o.epilogue && (isQ8(w) || isQ4(w))) throw new Error('matmul epilogues need an f32 or f16 base weight');
   if (isQ8(w)) return matmulQ8Forward(gpu, p, T, x.t, x.ld, w, y.t, y.ld, { bias: o.bias, alpha: o.alpha, beta: o.accumulate ? 1 : 0 });
-  if (isF16(w)) return matmulF16Forward(gpu, p, T, x.t, x.ld, w, y.t, y.ld, { bias: o.bias, alpha: o.alpha, beta: o.accumulate ? 1 : 0, epilogue: o.epilogue });
+  if (isF16(w)) {
+    return matmulF16Forward(gpu, p, T, x.t, x.ld, w, y.t, y.ld, { bias: o.bias, alpha: o.alpha, beta: o.accumulate ? 1 : 0, epilogue: o.epilogue });
+  }
   if (isQ4(w)) return matmulQ4Forward(gpu, p, T, x.t, x.ld, w, y.t, y.ld, { bias: o.bias, alpha: o.alpha, beta: o.accumulate ? 1 : 0 });
   return matmul(gpu, p, {
     a: x.t, lda: x.ld, b: w, transB: true, c: y.t, ldc: y.ld,
