@@ -54,7 +54,7 @@ export function estimateTrainingMemory(cfg: ModelConfig, s: TrainingShape): Reco
   const head = T * d.H + T * ln + T * 3 + T + Math.ceil(T / 1024) + logits;
   const maxIn = Math.max(d.H, d.qDim, d.inner);
   const dropout = s.method === 'lora' && s.loraDropout > 0 ? 2 * T * maxIn : 0;
-  const gradScratch = T * (2 * d.H + d.qkvDim + d.qDim + d.upDim + d.inner + d.heads + (s.method === 'lora' ? s.r : 1));
+  const gradScratch = T * (2 * d.H + d.qkvDim + d.qDim + d.upDim + d.inner + d.heads + (s.method === 'lora' ? s.r * Math.max(1, s.loraModules.length) : 1));
   const evalPlan = s.validation ? layerActs + residual + head + T : 0;
   return {
     weights,
