@@ -15,7 +15,7 @@ import { writeRandomModel } from './init.ts';
 export const spec = {
   name: 'bench',
   summary: 'measure kernels, training and generation speed; prints one JSON line per measurement',
-  usage: 'tabtune bench [--only matmul|train|generate] [--models demo,smollm2-135m,gpt2,qwen2.5-0.5b] [--seq N] [--batches 1,8] [--big] [--fast]',
+  usage: 'tabtune bench [--only matmul|train|generate] [--models demo,smollm2-135m,gpt2,qwen2.5-0.5b] [--seq N] [--batches 1,8] [--big] [--fast] [--unfused]',
   flags: [
     { name: 'only', kind: 'string', value: 'WHAT', help: 'run one group: matmul, train or generate', choices: ['matmul', 'train', 'generate'] },
     {
@@ -28,6 +28,7 @@ export const spec = {
     { name: 'big', kind: 'boolean', help: 'add the large matmul shapes (for real GPUs)' },
     PRECISION_FLAG,
     { name: 'fast', kind: 'boolean', help: 'Dawn toggles that skip validation (as onnxruntime runs); benchmarks only' },
+    { name: 'unfused', kind: 'boolean', help: 'run without the fused LoRA and activation epilogues (the before figures)' },
   ],
   examples: ['npm run bench', 'npm run bench -- --only train --models demo,smollm2-135m --batches 1'],
 } as const satisfies CommandSpec;
@@ -58,6 +59,7 @@ export async function run(p: Parsed, out: Output): Promise<void> {
   const say = (s: string) => process.stderr.write(`${s}\n`);
   try {
     const gpu = session.gpu;
+    if (o.unfused) gpu.tuning.fuse = false;
     emit({
       bench: 'adapter',
       adapter: gpu.adapter.description,

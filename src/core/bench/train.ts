@@ -31,6 +31,8 @@ export interface TrainBench {
   /** Dispatches recorded per optimizer step (one micro-batch), and bytes non-matmul kernels write. */
   readonly dispatches_per_step: number;
   readonly nonmatmul_bytes_per_step: number;
+  /** LoRA and the MLP activation fused into the matmuls (`bench --unfused` turns it off). */
+  readonly fused: boolean;
   readonly adapter: string;
 }
 
@@ -82,7 +84,8 @@ export async function benchTraining(
       ms_per_step: ms, tokens_per_s: T / (ms / 1000),
       peak_mib: (gpu.ledger.peak - before + model.weights.store.buffers.reduce((a, b) => a + b.size, 0)) / 2 ** 20,
       estimate_mib: estimate / 2 ** 20, matmulAttentionShare: share,
-      dispatches_per_step: counts.dispatches, nonmatmul_bytes_per_step: counts.nonmatmulBytes, adapter: gpu.adapter.description,
+      dispatches_per_step: counts.dispatches, nonmatmul_bytes_per_step: counts.nonmatmulBytes, fused: gpu.tuning.fuse !== false,
+      adapter: gpu.adapter.description,
     };
   } finally {
     opt.destroy();
