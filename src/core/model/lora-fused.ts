@@ -13,7 +13,7 @@ import type { ParamStore } from './param-store.ts';
  * LoRA fused with its base matmul. Forward: t = dropout(x)·Aᵀ once per module, then one matmul
  * y = x·Wᵀ (+ b) + s·Σ t·Bᵀ, the LoRA products added in the base kernel's epilogue instead of a
  * matmul per module accumulating onto y. Backward: dB, dt = s·dy·B and dA per module, then one
- * matmul dx = dy·W + Σ dt·A. The MLP's activation can ride on the same final matmul (mlp-fused.ts).
+ * matmul dx = dy·W + Σ dt·A. The MLP's activation can ride on the same final matmul (matmul_act.wgsl).
  * `gpu.tuning.fuse = false` keeps the unfused reference path.
  */
 

@@ -314,7 +314,7 @@ export class Transformer {
     const dres = mat(g.dres, H);
 
     // MLP: xOut = xm + down(act(up(ln2(xm))))
-    // The activation's backward rides on the down projection's input gradient when it can (mlp epilogue).
+    // The activation's backward rides on the down projection's input gradient when it can (matmul_act.wgsl).
     const actGrad = { kind: 'backward', act: d.gated ? 'swiglu' : cfg.act, y: a.up, ldy: d.upDim, width: d.inner } as const;
     const downShape = { out: H, inF: d.inner };
     const actDone = await siteBackward(this, p, l, 'down', T, mat(a.act, d.inner), dres, mat(g.dact, d.inner), downShape, false, a, g, step, {
