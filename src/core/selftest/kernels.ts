@@ -4,6 +4,7 @@ import { allocTensor, readTensor, uploadTensor } from '../gpu/tensor.ts';
 import { attentionForward, attentionRef, causalBounds } from '../kernels/attention.ts';
 import { matmul, matmulRef } from '../kernels/matmul.ts';
 import { Rng } from '../rng.ts';
+import { fusedLoraSelfTest } from './fused.ts';
 import { reductionSelfTest } from './reductions.ts';
 
 export interface SelfTestResult {
@@ -77,6 +78,8 @@ export async function kernelSelfTest(gpu: Gpu): Promise<SelfTestResult[]> {
     const e = relError(await readTensor(gpu, o), attentionRef(q, k, v, S, S, H, KVH, hd, query));
     results.push({ name: `attention ${S} tokens, ${H}/${KVH} heads`, relError: e, ok: e < TOLERANCE });
   }
+  const fused = await fusedLoraSelfTest(gpu, rng);
+  results.push({ ...fused, ok: fused.relError < TOLERANCE });
   for (const r of await reductionSelfTest(gpu, rng)) results.push({ ...r, ok: r.relError < TOLERANCE });
   return results;
 }
