@@ -15,7 +15,8 @@ import { writeRandomModel } from './init.ts';
 export const spec = {
   name: 'bench',
   summary: 'measure kernels, training and generation speed; prints one JSON line per measurement',
-  usage: 'tabtune bench [--only matmul|train|generate] [--models demo,smollm2-135m,gpt2,qwen2.5-0.5b] [--seq N] [--batches 1,8] [--big] [--fast] [--unfused]',
+  usage: 'tabtune bench [--only matmul|train|generate] [--models demo,smollm2-135m,gpt2,qwen2.5-0.5b] [--seq N] [--batches 1,8] [--big] [--fast]'
+    + ' [--fuse auto|on|off]',
   flags: [
     { name: 'only', kind: 'string', value: 'WHAT', help: 'run one group: matmul, train or generate', choices: ['matmul', 'train', 'generate'] },
     {
@@ -28,7 +29,10 @@ export const spec = {
     { name: 'big', kind: 'boolean', help: 'add the large matmul shapes (for real GPUs)' },
     PRECISION_FLAG,
     { name: 'fast', kind: 'boolean', help: 'Dawn toggles that skip validation (as onnxruntime runs); benchmarks only' },
-    { name: 'unfused', kind: 'boolean', help: 'run without the fused LoRA and activation epilogues (the before figures)' },
+    {
+      name: 'fuse', kind: 'string', value: 'WHEN', choices: ['auto', 'on', 'off'], default: 'auto',
+      help: 'LoRA and the MLP activation fused into the matmuls: auto (on for hardware adapters), on, or off (the before figures)',
+    },
   ],
   examples: ['npm run bench', 'npm run bench -- --only train --models demo,smollm2-135m --batches 1'],
 } as const satisfies CommandSpec;
@@ -59,7 +63,7 @@ export async function run(p: Parsed, out: Output): Promise<void> {
   const say = (s: string) => process.stderr.write(`${s}\n`);
   try {
     const gpu = session.gpu;
-    if (o.unfused) gpu.tuning.fuse = false;
+    if (o.fuse !== 'auto') gpu.tuning.fuse = o.fuse === 'on';
     emit({
       bench: 'adapter',
       adapter: gpu.adapter.description,

@@ -7,6 +7,7 @@ import { estimateTrainingMemory } from '../model/memory.ts';
 import type { Precision } from '../model/precision.ts';
 import { Rng } from '../rng.ts';
 import { StepPlan } from '../model/step-plan.ts';
+import { fuses } from '../model/lora-fused.ts';
 import type { Transformer } from '../model/transformer.ts';
 import { AdamW } from '../train/adamw.ts';
 import { runStep } from '../train/step.ts';
@@ -31,7 +32,7 @@ export interface TrainBench {
   /** Dispatches recorded per optimizer step (one micro-batch), and bytes non-matmul kernels write. */
   readonly dispatches_per_step: number;
   readonly nonmatmul_bytes_per_step: number;
-  /** LoRA and the MLP activation fused into the matmuls (`bench --unfused` turns it off). */
+  /** LoRA and the MLP activation fused into the matmuls (`bench --fuse on|off`). */
   readonly fused: boolean;
   readonly adapter: string;
 }
@@ -84,7 +85,7 @@ export async function benchTraining(
       ms_per_step: ms, tokens_per_s: T / (ms / 1000),
       peak_mib: (gpu.ledger.peak - before + model.weights.store.buffers.reduce((a, b) => a + b.size, 0)) / 2 ** 20,
       estimate_mib: estimate / 2 ** 20, matmulAttentionShare: share,
-      dispatches_per_step: counts.dispatches, nonmatmul_bytes_per_step: counts.nonmatmulBytes, fused: gpu.tuning.fuse !== false,
+      dispatches_per_step: counts.dispatches, nonmatmul_bytes_per_step: counts.nonmatmulBytes, fused: fuses(gpu),
       adapter: gpu.adapter.description,
     };
   } finally {

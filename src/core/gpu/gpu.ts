@@ -51,7 +51,7 @@ export class Gpu {
   readonly uniforms: UniformArena;
   readonly pool: BufferPool;
   /** Kernel choices; unset means "by adapter" (benchmarks and tests set them; see features.ts); `matmul` names a kernel to force;
-   * `fuse: false` takes the unfused kernels (the reference path in tests). */
+   * `fuse` forces the fused LoRA/activation matmul epilogues on or off (unset: on for hardware adapters). */
   readonly tuning: { tiledMatmul?: boolean; matmul?: string; subgroups?: boolean; fuse?: boolean } = {};
   /** Resolves when the device is lost (never rejects). */
   readonly lost: Promise<DeviceLostError>;
