@@ -18,6 +18,10 @@ import { doraBackward } from './dora-layer.ts';
 import type { ParamStore } from './param-store.ts';
 import { halfWeight } from './precision.ts';
 import { qkNormBackward, qkNormForward, type QkNormTensors } from './qk-norm.ts';
+import { gegluBackward, gegluForward } from '../kernels/geglu.ts';
+import { scaleInPlace } from '../kernels/scale.ts';
+import { layerBounds, localRopeTable, recordWindowBounds, windowBoundsElements, isSliding } from './local-attention.ts';
+import { postNormBackward, postNormForward, type PostNormSite } from './post-norm.ts';
 import type { ModelWeights } from './weights.ts';
 
 /** Activations of one layer, saved by the forward for the backward (or shared when recomputed). */
@@ -37,6 +41,13 @@ export interface LayerActs {
   readonly qkStats: Tensor;
   /** LoRA's x·Aᵀ per module of the layer (by slot), [T, r]. */
   readonly loraT: readonly Tensor[];
+  /** Attention and MLP outputs before their post-norms, and the norms' 1/rms (models with post-norms; else 1 element). */
+  readonly attnOut: Tensor;
+  readonly attnOutStats: Tensor;
+  readonly mlpOut: Tensor;
+  readonly mlpOutStats: Tensor;
+  /** u32 query then key bounds of a sliding-window layer (models with such layers; else 1 element). */
+  readonly windowBounds: Tensor;
 }
 
 /** Gradient scratch shared by every layer's backward. */
@@ -51,6 +62,8 @@ export interface GradScratch {
   readonly loraDt: Tensor;
   /** Dropout output of the module being processed ([T, max in]). */
   readonly dropped: Tensor;
+  /** Gradient of a branch output before its post-norm ([T, H] with post-norms; else 1 element). */
+  readonly dPostNorm: Tensor;
 }
 
 /** Per-token inputs of a plan, all u32. */
@@ -70,6 +83,8 @@ export interface TokenInputs {
 export class Transformer {
   readonly d: Dims;
   readonly ropeTable: Tensor | null;
+  /** RoPE of the sliding-window layers when it differs (Gemma 3's rope_local_base_freq). */
+  readonly localRopeTable: Tensor | null;
   readonly ropePositions: number;
   /** Gradients of the trainable parameters (weights for full fine-tuning, the adapter for LoRA). */
   grads: ParamStore | null = null;
@@ -90,6 +105,7 @@ export class Transformer {
       this.ropePositions = 0;
       this.ropeTable = null;
     }
+    this.localRopeTable = localRopeTable(gpu, cfg);
   }
 
   get trainsFull(): boolean {
@@ -151,15 +167,15 @@ export class Transformer {
     return this.lora ? this.lora.modules.filter((m) => m.layer === l && m.site === site) : [];
   }
 
-  norm(kind: 'ln1' | 'ln2' | 'final', l: number, T: number, x: Tensor, stats: Tensor): NormArgs {
+  norm(kind: 'ln1' | 'ln2' | 'final' | PostNormSite, l: number, T: number, x: Tensor, stats: Tensor): NormArgs {
     const prefix = kind === 'final' ? 'norm' : layerParam(l, kind);
     return {
-      kind: this.cfg.norm, rows: T, D: this.d.H, eps: this.cfg.normEps, x,
+      kind: this.cfg.norm, rows: T, D: this.d.H, eps: this.cfg.normEps, x, weightOffset: this.cfg.normWeightOffset,
       weight: this.w(`${prefix}.weight`), bias: this.has(`${prefix}.bias`) ? this.w(`${prefix}.bias`) : undefined, stats,
     };
   }
 
-  async normParamGrad(p: Program, kind: 'ln1' | 'ln2' | 'final', l: number, args: NormArgs, dy: Tensor): Promise<void> {
+  async normParamGrad(p: Program, kind: 'ln1' | 'ln2' | 'final' | PostNormSite, l: number, args: NormArgs, dy: Tensor): Promise<void> {
     if (!this.trainFull) return;
     const prefix = kind === 'final' ? 'norm' : layerParam(l, kind);
     const dBias = this.has(`${prefix}.bias`) ? this.grads!.get(`${prefix}.bias`) : undefined;
@@ -169,6 +185,7 @@ export class Transformer {
   /** x0 = embed(ids) (+ learned positions, GPT-2). */
   async embed(p: Program, T: number, inputs: TokenInputs, x0: Tensor): Promise<void> {
     await embeddingForward(this.gpu, p, inputs.ids, this.tableChunks('embed'), x0, T, this.d.H);
+    if (this.cfg.embedScale) await scaleInPlace(this.gpu, p, x0, T * this.d.H, this.cfg.embedScale);
     if (this.cfg.learnedPositions) {
       await embeddingForward(this.gpu, p, inputs.positions, [{ table: this.w('pos'), rowStart: 0, rows: this.cfg.maxPositions }], x0, T, this.d.H, true);
     }
@@ -176,6 +193,7 @@ export class Transformer {
 
   async embedBackward(p: Program, T: number, inputs: TokenInputs, dx0: Tensor): Promise<void> {
     if (!this.trainFull) return;
+    if (this.cfg.embedScale) await scaleInPlace(this.gpu, p, dx0, T * this.d.H, this.cfg.embedScale);
     await embeddingBackward(this.gpu, p, inputs.ids, dx0, this.tableChunks('embed', this.grads!), T, this.d.H);
     if (this.cfg.learnedPositions) {
       await embeddingBackward(this.gpu, p, inputs.positions, dx0, [{ table: this.grads!.get('pos'), rowStart: 0, rows: this.cfg.maxPositions }], T, this.d.H);
@@ -261,45 +279,66 @@ export class Transformer {
     });
     await this.loraForward(p, l, 'qkv', T, mat(a.h1, H), mat(a.qkv, d.qkvDim), a, step, dropScratch);
     if (cfg.qkNorm) await qkNormForward(gpu, p, d, T, cfg.normEps, this.qkNorm(l, a));
-    if (this.ropeTable) {
-      const common = { T, headDim: d.headDim, rowStride: d.qkvDim, positions: inputs.positions, table: this.ropeTable, maxPositions: this.ropePositions };
+    const ropeTable = this.ropeFor(l);
+    if (ropeTable) {
+      const common = { T, headDim: d.headDim, rowStride: d.qkvDim, positions: inputs.positions, table: ropeTable, maxPositions: this.ropePositions };
       await rope(gpu, p, { ...common, x: a.qkv, heads: d.heads });
       await rope(gpu, p, { ...common, x: { ...a.qkv, offset: a.qkv.offset + d.qDim }, heads: d.kvHeads });
     }
+    await recordWindowBounds(gpu, p, cfg, l, T, { q: inputs.qBounds, k: inputs.kBounds }, a.windowBounds);
     if (attend) await attend(p, l, a);
-    else await attentionForward(gpu, p, this.attentionArgs(T, S, a, inputs));
+    else await attentionForward(gpu, p, this.attentionArgs(T, S, a, inputs, l));
     p.add({ kind: 'copy', src: x.buffer, srcOffset: x.offset * 4, dst: a.xm.buffer, dstOffset: a.xm.offset * 4, size: T * H * 4 });
-    await linearForward(gpu, p, T, mat(a.att, d.qDim), this.lin(l, 'o'), H, d.qDim, mat(a.xm, H), {
-      accumulate: true,
+    // With post-norms the projection writes its own output, which the norm adds onto xm.
+    const attnOut = cfg.postNorms ? a.attnOut : a.xm;
+    await linearForward(gpu, p, T, mat(a.att, d.qDim), this.lin(l, 'o'), H, d.qDim, mat(attnOut, H), {
+      accumulate: !cfg.postNorms,
       bias: cfg.oBias ? this.lw(l, 'o.bias') : undefined,
     });
-    await this.loraForward(p, l, 'o', T, mat(a.att, d.qDim), mat(a.xm, H), a, step, dropScratch);
+    await this.loraForward(p, l, 'o', T, mat(a.att, d.qDim), mat(attnOut, H), a, step, dropScratch);
+    if (cfg.postNorms) await postNormForward(this, p, 'post_attn_norm', l, T, { out: a.attnOut, stats: a.attnOutStats }, a.xm);
 
     const ln2 = this.norm('ln2', l, T, a.xm, a.st2);
     await normForward(gpu, p, ln2, a.h2);
     await linearForward(gpu, p, T, mat(a.h2, H), this.lin(l, 'up'), d.upDim, H, mat(a.up, d.upDim), { bias: cfg.mlpBias ? this.lw(l, 'up.bias') : undefined });
     await this.loraForward(p, l, 'up', T, mat(a.h2, H), mat(a.up, d.upDim), a, step, dropScratch);
-    if (d.gated) await swigluForward(gpu, p, a.up, a.act, T, d.inner);
+    if (d.gated && cfg.act === 'gelu_new') await gegluForward(gpu, p, a.up, a.act, T, d.inner);
+    else if (d.gated) await swigluForward(gpu, p, a.up, a.act, T, d.inner);
     else await activationForward(gpu, p, cfg.act, a.up, a.act, T * d.inner);
     p.add({ kind: 'copy', src: a.xm.buffer, srcOffset: a.xm.offset * 4, dst: xOut.buffer, dstOffset: xOut.offset * 4, size: T * H * 4 });
-    await linearForward(gpu, p, T, mat(a.act, d.inner), this.lin(l, 'down'), H, d.inner, mat(xOut, H), {
-      accumulate: true,
+    const mlpOut = cfg.postNorms ? a.mlpOut : xOut;
+    await linearForward(gpu, p, T, mat(a.act, d.inner), this.lin(l, 'down'), H, d.inner, mat(mlpOut, H), {
+      accumulate: !cfg.postNorms,
       bias: cfg.mlpBias ? this.lw(l, 'down.bias') : undefined,
     });
-    await this.loraForward(p, l, 'down', T, mat(a.act, d.inner), mat(xOut, H), a, step, dropScratch);
+    await this.loraForward(p, l, 'down', T, mat(a.act, d.inner), mat(mlpOut, H), a, step, dropScratch);
+    if (cfg.postNorms) await postNormForward(this, p, 'post_mlp_norm', l, T, { out: a.mlpOut, stats: a.mlpOutStats }, xOut);
+  }
+
+  /** The RoPE table of layer l (sliding-window layers may have their own). */
+  ropeFor(l: number): Tensor | null {
+    return isSliding(this.cfg, l) && this.localRopeTable ? this.localRopeTable : this.ropeTable;
+  }
+
+  /** The query bounds layer l attends with (a sliding layer's window bounds once recorded into its acts). */
+  queryBounds(l: number, T: number, inputs: TokenInputs, a: LayerActs): Tensor {
+    return layerBounds(this.cfg, l, T, { q: inputs.qBounds, k: inputs.kBounds }, a.windowBounds).q;
   }
 
   private qkNorm(l: number, a: LayerActs): QkNormTensors {
-    return { qkv: a.qkv, raw: a.qkRaw, stats: a.qkStats, qWeight: this.lw(l, 'q_norm.weight'), kWeight: this.lw(l, 'k_norm.weight') };
+    return {
+      qkv: a.qkv, raw: a.qkRaw, stats: a.qkStats, qWeight: this.lw(l, 'q_norm.weight'), kWeight: this.lw(l, 'k_norm.weight'),
+      weightOffset: this.cfg.normWeightOffset,
+    };
   }
 
-  attentionArgs(T: number, S: number, a: LayerActs, inputs: TokenInputs) {
+  attentionArgs(T: number, S: number, a: LayerActs, inputs: TokenInputs, l: number) {
     const d = this.d;
     const view = (col: number) => ({ t: { ...a.qkv, offset: a.qkv.offset + col }, stride: d.qkvDim });
     return {
       T, Sq: S, Sk: S, heads: d.heads, kvHeads: d.kvHeads, headDim: d.headDim,
       q: view(0), k: view(d.qDim), v: view(d.qDim + d.kvDim), o: { t: a.att, stride: d.qDim },
-      lse: a.lse, bounds: inputs.qBounds,
+      lse: a.lse, bounds: this.queryBounds(l, T, inputs, a), scale: this.cfg.attentionScale,
     };
   }
 
@@ -312,14 +351,17 @@ export class Transformer {
     const gw = (n: string) => this.gw(layerParam(l, n));
     const dres = mat(g.dres, H);
 
-    // MLP: xOut = xm + down(act(up(ln2(xm))))
-    await linearBackwardInput(gpu, p, T, dres, this.lin(l, 'down'), H, d.inner, mat(g.dact, d.inner), false);
+    // MLP: xOut = xm + down(act(up(ln2(xm)))) (with post-norms: xm + norm(down(...)))
+    if (cfg.postNorms) await postNormBackward(this, p, 'post_mlp_norm', l, T, { out: a.mlpOut, stats: a.mlpOutStats }, g.dres, g.dPostNorm);
+    const dDown = cfg.postNorms ? mat(g.dPostNorm, H) : dres;
+    await linearBackwardInput(gpu, p, T, dDown, this.lin(l, 'down'), H, d.inner, mat(g.dact, d.inner), false);
     if (this.trainFull) {
       const dBias = cfg.mlpBias ? gw('down.bias') : undefined;
-      await linearBackwardParams(gpu, p, T, dres, mat(a.act, d.inner), H, d.inner, gw('down.weight')!, dBias);
+      await linearBackwardParams(gpu, p, T, dDown, mat(a.act, d.inner), H, d.inner, gw('down.weight')!, dBias);
     }
-    await this.loraBackward(p, l, 'down', T, mat(a.act, d.inner), dres, mat(g.dact, d.inner), a, g, step);
-    if (d.gated) await swigluBackward(gpu, p, a.up, g.dact, g.dup, T, d.inner);
+    await this.loraBackward(p, l, 'down', T, mat(a.act, d.inner), dDown, mat(g.dact, d.inner), a, g, step);
+    if (d.gated && cfg.act === 'gelu_new') await gegluBackward(gpu, p, a.up, g.dact, g.dup, T, d.inner);
+    else if (d.gated) await swigluBackward(gpu, p, a.up, g.dact, g.dup, T, d.inner);
     else await activationBackward(gpu, p, cfg.act, a.up, g.dact, g.dup, T * d.inner);
     await linearBackwardInput(gpu, p, T, mat(g.dup, d.upDim), this.lin(l, 'up'), d.upDim, H, mat(g.dh, H), false);
     if (this.trainFull) {
@@ -331,15 +373,19 @@ export class Transformer {
     await normBackward(gpu, p, ln2, g.dh, g.dres, true);
     await this.normParamGrad(p, 'ln2', l, ln2, g.dh);
 
-    // Attention: xm = x + o(attn(rope(qkv(ln1(x)))))
-    await linearBackwardInput(gpu, p, T, dres, this.lin(l, 'o'), H, d.qDim, mat(g.datt, d.qDim), false);
-    if (this.trainFull) await linearBackwardParams(gpu, p, T, dres, mat(a.att, d.qDim), H, d.qDim, gw('o.weight')!, cfg.oBias ? gw('o.bias') : undefined);
-    await this.loraBackward(p, l, 'o', T, mat(a.att, d.qDim), dres, mat(g.datt, d.qDim), a, g, step);
+    // Attention: xm = x + o(attn(rope(qkv(ln1(x))))) (with post-norms: x + norm(o(...)))
+    if (cfg.postNorms) await postNormBackward(this, p, 'post_attn_norm', l, T, { out: a.attnOut, stats: a.attnOutStats }, g.dres, g.dPostNorm);
+    const dO = cfg.postNorms ? mat(g.dPostNorm, H) : dres;
+    await linearBackwardInput(gpu, p, T, dO, this.lin(l, 'o'), H, d.qDim, mat(g.datt, d.qDim), false);
+    if (this.trainFull) await linearBackwardParams(gpu, p, T, dO, mat(a.att, d.qDim), H, d.qDim, gw('o.weight')!, cfg.oBias ? gw('o.bias') : undefined);
+    await this.loraBackward(p, l, 'o', T, mat(a.att, d.qDim), dO, mat(g.datt, d.qDim), a, g, step);
+    const bounds = layerBounds(cfg, l, T, { q: inputs.qBounds, k: inputs.kBounds }, a.windowBounds);
     await attentionBackward(gpu, p, {
-      ...this.attentionArgs(T, S, a, inputs), dO: g.datt, keyBounds: inputs.kBounds, delta: g.delta, grad: g.dqkv,
+      ...this.attentionArgs(T, S, a, inputs, l), dO: g.datt, keyBounds: bounds.k, delta: g.delta, grad: g.dqkv,
     });
-    if (this.ropeTable) {
-      const common = { T, headDim: d.headDim, rowStride: d.qkvDim, positions: inputs.positions, table: this.ropeTable, maxPositions: this.ropePositions };
+    const ropeTable = this.ropeFor(l);
+    if (ropeTable) {
+      const common = { T, headDim: d.headDim, rowStride: d.qkvDim, positions: inputs.positions, table: ropeTable, maxPositions: this.ropePositions };
       await rope(gpu, p, { ...common, x: g.dqkv, heads: d.heads }, true);
       await rope(gpu, p, { ...common, x: { ...g.dqkv, offset: g.dqkv.offset + d.qDim }, heads: d.kvHeads }, true);
     }
@@ -369,7 +415,14 @@ export class Transformer {
       h2: alloc(T * d.H, 'h2'), st2: alloc(T * statsPerRow(this.cfg.norm), 'st2'), up: alloc(T * d.upDim, 'up'), act: alloc(T * d.inner, 'act'),
       qkRaw: alloc(this.cfg.qkNorm ? T * (d.qDim + d.kvDim) : 1, 'qk-raw'), qkStats: alloc(this.cfg.qkNorm ? T * (d.heads + d.kvHeads) : 1, 'qk-stats'),
       loraT,
+      ...this.allocPostNormActs(T, alloc),
+      windowBounds: alloc(windowBoundsElements(this.cfg, T), 'window-bounds'),
     };
+  }
+
+  private allocPostNormActs(T: number, alloc: (elements: number, label: string) => Tensor) {
+    const [n, rows] = this.cfg.postNorms ? [T * this.d.H, T] : [1, 1];
+    return { attnOut: alloc(n, 'attn-out'), attnOutStats: alloc(rows, 'attn-out-st'), mlpOut: alloc(n, 'mlp-out'), mlpOutStats: alloc(rows, 'mlp-out-st') };
   }
 
   allocGradScratch(T: number, alloc: (elements: number, label: string) => Tensor): GradScratch {
@@ -380,6 +433,7 @@ export class Transformer {
       dres: alloc(T * d.H, 'dres'), dh: alloc(T * d.H, 'dh'), dqkv: alloc(T * d.qkvDim, 'dqkv'), datt: alloc(T * d.qDim, 'datt'),
       dup: alloc(T * d.upDim, 'dup'), dact: alloc(T * d.inner, 'dact'), delta: alloc(T * d.heads, 'delta'),
       loraDt: alloc(T * r, 'lora-dt'), dropped: alloc(this.lora && this.lora.settings.dropout > 0 ? T * maxIn : 1, 'lora-dropout'),
+      dPostNorm: alloc(this.cfg.postNorms ? T * d.H : 1, 'd-post-norm'),
     };
   }
 
@@ -388,6 +442,7 @@ export class Transformer {
     this.lora?.destroy();
     this.weights.destroy();
     if (this.ropeTable) this.gpu.destroyBuffer(this.ropeTable.buffer);
+    if (this.localRopeTable) this.gpu.destroyBuffer(this.localRopeTable.buffer);
   }
 }
 

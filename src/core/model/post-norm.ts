@@ -1,0 +1,33 @@
+/**
+ * Norms on a block's attention and MLP outputs before the residual add (Gemma 2/3's
+ * post_attention_layernorm and post_feedforward_layernorm): x' = x + norm(out). The projection
+ * writes `out` alone; the norm adds onto the residual stream, which already holds x.
+ */
+import type { Program } from '../gpu/program.ts';
+import type { Tensor } from '../gpu/tensor.ts';
+import { normBackward, normForward } from '../kernels/norm.ts';
+import type { Transformer } from './transformer.ts';
+
+export type PostNormSite = 'post_attn_norm' | 'post_mlp_norm';
+
+/** A branch output and the 1/rms per row that its norm saved. */
+export interface PostNormActs {
+  readonly out: Tensor;
+  readonly stats: Tensor;
+}
+
+/** residual += norm(a.out). */
+export async function postNormForward(
+  m: Transformer, p: Program, site: PostNormSite, l: number, T: number, a: PostNormActs, residual: Tensor,
+): Promise<void> {
+  await normForward(m.gpu, p, m.norm(site, l, T, a.out, a.stats), residual, true);
+}
+
+/** dOut = ∂norm/∂out · dResidual (and the norm weight's gradient when weights train). */
+export async function postNormBackward(
+  m: Transformer, p: Program, site: PostNormSite, l: number, T: number, a: PostNormActs, dResidual: Tensor, dOut: Tensor,
+): Promise<void> {
+  const args = m.norm(site, l, T, a.out, a.stats);
+  await normBackward(m.gpu, p, args, dResidual, dOut, false);
+  await m.normParamGrad(p, site, l, args, dResidual);
+}
