@@ -65,6 +65,8 @@ export function randomCheckpoint(
   const dtype = o.dtype ?? 'F32';
   const std = typeof config['initializer_range'] === 'number' ? (config['initializer_range'] as number) : 0.02;
   const prefix = bodyPrefix(cfg);
+  // Gemma's norms multiply by (1 + weight): its weights start at 0.
+  const normBase = cfg.normWeightOffset ? 0 : 1;
   const tensors: RandomTensor[] = placements(cfg, [{ start: 0, rows: cfg.vocabSize }]).map((p, i) => {
     const name = (p.inBody ? prefix : '') + p.hf;
     const isNorm = /(norm|ln_\w+|ln_f)\.weight$/.test(p.hf);
@@ -77,7 +79,7 @@ export function randomCheckpoint(
         const f = new Float32Array(n);
         for (let k = 0; k < n; k++) {
           const g = gaussian(rng);
-          f[k] = isNorm ? (o.randomNorms ? 1 + 0.3 * g : 1) : isBias ? (o.randomNorms ? 0.1 * g : 0) : std * g;
+          f[k] = isNorm ? normBase + (o.randomNorms ? 0.3 * g : 0) : isBias ? (o.randomNorms ? 0.1 * g : 0) : std * g;
         }
         const out = dtype === 'BF16' ? f32ToBf16(f) : dtype === 'F16' ? f32ToF16(f) : f;
         return new Uint8Array(out.buffer, out.byteOffset, n * dtypeSize(dtype));
