@@ -96,9 +96,10 @@ export async function attentionBackward(gpu: Gpu, program: Program, a: Attention
   if (a.dO.offset !== a.o.t.offset) throw new Error('attention backward: dO must have the layout of o');
   await gpu.record(program, DELTA, [gpu.uniforms.alloc(params(a)), a.o.t.buffer, a.dO.buffer, a.delta.buffer], rows);
   const shared = [a.q.t.buffer, a.k.t.buffer, a.v.t.buffer, a.dO.buffer, a.lse.buffer];
-  await gpu.record(program, pickKernels(a.headDim).backwardQ, [gpu.uniforms.alloc(params(a)), ...shared, a.bounds.buffer, a.delta.buffer, a.grad.buffer], rows);
+  const k = pickKernels(a.headDim);
+  await gpu.record(program, k.backwardQ, [gpu.uniforms.alloc(params(a)), ...shared, a.bounds.buffer, a.delta.buffer, a.grad.buffer], rows);
   await gpu.record(
-    program, pickKernels(a.headDim).backwardKV,
+    program, k.backwardKV,
     [gpu.uniforms.alloc(params(a, keys, a.keyBounds)), ...shared, a.keyBounds.buffer, a.delta.buffer, a.grad.buffer],
     gpu.grid(Math.ceil((keys * a.kvHeads) / WG)),
   );
