@@ -11,6 +11,8 @@ const PUBLISHED: Record<string, number> = {
   'qwen3-0.6b': 596_049_920,
   'qwen2.5-0.5b': 494_032_768,
   gpt2: 124_439_808,
+  'gemma-3-270m': 268_098_176,
+  'gemma-3-1b': 999_885_952,
 };
 
 describe('init --like shapes', () => {

@@ -3,6 +3,17 @@ import { parseConfig } from './config.ts';
 import { bodyPrefix, placements } from './layout.ts';
 import { Rng } from '../rng.ts';
 
+/** google/gemma-3-270m and gemma-3-1b share everything but these sizes (their config.json files on the Hub). */
+function gemma3Preset(sizes: { hidden_size: number; intermediate_size: number; num_hidden_layers: number }): Record<string, unknown> {
+  return {
+    architectures: ['Gemma3ForCausalLM'], model_type: 'gemma3_text', ...sizes, num_attention_heads: 4, num_key_value_heads: 1,
+    head_dim: 256, vocab_size: 262144, max_position_embeddings: 32768, rms_norm_eps: 1e-6, rope_theta: 1000000,
+    rope_local_base_freq: 10000, rope_scaling: null, sliding_window: 512, sliding_window_pattern: 6, query_pre_attn_scalar: 256,
+    hidden_activation: 'gelu_pytorch_tanh', attention_bias: false, attn_logit_softcapping: null, final_logit_softcapping: null,
+    tie_word_embeddings: true, bos_token_id: 2, eos_token_id: [1, 106], pad_token_id: 0, torch_dtype: 'bfloat16',
+  };
+}
+
 /**
  * config.json of the model shapes the benchmarks use (the real architectures, without their
  * weights), so random checkpoints of those shapes can be made offline.
@@ -43,6 +54,8 @@ export const PRESETS: Readonly<Record<string, Record<string, unknown>>> = {
     rms_norm_eps: 1e-6, rope_theta: 1000000, tie_word_embeddings: true, hidden_act: 'silu', attention_bias: false,
     bos_token_id: 151643, eos_token_id: 151645, torch_dtype: 'bfloat16',
   },
+  'gemma-3-270m': gemma3Preset({ hidden_size: 640, intermediate_size: 2048, num_hidden_layers: 18 }),
+  'gemma-3-1b': gemma3Preset({ hidden_size: 1152, intermediate_size: 6912, num_hidden_layers: 26 }),
 };
 
 export interface RandomTensor {
