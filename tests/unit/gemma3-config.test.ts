@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { expectInputError } from './expect-input-error.ts';
 import { parseConfig } from '../../src/core/model/config.ts';
 import { dims, paramSpecs } from '../../src/core/model/layout.ts';
+import { nameResolver, tensorPlans } from '../../src/core/deploy/gguf-tensors.ts';
 
 const SLIDE = 'sliding_attention';
 const FULL = 'full_attention';
@@ -68,5 +69,10 @@ describe('Gemma 3 config.json', () => {
     expectInputError(() => parseConfig({ ...GEMMA3_270M, layer_types: [SLIDE, FULL] }), 'config.json', 'layer_types', /each of the 18 layers/);
     const multimodal = { architectures: ['Gemma3ForConditionalGeneration'], model_type: 'gemma3', text_config: GEMMA3_270M };
     expectInputError(() => parseConfig(multimodal), 'config.json', 'model_type', /Gemma3ForConditionalGeneration .* not supported/);
+  });
+
+  it('GGUF export is refused with one line (llama.cpp stores Gemma norms as 1 + w)', () => {
+    const cfg = parseConfig(GEMMA3_270M);
+    expectInputError(() => tensorPlans(cfg, nameResolver([]), 'model.safetensors'), 'model.safetensors', 'model_type', /GGUF export of Gemma 3 is not supported/);
   });
 });
