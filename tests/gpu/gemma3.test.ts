@@ -14,6 +14,10 @@ import { gemma3Logits } from '../reference/gemma3-ref.ts';
 import { randomArray, relError, testGpu } from './gpu-harness.ts';
 import { writeRandomModel } from './random-model.ts';
 import type { Transformer } from '../../src/core/model/transformer.ts';
+import { linearModules } from '../../src/core/formats/peft.ts';
+import { estimateTrainingMemory } from '../../src/core/model/memory.ts';
+import { Trainer } from '../../src/core/train/trainer.ts';
+import { trainConfig } from '../../src/core/train/config.ts';
 
 /**
  * A tiny Gemma 3 of odd sizes: hidden 40, head_dim 24 (2 heads on 1 KV head, so q is 48 wide),
@@ -225,6 +229,37 @@ describe('Gemma 3 (hidden 40, head_dim 24, one sliding layer with a window of 3 
     // With recomputation the layer forwards (sliding-window bounds included) rerun inside the backward.
     const recomputed = await grads(true);
     for (const [param] of checks) expect(relError(await readTensor(gpu, recomputed.get(param)), stored.get(param)!)).toBeLessThan(1e-5);
+    model.destroy();
+  });
+});
+
+describe('Gemma 3 memory estimate', () => {
+  it('matches the ledger peak of a LoRA run within 15% (head_dim 256, post-norms, q/k norms, sliding layers)', async () => {
+    const gpu = await testGpu();
+    const config = {
+      ...GEMMA3_ODD, hidden_size: 128, intermediate_size: 320, num_hidden_layers: 4, head_dim: 256, vocab_size: 512,
+      max_position_embeddings: 128, layer_types: undefined, sliding_window_pattern: 2, sliding_window: 16,
+    };
+    const dir = writeRandomModel(config, 3);
+    gpu.pool.trim();
+    const base = gpu.ledger.total;
+    gpu.ledger.resetPeak();
+    const model = await loadTransformer(gpu, nodeFileTree(dir));
+    const targets = resolveTargets(model.cfg.arch, 'all-linear');
+    model.lora = LoraAdapter.create(gpu, model.cfg, { r: 8, alpha: 16, dropout: 0.05, rslora: false, targets }, 1);
+    const [batch, seq] = [2, 48];
+    const cfgT = trainConfig({ method: 'lora', batch, steps: 1, lora: { r: 8, alpha: 16, dropout: 0.05 } });
+    const row = { inputIds: new Array(seq).fill(5), labels: new Array(seq).fill(5) };
+    const trainer = await Trainer.create({ model, config: cfgT, seq, train: [row, row], validation: [row] });
+    await trainer.run();
+    const measured = gpu.ledger.peak - base;
+    const modules = linearModules(model.cfg.arch).filter((m) => targets.includes(m.id)).map((m) => m.features(model.cfg));
+    const parts = estimateTrainingMemory(model.cfg, {
+      method: 'lora', batch, seq, r: 8, loraModules: modules, loraDropout: 0.05, gradCheckpointing: false, validation: true,
+    });
+    const estimate = Object.values(parts).reduce((a, b) => a + b, 0);
+    expect(Math.abs(estimate - measured) / measured, `estimate ${estimate} measured ${measured}`).toBeLessThan(0.15);
+    trainer.destroy();
     model.destroy();
   });
 });
