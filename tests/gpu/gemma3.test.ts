@@ -263,3 +263,16 @@ describe('Gemma 3 memory estimate', () => {
     model.destroy();
   });
 });
+
+describe('Gemma 3 with an f16 base', () => {
+  it('logits within f16 rounding of the float64 reference (the norms and their (1 + w) stay f32)', async () => {
+    const gpu = await testGpu();
+    const dir = writeRandomModel(GEMMA3_ODD, 5);
+    const model = await loadTransformer(gpu, nodeFileTree(dir), undefined, { precision: 'f16' });
+    expect(model.weights.precision).toBe('f16');
+    const { logits } = await logitsOf(model, new StepState(gpu));
+    // The tolerance tests/gpu/mixed-precision.test.ts states for f16 bases.
+    expect(relError(logits, gemma3Logits(GEMMA3_ODD, await baseWeights(dir), ids, S))).toBeLessThan(3e-3);
+    model.destroy();
+  });
+});
