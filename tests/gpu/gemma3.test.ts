@@ -22,15 +22,15 @@ import { trainConfig } from '../../src/core/train/config.ts';
 /**
  * A tiny Gemma 3 of odd sizes: hidden 40, head_dim 24 (2 heads on 1 KV head, so q is 48 wide),
  * 3 layers of which the middle one slides with a window of 3 (shorter than the sequences of 7),
- * local and global RoPE bases far apart, linear RoPE scaling on the global layers, and a query
- * scale that is not head_dim^-0.5.
+ * local and global RoPE bases far apart, linear RoPE scaling on the global layers, a query scale
+ * that is not head_dim^-0.5, and the embedding scale sqrt(40) rounded to bfloat16 (6.3125).
  */
 const GEMMA3_ODD = {
   architectures: ['Gemma3ForCausalLM'], model_type: 'gemma3_text', hidden_size: 40, intermediate_size: 36, num_hidden_layers: 3,
   num_attention_heads: 2, num_key_value_heads: 1, head_dim: 24, vocab_size: 97, max_position_embeddings: 32, rms_norm_eps: 1e-6,
   rope_theta: 1000, rope_local_base_freq: 10, rope_scaling: { rope_type: 'linear', factor: 2 }, query_pre_attn_scalar: 20,
   sliding_window: 3, layer_types: ['full_attention', 'sliding_attention', 'full_attention'], hidden_activation: 'gelu_pytorch_tanh',
-  initializer_range: 0.2, attn_logit_softcapping: null, final_logit_softcapping: null,
+  initializer_range: 0.2, attn_logit_softcapping: null, final_logit_softcapping: null, torch_dtype: 'bfloat16',
 };
 
 type Weights = Map<string, Float64Array>;

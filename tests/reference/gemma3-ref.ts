@@ -61,6 +61,24 @@ function rotate(x: Float64Array, row: number, heads: number, hd: number, pos: nu
   }
 }
 
+/**
+ * Gemma3TextScaledWordEmbedding: embed_scale is a float32 tensor cast to the weights' dtype. bfloat16
+ * keeps the top 16 bits of the float32 (rounded to nearest even); float16 keeps 11 significant bits.
+ */
+function scaleInDtype(v: number, dtype: string): number {
+  const f = Math.fround(v);
+  if (dtype === 'bfloat16') {
+    const bits = new Uint32Array(Float32Array.of(f).buffer)[0]!;
+    const rounded = (bits + 0x7fff + ((bits >>> 16) & 1)) & 0xffff0000;
+    return new Float32Array(Uint32Array.of(rounded >>> 0).buffer)[0]!;
+  }
+  if (dtype === 'float16') {
+    const step = 2 ** (Math.floor(Math.log2(f)) - 10);
+    return Math.round(f / step) * step;
+  }
+  return f;
+}
+
 /** Which layers are "sliding_attention": layer_types, else (i + 1) % sliding_window_pattern != 0. */
 export function gemma3SlidingLayers(config: Json): boolean[] {
   const L = config['num_hidden_layers'] as number;
@@ -94,7 +112,7 @@ export function gemma3Logits(config: Json, w: Tensors, ids: readonly number[], S
   const T = ids.length;
 
   const emb = get('embed_tokens.weight');
-  const embedScale = Math.fround(Math.sqrt(H));
+  const embedScale = scaleInDtype(Math.sqrt(H), String(config['dtype'] ?? config['torch_dtype'] ?? 'float32'));
   let x = new Float64Array(T * H);
   for (let t = 0; t < T; t++) for (let i = 0; i < H; i++) x[t * H + i] = emb[ids[t]! * H + i]! * embedScale;
 

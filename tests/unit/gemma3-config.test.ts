@@ -26,7 +26,10 @@ describe('Gemma 3 config.json', () => {
     expect([cfg.hidden, cfg.layers, cfg.heads, cfg.kvHeads, cfg.headDim, cfg.intermediate, cfg.vocabSize]).toEqual([640, 18, 4, 1, 256, 2048, 262144]);
     expect(cfg.tiedEmbeddings).toBe(true);
     expect(cfg.normWeightOffset).toBe(1);
-    expect(cfg.embedScale).toBe(Math.fround(Math.sqrt(640)));
+    // sqrt(640) = 25.298… in the checkpoint's bfloat16, as transformers casts it; float32 when the config says so.
+    expect(cfg.embedScale).toBe(25.25);
+    expect(parseConfig({ ...GEMMA3_270M, torch_dtype: 'float32' }).embedScale).toBe(Math.fround(Math.sqrt(640)));
+    expect(parseConfig({ ...GEMMA3_270M, hidden_size: 1152, torch_dtype: 'float16' }).embedScale).toBe(33.9375);
     expect([cfg.act, cfg.gatedMlp, cfg.postNorms, cfg.qkNorm]).toEqual(['gelu_new', true, true, true]);
     expect(cfg.attentionScale).toBe(1 / 16);
     expect(cfg.rope).toEqual({ theta: 1_000_000, type: 'default' });

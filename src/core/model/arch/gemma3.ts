@@ -6,6 +6,7 @@
  * layers with their own RoPE base (rope_local_base_freq) beside global layers (rope_theta and
  * rope_scaling). Defaults follow Gemma3TextConfig.
  */
+import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../../formats/dtypes.ts';
 import { layerParam } from './param-names.ts';
 import { ConfigReader, isObject } from './config-reader.ts';
 import { parseRope } from './rope-config.ts';
@@ -42,6 +43,17 @@ function ropes(r: ConfigReader): { global: RopeConfig; local: RopeConfig } {
   const localTheta = r.num('rope_local_base_freq', 10_000);
   if (!(localTheta > 0)) r.fail('rope_local_base_freq', `must be positive, got ${localTheta}`);
   return { global, local: { theta: localTheta, type: 'default' } };
+}
+
+/**
+ * sqrt(hidden_size) as transformers applies it: a float32 scalar cast to the weights' dtype
+ * (`embed_scale.to(weight.dtype)`), here the dtype config.json states (sqrt(640) is 25.25 in bfloat16).
+ */
+export function gemma3EmbedScale(hidden: number, dtype: string): number {
+  const v = Float32Array.of(Math.sqrt(hidden));
+  if (dtype === 'bfloat16') return bf16ToF32(f32ToBf16(v))[0]!;
+  if (dtype === 'float16') return f16ToF32(f32ToF16(v))[0]!;
+  return v[0]!;
 }
 
 function gemma3Shape(r: ConfigReader): ArchShape {
@@ -88,8 +100,7 @@ function gemma3Shape(r: ConfigReader): ArchShape {
     mlpBias: false,
     rope: global,
     normWeightOffset: 1,
-    // transformers keeps sqrt(hidden_size) as a float32 scalar and casts it to the weights' dtype.
-    embedScale: Math.fround(Math.sqrt(hidden)),
+    embedScale: gemma3EmbedScale(hidden, r.str('dtype', r.str('torch_dtype', 'float32'))),
     gatedMlp: true,
     postNorms: true,
     attentionScale: scalar ** -0.5,
