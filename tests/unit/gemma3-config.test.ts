@@ -3,6 +3,7 @@ import { expectInputError } from './expect-input-error.ts';
 import { parseConfig } from '../../src/core/model/config.ts';
 import { dims, paramSpecs } from '../../src/core/model/layout.ts';
 import { nameResolver, tensorPlans } from '../../src/core/deploy/gguf-tensors.ts';
+import { modelParameters } from '../../src/core/train/defaults.ts';
 
 const SLIDE = 'sliding_attention';
 const FULL = 'full_attention';
@@ -77,5 +78,13 @@ describe('Gemma 3 config.json', () => {
   it('GGUF export is refused with one line (llama.cpp stores Gemma norms as 1 + w)', () => {
     const cfg = parseConfig(GEMMA3_270M);
     expectInputError(() => tensorPlans(cfg, nameResolver([]), 'model.safetensors'), 'model.safetensors', 'model_type', /GGUF export of Gemma 3 is not supported/);
+  });
+});
+
+describe('Gemma 3 size for the training defaults', () => {
+  it('counts the gated MLP (gate, up, down): gemma-3-270m comes to its 268M weights, norms aside', () => {
+    const cfg = parseConfig(GEMMA3_270M);
+    // 268,098,176 published, of which 18 · (4·640 + 2·256) + 640 are norm weights, left out of modelParameters.
+    expect(modelParameters(cfg)).toBe(268_098_176 - 18 * (4 * 640 + 2 * 256) - 640);
   });
 });
