@@ -3,6 +3,7 @@
  * dimensions, the map from Hugging Face tensors to tabtune's parameters, and the declaration itself.
  */
 import type { ConfigReader } from './config-reader.ts';
+import type { MoeConfig } from '../moe-config.ts';
 
 /** A registered `model_type` (see arch/index.ts). */
 export type Architecture = string;
@@ -51,6 +52,8 @@ export interface ModelConfig {
   rope?: RopeConfig;
   /** Qwen2/Qwen3 only, when `use_sliding_window` is true: the window of the layers that use it. */
   slidingWindow?: number;
+  /** Sparse mixture-of-experts MLP in every layer (Mixtral, Qwen2-MoE; moe-config.ts); absent for dense MLPs. */
+  moe?: MoeConfig;
   /** Weights dtype as the config states it (`dtype`, or transformers 4's `torch_dtype`), e.g. "bfloat16". */
   dtype: string;
   /**
