@@ -6,7 +6,7 @@
 
 struct Params {
   T: u32, E: u32, K: u32, R: u32,
-  norm: u32, shared: u32, _p0: u32, _p1: u32,
+  norm: u32, hasShared: u32, _p0: u32, _p1: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -42,5 +42,5 @@ fn route(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg
   }
   let scale = select(1.0, 1.0 / top, p.norm != 0u);
   for (var e = 0u; e < p.E; e++) { comb[lo + e] = sel[po + e] * probs[po + e] * scale; }
-  if (p.shared != 0u) { comb[lo + p.E] = 1.0 / (1.0 + exp(-logits[lo + p.E])); }
+  if (p.hasShared != 0u) { comb[lo + p.E] = 1.0 / (1.0 + exp(-logits[lo + p.E])); }
 }

@@ -7,7 +7,7 @@
 
 struct Params {
   T: u32, E: u32, R: u32, norm: u32,
-  shared: u32, statsTail: u32, lossScaleSlot: u32, _p0: u32,
+  hasShared: u32, statsTail: u32, lossScaleSlot: u32, _p0: u32,
   coefOverN2: f32, _p1: u32, _p2: u32, _p3: u32,
 }
 
@@ -46,7 +46,7 @@ fn route_backward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgr
     dot += probs[po + e] * dp;
   }
   for (var e = 0u; e < p.E; e++) { dlogits[lo + e] = probs[po + e] * (dlogits[lo + e] - dot); }
-  if (p.shared != 0u) {
+  if (p.hasShared != 0u) {
     let s = comb[lo + p.E];
     dlogits[lo + p.E] = dcomb[lo + p.E] * s * (1.0 - s);
   }

@@ -15,6 +15,7 @@ import { dims, layerParam, type Dims } from './layout.ts';
 import { linearBackwardInput, linearBackwardParams, linearForward, mat, type LinearWeight, type Mat } from './linear.ts';
 import type { LoraAdapter, LoraModule, Site } from './lora.ts';
 import { doraBackward } from './dora-layer.ts';
+import { allocMoeActs, allocMoeStats, moeBackward, moeForward, type MoeActs } from './moe-block.ts';
 import type { ParamStore } from './param-store.ts';
 import { halfWeight } from './precision.ts';
 import { qkNormBackward, qkNormForward, type QkNormTensors } from './qk-norm.ts';
@@ -37,6 +38,8 @@ export interface LayerActs {
   readonly qkStats: Tensor;
   /** LoRA's x·Aᵀ per module of the layer (by slot), [T, r]. */
   readonly loraT: readonly Tensor[];
+  /** Routing of a mixture-of-experts layer (moe-block.ts). */
+  readonly moe?: MoeActs;
 }
 
 /** Gradient scratch shared by every layer's backward. */
@@ -73,6 +76,8 @@ export class Transformer {
   readonly ropePositions: number;
   /** Gradients of the trainable parameters (weights for full fine-tuning, the adapter for LoRA). */
   grads: ParamStore | null = null;
+  /** Routing statistics of every MoE layer for the load-balancing loss (moe-block.ts). */
+  readonly moeStats: Tensor | null;
   private trainFull = false;
 
   constructor(
@@ -82,6 +87,7 @@ export class Transformer {
     public lora: LoraAdapter | null = null,
   ) {
     this.d = dims(cfg);
+    this.moeStats = cfg.moe ? allocMoeStats(gpu, cfg.layers, cfg.moe) : null;
     if (cfg.rope) {
       const { invFreq, attentionScaling } = ropeParameters(cfg);
       this.ropePositions = cfg.maxPositions;
@@ -277,6 +283,7 @@ export class Transformer {
 
     const ln2 = this.norm('ln2', l, T, a.xm, a.st2);
     await normForward(gpu, p, ln2, a.h2);
+    if (cfg.moe) return moeForward(this, p, l, T, a, inputs, xOut, step);
     await linearForward(gpu, p, T, mat(a.h2, H), this.lin(l, 'up'), d.upDim, H, mat(a.up, d.upDim), { bias: cfg.mlpBias ? this.lw(l, 'up.bias') : undefined });
     await this.loraForward(p, l, 'up', T, mat(a.h2, H), mat(a.up, d.upDim), a, step, dropScratch);
     if (d.gated) await swigluForward(gpu, p, a.up, a.act, T, d.inner);
@@ -312,7 +319,10 @@ export class Transformer {
     const gw = (n: string) => this.gw(layerParam(l, n));
     const dres = mat(g.dres, H);
 
-    // MLP: xOut = xm + down(act(up(ln2(xm))))
+    // MLP: xOut = xm + down(act(up(ln2(xm)))), or the mixture of experts (moe-block.ts). The dense
+    // path is left unindented inside its else to keep this shared file's diff small.
+    if (cfg.moe) await moeBackward(this, p, l, T, a, g, step);
+    else {
     await linearBackwardInput(gpu, p, T, dres, this.lin(l, 'down'), H, d.inner, mat(g.dact, d.inner), false);
     if (this.trainFull) {
       const dBias = cfg.mlpBias ? gw('down.bias') : undefined;
@@ -327,6 +337,7 @@ export class Transformer {
       await linearBackwardParams(gpu, p, T, mat(g.dup, d.upDim), mat(a.h2, H), d.upDim, H, gw('up.weight')!, dBias);
     }
     await this.loraBackward(p, l, 'up', T, mat(a.h2, H), mat(g.dup, d.upDim), mat(g.dh, H), a, g, step);
+    }
     const ln2 = this.norm('ln2', l, T, a.xm, a.st2);
     await normBackward(gpu, p, ln2, g.dh, g.dres, true);
     await this.normParamGrad(p, 'ln2', l, ln2, g.dh);
@@ -368,7 +379,7 @@ export class Transformer {
       att: alloc(T * d.qDim, 'att'), lse: alloc(T * d.heads, 'lse'), xm: alloc(T * d.H, 'xm'),
       h2: alloc(T * d.H, 'h2'), st2: alloc(T * statsPerRow(this.cfg.norm), 'st2'), up: alloc(T * d.upDim, 'up'), act: alloc(T * d.inner, 'act'),
       qkRaw: alloc(this.cfg.qkNorm ? T * (d.qDim + d.kvDim) : 1, 'qk-raw'), qkStats: alloc(this.cfg.qkNorm ? T * (d.heads + d.kvHeads) : 1, 'qk-stats'),
-      loraT,
+      loraT, moe: this.cfg.moe ? allocMoeActs(this.cfg.moe, T, alloc) : undefined,
     };
   }
 
@@ -388,6 +399,7 @@ export class Transformer {
     this.lora?.destroy();
     this.weights.destroy();
     if (this.ropeTable) this.gpu.destroyBuffer(this.ropeTable.buffer);
+    if (this.moeStats) this.gpu.destroyBuffer(this.moeStats.buffer);
   }
 }
 
