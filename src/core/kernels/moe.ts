@@ -50,7 +50,9 @@ function atStart(name: string, ...ts: Tensor[]): void {
 /** Softmax, top-k and combine weights from the router logits. */
 export function moeRoute(gpu: Gpu, p: Program, s: RouteShape, r: Routing): Promise<void> {
   atStart('moe_route', r.logits, r.probs, r.comb, r.sel);
-  const fields = [[s.T, 'u32'], [s.E, 'u32'], [s.K, 'u32'], [R(s), 'u32'], [s.norm ? 1 : 0, 'u32'], [s.shared ? 1 : 0, 'u32'], [0, 'u32'], [0, 'u32']] as const;
+  const fields = [
+    [s.T, 'u32'], [s.E, 'u32'], [s.K, 'u32'], [R(s), 'u32'], [s.norm ? 1 : 0, 'u32'], [s.shared ? 1 : 0, 'u32'], [0, 'u32'], [0, 'u32'],
+  ] as const;
   return launch1d(gpu, p, ROUTE, fields, [r.logits.buffer, r.probs.buffer, r.comb.buffer, r.sel.buffer], s.T);
 }
 
@@ -93,7 +95,8 @@ export function moeRouteBackward(
     [s.shared ? 1 : 0, 'u32'], [L * 2 * s.E, 'u32'], [Slot.lossScale, 'u32'], [0, 'u32'],
     [coef / (N * N), 'f32'], [0, 'u32'], [0, 'u32'], [0, 'u32'],
   ] as const;
-  return launch1d(gpu, p, ROUTE_BACKWARD, fields, [dcomb.buffer, r.probs.buffer, r.comb.buffer, r.sel.buffer, stats.buffer, step.buffer, dlogits.buffer], s.T);
+  const buffers = [dcomb.buffer, r.probs.buffer, r.comb.buffer, r.sel.buffer, stats.buffer, step.buffer, dlogits.buffer];
+  return launch1d(gpu, p, ROUTE_BACKWARD, fields, buffers, s.T);
 }
 
 /** x [T, I] = comb[:, e] · act. */

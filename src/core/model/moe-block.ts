@@ -16,7 +16,39 @@ import {
 import type { StepState } from '../kernels/step-state.ts';
 import { linearBackwardInput, linearBackwardParams, linearForward, mat } from './linear.ts';
 import { expertCount, expertInner, expertStem, routerParam, routerRows, type MoeConfig } from './moe-config.ts';
-import type { GradScratch, LayerActs, TokenInputs, Transformer } from './transformer.ts';
+import type { Dims, ModelConfig } from './arch/types.ts';
+import type { ParamStore } from './param-store.ts';
+
+/** What the MoE block needs of the model (transformer.ts passes itself). */
+export interface MoeHost {
+  readonly gpu: Gpu;
+  readonly cfg: ModelConfig;
+  readonly d: Dims;
+  readonly grads: ParamStore | null;
+  readonly trainsFull: boolean;
+  readonly moeStats: Tensor | null;
+  w(name: string): Tensor;
+}
+
+/** The layer activations it reads and reuses as scratch (transformer.ts LayerActs). */
+interface LayerActs {
+  readonly h2: Tensor;
+  readonly xm: Tensor;
+  readonly up: Tensor;
+  readonly act: Tensor;
+  readonly moe?: MoeActs;
+}
+
+interface GradScratch {
+  readonly dres: Tensor;
+  readonly dh: Tensor;
+  readonly dup: Tensor;
+  readonly dact: Tensor;
+}
+
+interface TokenInputs {
+  readonly targets: Tensor;
+}
 
 /** What one layer keeps of its MoE forward, plus the router's gradient scratch. */
 export interface MoeActs extends Routing {
@@ -42,14 +74,14 @@ export function allocMoeStats(gpu: Gpu, layers: number, m: MoeConfig): Tensor {
 
 const routeShape = (m: MoeConfig, T: number): RouteShape => ({ T, E: m.experts, K: m.topK, norm: m.normTopK, shared: m.sharedInner > 0 });
 
-function moeOf(model: Transformer, a: LayerActs): { m: MoeConfig; acts: MoeActs; stats: Tensor } {
+function moeOf(model: MoeHost, a: LayerActs): { m: MoeConfig; acts: MoeActs; stats: Tensor } {
   if (!model.cfg.moe || !a.moe || !model.moeStats) throw new Error('not a mixture-of-experts layer');
   return { m: model.cfg.moe, acts: a.moe, stats: model.moeStats };
 }
 
 /** xOut = xm + Σ_e comb_e · expert_e(h2) (+ the shared expert). a.h2 holds ln2(xm). */
 export async function moeForward(
-  model: Transformer, p: Program, l: number, T: number, a: LayerActs, inputs: TokenInputs, xOut: Tensor, step: StepState | null,
+  model: MoeHost, p: Program, l: number, T: number, a: LayerActs, inputs: TokenInputs, xOut: Tensor, step: StepState | null,
 ): Promise<void> {
   const { gpu, d } = model;
   const { m, acts, stats } = moeOf(model, a);
@@ -67,7 +99,7 @@ export async function moeForward(
 }
 
 /** a.up = h2·W_upᵀ (gate|up), a.act = SwiGLU, scaled = comb_e · act. */
-async function expertHidden(model: Transformer, p: Program, l: number, e: number, T: number, a: LayerActs): Promise<void> {
+async function expertHidden(model: MoeHost, p: Program, l: number, e: number, T: number, a: LayerActs): Promise<void> {
   const { gpu, d } = model;
   const { m, acts } = moeOf(model, a);
   const I = expertInner(m, e);
@@ -77,14 +109,14 @@ async function expertHidden(model: Transformer, p: Program, l: number, e: number
 }
 
 /** The aux loss of the whole forward, once every layer has routed (training plans). */
-export async function moeAuxForward(model: Transformer, p: Program, T: number, a: LayerActs, inputs: TokenInputs, step: StepState): Promise<void> {
+export async function moeAuxForward(model: MoeHost, p: Program, T: number, a: LayerActs, inputs: TokenInputs, step: StepState): Promise<void> {
   const { gpu, cfg } = model;
   const { m, acts, stats } = moeOf(model, a);
   await moeAuxLoss(gpu, p, routeShape(m, T), cfg.layers, m.auxCoef, acts, inputs.targets, stats, step.tensor);
 }
 
 /** g.dres holds d(xOut) (= d(xm) through the residual); leaves d(h2) in g.dh. */
-export async function moeBackward(model: Transformer, p: Program, l: number, T: number, a: LayerActs, g: GradScratch, step: StepState | null): Promise<void> {
+export async function moeBackward(model: MoeHost, p: Program, l: number, T: number, a: LayerActs, g: GradScratch, step: StepState | null): Promise<void> {
   const { gpu, d, cfg } = model;
   const { m, acts, stats } = moeOf(model, a);
   if (!step) throw new Error('the MoE backward needs the step state');
