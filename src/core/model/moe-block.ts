@@ -17,15 +17,12 @@ import type { StepState } from '../kernels/step-state.ts';
 import { linearBackwardInput, linearBackwardParams, linearForward, mat } from './linear.ts';
 import { expertCount, expertInner, expertStem, routerParam, routerRows, type MoeConfig } from './moe-config.ts';
 import type { Dims, ModelConfig } from './arch/types.ts';
-import type { ParamStore } from './param-store.ts';
+import { expertLoraBackward, expertLoraForward, expertSite, type ExpertLoraHost } from './moe-lora.ts';
 
 /** What the MoE block needs of the model (transformer.ts passes itself). */
-export interface MoeHost {
-  readonly gpu: Gpu;
+export interface MoeHost extends ExpertLoraHost {
   readonly cfg: ModelConfig;
   readonly d: Dims;
-  readonly grads: ParamStore | null;
-  readonly trainsFull: boolean;
   readonly moeStats: Tensor | null;
   w(name: string): Tensor;
 }
@@ -36,6 +33,7 @@ interface LayerActs {
   readonly xm: Tensor;
   readonly up: Tensor;
   readonly act: Tensor;
+  readonly loraT: readonly Tensor[];
   readonly moe?: MoeActs;
 }
 
@@ -44,6 +42,8 @@ interface GradScratch {
   readonly dh: Tensor;
   readonly dup: Tensor;
   readonly dact: Tensor;
+  readonly loraDt: Tensor;
+  readonly dropped: Tensor;
 }
 
 interface TokenInputs {
@@ -82,6 +82,7 @@ function moeOf(model: MoeHost, a: LayerActs): { m: MoeConfig; acts: MoeActs; sta
 /** xOut = xm + Σ_e comb_e · expert_e(h2) (+ the shared expert). a.h2 holds ln2(xm). */
 export async function moeForward(
   model: MoeHost, p: Program, l: number, T: number, a: LayerActs, inputs: TokenInputs, xOut: Tensor, step: StepState | null,
+  dropScratch: Tensor | null,
 ): Promise<void> {
   const { gpu, d } = model;
   const { m, acts, stats } = moeOf(model, a);
@@ -93,17 +94,21 @@ export async function moeForward(
   p.add({ kind: 'copy', src: a.xm.buffer, srcOffset: a.xm.offset * 4, dst: xOut.buffer, dstOffset: xOut.offset * 4, size: T * H * 4 });
   for (let e = 0; e < expertCount(m); e++) {
     const I = expertInner(m, e);
-    await expertHidden(model, p, l, e, T, a);
+    await expertHidden(model, p, l, e, T, a, step, dropScratch);
     await linearForward(gpu, p, T, mat(acts.scaled, I), model.w(`${expertStem(l, e, m)}.down.weight`), H, I, mat(xOut, H), { accumulate: true });
+    await expertLoraForward(model, p, l, expertSite(model.cfg, e, 'down'), T, mat(acts.scaled, I), mat(xOut, H), a.loraT, step, dropScratch);
   }
 }
 
-/** a.up = h2·W_upᵀ (gate|up), a.act = SwiGLU, scaled = comb_e · act. */
-async function expertHidden(model: MoeHost, p: Program, l: number, e: number, T: number, a: LayerActs): Promise<void> {
+/** a.up = h2·W_upᵀ (gate|up) with its LoRA, a.act = SwiGLU, scaled = comb_e · act. */
+async function expertHidden(
+  model: MoeHost, p: Program, l: number, e: number, T: number, a: LayerActs, step: StepState | null, scratch: Tensor | null,
+): Promise<void> {
   const { gpu, d } = model;
   const { m, acts } = moeOf(model, a);
   const I = expertInner(m, e);
   await linearForward(gpu, p, T, mat(a.h2, d.H), model.w(`${expertStem(l, e, m)}.up.weight`), 2 * I, d.H, mat(a.up, 2 * I));
+  await expertLoraForward(model, p, l, expertSite(model.cfg, e, 'up'), T, mat(a.h2, d.H), mat(a.up, 2 * I), a.loraT, step, scratch);
   await swigluForward(gpu, p, a.up, a.act, T, I);
   await moeCombineScale(gpu, p, T, I, routerRows(m), e, acts.comb, a.act, acts.scaled);
 }
@@ -127,15 +132,20 @@ export async function moeBackward(model: MoeHost, p: Program, l: number, T: numb
   for (let e = 0; e < expertCount(m); e++) {
     const I = expertInner(m, e);
     const stem = expertStem(l, e, m);
-    await expertHidden(model, p, l, e, T, a);
+    const up = expertSite(cfg, e, 'up');
+    const down = expertSite(cfg, e, 'down');
+    await expertHidden(model, p, l, e, T, a, step, g.dropped);
+    await expertLoraForward(model, p, l, down, T, mat(acts.scaled, I), null, a.loraT, step, g.dropped);
     await linearBackwardInput(gpu, p, T, dres, model.w(`${stem}.down.weight`), H, I, mat(g.dact, I), false);
     const dDown = grad(`${stem}.down.weight`);
     if (dDown) await linearBackwardParams(gpu, p, T, dres, mat(acts.scaled, I), H, I, dDown);
+    await expertLoraBackward(model, p, l, down, T, mat(acts.scaled, I), dres, mat(g.dact, I), a.loraT, g, step);
     await moeCombineBackward(gpu, p, T, I, R, e, acts.comb, a.act, g.dact, acts.dcomb);
     await swigluBackward(gpu, p, a.up, g.dact, g.dup, T, I);
     await linearBackwardInput(gpu, p, T, mat(g.dup, 2 * I), model.w(`${stem}.up.weight`), 2 * I, H, mat(g.dh, H), e > 0);
     const dUp = grad(`${stem}.up.weight`);
     if (dUp) await linearBackwardParams(gpu, p, T, mat(g.dup, 2 * I), mat(a.h2, H), 2 * I, H, dUp);
+    await expertLoraBackward(model, p, l, up, T, mat(a.h2, H), mat(g.dup, 2 * I), mat(g.dh, H), a.loraT, g, step);
   }
   await moeRouteBackward(gpu, p, routeShape(m, T), cfg.layers, m.auxCoef, acts, acts.dcomb, stats, step.tensor, acts.dlogits);
   await linearBackwardInput(gpu, p, T, mat(acts.dlogits, R), model.w(routerParam(l)), R, H, mat(g.dh, H), true);

@@ -13,7 +13,8 @@ import { ropeParameters, type ModelConfig } from './config.ts';
 import { linearInFeatures, quantizedLinear } from './base-quant.ts';
 import { dims, layerParam, type Dims } from './layout.ts';
 import { linearBackwardInput, linearBackwardParams, linearForward, mat, type LinearWeight, type Mat } from './linear.ts';
-import type { LoraAdapter, LoraModule, Site } from './lora.ts';
+import type { ExpertSite, LoraAdapter, LoraModule, Site } from './lora.ts';
+import { isExpertSite, siteParam } from './moe-lora.ts';
 import { doraBackward } from './dora-layer.ts';
 import { allocMoeActs, allocMoeStats, moeBackward, moeForward, type MoeActs } from './moe-block.ts';
 import type { ParamStore } from './param-store.ts';
@@ -127,8 +128,9 @@ export class Transformer {
     return this.w(layerParam(l, name));
   }
 
-  /** A linear weight of layer l (`qkv`, `o`, `up`, `down`), f32 or quantised. */
-  lin(l: number, site: 'qkv' | 'o' | 'up' | 'down'): LinearWeight {
+  /** A linear weight of layer l (`qkv`, `o`, `up`, `down`), f32 or quantised; an MoE expert's (moe-lora.ts) in f32. */
+  lin(l: number, site: Site | ExpertSite): LinearWeight {
+    if (isExpertSite(site)) return this.w(siteParam(this.cfg, l, site));
     const stem = layerParam(l, site);
     const half = halfWeight(this.weights.store, `${stem}.weight`);
     if (half) return half;
@@ -153,7 +155,7 @@ export class Transformer {
     return this.cfg.tiedEmbeddings ? 'embed' : 'head';
   }
 
-  loraModules(l: number, site: Site): LoraModule[] {
+  loraModules(l: number, site: Site | ExpertSite): LoraModule[] {
     return this.lora ? this.lora.modules.filter((m) => m.layer === l && m.site === site) : [];
   }
 
@@ -283,7 +285,7 @@ export class Transformer {
 
     const ln2 = this.norm('ln2', l, T, a.xm, a.st2);
     await normForward(gpu, p, ln2, a.h2);
-    if (cfg.moe) return moeForward(this, p, l, T, a, inputs, xOut, step);
+    if (cfg.moe) return moeForward(this, p, l, T, a, inputs, xOut, step, dropScratch);
     await linearForward(gpu, p, T, mat(a.h2, H), this.lin(l, 'up'), d.upDim, H, mat(a.up, d.upDim), { bias: cfg.mlpBias ? this.lw(l, 'up.bias') : undefined });
     await this.loraForward(p, l, 'up', T, mat(a.h2, H), mat(a.up, d.upDim), a, step, dropScratch);
     if (d.gated) await swigluForward(gpu, p, a.up, a.act, T, d.inner);
