@@ -45,7 +45,10 @@ export type ExpertModuleId =
   | `mlp.experts.${number}.${'gate_proj' | 'up_proj' | 'down_proj'}`
   | `mlp.shared_expert.${string}`;
 
-const EXPERT_ID_RE = /^(?:block_sparse_moe\.experts\.(\d+)\.(w[123])|mlp\.experts\.(\d+)\.(gate_proj|up_proj|down_proj)|mlp\.shared_expert\.(gate_proj|up_proj|down_proj))$/;
+const EXPERT_ID_RE = new RegExp(
+  '^(?:block_sparse_moe\\.experts\\.(\\d+)\\.(w[123])|mlp\\.experts\\.(\\d+)\\.(gate_proj|up_proj|down_proj)'
+  + '|mlp\\.shared_expert\\.(gate_proj|up_proj|down_proj))$',
+);
 
 /** An expert module id's expert (-1 for the shared expert) and projection; null for other ids. */
 export function parseExpertModule(id: string): { expert: number; proj: 'gate' | 'up' | 'down' } | null {
