@@ -9,6 +9,7 @@ import { nodeFileTree } from '../../src/platform/node-files.ts';
 import type { ModelConfig } from '../../src/core/model/config.ts';
 import type { Transformer } from '../../src/core/model/transformer.ts';
 import { LoraAdapter } from '../../src/core/model/lora.ts';
+import { Generator } from '../../src/core/model/generate.ts';
 import { resolveTargets } from '../../src/core/formats/peft.ts';
 import { SafetensorsFile } from '../../src/core/formats/safetensors.ts';
 import { bytesSource, type FileTree } from '../../src/core/formats/bytes.ts';
@@ -243,6 +244,19 @@ async function checkLora(config: Record<string, unknown>, seed: number, probed: 
   }
   expect(checked).toBe(probed.length * 4);
   plan.destroy();
+
+  // Greedy decoding through the KV cache (one token at a time through the experts) picks the reference's argmax.
+  const gen = new Generator(model);
+  const prompt = ids.slice(0, 4);
+  const out = await gen.generate(prompt, { maxNewTokens: 4, greedy: true, ignoreEos: true });
+  const seqIds = [...prompt];
+  for (let i = 0; i < 4; i++) {
+    const logits = moeReference(cfg, merged(base, mods, r, s), seqIds, seqIds.length).logits;
+    const last = logits.subarray((seqIds.length - 1) * V, seqIds.length * V);
+    seqIds.push(last.indexOf(Math.max(...last)));
+  }
+  expect(out.ids).toEqual(seqIds.slice(prompt.length));
+  gen.destroy();
 
   // PEFT export: HF key names for attention and experts; the folder loads back with the same factors.
   const files = await model.lora.save(gpu, null);
