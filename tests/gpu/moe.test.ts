@@ -10,6 +10,7 @@ import type { ModelConfig } from '../../src/core/model/config.ts';
 import type { Transformer } from '../../src/core/model/transformer.ts';
 import { LoraAdapter } from '../../src/core/model/lora.ts';
 import { Generator } from '../../src/core/model/generate.ts';
+import { mergeLora } from '../../src/core/model/merge.ts';
 import { resolveTargets } from '../../src/core/formats/peft.ts';
 import { SafetensorsFile } from '../../src/core/formats/safetensors.ts';
 import { bytesSource, type FileTree } from '../../src/core/formats/bytes.ts';
@@ -272,6 +273,13 @@ async function checkLora(config: Record<string, unknown>, seed: number, probed: 
   const m0 = back.modules.find((m) => `${m.layer}.${m.id}` === probed[1])!;
   expect(Array.from(await readTensor(gpu, back.store.get(m0.b)))).toEqual(Array.from(await readTensor(gpu, model.lora.store.get(m0.b))));
   back.destroy();
+
+  // Merging writes W + s·B·A into the attention and expert weights: the same logits without the adapter.
+  await mergeLora(model);
+  const mergedPlan = await StepPlan.build(model, { batch: B, seq: S, train: false, keepLogits: true }, step);
+  await runStep(gpu, mergedPlan, null, step, [{ ids, labels }], 0, 0).done;
+  expect(relError(await readLogits(mergedPlan, T, V), ref.logits)).toBeLessThan(1e-4);
+  mergedPlan.destroy();
   step.destroy();
   model.destroy();
 }
