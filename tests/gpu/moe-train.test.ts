@@ -18,8 +18,8 @@ const QWEN2_MOE_SMALL = {
 };
 
 describe('training a mixture-of-experts model', () => {
-  for (const method of ['lora', 'full'] as const) {
-    it(`${method}: the loss falls on a memorisable batch, and the memory estimate (experts counted) is within 15% of the ledger`, async () => {
+  for (const [method, recompute] of [['lora', false], ['full', false], ['lora', true]] as const) {
+    it(`${method}${recompute ? ' with activation recomputation' : ''}: the loss falls on a memorisable batch, and the memory estimate (experts counted) is within 15% of the ledger`, async () => {
       const gpu = await testGpu();
       gpu.pool.trim();
       const base = gpu.ledger.total;
@@ -29,7 +29,7 @@ describe('training a mixture-of-experts model', () => {
       const lora = { r: 8, alpha: 16, dropout: 0.05 };
       const targets = resolveTargets(model.cfg.arch, 'all-linear', { shape: model.cfg });
       if (method === 'lora') model.lora = LoraAdapter.create(gpu, model.cfg, { ...lora, rslora: false, targets }, 1);
-      const config = trainConfig({ method, batch: 2, steps: 12, lr: method === 'lora' ? 1e-2 : 3e-3, lora });
+      const config = trainConfig({ method, batch: 2, steps: 12, gradCheckpointing: recompute, lr: method === 'lora' ? 1e-2 : 3e-3, lora });
       const row = (k: number) => {
         const ids = Array.from({ length: seq }, (_, i) => (i * 7 + k * 31) % 211);
         return { inputIds: ids, labels: ids };
@@ -45,10 +45,10 @@ describe('training a mixture-of-experts model', () => {
       const modules = linearModules(model.cfg.arch, model.cfg).filter((m) => targets.includes(m.id)).map((m) => m.features(model.cfg));
       expect(modules.length).toBe(4 + 3 * 7);
       const parts = estimateTrainingMemory(model.cfg, {
-        method, batch: 2, seq, r: lora.r, loraModules: modules, loraDropout: lora.dropout, gradCheckpointing: false, validation: true,
+        method, batch: 2, seq, r: lora.r, loraModules: modules, loraDropout: lora.dropout, gradCheckpointing: recompute, validation: true,
       });
       const estimate = Object.values(parts).reduce((a, b) => a + b, 0);
-      console.log(`moe ${method}: loss ${first.toFixed(3)} → ${last.toFixed(3)}; estimate ${(estimate / 2 ** 20).toFixed(2)} MiB, measured ${(measured / 2 ** 20).toFixed(2)} MiB`);
+      console.log(`moe ${method}${recompute ? ' recompute' : ''}: loss ${first.toFixed(3)} → ${last.toFixed(3)}; estimate ${(estimate / 2 ** 20).toFixed(2)} MiB, measured ${(measured / 2 ** 20).toFixed(2)} MiB`);
       expect(Math.abs(estimate - measured) / measured).toBeLessThan(0.15);
       trainer.destroy();
       model.destroy();
