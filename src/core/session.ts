@@ -134,7 +134,7 @@ export class Session {
   /** A fresh adapter with PEFT's initialisation (B = 0: the model starts unchanged). */
   newAdapter(o: LoraOptions, seed: number): AdapterInfo {
     const m = this.requireModel();
-    const targets = resolveTargets(m.cfg.arch, o.targets === 'all-linear' ? 'all-linear' : [...o.targets]);
+    const targets = resolveTargets(m.cfg.arch, o.targets === 'all-linear' ? 'all-linear' : [...o.targets], { shape: m.cfg });
     this.setAdapter(LoraAdapter.create(this.gpu, m.cfg, { r: o.r, alpha: o.alpha, dropout: o.dropout, rslora: o.rslora, targets, dora: o.dora }, seed));
     return this.adapterInfo()!;
   }

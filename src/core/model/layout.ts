@@ -2,6 +2,7 @@ import { archSpec } from './arch/index.ts';
 import type { Dims, ModelConfig, Placement, PlacementBuilder } from './arch/types.ts';
 import { layerParam } from './arch/param-names.ts';
 import type { ParamSpec } from './param-store.ts';
+import { moeParamSpecs } from './moe-layout.ts';
 
 export type { Dims, Placement } from './arch/types.ts';
 export { layerParam } from './arch/param-names.ts';
@@ -58,6 +59,10 @@ export function paramSpecs(cfg: ModelConfig, chunks: readonly { start: number; r
     if (cfg.postNorms) L('post_attn_norm.weight', [d.H], false);
     L('ln2.weight', [d.H], false);
     if (ln) L('ln2.bias', [d.H], false);
+    if (cfg.moe) {
+      specs.push(...moeParamSpecs(cfg, i));
+      continue;
+    }
     L('up.weight', [d.upDim, d.H], true);
     if (cfg.mlpBias) L('up.bias', [d.upDim], false);
     L('down.weight', [d.H, d.inner], true);

@@ -5,6 +5,7 @@ import { statsPerRow } from '../kernels/norm.ts';
 import { q4Groups, q4WordsPerRow } from '../kernels/matmul-q4.ts';
 import type { BaseQuant } from './base-quant.ts';
 import { extraGradScratch, extraLayerActs, extraLayerWeights, extraTables } from './block-extras-memory.ts';
+import { moeLayerActs, moeLayerWeights } from './moe-memory.ts';
 
 export interface TrainingShape {
   readonly method: 'lora' | 'full';
@@ -42,13 +43,15 @@ export function estimateTrainingMemory(cfg: ModelConfig, s: TrainingShape): Reco
     2 * d.H * (cfg.norm === 'layernorm' ? 2 : 1) + linear(d.qkvDim, d.H) + (cfg.attentionBias ? align(d.qkvDim) : 0) +
     linear(d.H, d.qDim) + (cfg.oBias ? align(d.H) : 0) + linear(d.upDim, d.H) + (cfg.mlpBias ? align(d.upDim) + align(d.H) : 0) + linear(d.H, d.inner) +
     extraLayerWeights(cfg);
+  // MoE layers hold a router and experts (moe-memory.ts) instead of the one dense MLP.
+  const layerWeights = cfg.moe ? perLayerWeights - linear(d.upDim, d.H) - linear(d.H, d.inner) + moeLayerWeights(cfg, align) : perLayerWeights;
   const tables = (cfg.tiedEmbeddings ? 1 : 2) * align(cfg.vocabSize * d.H) + (cfg.arch === 'gpt2' ? align(cfg.maxPositions * d.H) : 0);
-  const weights = (L * perLayerWeights + tables + 2 * d.H) * f + (cfg.rope ? cfg.maxPositions * cfg.headDim * f : 0) + extraTables(cfg) * f;
+  const weights = (L * layerWeights + tables + 2 * d.H) * f + (cfg.rope ? cfg.maxPositions * cfg.headDim * f : 0) + extraTables(cfg) * f;
   const adapterElements = L * s.loraModules.reduce((n, m) => n + align(s.r * m.in) + align(m.out * s.r), 0);
   const trainable = s.method === 'full' ? weights : adapterElements * f;
 
   const loraActs = s.method === 'lora' ? s.loraModules.length * T * s.r : 0;
-  const layerActs = T * (2 * d.H + 2 * ln + d.qkvDim + d.qDim + d.heads + d.H + d.upDim + d.inner) + loraActs + extraLayerActs(cfg, T);
+  const layerActs = T * (2 * d.H + 2 * ln + d.qkvDim + d.qDim + d.heads + d.H + d.upDim + d.inner) + loraActs + extraLayerActs(cfg, T) + (cfg.moe ? moeLayerActs(cfg, T) : 0);
   const savedLayers = s.gradCheckpointing ? 1 : L;
   const residual = (L + 1) * T * d.H;
   const keep = keepsLogits(T, cfg.vocabSize, { train: true });

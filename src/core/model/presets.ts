@@ -56,6 +56,14 @@ export const PRESETS: Readonly<Record<string, Record<string, unknown>>> = {
   },
   'gemma-3-270m': gemma3Preset({ hidden_size: 640, intermediate_size: 2048, num_hidden_layers: 18 }),
   'gemma-3-1b': gemma3Preset({ hidden_size: 1152, intermediate_size: 6912, num_hidden_layers: 26 }),
+  // Isotonic/TinyMixtral-4x248M-MoE: four TinyMistral-248M MLPs as experts, top-2; 701M parameters,
+  // about 400M active per token. The small real MoE that fits this engine's memory planner.
+  'tinymixtral-4x248m': {
+    architectures: ['MixtralForCausalLM'], model_type: 'mixtral', hidden_size: 1024, intermediate_size: 4096, num_hidden_layers: 12,
+    num_attention_heads: 32, num_key_value_heads: 8, vocab_size: 32005, max_position_embeddings: 32768, rms_norm_eps: 1e-6,
+    rope_theta: 10000, tie_word_embeddings: false, hidden_act: 'silu', num_local_experts: 4, num_experts_per_tok: 2,
+    router_aux_loss_coef: 0.001, bos_token_id: 1, eos_token_id: 2, torch_dtype: 'float32',
+  },
 };
 
 export interface RandomTensor {

@@ -9,6 +9,7 @@ import { scaleRows } from '../kernels/row-scale.ts';
 import { Slot, type StepState } from '../kernels/step-state.ts';
 import type { GradScratch, LayerActs, TokenInputs, Transformer } from './transformer.ts';
 import { keepsLogits, logitsChunkRows } from './logits-chunks.ts';
+import { moeAuxForward } from './moe-block.ts';
 
 /** One micro-batch: B sequences of S tokens, row-major. */
 export interface Batch {
@@ -135,6 +136,7 @@ export class StepPlan {
     await crossEntropyFinish(gpu, this.forward, T, this.inputs.targets, stats, this.rowLoss);
     const partials = this.alloc(partialsFor([T]), 'loss-partials');
     await sumInto(gpu, this.forward, [{ x: this.rowLoss, n: T }], partials, this.step.tensor, Slot.lossSum, { accumulate: true });
+    if (opts.train && cfg.moe) await moeAuxForward(model, this.forward, T, acts[L - 1]!, this.inputs, this.step);
     if (!this.backward) return;
 
     // Backward: the head, then the layers in reverse, then the embedding.

@@ -13,8 +13,10 @@ import { ropeParameters, type ModelConfig } from './config.ts';
 import { linearInFeatures, quantizedLinear } from './base-quant.ts';
 import { dims, layerParam, type Dims } from './layout.ts';
 import { linearBackwardInput, linearBackwardParams, linearForward, mat, type LinearWeight, type Mat } from './linear.ts';
-import type { LoraAdapter, LoraModule, Site } from './lora.ts';
+import type { ExpertSite, LoraAdapter, LoraModule, Site } from './lora.ts';
+import { isExpertSite, siteParam } from './moe-lora.ts';
 import { doraBackward } from './dora-layer.ts';
+import { allocMoeActs, allocMoeStats, moeBackward, moeForward, type MoeActs } from './moe-block.ts';
 import type { ParamStore } from './param-store.ts';
 import { halfWeight } from './precision.ts';
 import { qkNormBackward, qkNormForward, type QkNormTensors } from './qk-norm.ts';
@@ -48,6 +50,8 @@ export interface LayerActs {
   readonly mlpOutStats: Tensor;
   /** u32 query then key bounds of a sliding-window layer (models with such layers; else 1 element). */
   readonly windowBounds: Tensor;
+  /** Routing of a mixture-of-experts layer (moe-block.ts). */
+  readonly moe?: MoeActs;
 }
 
 /** Gradient scratch shared by every layer's backward. */
@@ -88,6 +92,8 @@ export class Transformer {
   readonly ropePositions: number;
   /** Gradients of the trainable parameters (weights for full fine-tuning, the adapter for LoRA). */
   grads: ParamStore | null = null;
+  /** Routing statistics of every MoE layer for the load-balancing loss (moe-block.ts). */
+  readonly moeStats: Tensor | null;
   private trainFull = false;
 
   constructor(
@@ -97,6 +103,7 @@ export class Transformer {
     public lora: LoraAdapter | null = null,
   ) {
     this.d = dims(cfg);
+    this.moeStats = cfg.moe ? allocMoeStats(gpu, cfg.layers, cfg.moe) : null;
     if (cfg.rope) {
       const { invFreq, attentionScaling } = ropeParameters(cfg);
       this.ropePositions = cfg.maxPositions;
@@ -137,8 +144,9 @@ export class Transformer {
     return this.w(layerParam(l, name));
   }
 
-  /** A linear weight of layer l (`qkv`, `o`, `up`, `down`), f32 or quantised. */
-  lin(l: number, site: 'qkv' | 'o' | 'up' | 'down'): LinearWeight {
+  /** A linear weight of layer l (`qkv`, `o`, `up`, `down`), f32 or quantised; an MoE expert's (moe-lora.ts) in f32. */
+  lin(l: number, site: Site | ExpertSite): LinearWeight {
+    if (isExpertSite(site)) return this.w(siteParam(this.cfg, l, site));
     const stem = layerParam(l, site);
     const half = halfWeight(this.weights.store, `${stem}.weight`);
     if (half) return half;
@@ -163,7 +171,7 @@ export class Transformer {
     return this.cfg.tiedEmbeddings ? 'embed' : 'head';
   }
 
-  loraModules(l: number, site: Site): LoraModule[] {
+  loraModules(l: number, site: Site | ExpertSite): LoraModule[] {
     return this.lora ? this.lora.modules.filter((m) => m.layer === l && m.site === site) : [];
   }
 
@@ -300,6 +308,7 @@ export class Transformer {
 
     const ln2 = this.norm('ln2', l, T, a.xm, a.st2);
     await normForward(gpu, p, ln2, a.h2);
+    if (cfg.moe) return moeForward(this, p, l, T, a, inputs, xOut, step, dropScratch);
     await linearForward(gpu, p, T, mat(a.h2, H), this.lin(l, 'up'), d.upDim, H, mat(a.up, d.upDim), { bias: cfg.mlpBias ? this.lw(l, 'up.bias') : undefined });
     await this.loraForward(p, l, 'up', T, mat(a.h2, H), mat(a.up, d.upDim), a, step, dropScratch);
     if (d.gated && cfg.act === 'gelu_new') await gegluForward(gpu, p, a.up, a.act, T, d.inner);
@@ -351,7 +360,10 @@ export class Transformer {
     const gw = (n: string) => this.gw(layerParam(l, n));
     const dres = mat(g.dres, H);
 
-    // MLP: xOut = xm + down(act(up(ln2(xm)))) (with post-norms: xm + norm(down(...)))
+    // MLP: xOut = xm + down(act(up(ln2(xm)))) (with post-norms: xm + norm(down(...))), or the mixture of experts
+    // (moe-block.ts). The dense path is left unindented inside its else to keep this shared file's diff small.
+    if (cfg.moe) await moeBackward(this, p, l, T, a, g, step);
+    else {
     if (cfg.postNorms) await postNormBackward(this, p, 'post_mlp_norm', l, T, { out: a.mlpOut, stats: a.mlpOutStats }, g.dres, g.dPostNorm);
     const dDown = cfg.postNorms ? mat(g.dPostNorm, H) : dres;
     await linearBackwardInput(gpu, p, T, dDown, this.lin(l, 'down'), H, d.inner, mat(g.dact, d.inner), false);
@@ -369,6 +381,7 @@ export class Transformer {
       await linearBackwardParams(gpu, p, T, mat(g.dup, d.upDim), mat(a.h2, H), d.upDim, H, gw('up.weight')!, dBias);
     }
     await this.loraBackward(p, l, 'up', T, mat(a.h2, H), mat(g.dup, d.upDim), mat(g.dh, H), a, g, step);
+    }
     const ln2 = this.norm('ln2', l, T, a.xm, a.st2);
     await normBackward(gpu, p, ln2, g.dh, g.dres, true);
     await this.normParamGrad(p, 'ln2', l, ln2, g.dh);
@@ -417,6 +430,7 @@ export class Transformer {
       loraT,
       ...this.allocPostNormActs(T, alloc),
       windowBounds: alloc(windowBoundsElements(this.cfg, T), 'window-bounds'),
+      loraT, moe: this.cfg.moe ? allocMoeActs(this.cfg.moe, T, alloc) : undefined,
     };
   }
 
@@ -443,6 +457,7 @@ export class Transformer {
     this.weights.destroy();
     if (this.ropeTable) this.gpu.destroyBuffer(this.ropeTable.buffer);
     if (this.localRopeTable) this.gpu.destroyBuffer(this.localRopeTable.buffer);
+    if (this.moeStats) this.gpu.destroyBuffer(this.moeStats.buffer);
   }
 }
 

@@ -3,6 +3,7 @@
  * dimensions, the map from Hugging Face tensors to tabtune's parameters, and the declaration itself.
  */
 import type { ConfigReader } from './config-reader.ts';
+import type { MoeConfig } from '../moe-config.ts';
 
 /** A registered `model_type` (see arch/index.ts). */
 export type Architecture = string;
@@ -71,6 +72,8 @@ export interface ModelConfig {
   attentionScale?: number;
   /** Sliding-window layers (Gemma 3's "sliding_attention"), with their own RoPE settings. */
   localAttention?: LocalAttention;
+  /** Sparse mixture-of-experts MLP in every layer (Mixtral, Qwen2-MoE; moe-config.ts); absent for dense MLPs. */
+  moe?: MoeConfig;
   /** Weights dtype as the config states it (`dtype`, or transformers 4's `torch_dtype`), e.g. "bfloat16". */
   dtype: string;
   /**
