@@ -16,6 +16,7 @@ import { linearBackwardInput, linearBackwardParams, linearForward, mat, type Lin
 import type { LoraAdapter, LoraModule, Site } from './lora.ts';
 import { doraBackward } from './dora-layer.ts';
 import type { ParamStore } from './param-store.ts';
+import { lowestTrainedLayer, trainedGradStore, type TrainsWeight } from './frozen-grads.ts';
 import { halfWeight } from './precision.ts';
 import { qkNormBackward, qkNormForward, type QkNormTensors } from './qk-norm.ts';
 import type { ModelWeights } from './weights.ts';
@@ -74,6 +75,8 @@ export class Transformer {
   /** Gradients of the trainable parameters (weights for full fine-tuning, the adapter for LoRA). */
   grads: ParamStore | null = null;
   private trainFull = false;
+  /** Full fine-tuning with frozen weights: the weights that train (the rest get no gradient work). */
+  private trains: TrainsWeight | null = null;
 
   constructor(
     readonly gpu: Gpu,
@@ -96,8 +99,11 @@ export class Transformer {
     return this.trainFull;
   }
 
-  /** Chooses what trains: 'full' (every weight), 'lora' (the adapter) or 'none'; allocates gradients. */
-  setTrainable(what: 'full' | 'lora' | 'none'): void {
+  /**
+   * Chooses what trains: 'full' (every weight, or those `trains` names), 'lora' (the adapter) or
+   * 'none'; allocates gradients.
+   */
+  setTrainable(what: 'full' | 'lora' | 'none', trains?: TrainsWeight): void {
     this.grads?.destroy();
     this.grads = null;
     const quant = this.weights.quant;
@@ -106,7 +112,8 @@ export class Transformer {
       throw new Error('an f16 base trains with LoRA only (full fine-tuning keeps f32 weights: --precision f32)');
     }
     this.trainFull = what === 'full';
-    if (what === 'full') this.grads = this.weights.store.mirror('gradients', 'grads');
+    this.trains = what === 'full' && trains ? trains : null;
+    if (what === 'full') this.grads = this.trains ? trainedGradStore(this.gpu, this.weights.store, this.trains) : this.weights.store.mirror('gradients', 'grads');
     if (what === 'lora') {
       if (!this.lora) throw new Error('no LoRA adapter to train');
       this.grads = this.lora.store.mirror('gradients', 'lora-grads');
@@ -129,9 +136,19 @@ export class Transformer {
     return quantizedLinear(this.weights.store, stem, linearInFeatures(this.cfg, site)) ?? this.w(`${stem}.weight`);
   }
 
-  /** Gradient of a base weight, or undefined when base weights are frozen. */
+  /** Gradient of a base weight, or undefined when it is frozen. */
   private gw(name: string): Tensor | undefined {
-    return this.trainFull ? this.grads!.get(name) : undefined;
+    return this.trainFull && (!this.trains || this.trains(name)) ? this.grads!.get(name) : undefined;
+  }
+
+  /** Gradients of the LM head's chunks, or null when the head is frozen. */
+  headGrads(): EmbeddingChunk[] | null {
+    return this.gw(`${this.headPrefix()}.0`) ? this.tableChunks(this.headPrefix(), this.grads!) : null;
+  }
+
+  /** Whether layer l's backward is needed: something trains at or below it (LoRA and plain full: every layer). */
+  backwardReaches(l: number): boolean {
+    return !this.trains || l >= lowestTrainedLayer(this.weights.store.names, this.cfg.layers, this.trains);
   }
 
   private has(name: string): boolean {
@@ -160,10 +177,11 @@ export class Transformer {
   }
 
   async normParamGrad(p: Program, kind: 'ln1' | 'ln2' | 'final', l: number, args: NormArgs, dy: Tensor): Promise<void> {
-    if (!this.trainFull) return;
     const prefix = kind === 'final' ? 'norm' : layerParam(l, kind);
-    const dBias = this.has(`${prefix}.bias`) ? this.grads!.get(`${prefix}.bias`) : undefined;
-    await normParamGrads(this.gpu, p, args, dy, this.grads!.get(`${prefix}.weight`), dBias);
+    const dWeight = this.gw(`${prefix}.weight`);
+    if (!dWeight) return;
+    const dBias = this.has(`${prefix}.bias`) ? this.gw(`${prefix}.bias`) : undefined;
+    await normParamGrads(this.gpu, p, args, dy, dWeight, dBias);
   }
 
   /** x0 = embed(ids) (+ learned positions, GPT-2). */
@@ -175,9 +193,8 @@ export class Transformer {
   }
 
   async embedBackward(p: Program, T: number, inputs: TokenInputs, dx0: Tensor): Promise<void> {
-    if (!this.trainFull) return;
-    await embeddingBackward(this.gpu, p, inputs.ids, dx0, this.tableChunks('embed', this.grads!), T, this.d.H);
-    if (this.cfg.learnedPositions) {
+    if (this.gw('embed.0')) await embeddingBackward(this.gpu, p, inputs.ids, dx0, this.tableChunks('embed', this.grads!), T, this.d.H);
+    if (this.cfg.learnedPositions && this.gw('pos')) {
       await embeddingBackward(this.gpu, p, inputs.positions, dx0, [{ table: this.grads!.get('pos'), rowStart: 0, rows: this.cfg.maxPositions }], T, this.d.H);
     }
   }
@@ -314,18 +331,14 @@ export class Transformer {
 
     // MLP: xOut = xm + down(act(up(ln2(xm))))
     await linearBackwardInput(gpu, p, T, dres, this.lin(l, 'down'), H, d.inner, mat(g.dact, d.inner), false);
-    if (this.trainFull) {
-      const dBias = cfg.mlpBias ? gw('down.bias') : undefined;
-      await linearBackwardParams(gpu, p, T, dres, mat(a.act, d.inner), H, d.inner, gw('down.weight')!, dBias);
-    }
+    const dDown = gw('down.weight');
+    if (dDown) await linearBackwardParams(gpu, p, T, dres, mat(a.act, d.inner), H, d.inner, dDown, cfg.mlpBias ? gw('down.bias') : undefined);
     await this.loraBackward(p, l, 'down', T, mat(a.act, d.inner), dres, mat(g.dact, d.inner), a, g, step);
     if (d.gated) await swigluBackward(gpu, p, a.up, g.dact, g.dup, T, d.inner);
     else await activationBackward(gpu, p, cfg.act, a.up, g.dact, g.dup, T * d.inner);
     await linearBackwardInput(gpu, p, T, mat(g.dup, d.upDim), this.lin(l, 'up'), d.upDim, H, mat(g.dh, H), false);
-    if (this.trainFull) {
-      const dBias = cfg.mlpBias ? gw('up.bias') : undefined;
-      await linearBackwardParams(gpu, p, T, mat(g.dup, d.upDim), mat(a.h2, H), d.upDim, H, gw('up.weight')!, dBias);
-    }
+    const dUp = gw('up.weight');
+    if (dUp) await linearBackwardParams(gpu, p, T, mat(g.dup, d.upDim), mat(a.h2, H), d.upDim, H, dUp, cfg.mlpBias ? gw('up.bias') : undefined);
     await this.loraBackward(p, l, 'up', T, mat(a.h2, H), mat(g.dup, d.upDim), mat(g.dh, H), a, g, step);
     const ln2 = this.norm('ln2', l, T, a.xm, a.st2);
     await normBackward(gpu, p, ln2, g.dh, g.dres, true);
@@ -333,7 +346,8 @@ export class Transformer {
 
     // Attention: xm = x + o(attn(rope(qkv(ln1(x)))))
     await linearBackwardInput(gpu, p, T, dres, this.lin(l, 'o'), H, d.qDim, mat(g.datt, d.qDim), false);
-    if (this.trainFull) await linearBackwardParams(gpu, p, T, dres, mat(a.att, d.qDim), H, d.qDim, gw('o.weight')!, cfg.oBias ? gw('o.bias') : undefined);
+    const dO = gw('o.weight');
+    if (dO) await linearBackwardParams(gpu, p, T, dres, mat(a.att, d.qDim), H, d.qDim, dO, cfg.oBias ? gw('o.bias') : undefined);
     await this.loraBackward(p, l, 'o', T, mat(a.att, d.qDim), dres, mat(g.datt, d.qDim), a, g, step);
     await attentionBackward(gpu, p, {
       ...this.attentionArgs(T, S, a, inputs), dO: g.datt, keyBounds: inputs.kBounds, delta: g.delta, grad: g.dqkv,
@@ -344,14 +358,12 @@ export class Transformer {
       await rope(gpu, p, { ...common, x: { ...g.dqkv, offset: g.dqkv.offset + d.qDim }, heads: d.kvHeads }, true);
     }
     if (cfg.qkNorm) {
-      const dw = this.trainFull ? { q: gw('q_norm.weight')!, k: gw('k_norm.weight')! } : undefined;
-      await qkNormBackward(gpu, p, d, T, cfg.normEps, this.qkNorm(l, a), g.dqkv, dw);
+      const [q, k] = [gw('q_norm.weight'), gw('k_norm.weight')];
+      await qkNormBackward(gpu, p, d, T, cfg.normEps, this.qkNorm(l, a), g.dqkv, q && k ? { q, k } : undefined);
     }
     await linearBackwardInput(gpu, p, T, mat(g.dqkv, d.qkvDim), this.lin(l, 'qkv'), d.qkvDim, H, mat(g.dh, H), false);
-    if (this.trainFull) {
-      const dBias = cfg.attentionBias ? gw('qkv.bias') : undefined;
-      await linearBackwardParams(gpu, p, T, mat(g.dqkv, d.qkvDim), mat(a.h1, H), d.qkvDim, H, gw('qkv.weight')!, dBias);
-    }
+    const dQkv = gw('qkv.weight');
+    if (dQkv) await linearBackwardParams(gpu, p, T, mat(g.dqkv, d.qkvDim), mat(a.h1, H), d.qkvDim, H, dQkv, cfg.attentionBias ? gw('qkv.bias') : undefined);
     await this.loraBackward(p, l, 'qkv', T, mat(a.h1, H), mat(g.dqkv, d.qkvDim), mat(g.dh, H), a, g, step);
     const ln1 = this.norm('ln1', l, T, x, a.st1);
     await normBackward(gpu, p, ln1, g.dh, g.dres, true);
