@@ -113,7 +113,10 @@ export class Transformer {
     }
     this.trainFull = what === 'full';
     this.trains = what === 'full' && trains ? trains : null;
-    if (what === 'full') this.grads = this.trains ? trainedGradStore(this.gpu, this.weights.store, this.trains) : this.weights.store.mirror('gradients', 'grads');
+    if (what === 'full') {
+      const store = this.weights.store;
+      this.grads = this.trains ? trainedGradStore(this.gpu, store, this.trains) : store.mirror('gradients', 'grads');
+    }
     if (what === 'lora') {
       if (!this.lora) throw new Error('no LoRA adapter to train');
       this.grads = this.lora.store.mirror('gradients', 'lora-grads');
