@@ -150,7 +150,8 @@ export async function run(p: Parsed, out: Output): Promise<void> {
 export function perplexityTable(r: CptResult): string[] {
   const row = (label: string, b: Perplexity, a: Perplexity) => {
     const change = ((a.perplexity / b.perplexity - 1) * 100).toFixed(1);
-    return `${label.padEnd(34)}${b.perplexity.toFixed(2).padStart(10)}${a.perplexity.toFixed(2).padStart(10)}${`${change[0] === '-' ? '' : '+'}${change}%`.padStart(10)}`;
+    const signed = `${change.startsWith('-') ? '' : '+'}${change}%`;
+    return `${label.padEnd(34)}${b.perplexity.toFixed(2).padStart(10)}${a.perplexity.toFixed(2).padStart(10)}${signed.padStart(10)}`;
   };
   return [
     `${'perplexity'.padEnd(34)}${'before'.padStart(10)}${'after'.padStart(10)}${'change'.padStart(10)}`,
