@@ -7,7 +7,8 @@ import { loadTransformer } from '../../src/core/model/load.ts';
 import { estimateTrainingMemory } from '../../src/core/model/memory.ts';
 import { StepPlan } from '../../src/core/model/step-plan.ts';
 import { trainConfig } from '../../src/core/train/config.ts';
-import { frozenWeights, type FreezeOptions } from '../../src/core/train/freeze.ts';
+import type { FreezeOptions } from '../../src/core/train/freeze.ts';
+import { trainedWeights } from '../../src/core/train/param-groups.ts';
 import { runStep } from '../../src/core/train/step.ts';
 import { trainedParameters } from '../../src/core/train/trained-count.ts';
 import { nodeFileTree } from '../../src/platform/node-files.ts';
@@ -23,7 +24,7 @@ async function oneStep(freeze?: FreezeOptions) {
   const gpu = await testGpu();
   const model = await loadTransformer(gpu, nodeFileTree(DIR));
   const config = trainConfig({ method: 'full', steps: 1, ...(freeze && { freeze }) });
-  model.setTrainable('full', frozenWeights(config, model.cfg));
+  model.setTrainable('full', trainedWeights(config, model.cfg));
   const step = new StepState(gpu);
   const plan = await StepPlan.build(model, { batch: B, seq: S, train: true }, step);
   try {
@@ -57,7 +58,7 @@ describe('frozen weights compute no weight gradients', () => {
       const all = await oneStep();
       const frozen = await oneStep(freeze);
       expect(frozen.loss).toBe(all.loss);
-      const trains = frozenWeights(trainConfig({ method: 'full', steps: 1, freeze }), frozen.cfg)!;
+      const trains = trainedWeights(trainConfig({ method: 'full', steps: 1, freeze }), frozen.cfg)!;
       const names = [...all.grads.keys()].filter(trains);
       expect([...frozen.grads.keys()].sort()).toEqual([...names].sort());
       expect(names.some((n) => n.startsWith(`layers.${lowest}.`))).toBe(true);

@@ -1,5 +1,4 @@
 import type { ModelConfig } from '../model/config.ts';
-import type { TrainConfig } from './config.ts';
 
 /**
  * Which weights a full fine-tuning run trains (the rest stay bit-identical to the base).
@@ -59,13 +58,4 @@ export function trainsParameter(cfg: ModelConfig, o: FreezeOptions): (name: stri
 /** Whether any freezing was asked for. */
 export function freezes(o: FreezeOptions | undefined): o is FreezeOptions {
   return !!o && (o.trainLast !== undefined || !!o.freezeLayers?.length || !!o.trainModules?.length);
-}
-
-/**
- * The weights a full run with plain freezing computes gradients for; undefined when every weight
- * gets one (no freezing, LoRA, and half fine-tuning, whose trained half rotates under one plan).
- */
-export function frozenWeights(config: TrainConfig, cfg: ModelConfig): ((name: string) => boolean) | undefined {
-  if (config.method !== 'full' || config.halfFt || !freezes(config.freeze)) return undefined;
-  return trainsParameter(cfg, config.freeze);
 }

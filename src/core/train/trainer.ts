@@ -5,8 +5,7 @@ import { StepPlan, type Batch } from '../model/step-plan.ts';
 import type { Transformer } from '../model/transformer.ts';
 import type { ParamStore } from '../model/param-store.ts';
 import { AdamW } from './adamw.ts';
-import { optimizerGroups } from './param-groups.ts';
-import { frozenWeights } from './freeze.ts';
+import { trainedWeights, optimizerGroups } from './param-groups.ts';
 import { HalfFtRounds } from './half-ft.ts';
 import type { TrainConfig } from './config.ts';
 import type { StepObjective } from './objective.ts';
@@ -102,7 +101,7 @@ export class Trainer {
     for (const r of [...init.train, ...(init.validation ?? [])]) {
       if (r.inputIds.length !== init.seq || r.labels.length !== init.seq) throw new Error(`every row must hold ${init.seq} tokens`);
     }
-    model.setTrainable(config.method === 'full' ? 'full' : 'lora', frozenWeights(config, model.cfg));
+    model.setTrainable(config.method === 'full' ? 'full' : 'lora', trainedWeights(config, model.cfg));
     const gpu = model.gpu;
     const trainable = config.method === 'full' ? model.weights.store : model.lora!.store;
     const stepState = new StepState(gpu);
