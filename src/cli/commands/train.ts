@@ -153,10 +153,11 @@ function loraInit(v: string): LoraInit {
 
 /** What a full run trains: every weight, or the part freezing leaves (with its Adam state). */
 function trainedLine(config: TrainConfig, model: Transformer): string {
-  const { trained, total, adamBytes } = trainedParameters(model.cfg, model.weights.store, config);
+  const { trained, total, adamBytes, gradBytes } = trainedParameters(model.cfg, model.weights.store, config);
   if (trained === total) return `all ${total.toLocaleString()} parameters`;
   const what = config.halfFt ? 'a half-fine-tuning round\'s' : 'the unfrozen';
-  return `${what} ${trained.toLocaleString()} of ${total.toLocaleString()} parameters (Adam state ${(adamBytes / 2 ** 20).toFixed(1)} MiB)`;
+  const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+  return `${what} ${trained.toLocaleString()} of ${total.toLocaleString()} parameters (gradients ${mib(gradBytes)}, Adam state ${mib(adamBytes)})`;
 }
 
 /** --train-last / --freeze-layers / --train-modules / --half-ft: only for --tune full. */
