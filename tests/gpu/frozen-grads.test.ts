@@ -10,6 +10,7 @@ import { trainConfig } from '../../src/core/train/config.ts';
 import type { FreezeOptions } from '../../src/core/train/freeze.ts';
 import { trainedWeights } from '../../src/core/train/param-groups.ts';
 import { runStep } from '../../src/core/train/step.ts';
+import { Trainer } from '../../src/core/train/trainer.ts';
 import { trainedParameters } from '../../src/core/train/trained-count.ts';
 import { nodeFileTree } from '../../src/platform/node-files.ts';
 import { testGpu } from './gpu-harness.ts';
@@ -72,6 +73,28 @@ describe('frozen weights compute no weight gradients', () => {
       expect(frozen.gradElements).toBe(frozen.memory.trained);
     });
   }
+
+  it('half fine-tuning: each round\'s plan records weight-gradient work for its half only', async () => {
+    const gpu = await testGpu();
+    const dispatches = async (halfFt?: { roundSteps: number }) => {
+      const model = await loadTransformer(gpu, nodeFileTree(DIR));
+      const config = trainConfig({ method: 'full', steps: 2, batch: B, lr: 1e-3, seed: 3, ...(halfFt && { halfFt }) });
+      const rows = ref.input_ids.map((ids, i) => ({ inputIds: ids, labels: ref.labels[i]! }));
+      const trainer = await Trainer.create({ model, config, seq: S, train: rows });
+      const plan = () => (trainer as unknown as { plan: StepPlan }).plan;
+      const first = stepMetrics([plan().forward, plan().backward!]).dispatches;
+      expect((await trainer.run()).state).toBe('finished');
+      const second = stepMetrics([plan().forward, plan().backward!]).dispatches;
+      trainer.destroy();
+      model.destroy();
+      return [first, second];
+    };
+    const [every] = await dispatches();
+    const [round0, round1] = await dispatches({ roundSteps: 1 });
+    // Round 1 trains the complement: its plan was rebuilt, and both skip the other half's dW work.
+    expect(round0).toBeLessThan(every!);
+    expect(round1).toBeLessThan(every!);
+  });
 
   it('the memory estimate counts gradients and Adam state for the trained weights only', async () => {
     const cfg = await loadCfg();

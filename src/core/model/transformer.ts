@@ -123,6 +123,15 @@ export class Transformer {
     }
   }
 
+  /**
+   * Half fine-tuning: only this round's trained weights get weight-gradient work in plans built
+   * from now on; the gradient store keeps every weight, since the halves swap.
+   */
+  limitWeightGrads(trains: TrainsWeight): void {
+    if (!this.trainFull || this.grads!.count !== this.weights.store.count) throw new Error('limiting weight gradients needs full fine-tuning of every weight');
+    this.trains = trains;
+  }
+
   w(name: string): Tensor {
     return this.weights.store.get(name);
   }
