@@ -60,6 +60,9 @@ describe('tabtune train-cpt', () => {
     const t = tabtune(['train-cpt', '--model', LLAMA, '--docs', folder(good), '--tune', 'half']);
     expect(t.code).toBe(2);
     expect(t.stderr).toMatch(/--tune must be one of lora, full, got "half"/);
+    const over = tabtune(['train-cpt', '--model', LLAMA, '--docs', folder(good), '--max-seq-len', '16', '--overlap', '16']);
+    expect(over.code).toBe(2);
+    expect(errLines(over.stderr)).toEqual([expect.stringMatching(/--overlap must be below the row length 16/)]);
   });
 
   it('a short full run of the last layer: before/after perplexities as JSON, cpt_eval.json and changed_tensors.json written', () => {

@@ -107,6 +107,9 @@ export async function run(p: Parsed, out: Output): Promise<void> {
   if (!prepared.tokenizer) throw new InputError(dir, 'continued pre-training needs the model\'s tokenizer.json to read documents');
   const cfg = prepared.inspected.cfg;
   const seq = Math.min(o.maxSeqLen, cfg.maxPositions);
+  if (o.overlap >= seq) {
+    throw new UsageError(`--overlap must be below the row length ${seq} (--max-seq-len, capped at the model's positions), got ${o.overlap}`);
+  }
   const defaults = defaultTrainConfig({ parameters: modelParameters(cfg) }, { examples: documents.length }, tune);
   const config = configFrom(t, tune, defaults);
   const session = await openSession(out);
