@@ -15,15 +15,21 @@ import { trainedParameters } from '../../src/core/train/trained-count.ts';
 import { nodeFileTree } from '../../src/platform/node-files.ts';
 import { testGpu } from './gpu-harness.ts';
 
-const DIR = fileURLToPath(new URL('../fixtures/hf/models/tiny-llama', import.meta.url));
-const ref = JSON.parse(readFileSync(`${DIR}/reference.json`, 'utf8')) as { input_ids: number[][]; labels: number[][] };
+const model = (name: string) => fileURLToPath(new URL(`../fixtures/hf/models/${name}`, import.meta.url));
+const DIR = model('tiny-llama');
+const GPT2 = model('tiny-gpt2');
+type Reference = { input_ids: number[][]; labels: number[][] };
+const reference = (dir: string) => JSON.parse(readFileSync(`${dir}/reference.json`, 'utf8')) as Reference;
+const ref = reference(DIR);
 const B = ref.input_ids.length;
 const S = ref.input_ids[0]!.length;
 
 /** One forward+backward with every weight trained, or with `freeze`: loss, each gradient by name, dispatches. */
-async function oneStep(freeze?: FreezeOptions) {
+async function oneStep(freeze?: FreezeOptions, dir = DIR) {
   const gpu = await testGpu();
-  const model = await loadTransformer(gpu, nodeFileTree(DIR));
+  const model = await loadTransformer(gpu, nodeFileTree(dir));
+  const ref = reference(dir);
+  const [B, S] = [ref.input_ids.length, ref.input_ids[0]!.length];
   const config = trainConfig({ method: 'full', steps: 1, ...(freeze && { freeze }) });
   model.setTrainable('full', trainedWeights(config, model.cfg));
   const step = new StepState(gpu);
@@ -46,18 +52,21 @@ async function oneStep(freeze?: FreezeOptions) {
 }
 
 describe('frozen weights compute no weight gradients', () => {
-  const cases: [string, FreezeOptions, number][] = [
+  const cases: [string, FreezeOptions, number, string?][] = [
     // Only the last layer and the final norm: no dW below, and no backward at all through layer 0.
     ['--train-last 1', { trainLast: 1 }, 1],
     // Layer 0 frozen, MLP and norms of layer 1: the attention's dW matmuls are skipped.
     ['--freeze-layers 0 --train-modules mlp,norm', { freezeLayers: [0], trainModules: ['mlp', 'norm'] }, 1],
     // Layer 1 frozen, everything else trains: dX flows through layer 1 into layer 0 and the embedding.
     ['--freeze-layers 1', { freezeLayers: [1] }, 0],
+    // GPT-2: biases, LayerNorm biases, learned positions and a tied head.
+    ['GPT-2 --train-last 1', { trainLast: 1 }, 1, GPT2],
+    ['GPT-2 --freeze-layers 0 --train-modules attn,embed', { freezeLayers: [0], trainModules: ['attn', 'embed'] }, 1, GPT2],
   ];
-  for (const [label, freeze, lowest] of cases) {
+  for (const [label, freeze, lowest, dir] of cases) {
     it(`${label}: the trained gradients are the ones a run training every weight computes; fewer dispatches and buffers`, async () => {
-      const all = await oneStep();
-      const frozen = await oneStep(freeze);
+      const all = await oneStep(undefined, dir);
+      const frozen = await oneStep(freeze, dir);
       expect(frozen.loss).toBe(all.loss);
       const trains = trainedWeights(trainConfig({ method: 'full', steps: 1, freeze }), frozen.cfg)!;
       const names = [...all.grads.keys()].filter(trains);
