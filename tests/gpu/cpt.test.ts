@@ -44,6 +44,8 @@ describe('continued pre-training on new documents', () => {
     expect(r.summary.steps).toBe(8);
     expect(after.newDocuments.perplexity).toBeLessThan(0.5 * before.newDocuments.perplexity);
     expect(before.newDocuments.tokens).toBe(after.newDocuments.tokens);
+    // The trainer's validation (packed held-out rows) and the score (one window per sequence) agree.
+    expect(Math.abs(r.summary.bestValLoss! - after.newDocuments.loss)).toBeLessThan(1e-4 * after.newDocuments.loss);
     for (const p of [before.general, after.general]) expect(Number.isFinite(p.perplexity) && p.perplexity > 1).toBe(true);
     expect(before.general.tokens).toBeGreaterThan(500);
     // The run files: the adapter, the manifest (text data, every token a target) and both scores.
