@@ -15,6 +15,7 @@ import * as merge from './commands/merge.ts';
 import * as serve from './commands/serve.ts';
 import * as tokenize from './commands/tokenize.ts';
 import * as train from './commands/train.ts';
+import * as trainCpt from './commands/train-cpt.ts';
 
 interface Command {
   readonly spec: CommandSpec;
@@ -22,7 +23,7 @@ interface Command {
 }
 
 const COMMANDS: readonly Command[] = [
-  demo, train, evalCommand, generate, tokenize, merge, init, bench, exportCommand, serve, monitor, feedback,
+  demo, train, trainCpt, evalCommand, generate, tokenize, merge, init, bench, exportCommand, serve, monitor, feedback,
   { spec: data.prepareSpec, run: data.prepare },
   { spec: data.statsSpec, run: data.stats },
   { spec: data.synthSpec, run: data.synth },

@@ -121,7 +121,7 @@ type TrainOptions = Options<typeof spec.flags>;
 /** Flags whose starting values come from the model and data size (core/train/defaults.ts). */
 const DERIVED = ['lr', 'schedule', 'warmup', 'batch', 'epochs', 'weightDecay', 'clip', 'loraR', 'loraAlpha', 'loraDropout'] as const;
 
-function configFrom(o: TrainOptions, tune: 'lora' | 'full', d: DefaultTrainSettings): TrainConfig {
+export function configFrom(o: TrainOptions, tune: 'lora' | 'full', d: DefaultTrainSettings): TrainConfig {
   const betas = o.betas.map(Number);
   if (betas.length !== 2 || betas.some((b) => !(b >= 0 && b < 1))) throw new UsageError('--betas needs two numbers in [0, 1), e.g. 0.9,0.999');
   const targets = o.loraTargets;
@@ -153,10 +153,11 @@ function loraInit(v: string): LoraInit {
 
 /** What a full run trains: every weight, or the part freezing leaves (with its Adam state). */
 function trainedLine(config: TrainConfig, model: Transformer): string {
-  const { trained, total, adamBytes } = trainedParameters(model.cfg, model.weights.store, config);
+  const { trained, total, adamBytes, gradBytes } = trainedParameters(model.cfg, model.weights.store, config);
   if (trained === total) return `all ${total.toLocaleString()} parameters`;
   const what = config.halfFt ? 'a half-fine-tuning round\'s' : 'the unfrozen';
-  return `${what} ${trained.toLocaleString()} of ${total.toLocaleString()} parameters (Adam state ${(adamBytes / 2 ** 20).toFixed(1)} MiB)`;
+  const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+  return `${what} ${trained.toLocaleString()} of ${total.toLocaleString()} parameters (gradients ${mib(gradBytes)}, Adam state ${mib(adamBytes)})`;
 }
 
 /** --train-last / --freeze-layers / --train-modules / --half-ft: only for --tune full. */
@@ -344,7 +345,7 @@ export async function run(p: Parsed, out: Output): Promise<void> {
   }
 }
 
-function report(e: TrainEvent, out: Output, job: TrainJob | null, started: number): void {
+export function report(e: TrainEvent, out: Output, job: TrainJob | null, started: number): void {
   if (e.type === 'step') {
     out.record({ step: e.step, loss: e.loss, lr: e.lr, grad_norm: e.gradNorm, tokens_per_sec: Math.round(e.tokensPerSecond), gpu_memory: e.gpuMemory });
     const elapsed = (Date.now() - started) / 1000;

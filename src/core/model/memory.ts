@@ -20,6 +20,8 @@ export interface TrainingShape {
   readonly validation: boolean;
   /** How the base's linear weights are held (base-quant.ts); f32 when absent. */
   readonly quant?: BaseQuant;
+  /** Full fine-tuning with frozen weights: bytes of the weights that train (their gradients and Adam state only). */
+  readonly trainedBytes?: number;
 }
 
 /**
@@ -48,7 +50,7 @@ export function estimateTrainingMemory(cfg: ModelConfig, s: TrainingShape): Reco
   const tables = (cfg.tiedEmbeddings ? 1 : 2) * align(cfg.vocabSize * d.H) + (cfg.arch === 'gpt2' ? align(cfg.maxPositions * d.H) : 0);
   const weights = (L * layerWeights + tables + 2 * d.H) * f + (cfg.rope ? cfg.maxPositions * cfg.headDim * f : 0) + extraTables(cfg) * f;
   const adapterElements = L * s.loraModules.reduce((n, m) => n + align(s.r * m.in) + align(m.out * s.r), 0);
-  const trainable = s.method === 'full' ? weights : adapterElements * f;
+  const trainable = s.method === 'full' ? (s.trainedBytes ?? weights) : adapterElements * f;
 
   const loraActs = s.method === 'lora' ? s.loraModules.length * T * s.r : 0;
   const layerActs = T * (2 * d.H + 2 * ln + d.qkvDim + d.qDim + d.heads + d.H + d.upDim + d.inner) + loraActs + extraLayerActs(cfg, T) + (cfg.moe ? moeLayerActs(cfg, T) : 0);

@@ -142,7 +142,7 @@ export class StepPlan {
     // Backward: the head, then the layers in reverse, then the embedding.
     const bw = this.backward;
     const g: GradScratch = model.allocGradScratch(T, alloc);
-    const headGrads = model.trainsFull ? model.tableChunks(model.headPrefix(), model.grads!) : null;
+    const headGrads = model.headGrads();
     for (const [i, s] of subs.entries()) {
       if (!this.logitsKept) await matmul(gpu, bw, { a: hf, b: s.w, transB: true, c: s.c.logits, M: T, N: s.c.Vc, K: d.H });
       await crossEntropyGrad(gpu, bw, T, s.c, this.inputs.targets, stats, this.step.tensor);
@@ -155,7 +155,7 @@ export class StepPlan {
     }
     await normBackward(gpu, bw, normF, g.dh, g.dres, false);
     await model.normParamGrad(bw, 'final', 0, normF, g.dh);
-    for (let l = L - 1; l >= 0; l--) {
+    for (let l = L - 1; l >= 0 && model.backwardReaches(l); l--) {
       if (opts.checkpointing) bw.append(layerPrograms[l]!);
       await model.layerBackward(bw, l, T, S, xs[l]!, acts[l]!, g, this.inputs, step);
     }

@@ -18,6 +18,7 @@ import { isExpertSite, siteParam } from './moe-lora.ts';
 import { doraBackward } from './dora-layer.ts';
 import { allocMoeActs, allocMoeStats, moeBackward, moeForward, type MoeActs } from './moe-block.ts';
 import type { ParamStore } from './param-store.ts';
+import { lowestTrainedLayer, trainedGradStore, type TrainsWeight } from './frozen-grads.ts';
 import { halfWeight } from './precision.ts';
 import { qkNormBackward, qkNormForward, type QkNormTensors } from './qk-norm.ts';
 import { gegluBackward, gegluForward } from '../kernels/geglu.ts';
@@ -95,6 +96,8 @@ export class Transformer {
   /** Routing statistics of every MoE layer for the load-balancing loss (moe-block.ts). */
   readonly moeStats: Tensor | null;
   private trainFull = false;
+  /** Full fine-tuning with frozen weights: the weights that train (the rest get no gradient work). */
+  private trains: TrainsWeight | null = null;
 
   constructor(
     readonly gpu: Gpu,
@@ -119,8 +122,11 @@ export class Transformer {
     return this.trainFull;
   }
 
-  /** Chooses what trains: 'full' (every weight), 'lora' (the adapter) or 'none'; allocates gradients. */
-  setTrainable(what: 'full' | 'lora' | 'none'): void {
+  /**
+   * Chooses what trains: 'full' (every weight, or those `trains` names), 'lora' (the adapter) or
+   * 'none'; allocates gradients.
+   */
+  setTrainable(what: 'full' | 'lora' | 'none', trains?: TrainsWeight): void {
     this.grads?.destroy();
     this.grads = null;
     const quant = this.weights.quant;
@@ -129,11 +135,24 @@ export class Transformer {
       throw new Error('an f16 base trains with LoRA only (full fine-tuning keeps f32 weights: --precision f32)');
     }
     this.trainFull = what === 'full';
-    if (what === 'full') this.grads = this.weights.store.mirror('gradients', 'grads');
+    this.trains = what === 'full' && trains ? trains : null;
+    if (what === 'full') {
+      const store = this.weights.store;
+      this.grads = this.trains ? trainedGradStore(this.gpu, store, this.trains) : store.mirror('gradients', 'grads');
+    }
     if (what === 'lora') {
       if (!this.lora) throw new Error('no LoRA adapter to train');
       this.grads = this.lora.store.mirror('gradients', 'lora-grads');
     }
+  }
+
+  /**
+   * Half fine-tuning: only this round's trained weights get weight-gradient work in plans built
+   * from now on; the gradient store keeps every weight, since the halves swap.
+   */
+  limitWeightGrads(trains: TrainsWeight): void {
+    if (!this.trainFull || this.grads!.count !== this.weights.store.count) throw new Error('limiting weight gradients needs full fine-tuning of every weight');
+    this.trains = trains;
   }
 
   w(name: string): Tensor {
@@ -153,9 +172,19 @@ export class Transformer {
     return quantizedLinear(this.weights.store, stem, linearInFeatures(this.cfg, site)) ?? this.w(`${stem}.weight`);
   }
 
-  /** Gradient of a base weight, or undefined when base weights are frozen. */
+  /** Gradient of a base weight, or undefined when it is frozen. */
   private gw(name: string): Tensor | undefined {
-    return this.trainFull ? this.grads!.get(name) : undefined;
+    return this.trainFull && (!this.trains || this.trains(name)) ? this.grads!.get(name) : undefined;
+  }
+
+  /** Gradients of the LM head's chunks, or null when the head is frozen. */
+  headGrads(): EmbeddingChunk[] | null {
+    return this.gw(`${this.headPrefix()}.0`) ? this.tableChunks(this.headPrefix(), this.grads!) : null;
+  }
+
+  /** Whether layer l's backward is needed: something trains at or below it (LoRA and plain full: every layer). */
+  backwardReaches(l: number): boolean {
+    return !this.trains || l >= lowestTrainedLayer(this.weights.store.names, this.cfg.layers, this.trains);
   }
 
   private has(name: string): boolean {
@@ -184,10 +213,11 @@ export class Transformer {
   }
 
   async normParamGrad(p: Program, kind: 'ln1' | 'ln2' | 'final' | PostNormSite, l: number, args: NormArgs, dy: Tensor): Promise<void> {
-    if (!this.trainFull) return;
     const prefix = kind === 'final' ? 'norm' : layerParam(l, kind);
-    const dBias = this.has(`${prefix}.bias`) ? this.grads!.get(`${prefix}.bias`) : undefined;
-    await normParamGrads(this.gpu, p, args, dy, this.grads!.get(`${prefix}.weight`), dBias);
+    const dWeight = this.gw(`${prefix}.weight`);
+    if (!dWeight) return;
+    const dBias = this.has(`${prefix}.bias`) ? this.gw(`${prefix}.bias`) : undefined;
+    await normParamGrads(this.gpu, p, args, dy, dWeight, dBias);
   }
 
   /** x0 = embed(ids) (+ learned positions, GPT-2). */
@@ -200,10 +230,11 @@ export class Transformer {
   }
 
   async embedBackward(p: Program, T: number, inputs: TokenInputs, dx0: Tensor): Promise<void> {
-    if (!this.trainFull) return;
-    if (this.cfg.embedScale) await scaleInPlace(this.gpu, p, dx0, T * this.d.H, this.cfg.embedScale);
-    await embeddingBackward(this.gpu, p, inputs.ids, dx0, this.tableChunks('embed', this.grads!), T, this.d.H);
-    if (this.cfg.learnedPositions) {
+    if (this.gw('embed.0')) {
+      if (this.cfg.embedScale) await scaleInPlace(this.gpu, p, dx0, T * this.d.H, this.cfg.embedScale);
+      await embeddingBackward(this.gpu, p, inputs.ids, dx0, this.tableChunks('embed', this.grads!), T, this.d.H);
+    }
+    if (this.cfg.learnedPositions && this.gw('pos')) {
       await embeddingBackward(this.gpu, p, inputs.positions, dx0, [{ table: this.grads!.get('pos'), rowStart: 0, rows: this.cfg.maxPositions }], T, this.d.H);
     }
   }
@@ -367,19 +398,15 @@ export class Transformer {
     if (cfg.postNorms) await postNormBackward(this, p, 'post_mlp_norm', l, T, { out: a.mlpOut, stats: a.mlpOutStats }, g.dres, g.dPostNorm);
     const dDown = cfg.postNorms ? mat(g.dPostNorm, H) : dres;
     await linearBackwardInput(gpu, p, T, dDown, this.lin(l, 'down'), H, d.inner, mat(g.dact, d.inner), false);
-    if (this.trainFull) {
-      const dBias = cfg.mlpBias ? gw('down.bias') : undefined;
-      await linearBackwardParams(gpu, p, T, dDown, mat(a.act, d.inner), H, d.inner, gw('down.weight')!, dBias);
-    }
+    const dDownW = gw('down.weight');
+    if (dDownW) await linearBackwardParams(gpu, p, T, dDown, mat(a.act, d.inner), H, d.inner, dDownW, cfg.mlpBias ? gw('down.bias') : undefined);
     await this.loraBackward(p, l, 'down', T, mat(a.act, d.inner), dDown, mat(g.dact, d.inner), a, g, step);
     if (d.gated && cfg.act === 'gelu_new') await gegluBackward(gpu, p, a.up, g.dact, g.dup, T, d.inner);
     else if (d.gated) await swigluBackward(gpu, p, a.up, g.dact, g.dup, T, d.inner);
     else await activationBackward(gpu, p, cfg.act, a.up, g.dact, g.dup, T * d.inner);
     await linearBackwardInput(gpu, p, T, mat(g.dup, d.upDim), this.lin(l, 'up'), d.upDim, H, mat(g.dh, H), false);
-    if (this.trainFull) {
-      const dBias = cfg.mlpBias ? gw('up.bias') : undefined;
-      await linearBackwardParams(gpu, p, T, mat(g.dup, d.upDim), mat(a.h2, H), d.upDim, H, gw('up.weight')!, dBias);
-    }
+    const dUp = gw('up.weight');
+    if (dUp) await linearBackwardParams(gpu, p, T, mat(g.dup, d.upDim), mat(a.h2, H), d.upDim, H, dUp, cfg.mlpBias ? gw('up.bias') : undefined);
     await this.loraBackward(p, l, 'up', T, mat(a.h2, H), mat(g.dup, d.upDim), mat(g.dh, H), a, g, step);
     }
     const ln2 = this.norm('ln2', l, T, a.xm, a.st2);
@@ -390,7 +417,8 @@ export class Transformer {
     if (cfg.postNorms) await postNormBackward(this, p, 'post_attn_norm', l, T, { out: a.attnOut, stats: a.attnOutStats }, g.dres, g.dPostNorm);
     const dO = cfg.postNorms ? mat(g.dPostNorm, H) : dres;
     await linearBackwardInput(gpu, p, T, dO, this.lin(l, 'o'), H, d.qDim, mat(g.datt, d.qDim), false);
-    if (this.trainFull) await linearBackwardParams(gpu, p, T, dO, mat(a.att, d.qDim), H, d.qDim, gw('o.weight')!, cfg.oBias ? gw('o.bias') : undefined);
+    const dOW = gw('o.weight');
+    if (dOW) await linearBackwardParams(gpu, p, T, dO, mat(a.att, d.qDim), H, d.qDim, dOW, cfg.oBias ? gw('o.bias') : undefined);
     await this.loraBackward(p, l, 'o', T, mat(a.att, d.qDim), dO, mat(g.datt, d.qDim), a, g, step);
     const bounds = layerBounds(cfg, l, T, { q: inputs.qBounds, k: inputs.kBounds }, a.windowBounds);
     await attentionBackward(gpu, p, {
@@ -403,14 +431,12 @@ export class Transformer {
       await rope(gpu, p, { ...common, x: { ...g.dqkv, offset: g.dqkv.offset + d.qDim }, heads: d.kvHeads }, true);
     }
     if (cfg.qkNorm) {
-      const dw = this.trainFull ? { q: gw('q_norm.weight')!, k: gw('k_norm.weight')! } : undefined;
-      await qkNormBackward(gpu, p, d, T, cfg.normEps, this.qkNorm(l, a), g.dqkv, dw);
+      const [q, k] = [gw('q_norm.weight'), gw('k_norm.weight')];
+      await qkNormBackward(gpu, p, d, T, cfg.normEps, this.qkNorm(l, a), g.dqkv, q && k ? { q, k } : undefined);
     }
     await linearBackwardInput(gpu, p, T, mat(g.dqkv, d.qkvDim), this.lin(l, 'qkv'), d.qkvDim, H, mat(g.dh, H), false);
-    if (this.trainFull) {
-      const dBias = cfg.attentionBias ? gw('qkv.bias') : undefined;
-      await linearBackwardParams(gpu, p, T, mat(g.dqkv, d.qkvDim), mat(a.h1, H), d.qkvDim, H, gw('qkv.weight')!, dBias);
-    }
+    const dQkv = gw('qkv.weight');
+    if (dQkv) await linearBackwardParams(gpu, p, T, mat(g.dqkv, d.qkvDim), mat(a.h1, H), d.qkvDim, H, dQkv, cfg.attentionBias ? gw('qkv.bias') : undefined);
     await this.loraBackward(p, l, 'qkv', T, mat(a.h1, H), mat(g.dqkv, d.qkvDim), mat(g.dh, H), a, g, step);
     const ln1 = this.norm('ln1', l, T, x, a.st1);
     await normBackward(gpu, p, ln1, g.dh, g.dres, true);
