@@ -38,7 +38,8 @@ const pyValue = (v: unknown): string => (typeof v === 'boolean' ? (v ? 'True' : 
 /** GRPO counts its batch in completions: the prompts of a step times num_generations. */
 function grpoBatch(line: string, o: MethodOptions, sep: string): string {
   if (o.method !== 'grpo') return line;
-  return line.replace(new RegExp(`^(\\s*per_device_(?:train|eval)_batch_size${sep} ?)(\\d+)`), (_, k: string, n: string) => `${k}${Number(n) * o.generations}`);
+  const key = new RegExp(`^(\\s*per_device_(?:train|eval)_batch_size${sep} ?)(\\d+)`);
+  return line.replace(key, (_, k: string, n: string) => `${k}${Number(n) * o.generations}`);
 }
 
 /** The user's reward functions as Python: TRL calls Python rewards, so each one is to be ported from the JavaScript file. */
