@@ -28,7 +28,18 @@ import { bar, type Output } from '../output.ts';
 import { preferenceOptionsFrom } from '../train-method.ts';
 import type { BaseQuant } from '../../core/model/base-quant.ts';
 import { writeFiles, writeZip } from './merge.ts';
-import type { TrainOptions } from './train.ts';
+
+/** The `train` flags a preference run reads, typed by train.ts's schema. */
+export interface PreferenceRunFlags {
+  readonly model?: string;
+  readonly data?: string;
+  readonly out: string;
+  readonly maxSeqLen: number;
+  readonly valData?: string;
+  readonly valSplit: number;
+  readonly initAdapter?: string;
+  readonly zip?: boolean;
+}
 
 const SFT_ONLY_FLAGS = ['resume', 'save-every', 'packing', 'manifest', 'eval-every', 'early-stopping'];
 
@@ -58,7 +69,7 @@ function tokenized(file: string, data: Pick<PreferenceImport, 'pairs' | 'unpaire
 }
 
 export async function trainPreference(
-  p: Parsed, o: TrainOptions, out: Output, configFor: (examples: number) => TrainConfig, method: PreferenceMethod, quant: BaseQuant,
+  p: Parsed, o: PreferenceRunFlags, out: Output, configFor: (examples: number) => TrainConfig, method: PreferenceMethod, quant: BaseQuant,
 ): Promise<void> {
   const unsupported = SFT_ONLY_FLAGS.find((f) => p[f] !== undefined && p[f] !== false && p[f] !== 0);
   if (unsupported) throw new UsageError(`--${unsupported} is not supported with --method ${method} yet`);

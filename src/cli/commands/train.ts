@@ -116,7 +116,7 @@ export const spec = {
   ],
 } as const satisfies CommandSpec;
 
-export type TrainOptions = Options<typeof spec.flags>;
+type TrainOptions = Options<typeof spec.flags>;
 
 /** Flags whose starting values come from the model and data size (core/train/defaults.ts). */
 const DERIVED = ['lr', 'schedule', 'warmup', 'batch', 'epochs', 'weightDecay', 'clip', 'loraR', 'loraAlpha', 'loraDropout'] as const;
