@@ -60,6 +60,7 @@ describe('tabtune train --method grpo', () => {
     for (const line of ['num_generations: 3', 'beta: 0.04', 'epsilon: 0.2', 'max_completion_length: 4', 'temperature: 1', 'learning_rate: 0.01',
       'per_device_train_batch_size: 6', 'loss_type: "grpo"']) expect(yaml).toContain(line);
     expect(yaml).not.toMatch(/^max_length:|^packing:/m);
+    expect(yaml).toContain(`# reward_funcs: short, answer from ${reward} (JavaScript)`);
     const py = readFileSync(join(out, 'train_trl.py'), 'utf8');
     expect(py).toContain('from trl import GRPOConfig, GRPOTrainer');
     expect(py).toContain('args = GRPOConfig(');

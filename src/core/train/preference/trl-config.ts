@@ -70,7 +70,8 @@ export function preferenceTrlConfig(m: RunManifest, cfg: ModelConfig, o: MethodO
     .filter((l) => !sftOnly(l, ':'))
     .map((l) => (l.startsWith('# Run: trl sft') ? `# Run: ${cli}   (${trainer}; dataset: {${fieldsNote}} JSONL)` : grpoBatch(l, o, ':')))
     .join('\n')
-    .replace(/\n$/, '') + '\n' + fields.map(([k, v]) => `${k}: ${yamlValue(v)}`).join('\n') + '\n';
+    .replace(/\n$/, '') + '\n' + fields.map(([k, v]) => `${k}: ${yamlValue(v)}`).join('\n') + '\n'
+    + (o.method === 'grpo' ? `# reward_funcs: ${o.rewardFunctions.join(', ')} from ${o.rewardSource} (JavaScript), to port to Python (train_trl.py)\n` : '');
   const python = base.python
     .split('\n')
     .filter((l) => !sftOnly(l, '='))
