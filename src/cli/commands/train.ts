@@ -244,7 +244,7 @@ export async function run(p: Parsed, out: Output): Promise<void> {
   const sizeRule = (examples: number) => defaultTrainConfig({ parameters: modelParameters(cfg) }, { examples }, tune);
   // Preference and GRPO data are read by their own paths; the size rule applies once they know the example count.
   if (method === 'grpo') return trainGrpo(p, out, (examples) => configFrom(o, tune, sizeRule(examples)));
-  if (method !== 'sft') return trainPreference(p, out, (examples) => configFrom(o, tune, sizeRule(examples)), method);
+  if (method !== 'sft') return trainPreference(p, o, out, (examples) => configFrom(o, tune, sizeRule(examples)), method, quant);
   const dataOpts = { maxLength: o.maxSeqLen, maskPrompt: o.maskPrompt, ...(columns && { columns }) };
   const data = await loadData(dataFile, prepared.tokenizer, cfg, dataOpts, out);
   if (repeat && (await datasetHash(data.records)) !== repeat.hash) {
