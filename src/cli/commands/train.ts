@@ -272,8 +272,9 @@ export async function run(p: Parsed, out: Output): Promise<void> {
 
   const session = await openSession(out);
   try {
-    const limits = session.gpu.limits;
-    const fit = o.fit ? fitRun(out, cfg, config, split, { budgetMiB: o.gpuMemory, limits, maxSeqLen: o.maxSeqLen, quant: o.quant ?? null }) : null;
+    const fitQuant = o.quant ?? (o.int8 ? 'int8' : null);
+    const fitAs = { budgetMiB: o.gpuMemory, gpu: session.gpu, maxSeqLen: o.maxSeqLen, quant: fitQuant, precision: o.precision };
+    const fit = o.fit ? fitRun(out, cfg, config, split, fitAs) : null;
     if (fit) ({ config, split } = fit);
     if (fit && !fit.plan.fits) throw new UsageError(`--fit: ${fit.plan.reasons[0]}`);
     const loadAs = fit?.plan.quant ?? quant;
