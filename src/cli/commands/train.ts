@@ -218,7 +218,7 @@ function fromManifest(p: Parsed, file: string): { hash: string } {
   set('lora-targets', c.lora.targets === 'all-linear' ? ['all-linear'] : [...c.lora.targets]);
   set('max-seq-len', m.dataset.maxLength); set('packing', m.dataset.packing); set('mask-prompt', m.dataset.maskPrompt);
   set('val-split', m.dataset.validationFraction);
-  set('precision', c.precision);
+  set('precision', c.precision); set('quant', c.quant === 'none' ? undefined : c.quant);
   return { hash: m.dataset.hash };
 }
 
@@ -292,7 +292,7 @@ export async function run(p: Parsed, out: Output): Promise<void> {
     const started = Date.now();
     let job: TrainJob | null = null;
     job = await TrainJob.create({
-      session, config: precision === 'f16' ? { ...config, precision } : config,
+      session, config: { ...config, precision, quant: loadAs },
       examples: split, rows: { maxLength: dataOpts.maxLength, packing: o.packing }, initAdapter, resume: resumed?.checkpoint,
       signal: stop.signal,
       describe: {
