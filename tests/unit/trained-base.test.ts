@@ -31,7 +31,7 @@ describe('how the base was held travels with the adapter', () => {
   });
 
   it('a run config refuses a quantised or f16 base for full fine-tuning, and both at once', () => {
-    expect(() => trainConfig({ method: 'full', quant: 'int4' })).toThrow(/int4 base is frozen: it trains with LoRA only/);
+    expect(() => trainConfig({ method: 'full', quant: 'int4' })).toThrow(/an int4 base is frozen: it trains with LoRA only/);
     expect(() => trainConfig({ method: 'full', precision: 'f16' })).toThrow(/f16 base trains with LoRA only/);
     expect(() => trainConfig({ quant: 'int8', precision: 'f16' })).toThrow(/quant int8 and precision f16 both set how the base is held/);
     expect(trainConfig({ quant: 'int4', precision: 'f32' }).quant).toBe('int4');

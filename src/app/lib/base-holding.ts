@@ -28,7 +28,7 @@ export function baseProblems(f: BaseForm, info: GpuInfo | null): string[] {
   const out: string[] = [];
   const why = f16Unavailable(info);
   if (f.precision === 'f16' && why && info) out.push(`Precision f16 is not available: ${why} (choose f32 or auto)`);
-  if (f.method === 'full' && f.quant !== 'none') out.push(`A ${f.quant} base is frozen: it trains with LoRA only`);
+  if (f.method === 'full' && f.quant !== 'none') out.push(`An ${f.quant} base is frozen: it trains with LoRA only`);
   if (f.method === 'full' && f.precision === 'f16') out.push('An f16 base trains with LoRA only (full fine-tuning keeps f32 weights)');
   return out;
 }

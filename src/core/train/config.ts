@@ -92,6 +92,6 @@ export function trainConfig(overrides: TrainConfigInput = {}): TrainConfig {
 function checkBaseHolding(cfg: TrainConfig): void {
   const quant = cfg.quant ?? 'none';
   if (quant !== 'none' && cfg.precision === 'f16') throw new RangeError(`quant ${quant} and precision f16 both set how the base is held; choose one`);
-  if (cfg.method === 'full' && quant !== 'none') throw new RangeError(`a ${quant} base is frozen: it trains with LoRA only`);
+  if (cfg.method === 'full' && quant !== 'none') throw new RangeError(`an ${quant} base is frozen: it trains with LoRA only`);
   if (cfg.method === 'full' && cfg.precision === 'f16') throw new RangeError('an f16 base trains with LoRA only (full fine-tuning keeps f32 weights)');
 }
