@@ -219,7 +219,7 @@ function fromManifest(p: Parsed, file: string): { hash: string } {
   set('lora-targets', c.lora.targets === 'all-linear' ? ['all-linear'] : [...c.lora.targets]);
   set('max-seq-len', m.dataset.maxLength); set('packing', m.dataset.packing); set('mask-prompt', m.dataset.maskPrompt);
   set('val-split', m.dataset.validationFraction);
-  set('precision', c.precision);
+  set('precision', c.precision); set('quant', c.quant === 'none' ? undefined : c.quant);
   return { hash: m.dataset.hash };
 }
 
@@ -273,8 +273,9 @@ export async function run(p: Parsed, out: Output): Promise<void> {
 
   const session = await openSession(out);
   try {
-    const limits = session.gpu.limits;
-    const fit = o.fit ? fitRun(out, cfg, config, split, { budgetMiB: o.gpuMemory, limits, maxSeqLen: o.maxSeqLen, quant: o.quant ?? null }) : null;
+    const fitQuant = o.quant ?? (o.int8 ? 'int8' : null);
+    const fitAs = { budgetMiB: o.gpuMemory, gpu: session.gpu, maxSeqLen: o.maxSeqLen, quant: fitQuant, precision: o.precision };
+    const fit = o.fit ? fitRun(out, cfg, config, split, fitAs) : null;
     if (fit) ({ config, split } = fit);
     if (fit && !fit.plan.fits) throw new UsageError(`--fit: ${fit.plan.reasons[0]}`);
     const loadAs = fit?.plan.quant ?? quant;
@@ -292,7 +293,7 @@ export async function run(p: Parsed, out: Output): Promise<void> {
     const started = Date.now();
     let job: TrainJob | null = null;
     job = await TrainJob.create({
-      session, config: precision === 'f16' ? { ...config, precision } : config,
+      session, config: { ...config, precision, quant: loadAs },
       examples: split, rows: { maxLength: dataOpts.maxLength, packing: o.packing }, initAdapter, resume: resumed?.checkpoint,
       signal: stop.signal,
       describe: {

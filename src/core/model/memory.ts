@@ -6,6 +6,7 @@ import { q4Groups, q4WordsPerRow } from '../kernels/matmul-q4.ts';
 import type { BaseQuant } from './base-quant.ts';
 import { extraGradScratch, extraLayerActs, extraLayerWeights, extraTables } from './block-extras-memory.ts';
 import { moeLayerActs, moeLayerWeights } from './moe-memory.ts';
+import type { Precision } from './precision.ts';
 
 export interface TrainingShape {
   readonly method: 'lora' | 'full';
@@ -22,6 +23,8 @@ export interface TrainingShape {
   readonly quant?: BaseQuant;
   /** Full fine-tuning with frozen weights: bytes of the weights that train (their gradients and Adam state only). */
   readonly trainedBytes?: number;
+  /** f16: an unquantised base holds its linear weights as halves (precision.ts); f32 when absent. */
+  readonly precision?: Precision;
 }
 
 /**
@@ -36,8 +39,10 @@ export function estimateTrainingMemory(cfg: ModelConfig, s: TrainingShape): Reco
   const ln = statsPerRow(cfg.norm);
   const align = (n: number) => Math.ceil(n / 64) * 64;
   // An int8 weight is a quarter of the words plus one scale per output row; NF4 rows are whole
-  // groups of 64 at 8 words each, plus one scale per group.
+  // groups of 64 at 8 words each, plus one scale per group. Halves pack two per word (in % 4 == 0).
+  const halves = s.precision === 'f16' && (s.quant ?? 'none') === 'none';
   const linear = (out: number, inF: number) => {
+    if (halves && inF % 4 === 0) return align((out * inF) / 2);
     if (s.quant === 'int4') return align(out * q4WordsPerRow(inF)) + align(out * q4Groups(inF));
     return s.quant === 'int8' && inF % 4 === 0 ? align((out * inF) / 4) + align(out) : align(out * inF);
   };

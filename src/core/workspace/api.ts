@@ -10,6 +10,8 @@ import type { TokenStats } from '../data/stats.ts';
 import type { PrepareForm } from '../data/prepare/pipeline.ts';
 import type { QualityReport } from '../data/prepare/report.ts';
 import type { TrainConfigInput } from '../train/config.ts';
+import type { BaseQuant } from '../model/base-quant.ts';
+import type { Precision, PrecisionChoice } from '../model/precision.ts';
 import type { RunRecord } from './runs.ts';
 import type { RunState, TrainEvent } from '../train/events.ts';
 
@@ -82,6 +84,9 @@ export interface MemoryRequest {
   /** 'all-linear' or module names. */
   readonly targets: 'all-linear' | readonly string[];
   readonly gradCheckpointing: boolean;
+  /** How the base is held (quantised, or its linear weights as halves); f32 when absent. */
+  readonly quant?: BaseQuant;
+  readonly precision?: Precision;
 }
 
 /** "Fit to my GPU": the run the app wants, on a dataset, under a memory budget. */
@@ -95,6 +100,8 @@ export interface FitToGpuRequest {
   readonly loraDropout: number;
   /** The memory the run may use (browsers do not say how much the GPU has). */
   readonly budgetMiB: number;
+  /** f32 keeps an unquantised base f32, auto holds it f16 where the adapter offers shader-f16, f16 allows no quantised base. */
+  readonly precision?: PrecisionChoice;
 }
 
 export interface MemoryEstimate {

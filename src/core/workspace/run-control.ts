@@ -12,6 +12,7 @@ import type { ModelSource, RunDetail, RunEvent, RunSettings, RunSummary } from '
 import type { DatasetLibrary } from './datasets.ts';
 import type { ModelHost } from './model-host.ts';
 import { plainEqual } from './plain-equal.ts';
+import { holdBase } from './base-holding.ts';
 import { runProgress, type RunLibrary, type RunRecord } from './runs.ts';
 import type { TokenizedDatasets } from './tokenized-datasets.ts';
 
@@ -76,6 +77,7 @@ export class RunControl {
     run: RunRecord, config: TrainConfig, start: { initAdapter?: PeftAdapterFiles; resume?: Checkpoint }, onEvent: (e: RunEvent) => void,
   ): Promise<void> {
     const s = await this.host.requireModel();
+    await holdBase(s, this.host.files, config);
     const meta = await this.datasets.get(run.dataset!.id);
     const data = await this.tokenized.data(meta);
     if (data.examples.length === 0) {
