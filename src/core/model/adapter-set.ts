@@ -8,8 +8,8 @@ import { InputError } from '../errors.ts';
 import type { LoraAdapter } from './lora.ts';
 import type { Transformer } from './transformer.ts';
 
-/** Adapter names as users give them: `--adapter NAME=DIR`, a folder's base name otherwise. */
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+/** Adapter names as users give them (`--adapter NAME=DIR`): no commas or "=", not blank. */
+const NAME = /^[^,=\s](?:[^,=]*[^,=\s])?$/;
 
 export class AdapterSet {
   private readonly adapters = new Map<string, LoraAdapter>();
@@ -29,7 +29,7 @@ export class AdapterSet {
   }
 
   add(name: string, adapter: LoraAdapter): void {
-    if (!NAME.test(name)) throw new InputError(`adapter "${name}"`, 'a name uses letters, digits, ".", "_" and "-" only');
+    if (!NAME.test(name)) throw new InputError(`adapter "${name}"`, 'an adapter name is not blank and has no "," or "="');
     if (this.adapters.has(name)) throw new InputError(`adapter "${name}"`, 'this name is given twice; name each adapter once (NAME=DIR)');
     this.adapters.set(name, adapter);
   }
