@@ -3,8 +3,9 @@ import type { ScheduleKind } from '../../core/train/schedule.ts';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfigInput } from '../../core/train/config.ts';
 import type { MemoryRequest, ModelSummary, RunSettings } from '../../worker/api.ts';
 import { DERIVED_FIELDS, type DerivedField, type DerivedValues, type FormDefaults } from '../lib/train-defaults.ts';
+import { DEFAULT_METHOD_FIELDS, methodConfig, methodProblems, type MethodFields } from '../lib/method-choice.ts';
 
-export interface TrainForm {
+export interface TrainForm extends MethodFields {
   name: string;
   method: 'lora' | 'full';
   r: number;
@@ -71,6 +72,7 @@ export const DEFAULT_FORM: TrainForm = {
   shuffle: core.shuffle,
   seed: core.seed,
   initRunId: null,
+  ...DEFAULT_METHOD_FIELDS,
 };
 
 const KEY = 'tabtune.trainForm';
@@ -145,9 +147,10 @@ class SettingsStore {
 
   config(m: ModelSummary | null): TrainConfigInput {
     const f = this.form;
+    const chosen = methodConfig(f);
     return {
-      method: f.method,
-      lora: { r: f.r, alpha: f.alpha, dropout: f.dropout, rslora: f.rslora, targets: this.targets(m) },
+      ...chosen,
+      lora: { r: f.r, alpha: f.alpha, dropout: f.dropout, rslora: f.rslora, targets: this.targets(m), ...chosen.lora },
       lr: f.lr,
       schedule: f.schedule,
       warmup: f.warmup,
@@ -198,6 +201,7 @@ class SettingsStore {
     if (!(f.lr >= 0)) out.push('Learning rate must be 0 or more');
     if (!(f.dropout >= 0 && f.dropout < 1)) out.push('Dropout must be at least 0 and below 1');
     if (f.method === 'lora' && f.targets && f.targets.length === 0) out.push('Pick at least one target module');
+    out.push(...methodProblems(f, null));
     return out;
   }
 }
