@@ -40,9 +40,11 @@ export function effectiveChoice(f: MethodFields & { readonly method: 'lora' | 'f
 }
 
 /** The TrainConfig fields the method sets beyond the shared LoRA settings (r, alpha, dropout, targets). */
-export function methodConfig(f: MethodFields & { readonly method: 'lora' | 'full' }): Pick<TrainConfigInput, 'method' | 'loraplusLrRatio' | 'freeze' | 'halfFt'> & {
+type MethodConfig = Pick<TrainConfigInput, 'method' | 'loraplusLrRatio' | 'freeze' | 'halfFt'> & {
   lora: { rslora?: boolean; dora?: boolean; init?: 'pissa_niter_4' };
-} {
+};
+
+export function methodConfig(f: MethodFields & { readonly method: 'lora' | 'full' }): MethodConfig {
   switch (effectiveChoice(f)) {
     case 'lora': return { method: 'lora', lora: {} };
     case 'rslora': return { method: 'lora', lora: { rslora: true } };
