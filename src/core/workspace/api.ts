@@ -244,6 +244,8 @@ export interface GgufRequest {
   readonly type: GgufOutType;
 }
 import type { LrFinderResult, LrPoint } from '../train/lr-finder.ts';
+import type { MoaPlaygroundResult, MoaProposalResult, MoaRequest } from './moa-playground.ts';
+export type { MoaPlaygroundResult, MoaProposalResult, MoaRequest } from './moa-playground.ts';
 
 export interface WorkerApi {
   /** Acquires WebGPU; rejects with a message that says how to enable it. */
@@ -282,6 +284,10 @@ export interface WorkerApi {
 
   evaluate(req: EvalRequest, onProgress?: (done: number, total: number) => void): Promise<EvalReport>;
   generate(req: GenerateRequest, onToken?: (t: GeneratedToken) => void): Promise<GenerateResult>;
+  /** Mixture of agents over runs' adapters (workspace/moa-playground.ts); abortGeneration stops it. */
+  mixtureOfAgents(
+    req: MoaRequest, onProposal?: (p: MoaProposalResult) => void, onToken?: (t: GeneratedToken) => void,
+  ): Promise<MoaPlaygroundResult>;
   abortGeneration(): Promise<void>;
 
   /** PEFT adapter folder as a .zip (adapter_config.json, adapter_model.safetensors, README.md). */

@@ -1,0 +1,87 @@
+/**
+ * The playground's mixture of agents: runs' adapters go to the GPU once over the loaded base
+ * (switching between them reloads nothing), proposers answer, the aggregator writes the final
+ * answer (pipeline/moa.ts, the path `tabtune generate --moa` takes).
+ */
+import { DEFAULT_AGGREGATOR_TEMPLATE, runMoa, type Proposal, type Proposer } from '../pipeline/moa.ts';
+import type { GeneratedToken, SamplingSettings } from './api.ts';
+import type { ModelHost } from './model-host.ts';
+
+export interface MoaProposerRequest {
+  /** The run whose adapter proposes; null: the base model. */
+  readonly runId: string | null;
+  /** Sampling at this temperature (its own seed); absent: the request's sampling. */
+  readonly temperature?: number;
+}
+
+export interface MoaRequest {
+  readonly prompt: string;
+  /** Wrap each prompt as a user message with the chat template. */
+  readonly chat: boolean;
+  readonly proposers: readonly MoaProposerRequest[];
+  readonly aggregatorRunId: string | null;
+  readonly layers: 1 | 2;
+  /** With {question} and {proposals}; absent: the default. */
+  readonly template?: string;
+  readonly sampling: SamplingSettings;
+}
+
+export interface MoaProposalResult {
+  readonly layer: number;
+  /** Index in the request's proposers. */
+  readonly index: number;
+  readonly runId: string | null;
+  readonly text: string;
+}
+
+export interface MoaPlaygroundResult {
+  readonly proposals: readonly MoaProposalResult[];
+  readonly aggregatorPrompt: string;
+  readonly text: string;
+  readonly tokens: readonly GeneratedToken[];
+  readonly stopReason: 'stop-token' | 'length' | 'aborted';
+}
+
+export class MoaPlayground {
+  private abortController: AbortController | null = null;
+
+  constructor(private readonly host: ModelHost) {}
+
+  abort(): void {
+    this.abortController?.abort();
+  }
+
+  async run(req: MoaRequest, onProposal?: (p: MoaProposalResult) => void, onToken?: (t: GeneratedToken) => void): Promise<MoaPlaygroundResult> {
+    const abort = (this.abortController = new AbortController());
+    // Detaches any single adapter (and refuses while a run trains), so the host's cache stays true.
+    const s = await this.host.attachRunAdapter(null);
+    try {
+      const ids = [...new Set([...req.proposers.map((p) => p.runId), req.aggregatorRunId].filter((x): x is string => x !== null))];
+      const files = [];
+      for (const id of ids) files.push({ name: id, from: await this.host.runAdapter(id) });
+      await s.loadAdapters(files);
+      const proposers: Proposer[] = req.proposers.map((p, i) => ({
+        name: String(i), adapter: p.runId,
+        sampling: p.temperature === undefined ? {} : { greedy: false, temperature: p.temperature, seed: (req.sampling.seed ?? 0) + i },
+      }));
+      const proposals: MoaProposalResult[] = [];
+      const toResult = (layer: number, p: Proposal): MoaProposalResult => ({ layer, index: Number(p.proposer), runId: p.adapter, text: p.text });
+      const r = await runMoa(
+        s, req.prompt,
+        { proposers, aggregator: req.aggregatorRunId, layers: req.layers, template: req.template ?? DEFAULT_AGGREGATOR_TEMPLATE, chat: req.chat },
+        { ...req.sampling, signal: abort.signal },
+        {
+          onProposal: (layer, p) => {
+            proposals.push(toResult(layer, p));
+            onProposal?.(toResult(layer, p));
+          },
+          onToken,
+        },
+      );
+      return { proposals, aggregatorPrompt: r.aggregatorPrompt, text: r.final.text ?? '', tokens: r.final.tokens, stopReason: r.final.stopReason };
+    } finally {
+      s.dropAdapter();
+      if (this.abortController === abort) this.abortController = null;
+    }
+  }
+}
