@@ -227,6 +227,42 @@ export interface GenerateResult {
   readonly meanLogprob: number | null;
 }
 
+/** The playground's mixture of agents (workspace/moa-playground.ts). */
+export interface MoaProposerRequest {
+  /** The run whose adapter proposes; null: the base model. */
+  readonly runId: string | null;
+  /** Sampling at this temperature (its own seed); absent: the request's sampling. */
+  readonly temperature?: number;
+}
+
+export interface MoaRequest {
+  readonly prompt: string;
+  /** Wrap each prompt as a user message with the chat template. */
+  readonly chat: boolean;
+  readonly proposers: readonly MoaProposerRequest[];
+  readonly aggregatorRunId: string | null;
+  readonly layers: 1 | 2;
+  /** With {question} and {proposals}; absent: the default. */
+  readonly template?: string;
+  readonly sampling: SamplingSettings;
+}
+
+export interface MoaProposalResult {
+  readonly layer: number;
+  /** Index in the request's proposers. */
+  readonly index: number;
+  readonly runId: string | null;
+  readonly text: string;
+}
+
+export interface MoaPlaygroundResult {
+  readonly proposals: readonly MoaProposalResult[];
+  readonly aggregatorPrompt: string;
+  readonly text: string;
+  readonly tokens: readonly GeneratedToken[];
+  readonly stopReason: 'stop-token' | 'length' | 'aborted';
+}
+
 export interface ExportedFile {
   readonly name: string;
   readonly bytes: Uint8Array;
@@ -244,8 +280,6 @@ export interface GgufRequest {
   readonly type: GgufOutType;
 }
 import type { LrFinderResult, LrPoint } from '../train/lr-finder.ts';
-import type { MoaPlaygroundResult, MoaProposalResult, MoaRequest } from './moa-playground.ts';
-export type { MoaPlaygroundResult, MoaProposalResult, MoaRequest } from './moa-playground.ts';
 
 export interface WorkerApi {
   /** Acquires WebGPU; rejects with a message that says how to enable it. */

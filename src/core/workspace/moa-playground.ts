@@ -4,43 +4,8 @@
  * answer (pipeline/moa.ts, the path `tabtune generate --moa` takes).
  */
 import { DEFAULT_AGGREGATOR_TEMPLATE, runMoa, type Proposal, type Proposer } from '../pipeline/moa.ts';
-import type { GeneratedToken, SamplingSettings } from './api.ts';
+import type { GeneratedToken, MoaPlaygroundResult, MoaProposalResult, MoaRequest } from './api.ts';
 import type { ModelHost } from './model-host.ts';
-
-export interface MoaProposerRequest {
-  /** The run whose adapter proposes; null: the base model. */
-  readonly runId: string | null;
-  /** Sampling at this temperature (its own seed); absent: the request's sampling. */
-  readonly temperature?: number;
-}
-
-export interface MoaRequest {
-  readonly prompt: string;
-  /** Wrap each prompt as a user message with the chat template. */
-  readonly chat: boolean;
-  readonly proposers: readonly MoaProposerRequest[];
-  readonly aggregatorRunId: string | null;
-  readonly layers: 1 | 2;
-  /** With {question} and {proposals}; absent: the default. */
-  readonly template?: string;
-  readonly sampling: SamplingSettings;
-}
-
-export interface MoaProposalResult {
-  readonly layer: number;
-  /** Index in the request's proposers. */
-  readonly index: number;
-  readonly runId: string | null;
-  readonly text: string;
-}
-
-export interface MoaPlaygroundResult {
-  readonly proposals: readonly MoaProposalResult[];
-  readonly aggregatorPrompt: string;
-  readonly text: string;
-  readonly tokens: readonly GeneratedToken[];
-  readonly stopReason: 'stop-token' | 'length' | 'aborted';
-}
 
 export class MoaPlayground {
   private abortController: AbortController | null = null;
