@@ -65,8 +65,8 @@ export function templateProblem(template: string): string | null {
 /** The aggregator prompt: proposals numbered one per line (line breaks inside an answer become spaces). */
 export function aggregatorPrompt(template: string, question: string, proposals: readonly Proposal[]): string {
   const list = proposals.map((p, i) => `${i + 1}. ${p.text.trim().replace(/\s*\n\s*/g, ' ')}`).join('\n');
-  // split/join, not replace: a "$&" in an answer must stay as written.
-  return template.split('{proposals}').join(list).split('{question}').join(question);
+  // One pass with a function: a "$&" or "{question}" inside an answer stays as written.
+  return template.replace(/\{(question|proposals)\}/g, (_, slot: string) => (slot === 'question' ? question : list));
 }
 
 export interface MoaHooks {
