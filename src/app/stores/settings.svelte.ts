@@ -7,8 +7,9 @@ import type { BaseQuant } from '../../core/model/base-quant.ts';
 import type { PrecisionChoice } from '../../core/model/precision.ts';
 import { baseProblems, heldBase } from '../lib/base-holding.ts';
 import { gpu } from './gpu.svelte.ts';
+import { DEFAULT_METHOD_FIELDS, methodConfig, methodProblems, type MethodFields } from '../lib/method-choice.ts';
 
-export interface TrainForm {
+export interface TrainForm extends MethodFields {
   name: string;
   method: 'lora' | 'full';
   r: number;
@@ -80,6 +81,7 @@ export const DEFAULT_FORM: TrainForm = {
   initRunId: null,
   quant: 'none',
   precision: 'f32',
+  ...DEFAULT_METHOD_FIELDS,
 };
 
 const KEY = 'tabtune.trainForm';
@@ -154,9 +156,10 @@ class SettingsStore {
 
   config(m: ModelSummary | null): TrainConfigInput {
     const f = this.form;
+    const chosen = methodConfig(f);
     return {
-      method: f.method,
-      lora: { r: f.r, alpha: f.alpha, dropout: f.dropout, rslora: f.rslora, targets: this.targets(m) },
+      ...chosen,
+      lora: { r: f.r, alpha: f.alpha, dropout: f.dropout, rslora: f.rslora, targets: this.targets(m), ...chosen.lora },
       lr: f.lr,
       schedule: f.schedule,
       warmup: f.warmup,
@@ -209,6 +212,7 @@ class SettingsStore {
     if (!(f.dropout >= 0 && f.dropout < 1)) out.push('Dropout must be at least 0 and below 1');
     if (f.method === 'lora' && f.targets && f.targets.length === 0) out.push('Pick at least one target module');
     out.push(...baseProblems(f, gpu.info));
+    out.push(...methodProblems(f, null));
     return out;
   }
 }

@@ -234,6 +234,42 @@ export interface GenerateResult {
   readonly meanLogprob: number | null;
 }
 
+/** The playground's mixture of agents (workspace/moa-playground.ts). */
+export interface MoaProposerRequest {
+  /** The run whose adapter proposes; null: the base model. */
+  readonly runId: string | null;
+  /** Sampling at this temperature (its own seed); absent: the request's sampling. */
+  readonly temperature?: number;
+}
+
+export interface MoaRequest {
+  readonly prompt: string;
+  /** Wrap each prompt as a user message with the chat template. */
+  readonly chat: boolean;
+  readonly proposers: readonly MoaProposerRequest[];
+  readonly aggregatorRunId: string | null;
+  readonly layers: 1 | 2;
+  /** With {question} and {proposals}; absent: the default. */
+  readonly template?: string;
+  readonly sampling: SamplingSettings;
+}
+
+export interface MoaProposalResult {
+  readonly layer: number;
+  /** Index in the request's proposers. */
+  readonly index: number;
+  readonly runId: string | null;
+  readonly text: string;
+}
+
+export interface MoaPlaygroundResult {
+  readonly proposals: readonly MoaProposalResult[];
+  readonly aggregatorPrompt: string;
+  readonly text: string;
+  readonly tokens: readonly GeneratedToken[];
+  readonly stopReason: 'stop-token' | 'length' | 'aborted';
+}
+
 export interface ExportedFile {
   readonly name: string;
   readonly bytes: Uint8Array;
@@ -289,6 +325,10 @@ export interface WorkerApi {
 
   evaluate(req: EvalRequest, onProgress?: (done: number, total: number) => void): Promise<EvalReport>;
   generate(req: GenerateRequest, onToken?: (t: GeneratedToken) => void): Promise<GenerateResult>;
+  /** Mixture of agents over runs' adapters (workspace/moa-playground.ts); abortGeneration stops it. */
+  mixtureOfAgents(
+    req: MoaRequest, onProposal?: (p: MoaProposalResult) => void, onToken?: (t: GeneratedToken) => void,
+  ): Promise<MoaPlaygroundResult>;
   abortGeneration(): Promise<void>;
 
   /** PEFT adapter folder as a .zip (adapter_config.json, adapter_model.safetensors, README.md). */

@@ -13,6 +13,8 @@ import { ChatPageExport } from './chat-page.ts';
 import { GgufExports } from './gguf-exports.ts';
 import { LrRangeTest } from './lr-range.ts';
 import { ModelHost } from './model-host.ts';
+import { MoaPlayground } from './moa-playground.ts';
+import type { MoaPlaygroundResult, MoaProposalResult, MoaRequest } from './api.ts';
 import type { WorkbenchPlatform } from './platform.ts';
 import { RunControl } from './run-control.ts';
 import { RunLibrary } from './runs.ts';
@@ -39,6 +41,7 @@ export class Workbench implements WorkerApi {
   private readonly lrRange: LrRangeTest;
   private readonly gguf: GgufExports;
   private readonly chatPage: ChatPageExport;
+  private readonly moa: MoaPlayground;
 
   constructor(private readonly platform: WorkbenchPlatform) {
     const library = new RunLibrary(platform.store);
@@ -48,6 +51,7 @@ export class Workbench implements WorkerApi {
     this.runs = new RunControl(this.host, this.datasets, this.tokenized, library);
     this.host.onLost = () => this.runs.halt();
     this.evaluation = new Evaluation(this.host, this.datasets, this.tokenized);
+    this.moa = new MoaPlayground(this.host);
     this.exports = new Exports(platform, this.host, library, this.runs);
     this.benchmarks = new BenchmarkBoard(platform.store);
     this.gguf = new GgufExports(this.host, library);
@@ -204,8 +208,15 @@ export class Workbench implements WorkerApi {
     return this.evaluation.generate(req, onToken);
   }
 
+  mixtureOfAgents(
+    req: MoaRequest, onProposal?: (p: MoaProposalResult) => void, onToken?: (t: GeneratedToken) => void,
+  ): Promise<MoaPlaygroundResult> {
+    return this.moa.run(req, onProposal, onToken);
+  }
+
   async abortGeneration(): Promise<void> {
     this.evaluation.abort();
+    this.moa.abort();
   }
 
   // ---- export and import
