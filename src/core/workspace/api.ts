@@ -15,8 +15,8 @@ import type { RunState, TrainEvent } from '../train/events.ts';
 import type { PreferenceSettings } from './preference-runs.ts';
 import type { FeedbackInput, PlaygroundFeedback } from './feedback.ts';
 import type { FeedbackDatasetRequest } from './feedback-datasets.ts';
-export type { FeedbackInput, PlaygroundFeedback, RatedAnswer } from './feedback.ts';
-export type { FeedbackDatasetRequest, FeedbackFormat, FeedbackLineage } from './feedback-datasets.ts';
+export type { FeedbackFormat, FeedbackInput, FeedbackLineage, PlaygroundFeedback, RatedAnswer } from './feedback.ts';
+export type { FeedbackDatasetRequest } from './feedback-datasets.ts';
 export type { PreferenceSettings } from './preference-runs.ts';
 
 export interface GpuInfo {

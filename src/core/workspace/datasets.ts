@@ -3,7 +3,7 @@ import type { DatasetRecord, RecordKind, RecordProblem } from '../data/records.t
 import { datasetHash } from '../data/hash.ts';
 import { newId, type KeyValueStore } from './store.ts';
 import { preferenceImport, type PreferenceKind } from './preference-import.ts';
-import type { FeedbackLineage } from './feedback-datasets.ts';
+import type { FeedbackLineage } from './feedback.ts';
 
 export interface DatasetOptions {
   readonly columns?: ColumnMapping;

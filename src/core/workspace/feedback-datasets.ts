@@ -6,20 +6,7 @@
  */
 import { ktoExamples, preferencePairs } from '../serve/feedback-dataset.ts';
 import type { DatasetLibrary, DatasetMeta } from './datasets.ts';
-import type { FeedbackLog, PlaygroundFeedback } from './feedback.ts';
-
-export type FeedbackFormat = 'preference' | 'kto';
-
-export interface FeedbackLineage {
-  /** The rated run (null: the base model's answers). */
-  readonly runId: string | null;
-  readonly runName: string;
-  readonly format: FeedbackFormat;
-  /** Feedback records used, by action. */
-  readonly ratings: number;
-  readonly picks: number;
-  readonly edits: number;
-}
+import type { FeedbackFormat, FeedbackLineage, FeedbackLog, PlaygroundFeedback } from './feedback.ts';
 
 export interface FeedbackDatasetRequest {
   /** Feedback on this run's answers (a pick counts for both of its runs); null: the base model's. */

@@ -14,6 +14,19 @@ export interface PlaygroundFeedback extends FeedbackRecord {
   readonly preferred_adapter?: string | null;
 }
 
+/** A dataset made from feedback: TRL preference pairs or KTO examples. */
+export type FeedbackFormat = 'preference' | 'kto';
+export interface FeedbackLineage {
+  /** The rated run (null: the base model's answers). */
+  readonly runId: string | null;
+  readonly runName: string;
+  readonly format: FeedbackFormat;
+  /** Feedback records used, by action. */
+  readonly ratings: number;
+  readonly picks: number;
+  readonly edits: number;
+}
+
 export type FeedbackPrompt = FeedbackRecord['prompt'];
 
 /** One answer as the playground shows it: an id of its own, what asked for it and who wrote it. */
