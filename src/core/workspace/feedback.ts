@@ -16,6 +16,7 @@ export interface PlaygroundFeedback extends FeedbackRecord {
 
 /** A dataset made from feedback: TRL preference pairs or KTO examples. */
 export type FeedbackFormat = 'preference' | 'kto';
+
 export interface FeedbackLineage {
   /** The rated run (null: the base model's answers). */
   readonly runId: string | null;
