@@ -90,7 +90,8 @@ class FeedbackStore {
     await gpuTask.run('Generating two answers', async () => {
       for (const i of [0, 1] as const) {
         const side = this.sides![i];
-        const seed = this.twoSamples ? (sample.seed ?? Date.now() % 100_000) + i : sample.seed;
+        // Two samples: seeds s and s + 1 (the same two answers again for the same settings).
+        const seed = this.twoSamples ? (sample.seed ?? 0) + i : sample.seed;
         const r = await streamGenerate({ ...req, runId: runs[i], sampling: { ...sample, ...(seed !== undefined ? { seed } : {}) } }, (t) => {
           side.tokens.push(...t);
         });
