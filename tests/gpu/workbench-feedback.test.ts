@@ -88,6 +88,12 @@ describe('the feedback loop in the Worker API (workbench) on the tiny fixture mo
     }
     expect(steps[0]!.metrics!['rewards/margins']).toBeCloseTo(0, 6);
 
+    // The exported TRL configuration names the matching trainer, so the run can continue on a cluster.
+    const manifest = await wb.exportManifest(runId);
+    const yaml = new TextDecoder().decode(manifest.find((f) => f.name === 'trl_config.yaml')!.bytes);
+    const script = new TextDecoder().decode(manifest.find((f) => f.name === 'train_trl.py')!.bytes);
+    expect(`${yaml}\n${script}`).toContain('DPOTrainer');
+
     // KTO needs unpaired data: a DPO dataset is refused with a clear message.
     await expect(wb.startRun({ datasetId: dpo.id, config, preference: { method: 'kto' } }, () => undefined)).rejects.toThrow(/KTO trains on/);
   }, 120_000);

@@ -74,18 +74,23 @@ export function feedbackRecord(input: FeedbackInput, time: Date = new Date()): P
 
 /** Feedback records in the workspace store (IndexedDB in the app), oldest first. */
 export class FeedbackLog {
+  /** Orders records made in one millisecond (a later edit refines an earlier rating). */
+  private seq = 0;
+
   constructor(private readonly store: KeyValueStore) {}
 
   async add(input: FeedbackInput): Promise<PlaygroundFeedback> {
     const record = feedbackRecord(input);
-    await this.store.set(`${PREFIX}${newId('fb')}`, record);
+    const order = `${String(Date.now()).padStart(15, '0')}-${String(this.seq++ % 1e6).padStart(6, '0')}`;
+    await this.store.set(`${PREFIX}${order}-${newId('fb')}`, record);
     return record;
   }
 
+  /** Oldest first: keys sort by the time they were added. */
   async list(): Promise<PlaygroundFeedback[]> {
-    const keys = (await this.store.keys()).filter((k) => k.startsWith(PREFIX));
+    const keys = (await this.store.keys()).filter((k) => k.startsWith(PREFIX)).sort();
     const records = await Promise.all(keys.map((k) => this.store.get<PlaygroundFeedback>(k)));
-    return records.filter((r): r is PlaygroundFeedback => r !== undefined).sort((a, b) => a.time.localeCompare(b.time));
+    return records.filter((r): r is PlaygroundFeedback => r !== undefined);
   }
 
   async clear(): Promise<void> {
