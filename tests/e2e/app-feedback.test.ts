@@ -5,10 +5,10 @@
  * draw the reward charts; the Runs view shows the lineage.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import type { Browser } from 'playwright-core';
 import { launchChromium, serve, type Served } from './harness.ts';
-import { fill, HUB_REPO, loadHubModel, openTab, TINY_LLAMA, waitForGpu } from './app-helpers.ts';
+import { fill, HUB_REPO, loadHubModel, openTab, SHOTS, TINY_LLAMA, waitForGpu } from './app-helpers.ts';
 import { preferencePairs } from '../../src/core/serve/feedback-dataset.ts';
 import type { FeedbackRecord } from '../../src/core/serve/monitor.ts';
 
@@ -19,6 +19,7 @@ describe('the app in Chromium: the feedback loop', () => {
   beforeAll(async () => {
     server = await serve({ [HUB_REPO]: TINY_LLAMA });
     browser = await launchChromium();
+    mkdirSync(SHOTS, { recursive: true });
   });
   afterAll(async () => {
     await browser?.close();
@@ -63,6 +64,7 @@ describe('the app in Chromium: the feedback loop', () => {
     await pg.getByRole('button', { name: 'B is better' }).click({ timeout: 60_000 });
     await pg.getByText('Pick saved.').waitFor();
     await expect.poll(() => page.getByTestId('feedback-counts').textContent()).toBe('2 ratings · 1 picks · 1 edits');
+    await page.screenshot({ path: `${SHOTS}feedback-playground-1280.png`, fullPage: true });
 
     // The stored records, downloaded as the serve log's JSONL: the CLI's reader makes the same pairs.
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download log' }).click()]);
@@ -94,6 +96,7 @@ describe('the app in Chromium: the feedback loop', () => {
     await expect.poll(async () => Number(await charts.getAttribute('data-points', { timeout: 1000 }).catch(() => '0')), { timeout: 120_000 }).toBe(3);
     await expect.poll(() => charts.locator('canvas').count()).toBeGreaterThanOrEqual(3);
     await page.getByRole('button', { name: 'Start training' }).waitFor({ timeout: 60_000 });
+    await page.screenshot({ path: `${SHOTS}feedback-train-1280.png`, fullPage: true });
 
     // Runs: the DPO run names its method and where its data came from.
     await openTab(page, 'Runs');
