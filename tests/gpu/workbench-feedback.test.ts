@@ -34,7 +34,7 @@ function platform(): WorkbenchPlatform {
 const chat = (content: string) => [{ role: 'user', content }];
 
 describe('the feedback loop in the Worker API (workbench) on the tiny fixture model', () => {
-  it('stores ratings, picks and edits as serve-log records, makes DPO and KTO datasets with lineage, and trains DPO on them', async () => {
+  it('stores ratings, picks and edits as serve-log records, makes DPO and KTO datasets with lineage, and trains DPO, KTO, ORPO and SimPO on them', async () => {
     const wb = new Workbench(platform());
     await wb.init();
     await wb.loadModel({ kind: 'local', name: 'tiny-llama' }, folder(TINY));
@@ -94,7 +94,23 @@ describe('the feedback loop in the Worker API (workbench) on the tiny fixture mo
     const script = new TextDecoder().decode(manifest.find((f) => f.name === 'train_trl.py')!.bytes);
     expect(`${yaml}\n${script}`).toContain('DPOTrainer');
 
-    // KTO needs unpaired data: a DPO dataset is refused with a clear message.
+    // KTO needs unpaired data: a DPO dataset is refused with a clear message; the KTO dataset trains.
     await expect(wb.startRun({ datasetId: dpo.id, config, preference: { method: 'kto' } }, () => undefined)).rejects.toThrow(/KTO trains on/);
+    const ktoEvents: RunEvent[] = [];
+    const ktoRun = await wb.startRun({ datasetId: kto.id, config: { ...config, steps: 2 }, preference: { method: 'kto' } }, (e) => ktoEvents.push(e));
+    while (await wb.activeRunId()) await new Promise((r) => setTimeout(r, 50));
+    expect((await wb.getRun(ktoRun)).state).toBe('finished');
+    const ktoSteps = ktoEvents.filter((e) => e.type === 'step') as Extract<RunEvent, { type: 'step' }>[];
+    expect(ktoSteps).toHaveLength(2);
+    expect(ktoSteps.every((e) => Number.isFinite(e.loss))).toBe(true);
+    // ORPO and SimPO (no reference model) on the same pairs.
+    for (const method of ['orpo', 'simpo'] as const) {
+      const seen: RunEvent[] = [];
+      const id = await wb.startRun({ datasetId: dpo.id, config: { ...config, steps: 1 }, preference: { method } }, (e) => seen.push(e));
+      while (await wb.activeRunId()) await new Promise((r) => setTimeout(r, 50));
+      expect((await wb.getRun(id)).preference?.method).toBe(method);
+      const step = seen.find((e) => e.type === 'step') as Extract<RunEvent, { type: 'step' }>;
+      expect(Number.isFinite(step.metrics?.['rewards/margins'])).toBe(true);
+    }
   }, 120_000);
 });
