@@ -207,7 +207,8 @@ class TrainingStore {
   async start(): Promise<void> {
     const ds = datasets.selected;
     if (!ds || this.active) return;
-    const name = settings.form.name.trim() || freshRunName(ds.name, settings.form, runs.list);
+    const stem = objective.method === 'sft' ? ds.name : `${ds.name} · ${objective.method.toUpperCase()}`;
+    const name = settings.form.name.trim() || freshRunName(stem, settings.form, runs.list);
     this.reset(null, name);
     this.state = 'starting';
     // The next run gets a fresh name again (a typed name is for this run only).
