@@ -14,6 +14,12 @@ import type { BaseQuant } from '../model/base-quant.ts';
 import type { Precision, PrecisionChoice } from '../model/precision.ts';
 import type { RunRecord } from './runs.ts';
 import type { RunState, TrainEvent } from '../train/events.ts';
+import type { PreferenceSettings } from './preference-runs.ts';
+import type { FeedbackInput, PlaygroundFeedback } from './feedback.ts';
+import type { FeedbackDatasetRequest } from './feedback-datasets.ts';
+export type { FeedbackFormat, FeedbackInput, FeedbackLineage, PlaygroundFeedback, RatedAnswer } from './feedback.ts';
+export type { FeedbackDatasetRequest } from './feedback-datasets.ts';
+export type { PreferenceSettings } from './preference-runs.ts';
 
 export interface GpuInfo {
   readonly adapter: AdapterSummary;
@@ -160,6 +166,8 @@ export interface RunSettings {
   readonly config: TrainConfigInput;
   /** Continue from another run's adapter (imported or trained). */
   readonly initRunId?: string;
+  /** DPO/ORPO/SimPO/KTO on a preference dataset (absent: SFT). */
+  readonly preference?: PreferenceSettings;
 }
 
 /** A run as the UI lists it: the stored record without its events, with the model's source spelled out. */
@@ -349,4 +357,10 @@ export interface WorkerApi {
   listSuites(): Promise<string[]>;
   getSuite(name: string): Promise<SuiteFiles>;
   leaderboard(): Promise<Leaderboard>;
+  /** The playground's feedback (workspace/feedback.ts): store a rating, pick or edit; list; the log as JSONL. */
+  addFeedback(input: FeedbackInput): Promise<PlaygroundFeedback>;
+  listFeedback(): Promise<PlaygroundFeedback[]>;
+  exportFeedback(): Promise<ExportedFile>;
+  /** "Turn feedback into a dataset": a new preference (or KTO) dataset from the feedback on a run. */
+  feedbackDataset(req: FeedbackDatasetRequest): Promise<DatasetSummary>;
 }

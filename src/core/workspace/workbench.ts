@@ -22,6 +22,8 @@ import { TokenizedDatasets } from './tokenized-datasets.ts';
 import { fitToGpu } from './fit-to-gpu.ts';
 import type { FitToGpuRequest } from './api.ts';
 import type { MemoryPlan } from '../model/memory-plan.ts';
+import { FeedbackLog, feedbackJsonl, type FeedbackInput, type PlaygroundFeedback } from './feedback.ts';
+import { makeFeedbackDataset, type FeedbackDatasetRequest } from './feedback-datasets.ts';
 
 export type { WorkbenchPlatform } from './platform.ts';
 
@@ -42,6 +44,7 @@ export class Workbench implements WorkerApi {
   private readonly gguf: GgufExports;
   private readonly chatPage: ChatPageExport;
   private readonly moa: MoaPlayground;
+  private readonly feedback: FeedbackLog;
 
   constructor(private readonly platform: WorkbenchPlatform) {
     const library = new RunLibrary(platform.store);
@@ -56,6 +59,7 @@ export class Workbench implements WorkerApi {
     this.benchmarks = new BenchmarkBoard(platform.store);
     this.gguf = new GgufExports(this.host, library);
     this.chatPage = new ChatPageExport(this.host, library);
+    this.feedback = new FeedbackLog(platform.store);
     this.lrRange = new LrRangeTest(this.host, this.datasets, this.tokenized, () => this.runs.activeId);
   }
 
@@ -243,5 +247,24 @@ export class Workbench implements WorkerApi {
 
   importAdapter(name: string, files: readonly LocalFile[]): Promise<RunSummary> {
     return this.exports.importAdapter(name, files);
+  }
+
+  // ---- the playground's feedback (workspace/feedback.ts, feedback-datasets.ts)
+
+  addFeedback(input: FeedbackInput): Promise<PlaygroundFeedback> {
+    return this.feedback.add(input);
+  }
+
+  listFeedback(): Promise<PlaygroundFeedback[]> {
+    return this.feedback.list();
+  }
+
+  async exportFeedback(): Promise<ExportedFile> {
+    return { name: 'feedback.jsonl', bytes: feedbackJsonl(await this.feedback.list()), mime: 'application/jsonl' };
+  }
+
+  async feedbackDataset(req: FeedbackDatasetRequest): Promise<DatasetSummary> {
+    const runName = req.runId ? (await this.runs.get(req.runId)).name : 'the base model';
+    return makeFeedbackDataset(this.feedback, this.datasets, runName, req);
   }
 }
