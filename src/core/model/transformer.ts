@@ -456,7 +456,7 @@ export class Transformer {
       loraT,
       ...this.allocPostNormActs(T, alloc),
       windowBounds: alloc(windowBoundsElements(this.cfg, T), 'window-bounds'),
-      loraT, moe: this.cfg.moe ? allocMoeActs(this.cfg.moe, T, alloc) : undefined,
+      moe: this.cfg.moe ? allocMoeActs(this.cfg.moe, T, alloc) : undefined,
     };
   }
 
