@@ -58,7 +58,8 @@ export function estimateTrainingMemory(cfg: ModelConfig, s: TrainingShape): Reco
   const trainable = s.method === 'full' ? (s.trainedBytes ?? weights) : adapterElements * f;
 
   const loraActs = s.method === 'lora' ? s.loraModules.length * T * s.r : 0;
-  const layerActs = T * (2 * d.H + 2 * ln + d.qkvDim + d.qDim + d.heads + d.H + d.upDim + d.inner) + loraActs + extraLayerActs(cfg, T) + (cfg.moe ? moeLayerActs(cfg, T) : 0);
+  const layerActs = T * (2 * d.H + 2 * ln + d.qkvDim + d.qDim + d.heads + d.H + d.upDim + d.inner) + loraActs +
+    extraLayerActs(cfg, T) + (cfg.moe ? moeLayerActs(cfg, T) : 0);
   const savedLayers = s.gradCheckpointing ? 1 : L;
   const residual = (L + 1) * T * d.H;
   const keep = keepsLogits(T, cfg.vocabSize, { train: true });
