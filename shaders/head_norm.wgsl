@@ -2,11 +2,12 @@
 // invocation per (token, head) row: head h of token t is x[xOff + t*stride + h*headDim + i].
 // The forward saves the input (dense [T*heads, headDim]) and 1/rms per row for the backward.
 // The weight gradient is one invocation per column summing over rows (deterministic).
+// The weight applies as (w + wShift): Gemma stores w and multiplies by (1 + w).
 
 struct Params {
   T: u32, heads: u32, headDim: u32, stride: u32,
   xOff: u32, wOff: u32, savedOff: u32, statOff: u32,
-  eps: f32, accumulate: u32, _p0: u32, _p1: u32,
+  eps: f32, accumulate: u32, wShift: f32, _p1: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -42,7 +43,7 @@ fn head_norm_forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_wor
     saved[sBase + i] = v;
   }
   let r = inverseSqrt(ss / f32(p.headDim) + p.eps);
-  for (var i = 0u; i < p.headDim; i++) { x[base + i] = saved[sBase + i] * r * w[p.wOff + i]; }
+  for (var i = 0u; i < p.headDim; i++) { x[base + i] = saved[sBase + i] * r * (w[p.wOff + i] + p.wShift); }
   stat[p.statOff + row] = r;
 }
 
@@ -55,10 +56,10 @@ fn head_norm_backward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_wo
   let sBase = p.savedOff + row * p.headDim;
   let r = statIn[p.statOff + row];
   var dot = 0.0;
-  for (var i = 0u; i < p.headDim; i++) { dot += x[base + i] * w[p.wOff + i] * savedIn[sBase + i] * r; }
+  for (var i = 0u; i < p.headDim; i++) { dot += x[base + i] * (w[p.wOff + i] + p.wShift) * savedIn[sBase + i] * r; }
   let m = dot / f32(p.headDim);
   for (var i = 0u; i < p.headDim; i++) {
-    let g = x[base + i] * w[p.wOff + i];
+    let g = x[base + i] * (w[p.wOff + i] + p.wShift);
     x[base + i] = r * (g - savedIn[sBase + i] * r * m);
   }
 }

@@ -2,12 +2,13 @@
 // (the row sums use the reductions that kernels/row-reduction.ts prepends).
 // Forward saves per-row statistics (mean and 1/std for LayerNorm, 1/rms for RMSNorm) for the
 // backward. Weight/bias gradients are column sums over rows, one invocation per column, so
-// they are deterministic without float atomics.
+// they are deterministic without float atomics. RMSNorm applies (w + wShift): Gemma stores
+// its weights as w and multiplies by (1 + w).
 
 struct Params {
   rows: u32, D: u32, eps: f32, hasBias: u32,
   xOff: u32, wOff: u32, bOff: u32, yOff: u32,
-  statOff: u32, dyOff: u32, accumulate: u32, _p: u32,
+  statOff: u32, dyOff: u32, accumulate: u32, wShift: f32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -61,7 +62,9 @@ fn rmsnorm_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) n
   for (var c = lid; c < p.D; c += WG) { let v = x[base + c]; q.x += v * v; }
   let r = inverseSqrt(wg_sum2(lane, q).x / f32(p.D) + p.eps);
   for (var c = lid; c < p.D; c += WG) {
-    y[p.yOff + row * p.D + c] = x[base + c] * r * w[p.wOff + c];
+    let v = x[base + c] * r * (w[p.wOff + c] + p.wShift);
+    let i = p.yOff + row * p.D + c;
+    if (p.accumulate != 0u) { y[i] += v; } else { y[i] = v; }
   }
   if (lid == 0u) { stat[p.statOff + row] = r; }
 }
@@ -101,12 +104,12 @@ fn rmsnorm_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) 
   let r = statIn[p.statOff + row];
   var s = vec2f(0.0);
   for (var c = lid; c < p.D; c += WG) {
-    s.x += dy[p.dyOff + base + c] * w[p.wOff + c] * x[p.xOff + base + c];
+    s.x += dy[p.dyOff + base + c] * (w[p.wOff + c] + p.wShift) * x[p.xOff + base + c];
   }
   let mgx = wg_sum2(lane, s).x / f32(p.D);
   for (var c = lid; c < p.D; c += WG) {
     let xv = x[p.xOff + base + c];
-    let v = r * (dy[p.dyOff + base + c] * w[p.wOff + c] - xv * r * r * mgx);
+    let v = r * (dy[p.dyOff + base + c] * (w[p.wOff + c] + p.wShift) - xv * r * r * mgx);
     let i = p.yOff + base + c;
     if (p.accumulate != 0u) { y[i] += v; } else { y[i] = v; }
   }

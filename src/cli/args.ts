@@ -63,6 +63,7 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): Parsed {
     }
     const f = byName.get(name);
     if (!f) throw new UsageError(`unknown flag --${name} for "tabtune ${spec.name}" (see tabtune ${spec.name} --help)`);
+    const again = typed.has(name);
     typed.add(name);
     if (f.kind === 'boolean') {
       out[name] = !negated;
@@ -70,7 +71,9 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): Parsed {
     }
     const raw = inline ?? argv[++i];
     if (raw === undefined) throw new UsageError(`--${name} needs a value (${f.value ?? f.kind})`);
-    out[name] = convert(f, raw);
+    const value = convert(f, raw);
+    // A list flag given again adds to the list (--adapter a=DIR --adapter b=DIR).
+    out[name] = again && f.kind === 'list' && Array.isArray(value) ? [...(out[name] as string[]), ...value] : value;
   }
   return out;
 }

@@ -1,12 +1,18 @@
 import { linearModules, resolveTargets } from '../core/formats/peft.ts';
 import type { BaseQuant } from '../core/model/base-quant.ts';
 import type { ModelConfig } from '../core/model/config.ts';
-import { planMemory, type DeviceLimits, type MemoryPlan } from '../core/model/memory-plan.ts';
+import { hasShaderF16 } from '../core/gpu/features.ts';
+import type { Gpu } from '../core/gpu/gpu.ts';
+import { planMemory, type MemoryPlan } from '../core/model/memory-plan.ts';
+import type { PrecisionChoice } from '../core/model/precision.ts';
 import type { TrainConfig } from '../core/train/config.ts';
 import type { Output } from './output.ts';
 
 export const FIT_FLAGS = [
-  { name: 'fit', kind: 'boolean', help: 'choose batch, accumulation, sequence length, recomputation and base quantisation to fit the GPU; prints why' },
+  {
+    name: 'fit', kind: 'boolean',
+    help: 'choose batch, accumulation, sequence length, recomputation, base quantisation and (with --precision auto) f16 to fit the GPU; prints why',
+  },
   {
     name: 'gpu-memory', kind: 'int', value: 'MIB', default: 4096, min: 64,
     help: 'memory budget for --fit (WebGPU does not tell a program how much memory the GPU has)',
@@ -22,15 +28,15 @@ type Split<E> = { train: E[]; validation: E[] };
  */
 export function fitRun<E extends Tokens>(
   out: Output, cfg: ModelConfig, config: TrainConfig, split: Split<E>,
-  o: { budgetMiB: number; limits: DeviceLimits; maxSeqLen: number; quant: BaseQuant | null },
+  o: { budgetMiB: number; gpu: Gpu; maxSeqLen: number; quant: BaseQuant | null; precision: string },
 ): { plan: MemoryPlan; config: TrainConfig; split: Split<E> } {
   const targets = resolveTargets(cfg.arch, config.lora.targets === 'all-linear' ? 'all-linear' : [...config.lora.targets]);
   const plan = planMemory({
     cfg, method: config.method, r: config.lora.r, loraDropout: config.lora.dropout, validation: split.validation.length > 0,
     loraModules: linearModules(cfg.arch).filter((m) => targets.includes(m.id)).map((m) => m.features(cfg)),
     lengths: [...split.train, ...split.validation].map((e) => e.inputIds.length),
-    maxSeqLen: o.maxSeqLen, batch: config.batch, budget: o.budgetMiB * 2 ** 20, limits: o.limits,
-    ...(o.quant && { quants: [o.quant] }),
+    maxSeqLen: o.maxSeqLen, batch: config.batch, budget: o.budgetMiB * 2 ** 20, limits: o.gpu.limits,
+    ...(o.quant && { quants: [o.quant] }), precision: o.precision as PrecisionChoice, shaderF16: hasShaderF16(o.gpu),
   });
   out.record({ fit: { ...plan, parts: undefined } });
   for (const line of plan.reasons) out.say(`fit: ${line}`);

@@ -4,6 +4,7 @@ import { OutputError } from '../platform/node-atomic.ts';
 import { Output, watchStdout } from './output.ts';
 import * as bench from './commands/bench.ts';
 import * as data from './commands/data.ts';
+import * as dataPreference from './commands/data-preference.ts';
 import * as demo from './commands/demo.ts';
 import * as evalCommand from './commands/eval.ts';
 import * as exportCommand from './commands/export.ts';
@@ -15,6 +16,7 @@ import * as merge from './commands/merge.ts';
 import * as serve from './commands/serve.ts';
 import * as tokenize from './commands/tokenize.ts';
 import * as train from './commands/train.ts';
+import * as trainCpt from './commands/train-cpt.ts';
 
 interface Command {
   readonly spec: CommandSpec;
@@ -22,9 +24,10 @@ interface Command {
 }
 
 const COMMANDS: readonly Command[] = [
-  demo, train, evalCommand, generate, tokenize, merge, init, bench, exportCommand, serve, monitor, feedback,
+  demo, train, trainCpt, evalCommand, generate, tokenize, merge, init, bench, exportCommand, serve, monitor, feedback,
   { spec: data.prepareSpec, run: data.prepare },
   { spec: data.statsSpec, run: data.stats },
+  { spec: dataPreference.previewSpec, run: dataPreference.preview },
   { spec: data.synthSpec, run: data.synth },
 ];
 

@@ -7,6 +7,7 @@ import type { ModelConfig } from './model/config.ts';
 import { Generator, type Generation, type GenerateOptions } from './model/generate.ts';
 import { inspectModel, loadTransformer, type InspectedModel } from './model/load.ts';
 import type { QuantOption } from './model/base-quant.ts';
+import { AdapterSet } from './model/adapter-set.ts';
 import { LoraAdapter, type LoraOptions, type PeftAdapterFiles } from './model/lora.ts';
 import { mergeLora, modelSafetensors } from './model/merge.ts';
 import { padTokenId, stopTokenIds } from './model/stop-tokens.ts';
@@ -61,6 +62,8 @@ export class Session {
   private generationConfig: GenerationConfig | null = null;
   private source: FileTree | null = null;
   private generator: Generator | null = null;
+  /** Several named adapters over this base (loadAdapters); null: at most the one `model.lora`. */
+  private adapterSet: AdapterSet | null = null;
 
   constructor(readonly gpu: Gpu) {}
 
@@ -134,7 +137,7 @@ export class Session {
   /** A fresh adapter with PEFT's initialisation (B = 0: the model starts unchanged). */
   newAdapter(o: LoraOptions, seed: number): AdapterInfo {
     const m = this.requireModel();
-    const targets = resolveTargets(m.cfg.arch, o.targets === 'all-linear' ? 'all-linear' : [...o.targets]);
+    const targets = resolveTargets(m.cfg.arch, o.targets === 'all-linear' ? 'all-linear' : [...o.targets], { shape: m.cfg });
     this.setAdapter(LoraAdapter.create(this.gpu, m.cfg, { r: o.r, alpha: o.alpha, dropout: o.dropout, rslora: o.rslora, targets, dora: o.dora }, seed));
     return this.adapterInfo()!;
   }
@@ -143,9 +146,41 @@ export class Session {
     this.setAdapter(null);
   }
 
+  /** Loads named adapters over the one base (replacing any adapter); the first is used until useAdapter. */
+  async loadAdapters(entries: readonly { name: string; from: FileTree | PeftAdapterFiles }[]): Promise<string[]> {
+    const m = this.requireModel();
+    this.setAdapter(null);
+    const set = new AdapterSet();
+    try {
+      for (const e of entries) set.add(e.name, await LoraAdapter.load(this.gpu, m.cfg, e.from));
+    } catch (e) {
+      set.destroy(m);
+      throw e;
+    }
+    this.adapterSet = set;
+    this.useAdapter(set.names[0] ?? null);
+    return set.names;
+  }
+
+  /** Switches to a loaded adapter (null: the base alone) without reloading any weights. */
+  useAdapter(name: string | null): AdapterInfo | null {
+    const m = this.requireModel();
+    if (!this.adapterSet) throw new Error('no adapters are loaded by name (loadAdapters)');
+    this.adapterSet.use(m, name);
+    this.resetGenerator();
+    return this.adapterInfo();
+  }
+
+  /** The names loadAdapters loaded, in order. */
+  get adapterNames(): string[] {
+    return this.adapterSet?.names ?? [];
+  }
+
   private setAdapter(adapter: LoraAdapter | null): void {
     const m = this.requireModel();
     m.setTrainable('none');
+    this.adapterSet?.destroy(m);
+    this.adapterSet = null;
     m.lora?.destroy();
     m.lora = adapter;
     this.resetGenerator();
@@ -209,6 +244,8 @@ export class Session {
 
   unloadModel(): void {
     this.resetGenerator();
+    this.adapterSet?.destroy(this.model);
+    this.adapterSet = null;
     this.model?.destroy();
     this.model = null;
   }

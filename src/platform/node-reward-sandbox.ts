@@ -52,6 +52,11 @@ export function loadRewardFile(file: string, o: SandboxOptions): RewardFunctions
   } catch (e) {
     throw new InputError(file, `cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
+  return loadRewardSource(file, code, o);
+}
+
+/** Loads reward functions from their JavaScript source; `file` names it in messages. */
+export function loadRewardSource(file: string, code: string, o: SandboxOptions): RewardFunctions {
   const context = vm.createContext(Object.create(null), {
     name: `reward ${basename(file)}`, codeGeneration: { strings: false, wasm: false }, microtaskMode: 'afterEvaluate',
   });

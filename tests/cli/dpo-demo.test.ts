@@ -12,31 +12,44 @@ beforeAll(() => {
   execFileSync(process.execPath, [join(ROOT, 'scripts/build-cli.mjs')], { cwd: ROOT });
 });
 
+function tabtune(cwd: string, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  return spawnSync(process.execPath, [join(ROOT, 'bin/tabtune.mjs'), ...args], { encoding: 'utf8', cwd });
+}
+
+const records = (stdout: string) => stdout.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+
 /**
- * The issue's DPO check on the demo task: pairs from the grounded Q&A (chosen = the region the
- * passage names, rejected = another region), held-out pairs about countries no training record
- * mentions. The demo model can only win those by reading the passage, so held-out accuracy
- * measures a skill, not memorised pairs.
+ * The issue's DPO check on the demo task, as TRL users run DPO: supervised fine-tuning first (the
+ * demo's run), its adapter merged into the base, then LoRA-DPO on the merged model, whose
+ * reference (adapter off) is the SFT model. Pairs: chosen = the region the passage names,
+ * rejected = another region drawn as often as regions are right answers, so a model that ignores
+ * the passage wins about half of them (0.45 of the held-out pairs by a region prior); held-out
+ * pairs are about countries no training record mentions. DPO straight from the base model, which
+ * cannot yet read the passage, reached 0.55 on these pairs (0.775 on the earlier uniformly drawn
+ * rejected regions, which a region prior alone gets 0.675 of).
  */
 describe('DPO on the demo task', () => {
-  // The issue asks for > 0.8; measured 0.775 at lr 7e-4 (0.725 at 2e-3, 0.70 at 5e-3), so this guards the measured level.
-  it('30 DPO steps raise held-out rewards/accuracies above 0.7 (the demo model, LoRA, reference = adapter off)', () => {
+  it('30 DPO steps from the demo SFT model raise held-out rewards/accuracies above 0.8 (LoRA, reference = adapter off)', () => {
     const dir = tmp('tabtune-dpo-demo-');
     const build = (...args: string[]) => execFileSync(process.execPath, [join(ROOT, 'scripts/build-preference-demo.mjs'), ...args], { cwd: ROOT, stdio: 'pipe' });
     build(join(dir, 'train.jsonl'), '160', '7');
     build(join(dir, 'held.jsonl'), '40', '9', '--eval');
-    const out = join(dir, 'run');
-    const r = spawnSync(process.execPath, [
-      join(ROOT, 'bin/tabtune.mjs'), 'train', '--method', 'dpo', '--data', join(dir, 'train.jsonl'), '--val-data', join(dir, 'held.jsonl'),
-      '--out', out, '--steps', '30', '--lr', '7e-4', '--warmup', '0', '--json',
-    ], { encoding: 'utf8', cwd: dir });
+    const sft = tabtune(dir, 'demo', '--out', join(dir, 'sft'), '--json');
+    expect(sft.status, sft.stderr).toBe(0);
+    const merged = tabtune(dir, 'merge', '--adapter', join(dir, 'sft'), '--out', join(dir, 'merged'));
+    expect(merged.status, merged.stderr).toBe(0);
+    const r = tabtune(dir,
+      'train', '--method', 'dpo', '--model', join(dir, 'merged'), '--data', join(dir, 'train.jsonl'), '--val-data', join(dir, 'held.jsonl'),
+      '--out', join(dir, 'dpo'), '--steps', '30', '--lr', '7e-4', '--warmup', '0', '--json');
     expect(r.status, r.stderr).toBe(0);
-    const lines = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+    const lines = records(r.stdout);
     const [before, after] = lines.filter((l) => 'eval' in l).map((l) => l.eval);
     expect(lines.filter((l) => 'step' in l)).toHaveLength(30);
+    // Policy = reference at the start: ln 2 and no reward for every pair.
     expect(before.loss).toBeCloseTo(Math.LN2, 6);
     expect(before['rewards/accuracies']).toBe(0);
-    expect(after['rewards/accuracies']).toBeGreaterThan(0.7);
+    // Measured 0.925 (37 of 40).
+    expect(after['rewards/accuracies']).toBeGreaterThan(0.8);
     expect(after['rewards/margins']).toBeGreaterThan(0);
     expect(after.loss).toBeLessThan(before.loss);
   }, 3_600_000);

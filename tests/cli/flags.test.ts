@@ -80,16 +80,18 @@ const CASES: readonly [args: readonly string[], flag: string][] = [
   [['data', 'prepare', '--data', 'd.jsonl', '--out', 'o.jsonl', '--scripts', 'Klingon'], '--scripts'],
   [['data', 'prepare', '--data', 'd.jsonl', '--out', 'o.jsonl', '--balance-field', 'kind', '--balance', 'even'], '--balance'],
   [['data', 'stats', '--data'], '--data'],
+  [['data', 'preview', '--data', 'd.jsonl', '--limit', '0'], '--limit'],
   [['data', 'synth', '--method', 'dream', '--out', 'o.jsonl'], '--method'],
   [['data', 'synth', '--per-row', '0', '--out', 'o.jsonl'], '--per-row'],
   [['eval', '--task', 'mmlu', '--data', 'x.jsonl'], '--task'],
   [['eval', '--task', 'grounded', '--data', 'x.jsonl', '--max-new-tokens', '0'], '--max-new-tokens'],
+  [['train-cpt', '--docs', 'x.txt', '--held-out', '1'], '--held-out'],
 ];
 
 /** Every command, as `tabtune --help` lists it. */
 const COMMANDS = [
-  'demo', 'train', 'eval', 'generate', 'tokenize', 'merge', 'init', 'bench', 'export', 'serve', 'monitor',
-  'data feedback', 'data prepare', 'data stats', 'data synth',
+  'demo', 'train', 'train-cpt', 'eval', 'generate', 'tokenize', 'merge', 'init', 'bench', 'export', 'serve', 'monitor',
+  'data feedback', 'data prepare', 'data preview', 'data stats', 'data synth',
 ] as const;
 
 describe('flag ranges', () => {

@@ -61,5 +61,26 @@ describe('tabtune train --quant and --fit', () => {
     expect(r.stderr).toMatch(/trained against an NF4 \(4-bit\) base \(QLoRA\)/);
     const config = JSON.parse(readFileSync(join(out, 'adapter_config.json'), 'utf8'));
     expect(config.peft_type).toBe('LORA');
+    // The manifest records how the base was held; export and merge repeat QLoRA's caveat.
+    const manifest = JSON.parse(readFileSync(join(out, 'run_manifest.json'), 'utf8'));
+    expect(manifest.config).toMatchObject({ quant: 'int4', precision: 'f32' });
+    const gguf = join(mkdtempSync(join(tmpdir(), 'tabtune-gguf-')), 'adapter.gguf');
+    const e = tabtune('export', '--format', 'gguf-lora', '--model', LLAMA, '--adapter', out, '--out', gguf, '--no-modelfile');
+    expect(e.code, e.stderr).toBe(0);
+    expect(e.stderr).toMatch(/trained against an NF4 \(4-bit\) base \(QLoRA\)/);
+    expect(existsSync(gguf)).toBe(true);
+  });
+
+  it('plans an f16 base under --precision auto where the GPU offers shader-f16, and the run records it', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'tabtune-out-')), 'run');
+    const r = tabtune('train', '--model', LLAMA, '--data', data, '--out', out, '--fit', '--precision', 'auto', '--batch', '2', '--steps', '1', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const fit = json(r.stdout).find((l) => 'fit' in l).fit;
+    // lavapipe offers shader-f16 (tests/gpu/mixed-precision.test.ts checks that).
+    expect(fit).toMatchObject({ fits: true, quant: 'none', precision: 'f16' });
+    expect(fit.reasons.join('\n')).toMatch(/precision auto: f16 because the adapter offers shader-f16/);
+    const manifest = JSON.parse(readFileSync(join(out, 'run_manifest.json'), 'utf8'));
+    expect(manifest.config).toMatchObject({ quant: 'none', precision: 'f16' });
+    expect(r.stderr).not.toMatch(/QLoRA/);
   });
 });

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,7 +46,27 @@ describe('tabtune train --method grpo', () => {
     }
     // Step 1: the adapter's B is 0, so the policy is the reference and the KL is 0.
     expect(steps[0].kl).toBe(0);
-    expect(readdirSync(out)).toContain('adapter_model.safetensors');
+    // The same run files as every run (TrainJob): a manifest with the GRPO options, and a GRPOTrainer config.
+    expect(readdirSync(out).sort()).toEqual(['adapter_config.json', 'adapter_model.safetensors', 'run_manifest.json', 'train_trl.py', 'trl_config.yaml']);
+    const manifest = JSON.parse(readFileSync(join(out, 'run_manifest.json'), 'utf8'));
+    expect(manifest.preference).toMatchObject({
+      method: 'grpo', generations: 3, beta: 0.04, epsilon: 0.2, maxCompletionLength: 4, temperature: 1, rewardSource: reward, rewardFunctions: ['short', 'answer'],
+    });
+    expect(manifest.dataset.format).toBe('prompt-only');
+    expect(manifest.metrics.steps).toBe(2);
+    expect(manifest.config.lr).toBe(1e-2);
+    const yaml = readFileSync(join(out, 'trl_config.yaml'), 'utf8');
+    expect(yaml).toContain('GRPOTrainer');
+    for (const line of ['num_generations: 3', 'beta: 0.04', 'epsilon: 0.2', 'max_completion_length: 4', 'temperature: 1', 'learning_rate: 0.01',
+      'per_device_train_batch_size: 6', 'loss_type: "grpo"']) expect(yaml).toContain(line);
+    expect(yaml).not.toMatch(/^max_length:|^packing:/m);
+    expect(yaml).toContain(`# reward_funcs: short, answer from ${reward} (JavaScript)`);
+    const py = readFileSync(join(out, 'train_trl.py'), 'utf8');
+    expect(py).toContain('from trl import GRPOConfig, GRPOTrainer');
+    expect(py).toContain('args = GRPOConfig(');
+    expect(py).toContain('    num_generations=3,');
+    expect(py).toContain('reward_funcs = [short, answer]');
+    expect(py).toContain('    reward_funcs=reward_funcs,');
   }, 600_000);
 
   it('a hostile reward stops the run with one line naming the file and function; nothing is written', () => {

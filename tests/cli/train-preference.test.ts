@@ -57,6 +57,16 @@ describe('tabtune train --method dpo|orpo|simpo|kto', () => {
     expect(manifest.dataset.format).toBe('preference');
   });
 
+  it('DPO accepts --quant like SFT: an int8 base, the adapter-off reference on the same base (ln 2 at the start)', () => {
+    const out = mkdtempSync(join(tmpdir(), 'tabtune-out-'));
+    const r = tabtune('train', '--method', 'dpo', '--model', LLAMA, '--data', pairs, '--out', out, '--steps', '1', '--batch', '2', '--lora-r', '4',
+      '--quant', 'int8', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const [step] = json(r.stdout).filter((l) => 'step' in l);
+    expect(step.loss).toBeCloseTo(Math.LN2, 5);
+    expect(step['rewards/margins']).toBe(0);
+  });
+
   it('ORPO, SimPO and KTO run and name their TRL trainers', () => {
     const kto = file('kto.jsonl', Array.from({ length: 6 }, (_, i) => ({ prompt: `Count from ${i}:`, completion: i % 2 ? ' cat dog' : ` ${i + 1} ${i + 2}`, label: i % 2 === 0 })));
     for (const [method, data, extra, trainer] of [

@@ -19,14 +19,18 @@ describe('memory estimate', () => {
     { method: 'full' as const, batch: 2, seq: 32, checkpointing: false },
     { method: 'lora' as const, batch: 3, seq: 40, checkpointing: false, quant: 'int4' as const },
     { method: 'lora' as const, batch: 2, seq: 96, checkpointing: true, quant: 'int8' as const },
+    { method: 'lora' as const, batch: 2, seq: 64, checkpointing: false, precision: 'f16' as const },
+    { method: 'lora' as const, batch: 2, seq: 96, checkpointing: true, precision: 'f16' as const },
   ];
   for (const c of cases) {
-    it(`matches the ledger's peak within 15% (${c.method}, ${c.batch}x${c.seq}${c.checkpointing ? ', recompute' : ''}${c.quant ? `, ${c.quant}` : ''})`, async () => {
+    const held = c.quant ?? c.precision ?? 'f32';
+    it(`matches the ledger's peak within 15% (${c.method}, ${c.batch}x${c.seq}${c.checkpointing ? ', recompute' : ''}, ${held})`, async () => {
       const gpu = await testGpu();
       gpu.pool.trim();
       const base = gpu.ledger.total;
       gpu.ledger.resetPeak();
-      const model = await loadTransformer(gpu, nodeFileTree(DEMO), undefined, { quant: c.quant ?? 'none' });
+      const model = await loadTransformer(gpu, nodeFileTree(DEMO), undefined, { quant: c.quant ?? 'none', precision: c.precision ?? 'f32' });
+      if (c.precision) expect(model.weights.precision).toBe('f16');
       const cfg = trainConfig({ method: c.method, batch: c.batch, steps: 1, gradCheckpointing: c.checkpointing, lora: { r: 16, alpha: 32, dropout: 0.05 } });
       const targets = resolveTargets(model.cfg.arch, 'all-linear');
       if (c.method === 'lora') model.lora = LoraAdapter.create(gpu, model.cfg, { r: 16, alpha: 32, dropout: 0.05, rslora: false, targets }, 1);
@@ -37,10 +41,10 @@ describe('memory estimate', () => {
       const modules = linearModules(model.cfg.arch).filter((m) => targets.includes(m.id)).map((m) => m.features(model.cfg));
       const parts = estimateTrainingMemory(model.cfg, {
         method: c.method, batch: c.batch, seq: c.seq, r: 16, loraModules: modules, loraDropout: 0.05, gradCheckpointing: c.checkpointing, validation: true,
-        quant: c.quant,
+        quant: c.quant, precision: c.precision,
       });
       const estimate = Object.values(parts).reduce((a, b) => a + b, 0);
-      console.log(`${c.method} ${c.batch}x${c.seq} ${c.quant ?? 'f32'}: estimate ${(estimate / 2 ** 20).toFixed(1)} MiB, measured ${(measured / 2 ** 20).toFixed(1)} MiB`);
+      console.log(`${c.method} ${c.batch}x${c.seq} ${held}: estimate ${(estimate / 2 ** 20).toFixed(1)} MiB, measured ${(measured / 2 ** 20).toFixed(1)} MiB`);
       expect(Math.abs(estimate - measured) / measured).toBeLessThan(0.15);
       trainer.destroy();
       model.destroy();

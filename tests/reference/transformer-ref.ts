@@ -37,7 +37,11 @@ function norm(x: Float64Array, T: number, D: number, w: Float64Array, b: Float64
 }
 
 /** Logits [B·S, V] for token ids [B·S] of B sequences of S tokens (causal, no padding). */
-export function referenceLogits(cfg: ModelConfig, w: Tensors, ids: number[], S: number, tap?: (name: string, layer: number, v: Float64Array) => void): Float64Array {
+export function referenceLogits(
+  cfg: ModelConfig, w: Tensors, ids: number[], S: number, tap?: (name: string, layer: number, v: Float64Array) => void,
+  /** Replaces the MLP of every layer (mixture-of-experts blocks: moe-ref.ts). */
+  mlpBlock?: (layer: number, h2: Float64Array) => Float64Array,
+): Float64Array {
   const gpt2 = cfg.arch === 'gpt2';
   const get = (n: string) => {
     const v = w.get(n) ?? w.get((gpt2 ? 'transformer.' : 'model.') + n);
@@ -120,6 +124,8 @@ export function referenceLogits(cfg: ModelConfig, w: Tensors, ids: number[], S: 
       const u = linear(h2, T, H, get(p + 'mlp.c_fc.weight'), I, get(p + 'mlp.c_fc.bias'), true)
         .map((z) => 0.5 * z * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (z + 0.044715 * z ** 3))));
       mlp = linear(u, T, I, get(p + 'mlp.c_proj.weight'), H, get(p + 'mlp.c_proj.bias'), true);
+    } else if (mlpBlock) {
+      mlp = mlpBlock(l, h2);
     } else {
       const g = linear(h2, T, H, get(p + 'mlp.gate_proj.weight'), I, opt(p + 'mlp.gate_proj.bias'));
       const u = linear(h2, T, H, get(p + 'mlp.up_proj.weight'), I, opt(p + 'mlp.up_proj.bias'));

@@ -69,4 +69,33 @@ describe('memory planner', () => {
     expect(p.quant).toBe('none');
     expect(p.reasons[0]).toMatch(/nothing fits the 512 MiB budget \(5% kept free\)/);
   });
+
+  it('holds the base as f16 under precision auto where shader-f16 is offered, and says why', () => {
+    const f32 = planMemory(req({ precision: 'auto', shaderF16: false }));
+    const f16 = planMemory(req({ precision: 'auto', shaderF16: true }));
+    expect(f32).toMatchObject({ fits: true, quant: 'none', precision: 'f32' });
+    expect(f16).toMatchObject({ fits: true, quant: 'none', precision: 'f16' });
+    expect(f32.reasons.join('\n')).toMatch(/precision auto: f32 because the adapter lacks shader-f16/);
+    expect(f16.reasons.join('\n')).toMatch(/linear weights are f16.*precision auto: f16 because the adapter offers shader-f16/);
+    // Halves are half the linear weights' bytes; embeddings, norms and the rope table stay f32.
+    const shape = { method: 'lora' as const, batch: 1, seq: 8, r: 16, loraModules: modules, loraDropout: 0, gradCheckpointing: false, validation: false };
+    const w32 = estimateTrainingMemory(cfg, shape).weights!;
+    const w16 = estimateTrainingMemory(cfg, { ...shape, precision: 'f16' }).weights!;
+    const linear = cfg.layers * modules.reduce((n, m) => n + m.in * m.out, 0) * 4;
+    expect(w32 - w16).toBeCloseTo(linear / 2, -4);
+    // A quantised base ignores the precision (quantised words are neither f32 nor f16).
+    expect(estimateTrainingMemory(cfg, { ...shape, quant: 'int4', precision: 'f16' }).weights).toBe(estimateTrainingMemory(cfg, { ...shape, quant: 'int4' }).weights);
+  });
+
+  it('moves from f16 to int8 and NF4 under auto as the budget shrinks, but never quantises an explicit f16', () => {
+    const auto = [8, 1.5, 1.1].map((gib) => planMemory(req({ budget: gib * GiB, precision: 'auto', shaderF16: true })));
+    expect(auto.map((p) => `${p.quant}/${p.precision}`)).toEqual(['none/f16', 'int8/f32', 'int4/f32']);
+    expect(auto[2]!.reasons.join('\n')).toMatch(/the base is NF4 \(QLoRA, one scale per 64 inputs\): f16 and int8 did not fit/);
+    const f16 = planMemory(req({ budget: 1.1 * GiB, precision: 'f16', shaderF16: true }));
+    expect(f16.quant).toBe('none');
+    expect(f16.precision).toBe('f16');
+    expect(() => planMemory(req({ precision: 'f16', shaderF16: false }))).toThrow(/shader-f16/);
+    // Full fine-tuning keeps f32 weights whatever the precision.
+    expect(planMemory(req({ method: 'full', precision: 'auto', shaderF16: true })).precision).toBe('f32');
+  });
 });

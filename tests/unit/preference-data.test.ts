@@ -45,7 +45,7 @@ describe('preference data import', () => {
     expect(reasons[3]).toMatch(/^7: "rejected" must be a string or a list of messages/);
     expect(reasons[4]).toMatch(/^8: has neither "chosen"\/"rejected"/);
     expect(reasons[5]).toMatch(/^9: is an unpaired \(KTO\) row in a file of paired rows/);
-    expect(reasons[6]).toMatch(/^10: chosen and rejected must differ after their shared prompt/);
+    expect(reasons[6]).toMatch(/^10: chosen and rejected are identical/);
   });
 
   it('reads KTO examples (JSONL and CSV labels) and rejects labels that are not booleans', () => {

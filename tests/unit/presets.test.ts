@@ -11,6 +11,10 @@ const PUBLISHED: Record<string, number> = {
   'qwen3-0.6b': 596_049_920,
   'qwen2.5-0.5b': 494_032_768,
   gpt2: 124_439_808,
+  'gemma-3-270m': 268_098_176,
+  'gemma-3-1b': 999_885_952,
+  // The Hub states "701M params" (rounded to millions).
+  'tinymixtral-4x248m': 701e6,
 };
 
 describe('init --like shapes', () => {
@@ -21,7 +25,8 @@ describe('init --like shapes', () => {
     it(`${name}: the tensors the layout implies add up to the published parameter count`, () => {
       const cfg = parseConfig(config, `${name} preset`);
       const count = placements(cfg, [{ start: 0, rows: cfg.vocabSize }]).reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
-      expect(count).toBe(PUBLISHED[name]);
+      if (name === 'tinymixtral-4x248m') expect(Math.round(count / 1e6) * 1e6).toBe(PUBLISHED[name]);
+      else expect(count).toBe(PUBLISHED[name]);
     });
   }
 });

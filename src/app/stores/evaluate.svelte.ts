@@ -1,8 +1,9 @@
 /** Evaluation (base vs a run), side-by-side answers and the chat playground. */
-import type { EvalReport, GeneratedToken, SamplingSettings } from '../../worker/api.ts';
+import type { EvalReport, GeneratedToken, RatedAnswer, SamplingSettings } from '../../worker/api.ts';
 import { promptRequest, type PromptFormat } from '../lib/prompt-format.ts';
 import { api, callback, errorMessage } from '../worker-client.ts';
 import { notices } from './notices.svelte.ts';
+import { answerId, promptOf } from '../lib/feedback-answer.ts';
 
 export type Split = 'validation' | 'train' | 'all';
 
@@ -13,6 +14,8 @@ export interface ChatTurn {
   readonly stopReason?: string;
   /** Which adapter answered ("base" or the run's name). */
   readonly by?: string;
+  /** What feedback on this answer records (stores/feedback.svelte.ts). */
+  readonly answer?: RatedAnswer;
 }
 
 export interface SideBySide {
@@ -198,14 +201,17 @@ class PlaygroundStore {
     this.generating = true;
     this.streaming = [];
     const runId = this.runId;
+    const req = promptRequest(format, text, history);
     const r = await gpuTask.run('Generating', () =>
-      streamGenerate({ ...promptRequest(format, text, history), runId, sampling: { ...this.sampling } }, (tokens) => {
+      streamGenerate({ ...req, runId, sampling: { ...this.sampling } }, (tokens) => {
         this.streaming = [...(this.streaming ?? []), ...tokens];
       }),
     );
     this.generating = false;
     this.streaming = null;
-    if (r) this.turns = [...this.turns, { role: 'assistant', content: r.text, tokens: r.tokens, stopReason: r.stopReason, by: byName }];
+    if (!r) return;
+    const answer = { id: answerId(), prompt: promptOf(req), completion: r.text, adapter: runId };
+    this.turns = [...this.turns, { role: 'assistant', content: r.text, tokens: r.tokens, stopReason: r.stopReason, by: byName, answer }];
   }
 
   async stop(): Promise<void> {

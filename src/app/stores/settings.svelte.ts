@@ -3,8 +3,13 @@ import type { ScheduleKind } from '../../core/train/schedule.ts';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfigInput } from '../../core/train/config.ts';
 import type { MemoryRequest, ModelSummary, RunSettings } from '../../worker/api.ts';
 import { DERIVED_FIELDS, type DerivedField, type DerivedValues, type FormDefaults } from '../lib/train-defaults.ts';
+import type { BaseQuant } from '../../core/model/base-quant.ts';
+import type { PrecisionChoice } from '../../core/model/precision.ts';
+import { baseProblems, heldBase } from '../lib/base-holding.ts';
+import { gpu } from './gpu.svelte.ts';
+import { DEFAULT_METHOD_FIELDS, methodConfig, methodProblems, type MethodFields } from '../lib/method-choice.ts';
 
-export interface TrainForm {
+export interface TrainForm extends MethodFields {
   name: string;
   method: 'lora' | 'full';
   r: number;
@@ -34,6 +39,9 @@ export interface TrainForm {
   seed: number;
   /** Start from this run's adapter (imported or trained). */
   initRunId: string | null;
+  /** How the base's linear weights are held (lib/base-holding.ts). */
+  quant: BaseQuant;
+  precision: PrecisionChoice;
 }
 
 const core = DEFAULT_TRAIN_CONFIG;
@@ -71,6 +79,9 @@ export const DEFAULT_FORM: TrainForm = {
   shuffle: core.shuffle,
   seed: core.seed,
   initRunId: null,
+  quant: 'none',
+  precision: 'f32',
+  ...DEFAULT_METHOD_FIELDS,
 };
 
 const KEY = 'tabtune.trainForm';
@@ -145,9 +156,10 @@ class SettingsStore {
 
   config(m: ModelSummary | null): TrainConfigInput {
     const f = this.form;
+    const chosen = methodConfig(f);
     return {
-      method: f.method,
-      lora: { r: f.r, alpha: f.alpha, dropout: f.dropout, rslora: f.rslora, targets: this.targets(m) },
+      ...chosen,
+      lora: { r: f.r, alpha: f.alpha, dropout: f.dropout, rslora: f.rslora, targets: this.targets(m), ...chosen.lora },
       lr: f.lr,
       schedule: f.schedule,
       warmup: f.warmup,
@@ -165,6 +177,7 @@ class SettingsStore {
       earlyStoppingPatience: f.patience,
       saveEvery: f.saveEvery,
       gradCheckpointing: f.gradCheckpointing,
+      ...heldBase(f, gpu.info),
     };
   }
 
@@ -180,7 +193,7 @@ class SettingsStore {
 
   memoryRequest(m: ModelSummary, seq: number): MemoryRequest {
     const f = this.form;
-    return { method: f.method, batch: f.batch, seq, r: f.r, targets: this.targets(m), gradCheckpointing: f.gradCheckpointing };
+    return { method: f.method, batch: f.batch, seq, r: f.r, targets: this.targets(m), gradCheckpointing: f.gradCheckpointing, ...heldBase(f, gpu.info) };
   }
 
   /** Problems that keep the form from starting a run, in words. */
@@ -198,6 +211,8 @@ class SettingsStore {
     if (!(f.lr >= 0)) out.push('Learning rate must be 0 or more');
     if (!(f.dropout >= 0 && f.dropout < 1)) out.push('Dropout must be at least 0 and below 1');
     if (f.method === 'lora' && f.targets && f.targets.length === 0) out.push('Pick at least one target module');
+    out.push(...baseProblems(f, gpu.info));
+    out.push(...methodProblems(f, null));
     return out;
   }
 }

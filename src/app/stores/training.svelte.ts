@@ -12,11 +12,13 @@ import { runs } from './runs.svelte.ts';
 import { settings } from './settings.svelte.ts';
 import { RunLog, type LogEntry } from '../lib/run-log.ts';
 import { freshRunName } from '../lib/run-name.ts';
+import { emptyRewards, pushRewards, type RewardSeries } from '../lib/reward-series.ts';
+import { objective } from './objective.svelte.ts';
 
 export type { LogEntry };
 
 /** Aligned series for uPlot: x = optimizer step. Validation loss is null between evaluations. */
-export interface RunSeries {
+export interface RunSeries extends RewardSeries {
   step: number[];
   loss: (number | null)[];
   valLoss: (number | null)[];
@@ -25,7 +27,7 @@ export interface RunSeries {
   tokensPerSecond: (number | null)[];
 }
 
-export const emptySeries = (): RunSeries => ({ step: [], loss: [], valLoss: [], lr: [], gradNorm: [], tokensPerSecond: [] });
+export const emptySeries = (): RunSeries => ({ step: [], loss: [], valLoss: [], lr: [], gradNorm: [], tokensPerSecond: [], ...emptyRewards() });
 
 /** Adds one event to series (shared by the live run and the Runs view's history). */
 export function addToSeries(s: RunSeries, e: TrainEvent): void {
@@ -40,6 +42,7 @@ export function addToSeries(s: RunSeries, e: TrainEvent): void {
     s.lr.push(e.lr);
     s.gradNorm.push(e.gradNorm);
     s.tokensPerSecond.push(e.tokensPerSecond);
+    pushRewards(s, e.metrics);
   } else if (e.type === 'eval') {
     const i = s.step.lastIndexOf(e.step);
     if (i >= 0) s.valLoss[i] = e.valLoss;
@@ -50,6 +53,7 @@ export function addToSeries(s: RunSeries, e: TrainEvent): void {
       s.lr.push(null);
       s.gradNorm.push(null);
       s.tokensPerSecond.push(null);
+      pushRewards(s, null);
     }
   }
 }
@@ -203,14 +207,15 @@ class TrainingStore {
   async start(): Promise<void> {
     const ds = datasets.selected;
     if (!ds || this.active) return;
-    const name = settings.form.name.trim() || freshRunName(ds.name, settings.form, runs.list);
+    const stem = objective.method === 'sft' ? ds.name : `${ds.name} · ${objective.method.toUpperCase()}`;
+    const name = settings.form.name.trim() || freshRunName(stem, settings.form, runs.list);
     this.reset(null, name);
     this.state = 'starting';
     // The next run gets a fresh name again (a typed name is for this run only).
     settings.form.name = '';
     settings.save();
     try {
-      const id = await api.startRun({ ...settings.runSettings(model.summary, ds.id), name }, callback(this.onEvent));
+      const id = await api.startRun({ ...settings.runSettings(model.summary, ds.id), ...objective.runSettings(), name }, callback(this.onEvent));
       this.runId = id;
       if (this.state === 'starting') this.state = 'running';
       await runs.refresh();

@@ -21,6 +21,7 @@ import { modelDir, openModel } from '../common.ts';
 import { columnsFlag, importFile } from '../import-file.ts';
 import type { Output } from '../output.ts';
 import { checkOutputs } from '../output-checks.ts';
+import { preferenceStatsCommand, preferenceText, preparePreferenceFile } from './data-preference.ts';
 
 async function readRecords(file: string, out: Output, opts: ImportOptions = {}): Promise<DatasetRecord[]> {
   return (await importFile(file, opts, out)).records;
@@ -28,7 +29,8 @@ async function readRecords(file: string, out: Output, opts: ImportOptions = {}):
 
 export const prepareSpec = {
   name: 'data prepare',
-  summary: 'clean, de-duplicate, review personal data and blocklisted terms, balance; writes a new dataset and a quality report',
+  summary: 'clean, de-duplicate, review personal data and blocklisted terms, balance; writes a new dataset and a quality report'
+    + ' (preference files: duplicate pairs and personal data)',
   usage: 'tabtune data prepare --data FILE --out FILE [options] [--json]',
   flags: [
     { name: 'data', kind: 'string', value: 'FILE', help: 'input dataset (any supported format)' },
@@ -78,6 +80,8 @@ export async function prepare(p: Parsed, out: Output): Promise<void> {
     inputs: { '--data': file, '--val-data': o.valData, '--blocklist': o.blocklist },
     files: { '--out': outFile, '--report': o.report },
   });
+  const pairs = await preferenceText(file);
+  if (pairs !== null) return preparePreferenceFile(file, pairs, outFile, o, p, out);
   // conversations that break the import rule come in as they are: the chat repair step reports them
   const columns = columnsFlag(p);
   const records = await readRecords(file, out, { ...(columns && { columns }), chatRules: false });
@@ -129,7 +133,7 @@ const blocklistTerms = (text: string) => text.split(/\r?\n/).map((t) => t.trim()
 
 export const statsSpec = {
   name: 'data stats',
-  summary: 'what a dataset holds: formats, problems, lengths, duplicates, personal data, a field\'s distribution (changes nothing)',
+  summary: 'what a dataset holds: formats, problems, lengths, duplicates, personal data, a field\'s distribution; preference pairs too',
   usage: 'tabtune data stats --data FILE [--field F] [--json]',
   flags: [
     { name: 'data', kind: 'string', value: 'FILE', help: 'dataset file' },
@@ -140,8 +144,11 @@ export const statsSpec = {
 
 export async function stats(p: Parsed, out: Output): Promise<void> {
   const o = options(statsSpec, p);
+  const file = resolve(required(o.data, 'data'));
+  const pairs = await preferenceText(file);
+  if (pairs !== null) return preferenceStatsCommand(file, pairs, p, out);
   const columns = columnsFlag(p);
-  const records = await readRecords(resolve(required(o.data, 'data')), out, columns && { columns });
+  const records = await readRecords(file, out, columns && { columns });
   const r = await prepareDataset(records, {
     clean: false, dedup: { exact: true, near: DEFAULT_NEAR_DUP }, review: { pii: { mode: 'flag', kinds: PII_KINDS }, blocklist: false }, balance: false,
   });

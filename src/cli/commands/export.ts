@@ -8,6 +8,7 @@ import { nodeFileTree } from '../../platform/node-files.ts';
 import { options, required, UsageError, type CommandSpec, type Parsed } from '../args.ts';
 import { writeFileAtomic, writeStreamAtomic } from '../../platform/node-atomic.ts';
 import { checkOutputs } from '../output-checks.ts';
+import { trainedBaseNote } from '../trained-base.ts';
 import { modelDir } from '../common.ts';
 import type { Output } from '../output.ts';
 
@@ -53,6 +54,8 @@ export async function run(p: Parsed, out: Output): Promise<void> {
   const name = o.name ?? basename(model);
   const plan = await ggufPlan(prepared, model, format, type, name, lora);
   for (const w of plan.warnings) out.warn(w);
+  const qlora = adapterDir ? trainedBaseNote(adapterDir) : null;
+  if (qlora) out.warn(qlora);
 
   let done = 0;
   const tensors: GgufTensorSource[] = plan.tensors.map((t) => ({

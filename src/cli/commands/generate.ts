@@ -1,17 +1,27 @@
 import { options, required, UsageError, type CommandSpec, type Parsed } from '../args.ts';
 import { modelDir, openModel, parseIds } from '../common.ts';
 import type { Output } from '../output.ts';
+import { readPeftAdapter } from '../../core/model/lora.ts';
 import { generateText, type Prompt } from '../../core/pipeline/generate.ts';
+import { nodeFileTree } from '../../platform/node-files.ts';
+import { parseAdapterList, pickAdapter } from '../adapter-list.ts';
+import { MOA_FLAGS, moaPlan, runMoaCommand } from '../moa-run.ts';
 import { baseQuant, QUANT_FLAG } from '../quant-flag.ts';
 
 export const spec = {
   name: 'generate',
-  summary: 'continue a prompt with the model (and an optional LoRA adapter), KV-cached',
-  usage: 'tabtune generate --model DIR [--adapter DIR] (--prompt TEXT | --prompt-ids 1,2,3) --max-new-tokens N '
-    + '[--greedy | --temperature T --top-p P --top-k K --seed S] [--json]',
+  summary: 'continue a prompt with the model (and LoRA adapters, or a mixture of agents over them), KV-cached',
+  usage: 'tabtune generate --model DIR [--adapter [NAME=]DIR ... [--use NAME]] (--prompt TEXT | --prompt-ids 1,2,3) --max-new-tokens N '
+    + '[--greedy | --temperature T --top-p P --top-k K --seed S] [--moa [--proposers NAME[@T],...] [--aggregator NAME] '
+    + '[--moa-layers 1|2] [--aggregator-prompt TEXT]] [--json]',
   flags: [
     { name: 'model', kind: 'string', value: 'DIR', help: 'Hugging Face model folder (default: the demo model)' },
-    { name: 'adapter', kind: 'string', value: 'DIR', help: 'PEFT LoRA adapter folder' },
+    {
+      name: 'adapter', kind: 'list', value: '[NAME=]DIR',
+      help: 'PEFT LoRA adapter folder; repeat for several over the one base (named NAME, or after the folder)',
+    },
+    { name: 'use', kind: 'string', value: 'NAME', help: 'the adapter that answers when several are loaded ("base": none; default: the first)' },
+    ...MOA_FLAGS,
     { name: 'int8', kind: 'boolean', help: 'hold the base model\'s linear weights as int8 with per-channel scales (a quarter of the memory)' },
     QUANT_FLAG,
     { name: 'prompt', kind: 'string', value: 'TEXT', help: 'prompt text' },
@@ -30,6 +40,8 @@ export const spec = {
   examples: [
     'tabtune generate --prompt "Call me Ishmael." --max-new-tokens 40 --greedy',
     'tabtune generate --model ./m --adapter ./out --prompt-ids 1,2,3 --max-new-tokens 8 --greedy --json',
+    'tabtune generate --model ./m --adapter a=./run-a --adapter b=./run-b --use b --prompt "Hi" --greedy',
+    'tabtune generate --model ./m --adapter a=./run-a --adapter b=./run-b --moa --proposers a,b,base@0.8 --aggregator a --prompt "Hi" --json',
   ],
 } as const satisfies CommandSpec;
 
@@ -41,12 +53,29 @@ export async function run(p: Parsed, out: Output): Promise<void> {
     ? { ids: parseIds(required(o.promptIds, 'prompt-ids'), 'prompt-ids') }
     : o.chat ? { messages: [{ role: 'user', content: text }] } : { text };
   const stopTokens = o.stop ? parseIds(o.stop, 'stop') : [];
-  const session = await openModel(out, modelDir(o.model), o.adapter, { quant: baseQuant(o) });
+  const adapters = parseAdapterList(o.adapter ?? []);
+  const moa = moaPlan(o, adapters.map((a) => a.name));
+  if (moa && text === undefined) throw new UsageError('--moa needs --prompt TEXT: the aggregator reads the proposals as text');
+  if (o.use !== undefined && adapters.length === 0) throw new UsageError('--use picks among the --adapter folders; give them');
+  const session = await openModel(out, modelDir(o.model), undefined, { quant: baseQuant(o) });
   try {
-    if (!out.json && text !== undefined) process.stdout.write(o.chat ? '' : text);
-    const g = await generateText(session, prompt, {
+    const cfg = session.requireModel().cfg;
+    const files = [];
+    for (const a of adapters) files.push({ name: a.name, from: await readPeftAdapter(cfg, nodeFileTree(a.dir)) });
+    if (files.length) await session.loadAdapters(files);
+    const decoding = {
       maxNewTokens: o.maxNewTokens, greedy: o.greedy, temperature: o.temperature, topP: o.topP, topK: o.topK,
       repetitionPenalty: o.repetitionPenalty, stopTokens, ignoreEos: o.ignoreEos, seed: o.seed,
+    };
+    if (moa) {
+      if (!files.length) await session.loadAdapters([]);
+      await runMoaCommand(session, out, required(text, 'prompt'), { ...moa, chat: o.chat }, decoding);
+      return;
+    }
+    if (o.use !== undefined) session.useAdapter(pickAdapter('use', o.use, session.adapterNames));
+    if (!out.json && text !== undefined) process.stdout.write(o.chat ? '' : text);
+    const g = await generateText(session, prompt, {
+      ...decoding,
       onToken: (t) => {
         if (!out.json) process.stdout.write(session.tokenizer ? t.text : `${t.id} `);
       },

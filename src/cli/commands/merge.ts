@@ -4,6 +4,7 @@ import { options, required, type CommandSpec, type Parsed } from '../args.ts';
 import { writeFileAtomic, writeFilesAtomic } from '../../platform/node-atomic.ts';
 import { modelDir, openModel } from '../common.ts';
 import { checkOutputs } from '../output-checks.ts';
+import { trainedBaseNote } from '../trained-base.ts';
 import type { Output } from '../output.ts';
 
 export const spec = {
@@ -25,6 +26,8 @@ export async function run(p: Parsed, out: Output): Promise<void> {
   const model = modelDir(o.model);
   const adapter = required(o.adapter, 'adapter');
   checkOutputs({ inputs: { '--model': model, '--adapter': adapter }, folder: { flag: '--out', path: dir, kind: 'model', zip: o.zip } });
+  const qlora = trainedBaseNote(resolve(adapter));
+  if (qlora) out.warn(qlora);
   const session = await openModel(out, model, adapter);
   try {
     const files = await session.saveMerged();

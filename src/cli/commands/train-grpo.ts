@@ -9,13 +9,14 @@
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { parseGrpoPrompts, promptText } from '../../core/data/grpo-prompts.ts';
 import { InputError } from '../../core/errors.ts';
 import { readPeftAdapter } from '../../core/model/lora.ts';
+import { grpoPrompts, grpoStrategy } from '../../core/pipeline/grpo-strategy.ts';
+import { TrainJob, type TrainJobResult } from '../../core/pipeline/train-job.ts';
 import { prepareModel } from '../../core/session.ts';
+import { sha256Hex } from '../../core/data/sha256.ts';
 import type { TrainConfig } from '../../core/train/config.ts';
-import { grpoObjective, type GrpoPrompt } from '../../core/train/preference/grpo.ts';
-import { Trainer } from '../../core/train/trainer.ts';
+import type { TrainEvent } from '../../core/train/events.ts';
 import { nodeFileTree } from '../../platform/node-files.ts';
 import { loadRewardFile } from '../../platform/node-reward-sandbox.ts';
 import { UsageError, type Parsed } from '../args.ts';
@@ -35,79 +36,72 @@ export async function trainGrpo(p: Parsed, out: Output, configFor: (examples: nu
   const options = grpoOptionsFrom(p);
   const rewards = loadRewardFile(resolve(p.reward as string), { timeoutMs: (p['reward-timeout'] as number | undefined) ?? 5000 });
   const dataFile = resolve(p.data as string);
+  let bytes: Uint8Array;
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(await readFile(dataFile));
+    bytes = await readFile(dataFile);
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new InputError(dataFile, code ? `cannot read (${code})` : 'is not UTF-8 text');
   }
-  const data = parseGrpoPrompts(dataFile, text);
-  for (const pr of data.problems.slice(0, 20)) out.warn(`${pr.source.file}:${pr.source.line}: ${pr.reason} (left out)`);
-  if (data.records.length === 0) throw new InputError(dataFile, 'no usable GRPO prompts');
-  const config = configFor(data.records.length);
-  if (config.method === 'full' && options.beta > 0) throw new UsageError('--method grpo with --tune full has no reference model here; add --beta 0');
   const dir = modelDir(p.model as string | undefined);
   const outDir = resolve(p.out as string);
   const prepared = await prepareModel(nodeFileTree(dir));
   const tok = prepared.tokenizer;
   if (!tok) throw new InputError(dir, 'GRPO needs the model\'s tokenizer.json');
-  const prompts: GrpoPrompt[] = data.records.map((r) => {
-    const chat = typeof r.prompt !== 'string';
-    if (chat && tok.chatTemplate === undefined) {
-      throw new InputError(dataFile, `line ${r.source.line}: chat prompts need a chat template; ${tok.name} has none`);
-    }
-    const ids = typeof r.prompt === 'string'
-      ? tok.encode(r.prompt, { addSpecialTokens: true })
-      : tok.encode(tok.applyChatTemplate([...r.prompt], { addGenerationPrompt: true }));
-    return { ids, text: promptText(r.prompt), fields: r.fields };
-  });
+  const { prompts, problems } = grpoPrompts(dataFile, text, tok);
+  for (const pr of problems.slice(0, 20)) out.warn(`${pr.source.file}:${pr.source.line}: ${pr.reason} (left out)`);
+  if (prompts.length === 0) throw new InputError(dataFile, 'no usable GRPO prompts');
+  const config = configFor(prompts.length);
+  if (config.method === 'full' && options.beta > 0) throw new UsageError('--method grpo with --tune full has no reference model here; add --beta 0');
+  if (p['init-adapter'] && config.method !== 'lora') throw new UsageError('--init-adapter is for LoRA runs (--tune lora)');
+  const initAdapter = p['init-adapter'] ? await readPeftAdapter(prepared.inspected.cfg, nodeFileTree(resolve(p['init-adapter'] as string))) : undefined;
 
   const session = await openSession(out);
   try {
     await session.loadModel(prepared, (done, total) => out.progress(`loading ${dir}: ${done}/${total} tensors`));
     out.clearProgress();
-    if (config.method === 'lora') {
-      const init = p['init-adapter'] as string | undefined;
-      if (init) await session.loadAdapter(await readPeftAdapter(prepared.inspected.cfg, nodeFileTree(resolve(init))));
-      else session.newAdapter(config.lora, config.seed);
-    } else if (p['init-adapter']) {
-      throw new UsageError('--init-adapter is for LoRA runs (--tune lora)');
-    }
-    const model = session.requireModel();
-    const grpo = await grpoObjective({
-      model, options, prompts, rewards, batch: config.batch, padId: session.padTokenId(), stopTokens: session.stopTokens,
-      decode: (ids) => tok.decode(ids, { skipSpecialTokens: true }),
+    const strategy = grpoStrategy({
+      options, prompts, rewards, tokenizer: tok, batch: config.batch, padId: session.padTokenId(), stopTokens: session.stopTokens,
+      hash: await sha256Hex(bytes),
+    });
+    const job = await TrainJob.create({
+      session, config, strategy, rows: { maxLength: strategy.rows.seq, packing: false }, initAdapter,
+      describe: {
+        model: { name: dir, source: { kind: 'local', path: dir } },
+        dataset: { name: dataFile, version: 1, records: [], maskPrompt: true, validationFraction: 0, splitSeed: config.seed },
+      },
+      onEvent: (e) => renderEvent(e, out),
     });
     const what = `${prompts.length} prompts, ${options.generations} completions each, rewards: ${rewards.names.join(', ')}`;
     out.say(`GRPO (${config.method === 'lora' ? 'LoRA' : 'full'}) on ${what}`);
-    const trainer = await Trainer.create({
-      model, config, seq: grpo.seq, train: grpo.rows, objective: grpo.objective,
-      onEvent: (e) => {
-        if (e.type === 'step') {
-          out.record({ step: e.step, loss: e.loss, lr: e.lr, grad_norm: e.gradNorm, ...e.metrics });
-          const m = e.metrics ?? {};
-          out.progress(`${bar(e.step, e.totalSteps)} step ${e.step}/${e.totalSteps}  reward ${fmt(m['reward'])}  kl ${fmt(m['kl'])}`, e.step === e.totalSteps);
-        } else if (e.type === 'alert') {
-          out.record({ alert: { level: e.level, step: e.step, message: e.message } });
-        }
-      },
-    });
-    let summary;
+    let result: TrainJobResult;
     try {
-      summary = await trainer.run();
+      result = await job.run();
     } finally {
-      trainer.destroy();
-      grpo.destroy();
+      out.clearProgress();
+      job.destroy();
     }
-    out.clearProgress();
-    if (summary.state === 'failed') throw new InputError(rewards.source, summary.message ?? 'the run failed');
-    const files = config.method === 'full' ? await session.saveMerged() : await session.saveAdapter();
+    const { summary, files } = result;
+    // A reward function that failed stops the run: nothing is written.
+    if (summary.state === 'failed' || !files) throw new InputError(rewards.source, summary.message ?? 'the run failed');
     writeFiles(outDir, files);
     out.record({ done: { state: summary.state, steps: summary.steps, final_loss: summary.finalLoss, out: outDir } });
     out.say(`${summary.state} after ${summary.steps} steps; wrote ${Object.keys(files).join(', ')} to ${outDir}`);
   } finally {
     session.dispose();
+  }
+}
+
+/** One step or alert, with TRL's GRPO metric names. */
+function renderEvent(e: TrainEvent, out: Output): void {
+  if (e.type === 'step') {
+    out.record({ step: e.step, loss: e.loss, lr: e.lr, grad_norm: e.gradNorm, ...e.metrics });
+    const m = e.metrics ?? {};
+    out.progress(`${bar(e.step, e.totalSteps)} step ${e.step}/${e.totalSteps}  reward ${fmt(m['reward'])}  kl ${fmt(m['kl'])}`, e.step === e.totalSteps);
+  } else if (e.type === 'alert') {
+    out.record({ alert: { level: e.level, step: e.step, message: e.message } });
   }
 }
 

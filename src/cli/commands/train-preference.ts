@@ -26,7 +26,20 @@ import { UsageError, type Parsed } from '../args.ts';
 import { modelDir, openSession } from '../common.ts';
 import { bar, type Output } from '../output.ts';
 import { preferenceOptionsFrom } from '../train-method.ts';
+import type { BaseQuant } from '../../core/model/base-quant.ts';
 import { writeFiles, writeZip } from './merge.ts';
+
+/** The `train` flags a preference run reads, typed by train.ts's schema. */
+export interface PreferenceRunFlags {
+  readonly model?: string;
+  readonly data?: string;
+  readonly out: string;
+  readonly maxSeqLen: number;
+  readonly valData?: string;
+  readonly valSplit: number;
+  readonly initAdapter?: string;
+  readonly zip?: boolean;
+}
 
 const SFT_ONLY_FLAGS = ['resume', 'save-every', 'packing', 'manifest', 'eval-every', 'early-stopping'];
 
@@ -55,21 +68,23 @@ function tokenized(file: string, data: Pick<PreferenceImport, 'pairs' | 'unpaire
   return t;
 }
 
-export async function trainPreference(p: Parsed, out: Output, configFor: (examples: number) => TrainConfig, method: PreferenceMethod): Promise<void> {
+export async function trainPreference(
+  p: Parsed, o: PreferenceRunFlags, out: Output, configFor: (examples: number) => TrainConfig, method: PreferenceMethod, quant: BaseQuant,
+): Promise<void> {
   const unsupported = SFT_ONLY_FLAGS.find((f) => p[f] !== undefined && p[f] !== false && p[f] !== 0);
   if (unsupported) throw new UsageError(`--${unsupported} is not supported with --method ${method} yet`);
-  if (p.data === undefined) {
+  if (o.data === undefined) {
     throw new UsageError(`--method ${method} needs --data FILE with preference records (TRL's prompt/chosen/rejected, or prompt/completion/label for KTO)`);
   }
   const options: PreferenceOptions = preferenceOptionsFrom(p, method);
-  const dir = modelDir(p.model as string | undefined);
-  const dataFile = resolve(p.data as string);
-  const outDir = resolve(p.out as string);
+  const dir = modelDir(o.model);
+  const dataFile = resolve(o.data);
+  const outDir = resolve(o.out);
   const prepared = await prepareModel(nodeFileTree(dir));
   const tok = prepared.tokenizer;
   if (!tok) throw new InputError(dir, 'preference training needs the model\'s tokenizer.json');
   const cfg = prepared.inspected.cfg;
-  const maxLength = p['max-seq-len'] as number;
+  const maxLength = o.maxSeqLen;
   const data = await readPreferences(dataFile, out);
   const wanted = method === 'kto' ? 'unpaired' : 'paired';
   if (data.kind !== wanted) {
@@ -81,10 +96,10 @@ export async function trainPreference(p: Parsed, out: Output, configFor: (exampl
   // Held-out examples: --val-data, or a seeded --val-split fraction of the pairs / examples.
   let heldOut: Pick<PreferenceImport, 'pairs' | 'unpaired'> = { pairs: [], unpaired: [] };
   let trainData: Pick<PreferenceImport, 'pairs' | 'unpaired'> = data;
-  if (p['val-data']) {
-    heldOut = await readPreferences(resolve(p['val-data'] as string), out);
-  } else if ((p['val-split'] as number) > 0) {
-    const pick = <T>(xs: T[]) => splitTrainValidation(xs, { fraction: p['val-split'] as number, seed: config.seed });
+  if (o.valData) {
+    heldOut = await readPreferences(resolve(o.valData), out);
+  } else if (o.valSplit > 0) {
+    const pick = <T>(xs: T[]) => splitTrainValidation(xs, { fraction: o.valSplit, seed: config.seed });
     const pairs = pick(data.pairs);
     const unpaired = pick(data.unpaired);
     trainData = { pairs: pairs.train, unpaired: unpaired.train };
@@ -97,7 +112,7 @@ export async function trainPreference(p: Parsed, out: Output, configFor: (exampl
   const rows = preferenceRows(train, method, seq, padId);
   let heldRows: PreferenceRows | null = null;
   if (held && held.pairs.length + held.unpaired.length > 0) heldRows = preferenceRows(held, method, seq, padId);
-  const initAdapter = p['init-adapter'] ? await readPeftAdapter(cfg, nodeFileTree(p['init-adapter'] as string)) : null;
+  const initAdapter = o.initAdapter ? await readPeftAdapter(cfg, nodeFileTree(o.initAdapter)) : null;
 
   if (initAdapter && config.method !== 'lora') throw new UsageError('--init-adapter is for LoRA runs (--tune lora)');
   const k = rowsPerExample(method);
@@ -106,13 +121,13 @@ export async function trainPreference(p: Parsed, out: Output, configFor: (exampl
 
   const session = await openSession(out);
   try {
-    await session.loadModel(prepared, (done, total) => out.progress(`loading ${dir}: ${done}/${total} tensors`), { int8: p.int8 === true });
+    await session.loadModel(prepared, (done, total) => out.progress(`loading ${dir}: ${done}/${total} tensors`), { quant });
     out.clearProgress();
     const job = await TrainJob.create({
       session, config, strategy, rows: { maxLength, packing: false }, initAdapter: initAdapter ?? undefined,
       describe: {
         model: { name: dir, source: { kind: 'local', path: dir } },
-        dataset: { name: dataFile, version: 1, records: [], maskPrompt: true, validationFraction: p['val-split'] as number, splitSeed: config.seed },
+        dataset: { name: dataFile, version: 1, records: [], maskPrompt: true, validationFraction: o.valSplit, splitSeed: config.seed },
       },
       onEvent: (e) => renderEvent(e, out),
     });
@@ -142,7 +157,7 @@ export async function trainPreference(p: Parsed, out: Output, configFor: (exampl
     if (summary.state === 'failed' || !files) throw new InputError(dataFile, summary.message ?? 'the run failed');
     await evaluate('after');
     writeFiles(outDir, files);
-    if (p.zip) writeZip(`${outDir}.zip`, outDir, files);
+    if (o.zip) writeZip(`${outDir}.zip`, outDir, files);
     out.record({ done: { state: summary.state, steps: summary.steps, final_loss: summary.finalLoss, out: outDir } });
     out.say(`${summary.state} after ${summary.steps} steps; wrote ${Object.keys(files).join(', ')} to ${outDir}`);
   } finally {

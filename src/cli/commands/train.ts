@@ -121,7 +121,7 @@ type TrainOptions = Options<typeof spec.flags>;
 /** Flags whose starting values come from the model and data size (core/train/defaults.ts). */
 const DERIVED = ['lr', 'schedule', 'warmup', 'batch', 'epochs', 'weightDecay', 'clip', 'loraR', 'loraAlpha', 'loraDropout'] as const;
 
-function configFrom(o: TrainOptions, tune: 'lora' | 'full', d: DefaultTrainSettings): TrainConfig {
+export function configFrom(o: TrainOptions, tune: 'lora' | 'full', d: DefaultTrainSettings): TrainConfig {
   const betas = o.betas.map(Number);
   if (betas.length !== 2 || betas.some((b) => !(b >= 0 && b < 1))) throw new UsageError('--betas needs two numbers in [0, 1), e.g. 0.9,0.999');
   const targets = o.loraTargets;
@@ -153,10 +153,11 @@ function loraInit(v: string): LoraInit {
 
 /** What a full run trains: every weight, or the part freezing leaves (with its Adam state). */
 function trainedLine(config: TrainConfig, model: Transformer): string {
-  const { trained, total, adamBytes } = trainedParameters(model.cfg, model.weights.store, config);
+  const { trained, total, adamBytes, gradBytes } = trainedParameters(model.cfg, model.weights.store, config);
   if (trained === total) return `all ${total.toLocaleString()} parameters`;
   const what = config.halfFt ? 'a half-fine-tuning round\'s' : 'the unfrozen';
-  return `${what} ${trained.toLocaleString()} of ${total.toLocaleString()} parameters (Adam state ${(adamBytes / 2 ** 20).toFixed(1)} MiB)`;
+  const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+  return `${what} ${trained.toLocaleString()} of ${total.toLocaleString()} parameters (gradients ${mib(gradBytes)}, Adam state ${mib(adamBytes)})`;
 }
 
 /** --train-last / --freeze-layers / --train-modules / --half-ft: only for --tune full. */
@@ -218,7 +219,7 @@ function fromManifest(p: Parsed, file: string): { hash: string } {
   set('lora-targets', c.lora.targets === 'all-linear' ? ['all-linear'] : [...c.lora.targets]);
   set('max-seq-len', m.dataset.maxLength); set('packing', m.dataset.packing); set('mask-prompt', m.dataset.maskPrompt);
   set('val-split', m.dataset.validationFraction);
-  set('precision', c.precision);
+  set('precision', c.precision); set('quant', c.quant === 'none' ? undefined : c.quant);
   return { hash: m.dataset.hash };
 }
 
@@ -243,7 +244,7 @@ export async function run(p: Parsed, out: Output): Promise<void> {
   const sizeRule = (examples: number) => defaultTrainConfig({ parameters: modelParameters(cfg) }, { examples }, tune);
   // Preference and GRPO data are read by their own paths; the size rule applies once they know the example count.
   if (method === 'grpo') return trainGrpo(p, out, (examples) => configFrom(o, tune, sizeRule(examples)));
-  if (method !== 'sft') return trainPreference(p, out, (examples) => configFrom(o, tune, sizeRule(examples)), method);
+  if (method !== 'sft') return trainPreference(p, o, out, (examples) => configFrom(o, tune, sizeRule(examples)), method, quant);
   const dataOpts = { maxLength: o.maxSeqLen, maskPrompt: o.maskPrompt, ...(columns && { columns }) };
   const data = await loadData(dataFile, prepared.tokenizer, cfg, dataOpts, out);
   if (repeat && (await datasetHash(data.records)) !== repeat.hash) {
@@ -272,8 +273,9 @@ export async function run(p: Parsed, out: Output): Promise<void> {
 
   const session = await openSession(out);
   try {
-    const limits = session.gpu.limits;
-    const fit = o.fit ? fitRun(out, cfg, config, split, { budgetMiB: o.gpuMemory, limits, maxSeqLen: o.maxSeqLen, quant: o.quant ?? null }) : null;
+    const fitQuant = o.quant ?? (o.int8 ? 'int8' : null);
+    const fitAs = { budgetMiB: o.gpuMemory, gpu: session.gpu, maxSeqLen: o.maxSeqLen, quant: fitQuant, precision: o.precision };
+    const fit = o.fit ? fitRun(out, cfg, config, split, fitAs) : null;
     if (fit) ({ config, split } = fit);
     if (fit && !fit.plan.fits) throw new UsageError(`--fit: ${fit.plan.reasons[0]}`);
     const loadAs = fit?.plan.quant ?? quant;
@@ -291,7 +293,7 @@ export async function run(p: Parsed, out: Output): Promise<void> {
     const started = Date.now();
     let job: TrainJob | null = null;
     job = await TrainJob.create({
-      session, config: precision === 'f16' ? { ...config, precision } : config,
+      session, config: { ...config, precision, quant: loadAs },
       examples: split, rows: { maxLength: dataOpts.maxLength, packing: o.packing }, initAdapter, resume: resumed?.checkpoint,
       signal: stop.signal,
       describe: {
@@ -344,7 +346,7 @@ export async function run(p: Parsed, out: Output): Promise<void> {
   }
 }
 
-function report(e: TrainEvent, out: Output, job: TrainJob | null, started: number): void {
+export function report(e: TrainEvent, out: Output, job: TrainJob | null, started: number): void {
   if (e.type === 'step') {
     out.record({ step: e.step, loss: e.loss, lr: e.lr, grad_norm: e.gradNorm, tokens_per_sec: Math.round(e.tokensPerSecond), gpu_memory: e.gpuMemory });
     const elapsed = (Date.now() - started) / 1000;

@@ -75,8 +75,11 @@ export class Engine {
         `the prompt (${prompt.length} tokens) plus max_tokens (${req.maxTokens}) exceed the model's ${this.maxPositions} positions`, 'max_tokens');
     }
     if (adapter !== this.active) {
-      if (adapter === null) this.session.dropAdapter();
-      else await this.session.loadAdapter(this.adapters.get(adapter)!);
+      // All adapters go to the GPU once, over the one base; switching then reloads nothing.
+      if (this.session.adapterNames.length !== this.adapters.size) {
+        await this.session.loadAdapters([...this.adapters].map(([name, from]) => ({ name, from })));
+      }
+      this.session.useAdapter(adapter);
       this.active = adapter;
     }
     const tok = this.session.tokenizer!;

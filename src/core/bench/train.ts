@@ -46,7 +46,7 @@ export async function benchTraining(
   o: { batch: number; seq: number; r?: number; steps?: number; profile?: boolean; precision?: 'f32' | 'f16' },
 ): Promise<TrainBench> {
   const r = o.r ?? 16;
-  const targets = resolveTargets(model.cfg.arch, 'all-linear');
+  const targets = resolveTargets(model.cfg.arch, 'all-linear', { shape: model.cfg });
   model.lora = LoraAdapter.create(gpu, model.cfg, { r, alpha: 2 * r, dropout: 0, rslora: false, targets }, 1);
   model.setTrainable('lora');
   const before = gpu.ledger.total;

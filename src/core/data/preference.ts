@@ -44,6 +44,8 @@ export interface PreferenceImport {
 }
 
 const MIXED_COMPLETION = 'prompt and completion must both be strings or both message lists';
+/** The reason a pair whose two answers are the same is left out (`data stats` counts them). */
+export const IDENTICAL_PAIR = 'chosen and rejected are identical';
 
 type Read<T> = { ok: true; value: T } | { ok: false; reason: string };
 
@@ -65,12 +67,13 @@ export function extractPrompt(chosen: Turns, rejected: Turns): Read<{ prompt: Tu
     let i = 0;
     while (i < Math.min(chosen.length, rejected.length) && chosen[i] === rejected[i]) i++;
     if (i > 0 && i < chosen.length && chosen[i - 1] === ' ') i--;
-    if (i === chosen.length && i === rejected.length) return { ok: false, reason: 'chosen and rejected are the same text' };
+    if (i === chosen.length && i === rejected.length) return { ok: false, reason: IDENTICAL_PAIR };
     return { ok: true, value: { prompt: chosen.slice(0, i), chosen: chosen.slice(i), rejected: rejected.slice(i) } };
   }
   if (typeof chosen === 'string' || typeof rejected === 'string') return { ok: false, reason: 'chosen and rejected must both be strings or message lists' };
   let i = 0;
   while (i < Math.min(chosen.length, rejected.length) && sameMessage(chosen[i]!, rejected[i]!)) i++;
+  if (i === chosen.length && i === rejected.length) return { ok: false, reason: IDENTICAL_PAIR };
   if (i === chosen.length || i === rejected.length) return { ok: false, reason: 'chosen and rejected must differ after their shared prompt' };
   return { ok: true, value: { prompt: chosen.slice(0, i), chosen: chosen.slice(i), rejected: rejected.slice(i) } };
 }
@@ -87,7 +90,7 @@ function readPair(v: Record<string, unknown>): Read<Omit<PreferencePair, 'source
   if ((typeof c.value !== 'string') !== chat || (typeof r.value !== 'string') !== chat) {
     return { ok: false, reason: 'prompt, chosen and rejected must all be strings or all message lists' };
   }
-  if (JSON.stringify(c.value) === JSON.stringify(r.value)) return { ok: false, reason: 'chosen and rejected are identical' };
+  if (JSON.stringify(c.value) === JSON.stringify(r.value)) return { ok: false, reason: IDENTICAL_PAIR };
   return { ok: true, value: { prompt: p.value, chosen: c.value, rejected: r.value } };
 }
 

@@ -21,6 +21,8 @@ export interface BlockShape {
   readonly kvHeads: number;
   readonly headDim: number;
   readonly intermediate: number;
+  /** Mixture-of-experts blocks (Mixtral, Qwen2-MoE): their experts are LoRA-able modules too. */
+  readonly moe?: { readonly experts: number; readonly expertInner: number; readonly sharedInner: number };
 }
 
 export type ModuleId =
@@ -34,7 +36,29 @@ export type ModuleId =
   | 'attn.c_attn'
   | 'attn.c_proj'
   | 'mlp.c_fc'
-  | 'mlp.c_proj';
+  | 'mlp.c_proj'
+  | ExpertModuleId;
+
+/** An expert's projection in a mixture-of-experts block (Mixtral's w1/w3/w2 are gate/up/down). */
+export type ExpertModuleId =
+  | `block_sparse_moe.experts.${number}.${'w1' | 'w2' | 'w3'}`
+  | `mlp.experts.${number}.${'gate_proj' | 'up_proj' | 'down_proj'}`
+  | `mlp.shared_expert.${string}`;
+
+const EXPERT_ID_RE = new RegExp(
+  '^(?:block_sparse_moe\\.experts\\.(\\d+)\\.(w[123])|mlp\\.experts\\.(\\d+)\\.(gate_proj|up_proj|down_proj)'
+  + '|mlp\\.shared_expert\\.(gate_proj|up_proj|down_proj))$',
+);
+
+/** An expert module id's expert (-1 for the shared expert) and projection; null for other ids. */
+export function parseExpertModule(id: string): { expert: number; proj: 'gate' | 'up' | 'down' } | null {
+  const m = EXPERT_ID_RE.exec(id);
+  if (!m) return null;
+  const mixtral: Record<string, 'gate' | 'up' | 'down'> = { w1: 'gate', w3: 'up', w2: 'down' };
+  if (m[1] !== undefined) return { expert: Number(m[1]), proj: mixtral[m[2]!]! };
+  if (m[3] !== undefined) return { expert: Number(m[3]), proj: m[4]!.replace('_proj', '') as 'gate' | 'up' | 'down' };
+  return { expert: -1, proj: m[5]!.replace('_proj', '') as 'gate' | 'up' | 'down' };
+}
 
 export interface LinearModule {
   /** Canonical id: the module path inside a block, e.g. `self_attn.q_proj`, `attn.c_proj`. */
@@ -72,9 +96,39 @@ function family(arch: Architecture): Family {
   return arch === 'gpt2' ? 'gpt2' : 'llama';
 }
 
-/** The LoRA-able linear layers of one transformer block, in a fixed order. */
-export function linearModules(arch: Architecture): readonly LinearModule[] {
-  return family(arch) === 'gpt2' ? GPT2_MODULES : LLAMA_MODULES;
+/** Mixture-of-experts families: attention as Llama's, then every expert's projections (no dense MLP). */
+const MOE_EXPERTS: Record<string, (e: number) => { path: string; names: [string, string, string] }> = {
+  mixtral: (e) => ({ path: `block_sparse_moe.experts.${e}`, names: ['w1', 'w3', 'w2'] }),
+  qwen2_moe: (e) => ({ path: e < 0 ? 'mlp.shared_expert' : `mlp.experts.${e}`, names: ['gate_proj', 'up_proj', 'down_proj'] }),
+};
+
+function expertModules(arch: Architecture, moe: NonNullable<BlockShape['moe']>): LinearModule[] {
+  const out: LinearModule[] = [];
+  const experts = [...Array(moe.experts).keys(), ...(moe.sharedInner > 0 ? [-1] : [])];
+  for (const e of experts) {
+    const { path, names } = MOE_EXPERTS[arch]!(e);
+    const inner = (c: BlockShape) => (e < 0 ? c.moe!.sharedInner : c.moe!.expertInner);
+    const [gate, up, down] = names;
+    const mod = (name: string, features: LinearModule['features']): LinearModule =>
+      ({ id: `${path}.${name}` as ModuleId, name, path: 'mlp', conv1d: false, features });
+    out.push(
+      mod(gate, (c) => ({ in: c.hidden, out: inner(c) })),
+      mod(up, (c) => ({ in: c.hidden, out: inner(c) })),
+      mod(down, (c) => ({ in: inner(c), out: c.hidden })),
+    );
+  }
+  return out;
+}
+
+/**
+ * The LoRA-able linear layers of one transformer block, in a fixed order. A mixture-of-experts
+ * family needs the block's shape for its experts (without it: attention only).
+ */
+export function linearModules(arch: Architecture, shape?: BlockShape): readonly LinearModule[] {
+  if (family(arch) === 'gpt2') return GPT2_MODULES;
+  if (!MOE_EXPERTS[arch]) return LLAMA_MODULES;
+  const attention = LLAMA_MODULES.filter((m) => m.path === 'attn');
+  return shape?.moe ? [...attention, ...expertModules(arch, shape.moe)] : attention;
 }
 
 /** Module path prefix of the blocks in the transformers model: `model.layers` or `transformer.h`. */
@@ -91,8 +145,8 @@ function unsupportedPaths(arch: Architecture): string[] {
 const PEFT_DEFAULT_TARGETS: Record<Family, string[]> = { gpt2: ['c_attn'], llama: ['q_proj', 'v_proj'] };
 
 /** Resolves a canonical id or an unambiguous short name (`q_proj`) to a module. */
-export function findModule(arch: Architecture, module: string): LinearModule {
-  const mods = linearModules(arch);
+export function findModule(arch: Architecture, module: string, shape?: BlockShape): LinearModule {
+  const mods = linearModules(arch, shape);
   const exact = mods.find((m) => m.id === module);
   if (exact) return exact;
   const byName = mods.filter((m) => m.name === module);
@@ -107,7 +161,7 @@ export function findModule(arch: Architecture, module: string): LinearModule {
 /** PEFT's key for a LoRA factor, e.g. `base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight`. */
 export function loraKey(arch: Architecture, layer: number, module: string, which: 'A' | 'B'): string {
   if (!Number.isSafeInteger(layer) || layer < 0) throw new RangeError(`bad layer index ${layer}`);
-  const id = findModule(arch, module).id;
+  const id = parseExpertModule(module) ? module : findModule(arch, module).id;
   return `base_model.model.${blockPrefix(arch)}.${layer}.${id}.lora_${which}.weight`;
 }
 
@@ -123,11 +177,11 @@ export function parseLoraKey(key: string): { layer: number; module: ModuleId; wh
   if (!m) return null;
   const fam: Family = m[1] === 'transformer.h' || m[1] === 'h' ? 'gpt2' : 'llama';
   const mods = fam === 'gpt2' ? GPT2_MODULES : LLAMA_MODULES;
-  const mod = mods.find((x) => x.id === m[3]);
+  const mod = mods.find((x) => x.id === m[3])?.id ?? (fam === 'llama' && parseExpertModule(m[3]!) ? (m[3] as ModuleId) : undefined);
   if (!mod) return null;
   const layer = Number(m[2]);
   if (!Number.isSafeInteger(layer)) return null;
-  return { layer, module: mod.id, which: m[4] as 'A' | 'B', family: fam };
+  return { layer, module: mod, which: m[4] as 'A' | 'B', family: fam };
 }
 
 /**
@@ -282,15 +336,17 @@ export interface AdapterConfigOptions {
   useRslora?: boolean;
   useDora?: boolean;
   baseModel?: string | null;
+  /** The model's block shape (mixture-of-experts models list their experts' modules). */
+  shape?: BlockShape;
 }
 
 /**
  * The target_modules list to write: short names where they are unambiguous (or where every module
  * of that name is adapted, as GPT-2's two c_proj), the canonical id otherwise (`attn.c_proj`).
  */
-export function targetModulesList(arch: Architecture, modules: readonly string[]): string[] {
-  const mods = linearModules(arch);
-  const chosen = new Set(modules.map((m) => findModule(arch, m).id));
+export function targetModulesList(arch: Architecture, modules: readonly string[], shape?: BlockShape): string[] {
+  const mods = linearModules(arch, shape);
+  const chosen = new Set(modules.map((m) => findModule(arch, m, shape).id));
   const out: string[] = [];
   for (const m of mods) {
     if (!chosen.has(m.id)) continue;
@@ -308,7 +364,7 @@ export function targetModulesList(arch: Architecture, modules: readonly string[]
  */
 export function adapterConfigJson(cfg: AdapterConfigOptions): Record<string, unknown> {
   if (!Number.isSafeInteger(cfg.r) || cfg.r <= 0) throw new RangeError(`LoRA rank must be a positive integer, got ${cfg.r}`);
-  const targets = targetModulesList(cfg.arch, cfg.targetModules);
+  const targets = targetModulesList(cfg.arch, cfg.targetModules, cfg.shape);
   if (targets.length === 0) throw new RangeError('an adapter needs at least one target module');
   const obj: Record<string, unknown> = {
     alora_invocation_tokens: null,
@@ -390,6 +446,8 @@ export interface ResolveOptions {
    * selection that differs between layers is refused. Default 1 (layer 0 only).
    */
   layers?: number;
+  /** The model's block shape (mixture-of-experts models: their experts are targets too). */
+  shape?: BlockShape;
   /** File named in errors. */
   file?: string;
 }
@@ -403,7 +461,7 @@ export interface ResolveOptions {
 export function resolveTargets(arch: Architecture, targets: string[] | string | null | undefined, opts: ResolveOptions = {}): ModuleId[] {
   const file = opts.file ?? 'adapter_config.json';
   const layers = opts.layers ?? 1;
-  const mods = linearModules(arch);
+  const mods = linearModules(arch, opts.shape);
   const prefix = blockPrefix(arch);
   const spec = targets ?? PEFT_DEFAULT_TARGETS[family(arch)];
   const all = typeof spec === 'string' && spec.toLowerCase() === 'all-linear';

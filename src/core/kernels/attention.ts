@@ -5,14 +5,22 @@ import type { Program } from '../gpu/program.ts';
 import type { KernelSpec } from '../gpu/pipelines.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 
-const spec = (entry: string, bindings: KernelSpec['bindings']): KernelSpec => ({ name: 'attention', code, entry, bindings });
-const FORWARD = spec('forward', ['uniform', 'read', 'read', 'read', 'rw', 'rw', 'read']);
+const spec = (entry: string, bindings: KernelSpec['bindings'], wide = false): KernelSpec =>
+  wide ? { name: 'attention_wide', code: WIDE_CODE, entry, bindings } : { name: 'attention', code, entry, bindings };
+/** head_dim 132..256 (Gemma's 256): twice the per-invocation vec4 arrays, so head_dim ≤ 128 keeps its registers. */
+const WIDE_CODE = code.replace('const MAXV = 32u;', 'const MAXV = 64u;');
+const kernels = (wide: boolean) => ({
+  forward: spec('forward', ['uniform', 'read', 'read', 'read', 'rw', 'rw', 'read'], wide),
+  backwardQ: spec('backward_q', ['uniform', 'read', 'read', 'read', 'read', 'read', 'read', 'read', 'rw'], wide),
+  backwardKV: spec('backward_kv', ['uniform', 'read', 'read', 'read', 'read', 'read', 'read', 'read', 'rw'], wide),
+});
+const NARROW = kernels(false);
+const WIDE = kernels(true);
+const pickKernels = (headDim: number) => (headDim > 128 ? WIDE : NARROW);
 const DELTA = spec('delta_rows', ['uniform', 'read', 'read', 'rw']);
-const BACKWARD_Q = spec('backward_q', ['uniform', 'read', 'read', 'read', 'read', 'read', 'read', 'read', 'rw']);
-const BACKWARD_KV = spec('backward_kv', ['uniform', 'read', 'read', 'read', 'read', 'read', 'read', 'read', 'rw']);
 const KV_APPEND = spec('kv_append', ['uniform', 'read', 'rw', 'rw', 'read']);
 const WG = 64;
-export const MAX_HEAD_DIM = 128;
+export const MAX_HEAD_DIM = 256;
 
 /** A [rows, heads·headDim] operand inside a possibly wider row (fused q|k|v). Offsets in elements. */
 export interface HeadsView {
@@ -61,7 +69,7 @@ function params(a: AttentionArgs, keys = 0, bounds: Tensor = a.bounds): ArrayBuf
 
 export function attentionForward(gpu: Gpu, program: Program, a: AttentionArgs): Promise<void> {
   return gpu.record(
-    program, FORWARD,
+    program, pickKernels(a.headDim).forward,
     [gpu.uniforms.alloc(params(a)), a.q.t.buffer, a.k.t.buffer, a.v.t.buffer, a.o.t.buffer, a.lse.buffer, a.bounds.buffer],
     gpu.grid(Math.ceil((a.T * a.heads) / WG)),
   );
@@ -88,9 +96,10 @@ export async function attentionBackward(gpu: Gpu, program: Program, a: Attention
   if (a.dO.offset !== a.o.t.offset) throw new Error('attention backward: dO must have the layout of o');
   await gpu.record(program, DELTA, [gpu.uniforms.alloc(params(a)), a.o.t.buffer, a.dO.buffer, a.delta.buffer], rows);
   const shared = [a.q.t.buffer, a.k.t.buffer, a.v.t.buffer, a.dO.buffer, a.lse.buffer];
-  await gpu.record(program, BACKWARD_Q, [gpu.uniforms.alloc(params(a)), ...shared, a.bounds.buffer, a.delta.buffer, a.grad.buffer], rows);
+  const k = pickKernels(a.headDim);
+  await gpu.record(program, k.backwardQ, [gpu.uniforms.alloc(params(a)), ...shared, a.bounds.buffer, a.delta.buffer, a.grad.buffer], rows);
   await gpu.record(
-    program, BACKWARD_KV,
+    program, k.backwardKV,
     [gpu.uniforms.alloc(params(a, keys, a.keyBounds)), ...shared, a.keyBounds.buffer, a.delta.buffer, a.grad.buffer],
     gpu.grid(Math.ceil((keys * a.kvHeads) / WG)),
   );

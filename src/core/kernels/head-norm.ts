@@ -26,13 +26,15 @@ export interface HeadNormArgs {
   readonly saved: Tensor;
   /** 1/rms per (token, head). */
   readonly stats: Tensor;
+  /** The norm multiplies by (weightOffset + weight) (Gemma: 1); default 0. */
+  readonly weightOffset?: number;
 }
 
 function fields(a: HeadNormArgs, w: Tensor, accumulate: boolean): ParamField[] {
   return [
     [a.T, 'u32'], [a.heads, 'u32'], [a.headDim, 'u32'], [a.stride, 'u32'],
     [a.x.offset, 'u32'], [w.offset, 'u32'], [a.saved.offset, 'u32'], [a.stats.offset, 'u32'],
-    [a.eps, 'f32'], [accumulate ? 1 : 0, 'u32'], [0, 'u32'], [0, 'u32'],
+    [a.eps, 'f32'], [accumulate ? 1 : 0, 'u32'], [a.weightOffset ?? 0, 'f32'], [0, 'u32'],
   ];
 }
 

@@ -31,19 +31,23 @@ export interface NormArgs {
   /** LayerNorm only. */
   readonly bias?: Tensor;
   readonly stats: Tensor;
+  /** RMSNorm multiplies by (weightOffset + weight) (Gemma: 1); default 0. */
+  readonly weightOffset?: number;
 }
 
 function fields(a: NormArgs, y: Tensor, dy: Tensor | null, accumulate: boolean): ParamField[] {
   return [
     [a.rows, 'u32'], [a.D, 'u32'], [a.eps, 'f32'], [a.bias ? 1 : 0, 'u32'],
     [a.x.offset, 'u32'], [a.weight.offset, 'u32'], [a.bias?.offset ?? 0, 'u32'], [y.offset, 'u32'],
-    [a.stats.offset, 'u32'], [dy?.offset ?? 0, 'u32'], [accumulate ? 1 : 0, 'u32'], [0, 'u32'],
+    [a.stats.offset, 'u32'], [dy?.offset ?? 0, 'u32'], [accumulate ? 1 : 0, 'u32'], [a.weightOffset ?? 0, 'f32'],
   ];
 }
 
-export function normForward(gpu: Gpu, program: Program, a: NormArgs, y: Tensor): Promise<void> {
+/** y (+)= norm(x); `accumulate` (RMSNorm only) adds onto y, e.g. a residual stream (Gemma's post-norms). */
+export function normForward(gpu: Gpu, program: Program, a: NormArgs, y: Tensor, accumulate = false): Promise<void> {
+  if (accumulate && a.kind !== 'rmsnorm') throw new Error('norm forward: only RMSNorm accumulates');
   const buffers = [a.x.buffer, a.weight.buffer, a.bias?.buffer ?? gpu.placeholder, y.buffer, a.stats.buffer];
-  return launchRows(gpu, program, pick(gpu, SPECS[a.kind].forward), fields(a, y, null, false), buffers, a.rows);
+  return launchRows(gpu, program, pick(gpu, SPECS[a.kind].forward), fields(a, y, null, accumulate), buffers, a.rows);
 }
 
 /** dx (+)= ∂norm/∂x · dy (accumulate adds into a residual-stream gradient). */

@@ -143,7 +143,7 @@ export class Generator {
           await attentionForward(gpu, prog, {
             T: n, Sq: n, Sk: this.capacity, heads: d.heads, kvHeads: d.kvHeads, headDim: d.headDim,
             q: { t: a.qkv, stride: d.qkvDim }, k: { t: cache.k, stride: d.kvDim }, v: { t: cache.v, stride: d.kvDim },
-            o: { t: a.att, stride: d.qDim }, lse: a.lse, bounds: tokenInputs.qBounds,
+            o: { t: a.att, stride: d.qDim }, lse: a.lse, bounds: model.queryBounds(layer, n, tokenInputs, a), scale: cfg.attentionScale,
           });
         });
       }

@@ -2,6 +2,7 @@ import { archSpec } from './arch/index.ts';
 import type { Dims, ModelConfig, Placement, PlacementBuilder } from './arch/types.ts';
 import { layerParam } from './arch/param-names.ts';
 import type { ParamSpec } from './param-store.ts';
+import { moeParamSpecs } from './moe-layout.ts';
 
 export type { Dims, Placement } from './arch/types.ts';
 export { layerParam } from './arch/param-names.ts';
@@ -19,7 +20,7 @@ export { layerParam } from './arch/param-names.ts';
 export function dims(cfg: ModelConfig): Dims {
   const qDim = cfg.heads * cfg.headDim;
   const kvDim = cfg.kvHeads * cfg.headDim;
-  const gated = cfg.act === 'silu';
+  const gated = cfg.act === 'silu' || cfg.gatedMlp === true;
   return {
     H: cfg.hidden, V: cfg.vocabSize, heads: cfg.heads, kvHeads: cfg.kvHeads, headDim: cfg.headDim,
     qDim, kvDim, qkvDim: qDim + 2 * kvDim, inner: cfg.intermediate, upDim: gated ? 2 * cfg.intermediate : cfg.intermediate, gated,
@@ -55,12 +56,18 @@ export function paramSpecs(cfg: ModelConfig, chunks: readonly { start: number; r
     }
     L('o.weight', [d.H, d.qDim], true);
     if (cfg.oBias) L('o.bias', [d.H], false);
+    if (cfg.postNorms) L('post_attn_norm.weight', [d.H], false);
     L('ln2.weight', [d.H], false);
     if (ln) L('ln2.bias', [d.H], false);
+    if (cfg.moe) {
+      specs.push(...moeParamSpecs(cfg, i));
+      continue;
+    }
     L('up.weight', [d.upDim, d.H], true);
     if (cfg.mlpBias) L('up.bias', [d.upDim], false);
     L('down.weight', [d.H, d.inner], true);
     if (cfg.mlpBias) L('down.bias', [d.H], false);
+    if (cfg.postNorms) L('post_mlp_norm.weight', [d.H], false);
   }
   specs.push({ name: 'norm.weight', shape: [d.H], decay: false });
   if (ln) specs.push({ name: 'norm.bias', shape: [d.H], decay: false });

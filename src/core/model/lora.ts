@@ -3,7 +3,7 @@ import type { FileTree } from '../formats/bytes.ts';
 import { readJson } from '../formats/bytes.ts';
 import {
   adapterConfigJson, linearModules, loraKey, loraScaling, magnitudeKey, parseAdapterConfig, parseLoraKey,
-  parseMagnitudeKey, resolveTargets, type ModuleId,
+  parseExpertModule, parseMagnitudeKey, resolveTargets, type ModuleId,
 } from '../formats/peft.ts';
 import { SafetensorsFile, writeSafetensors } from '../formats/safetensors.ts';
 import type { Gpu } from '../gpu/gpu.ts';
@@ -18,11 +18,13 @@ import { Rng } from '../rng.ts';
 
 /** The fused projection a LoRA module adds to, and the output columns it covers there. */
 export type Site = 'qkv' | 'o' | 'up' | 'down';
+/** An expert's fused gate|up or its down projection in a mixture-of-experts block (moe-lora.ts); -1: shared. */
+export type ExpertSite = `expert.${number}.${'up' | 'down'}`;
 
 export interface LoraModule {
   readonly layer: number;
   readonly id: ModuleId;
-  readonly site: Site;
+  readonly site: Site | ExpertSite;
   readonly col: number;
   readonly in: number;
   readonly out: number;
@@ -61,8 +63,13 @@ export interface LoraSettings {
 }
 
 /** Where each module's output lands in tabtune's fused layout. */
-function placeModule(cfg: ModelConfig, id: ModuleId): { site: Site; col: number } {
+function placeModule(cfg: ModelConfig, id: ModuleId): { site: Site | ExpertSite; col: number } {
   const d = dims(cfg);
+  const expert = parseExpertModule(id);
+  if (expert) {
+    const inner = expert.expert < 0 ? cfg.moe!.sharedInner : cfg.moe!.expertInner;
+    return { site: `expert.${expert.expert}.${expert.proj === 'down' ? 'down' : 'up'}`, col: expert.proj === 'up' ? inner : 0 };
+  }
   switch (id) {
     case 'self_attn.q_proj': return { site: 'qkv', col: 0 };
     case 'self_attn.k_proj': return { site: 'qkv', col: d.qDim };
@@ -75,6 +82,7 @@ function placeModule(cfg: ModelConfig, id: ModuleId): { site: Site; col: number 
     case 'mlp.up_proj': return { site: 'up', col: d.inner };
     case 'mlp.down_proj':
     case 'mlp.c_proj': return { site: 'down', col: 0 };
+    default: throw new Error(`no place for LoRA module ${id}`);
   }
 }
 
@@ -114,7 +122,8 @@ export class LoraAdapter {
     if (!(settings.dropout >= 0 && settings.dropout < 1)) throw new RangeError(`LoRA dropout must be in [0, 1), got ${settings.dropout}`);
     const modules: LoraModule[] = [];
     const specs: ParamSpec[] = [];
-    const order = linearModules(cfg.arch).filter((m) => settings.targets.includes(m.id));
+    const order = linearModules(cfg.arch, cfg).filter((m) => settings.targets.includes(m.id));
+    if (settings.dora && order.some((m) => parseExpertModule(m.id))) throw new RangeError('DoRA on mixture-of-experts experts is not supported');
     for (let layer = 0; layer < cfg.layers; layer++) {
       for (const [slot, m] of order.entries()) {
         const f = m.features(cfg);
@@ -169,7 +178,7 @@ export class LoraAdapter {
     const alpha = initial ? pissaAlpha(this.settings.alpha, this.settings.rslora) : this.settings.alpha;
     const config = adapterConfigJson({
       arch: this.cfg.arch, r, alpha, dropout: this.settings.dropout,
-      targetModules: this.settings.targets, useRslora: this.settings.rslora, useDora: !!this.settings.dora, baseModel,
+      targetModules: this.settings.targets, shape: this.cfg, useRslora: this.settings.rslora, useDora: !!this.settings.dora, baseModel,
     });
     const tensors = [];
     for (const m of this.modules) {
@@ -231,7 +240,7 @@ export async function readPeftAdapter(cfg: ModelConfig, tree: FileTree): Promise
   const file = await SafetensorsFile.open(src);
   const settings: LoraSettings = {
     r: pc.r, alpha: pc.alpha, dropout: pc.dropout, rslora: pc.useRslora, ...(pc.useDora && { dora: true }),
-    targets: resolveTargets(cfg.arch, pc.targetModules, { exclude: pc.excludeModules, layers: cfg.layers, file: cfgFile.name }),
+    targets: resolveTargets(cfg.arch, pc.targetModules, { exclude: pc.excludeModules, layers: cfg.layers, file: cfgFile.name, shape: cfg }),
   };
   const { specs } = LoraAdapter.layout(cfg, settings);
   const byName = new Map(specs.map((s) => [s.name, s]));

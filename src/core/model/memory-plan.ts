@@ -2,6 +2,7 @@ import type { BaseQuant } from './base-quant.ts';
 import type { ModelConfig } from './config.ts';
 import { dims } from './layout.ts';
 import { estimateTrainingMemory } from './memory.ts';
+import type { Precision, PrecisionChoice } from './precision.ts';
 
 /** The WebGPU limits a run must respect (GPUSupportedLimits' names). */
 export interface DeviceLimits {
@@ -28,6 +29,13 @@ export interface FitRequest {
   readonly limits: DeviceLimits;
   /** Base quantisations the plan may choose, in order of preference (LoRA only; default none, int8, int4). */
   readonly quants?: readonly BaseQuant[];
+  /**
+   * How an unquantised base may be held (default f32): auto is f16 where the adapter offers
+   * shader-f16; f16 allows no quantised base (the two are exclusive, as the CLI's flags are).
+   */
+  readonly precision?: PrecisionChoice;
+  /** The adapter offers shader-f16. */
+  readonly shaderF16?: boolean;
 }
 
 export interface MemoryPlan {
@@ -38,8 +46,8 @@ export interface MemoryPlan {
   readonly seq: number;
   readonly gradCheckpointing: boolean;
   readonly quant: BaseQuant;
-  /** Only f32 compute exists in this engine so far; the plan never assumes f16. */
-  readonly precision: 'f32';
+  /** f16 when the unquantised base's linear weights are held as halves; a quantised base is f32 around its matmuls. */
+  readonly precision: Precision;
   readonly estimate: number;
   readonly parts: Record<string, number>;
   /** The largest single activation buffer (checked against the binding and buffer limits). */
@@ -64,6 +72,16 @@ function largestBuffer(cfg: ModelConfig, T: number, method: 'lora' | 'full', dro
   return T * Math.max(...widths) * 4;
 }
 
+/** How the base may be held, in order of preference: f32 or f16 (per the request), then int8, then NF4. */
+function baseHoldings(req: FitRequest): { quant: BaseQuant; precision: Precision }[] {
+  if (req.method === 'full') return [{ quant: 'none', precision: 'f32' }];
+  const want = req.precision ?? 'f32';
+  if (want === 'f16' && !req.shaderF16) throw new Error('precision f16 needs the WebGPU feature shader-f16, which this adapter does not offer');
+  const unquantised: Precision = want === 'f16' || (want === 'auto' && req.shaderF16) ? 'f16' : 'f32';
+  const quants = want === 'f16' ? (['none'] as const) : (req.quants ?? ['none', 'int8', 'int4']);
+  return quants.map((quant) => ({ quant, precision: quant === 'none' ? unquantised : 'f32' }));
+}
+
 /** Row lengths to try, longest first: every example whole, then cuts that keep 99/95/90/75/50% of them whole. */
 function seqCandidates(lengths: readonly number[], cap: number): number[] {
   const sorted = [...lengths].sort((a, b) => a - b);
@@ -78,32 +96,32 @@ function seqCandidates(lengths: readonly number[], cap: number): number[] {
  * Chooses micro-batch, gradient accumulation, row length, activation recomputation and base
  * quantisation so a run fits the device: the first arrangement that fits in this order of cost,
  * (1) all rows whole before any truncation (it changes what is learnt), (2) an f32 base before
- * int8 before NF4 (each changes the base a little), (3) no recomputation before recomputation
- * (about 30% slower), (4) the largest micro-batch (smaller ones are slower; accumulation keeps the
- * optimizer's batch). Precision is f32: the estimate does not size an f16-held base yet.
+ * int8 before NF4 (each changes the base a little; f16 instead of f32 when the request's precision
+ * says so), (3) no recomputation before recomputation (about 30% slower), (4) the largest
+ * micro-batch (smaller ones are slower; accumulation keeps the optimizer's batch).
  */
 export function planMemory(req: FitRequest): MemoryPlan {
   const cap = Math.min(req.maxSeqLen, req.cfg.maxPositions);
   const longest = roundUp8(Math.max(2, ...req.lengths));
   const seqs = seqCandidates(req.lengths, cap);
-  const quants = req.method === 'full' ? (['none'] as const) : (req.quants ?? ['none', 'int8', 'int4']);
+  const holdings = baseHoldings(req);
   const batches: number[] = [];
   for (let b = Math.max(1, req.batch); b >= 1; b = b === 1 ? 0 : Math.ceil(b / 2)) batches.push(b);
   const binding = Math.min(req.limits.maxStorageBufferBindingSize, req.limits.maxBufferSize);
   let best: MemoryPlan | null = null;
   for (const seq of seqs) {
-    for (const quant of quants) {
+    for (const { quant, precision } of holdings) {
       for (const gradCheckpointing of [false, true]) {
         for (const batch of batches) {
           const parts = estimateTrainingMemory(req.cfg, {
             method: req.method, batch, seq, r: req.r, loraModules: req.loraModules, loraDropout: req.loraDropout,
-            gradCheckpointing, validation: req.validation, quant,
+            gradCheckpointing, validation: req.validation, quant, precision,
           });
           const estimate = Object.values(parts).reduce((a, b) => a + b, 0);
           const widest = largestBuffer(req.cfg, batch * seq, req.method, req.loraDropout);
           const plan = {
             fits: estimate <= req.budget * (1 - HEADROOM) && widest <= binding, batch, gradAccum: Math.ceil(req.batch / batch), seq, gradCheckpointing, quant,
-            precision: 'f32' as const, estimate, parts, largestBuffer: widest, truncated: req.lengths.filter((n) => n > seq).length, reasons: [],
+            precision, estimate, parts, largestBuffer: widest, truncated: req.lengths.filter((n) => n > seq).length, reasons: [],
           };
           if (plan.fits) return { ...plan, reasons: explain(req, plan, { longest, cap, binding }) };
           if (!best || estimate < best.estimate) best = plan;
@@ -116,6 +134,7 @@ export function planMemory(req: FitRequest): MemoryPlan {
 
 function explain(req: FitRequest, p: MemoryPlan, o: { longest: number; cap: number; binding: number }): string[] {
   const lines: string[] = [];
+  const holdings = baseHoldings(req);
   const budget = `the ${mib(req.budget)} budget (${100 * HEADROOM}% kept free)`;
   if (!p.fits) {
     lines.push(`nothing fits ${budget} and the ${mib(o.binding)} binding limit: the smallest arrangement needs ${mib(p.estimate)}`);
@@ -126,16 +145,30 @@ function explain(req: FitRequest, p: MemoryPlan, o: { longest: number; cap: numb
   const whole = Math.min(o.longest, o.cap);
   lines.push(p.seq >= whole
     ? `sequence ${p.seq}: every example fits whole${o.longest > o.cap ? ` (at the ${o.cap}-token cap)` : ''}`
-    : `sequence ${p.seq}: longer rows do not fit even with NF4, recomputation and batch 1; ${p.truncated} of ${req.lengths.length} examples are cut`);
-  const q = {
-    none: 'the base stays f32 (exact)', int8: 'the base is int8 (per-row scales): f32 did not fit',
-    int4: 'the base is NF4 (QLoRA): f32 and int8 did not fit',
-  };
-  lines.push(req.method === 'full' ? 'full fine-tuning keeps the base f32 (a quantised base cannot train)' : q[p.quant]);
+    : `sequence ${p.seq}: longer rows do not fit even with ${held(holdings.at(-1)!)}, recomputation and batch 1; ` +
+      `${p.truncated} of ${req.lengths.length} examples are cut`);
+  lines.push(req.method === 'full' ? 'full fine-tuning keeps the base f32 (neither a quantised nor an f16 base trains in full)' : baseLine(req, p, holdings));
   lines.push(p.gradCheckpointing ? 'activation recomputation on (~30% slower): the run did not fit without it' : 'no activation recomputation needed');
   lines.push(p.gradAccum > 1
     ? `micro-batch ${p.batch} × ${p.gradAccum} accumulation steps keeps the batch of ${req.batch} (a batch of ${req.batch} rows at once did not fit)`
     : `batch ${p.batch} fits at once`);
-  lines.push('precision f32 (the planner does not size an f16 base yet; --precision f16 halves the linear weights)');
   return lines;
+}
+
+const held = (h: { quant: BaseQuant; precision: Precision }) => (h.quant === 'int4' ? 'NF4' : h.quant === 'int8' ? 'int8' : h.precision);
+
+/** Why the base is held as it is: what the request allowed and what did not fit before it. */
+function baseLine(req: FitRequest, p: MemoryPlan, holdings: readonly { quant: BaseQuant; precision: Precision }[]): string {
+  const i = holdings.findIndex((h) => h.quant === p.quant);
+  const failed = holdings.slice(0, i).map(held);
+  const why = failed.length ? `: ${failed.join(' and ')} did not fit` : '';
+  const want = req.precision ?? 'f32';
+  const f16 = want === 'auto'
+    ? (req.shaderF16 ? 'precision auto: f16 because the adapter offers shader-f16' : 'precision auto: f32 because the adapter lacks shader-f16')
+    : `precision ${want} as asked`;
+  if (p.quant === 'int4') return `the base is NF4 (QLoRA, one scale per 64 inputs)${why}`;
+  if (p.quant === 'int8') return `the base is int8 (per-row scales)${why}`;
+  return p.precision === 'f16'
+    ? `the base's linear weights are f16 (half their memory; matmuls accumulate in f32; LoRA, norms, loss and optimizer stay f32); ${f16}`
+    : `the base stays f32 (exact); ${f16}`;
 }

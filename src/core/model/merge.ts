@@ -1,7 +1,7 @@
 import { writeSafetensors, f32ToBf16, f32ToF16, type Dtype } from '../formats/safetensors.ts';
 import { Program } from '../gpu/program.ts';
 import { matmul } from '../kernels/matmul.ts';
-import { layerParam } from './layout.ts';
+import { siteParam } from './moe-lora.ts';
 import type { Transformer } from './transformer.ts';
 
 /** W += scaling · B·A for every module of the attached adapter (DoRA: W ← m/‖W + s·B·A‖ · (W + s·B·A)), then detaches it. */
@@ -11,9 +11,8 @@ export async function mergeLora(model: Transformer): Promise<void> {
   if (model.weights.quant !== 'none') throw new Error(`merging needs the base in f32 (this one is held as ${model.weights.quant})`);
   if (model.weights.precision === 'f16') throw new Error('merging needs the base in f32 (this one is held as f16)');
   const p = new Program('merge');
-  const siteWeight = { qkv: 'qkv.weight', o: 'o.weight', up: 'up.weight', down: 'down.weight' } as const;
   for (const m of lora.modules) {
-    const w = model.w(layerParam(m.layer, siteWeight[m.site]));
+    const w = model.w(siteParam(model.cfg, m.layer, m.site));
     if (m.magnitude) {
       await lora.dora!.merge(p, m, lora.doraWeights(m, w));
       continue;

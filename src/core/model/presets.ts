@@ -3,6 +3,17 @@ import { parseConfig } from './config.ts';
 import { bodyPrefix, placements } from './layout.ts';
 import { Rng } from '../rng.ts';
 
+/** google/gemma-3-270m and gemma-3-1b share everything but these sizes (their config.json files on the Hub). */
+function gemma3Preset(sizes: { hidden_size: number; intermediate_size: number; num_hidden_layers: number }): Record<string, unknown> {
+  return {
+    architectures: ['Gemma3ForCausalLM'], model_type: 'gemma3_text', ...sizes, num_attention_heads: 4, num_key_value_heads: 1,
+    head_dim: 256, vocab_size: 262144, max_position_embeddings: 32768, rms_norm_eps: 1e-6, rope_theta: 1000000,
+    rope_local_base_freq: 10000, rope_scaling: null, sliding_window: 512, sliding_window_pattern: 6, query_pre_attn_scalar: 256,
+    hidden_activation: 'gelu_pytorch_tanh', attention_bias: false, attn_logit_softcapping: null, final_logit_softcapping: null,
+    tie_word_embeddings: true, bos_token_id: 2, eos_token_id: [1, 106], pad_token_id: 0, torch_dtype: 'bfloat16',
+  };
+}
+
 /**
  * config.json of the model shapes the benchmarks use (the real architectures, without their
  * weights), so random checkpoints of those shapes can be made offline.
@@ -43,6 +54,16 @@ export const PRESETS: Readonly<Record<string, Record<string, unknown>>> = {
     rms_norm_eps: 1e-6, rope_theta: 1000000, tie_word_embeddings: true, hidden_act: 'silu', attention_bias: false,
     bos_token_id: 151643, eos_token_id: 151645, torch_dtype: 'bfloat16',
   },
+  'gemma-3-270m': gemma3Preset({ hidden_size: 640, intermediate_size: 2048, num_hidden_layers: 18 }),
+  'gemma-3-1b': gemma3Preset({ hidden_size: 1152, intermediate_size: 6912, num_hidden_layers: 26 }),
+  // Isotonic/TinyMixtral-4x248M-MoE: four TinyMistral-248M MLPs as experts, top-2; 701M parameters,
+  // about 400M active per token. The small real MoE that fits this engine's memory planner.
+  'tinymixtral-4x248m': {
+    architectures: ['MixtralForCausalLM'], model_type: 'mixtral', hidden_size: 1024, intermediate_size: 4096, num_hidden_layers: 12,
+    num_attention_heads: 32, num_key_value_heads: 8, vocab_size: 32005, max_position_embeddings: 32768, rms_norm_eps: 1e-6,
+    rope_theta: 10000, tie_word_embeddings: false, hidden_act: 'silu', num_local_experts: 4, num_experts_per_tok: 2,
+    router_aux_loss_coef: 0.001, bos_token_id: 1, eos_token_id: 2, torch_dtype: 'float32',
+  },
 };
 
 export interface RandomTensor {
@@ -65,6 +86,8 @@ export function randomCheckpoint(
   const dtype = o.dtype ?? 'F32';
   const std = typeof config['initializer_range'] === 'number' ? (config['initializer_range'] as number) : 0.02;
   const prefix = bodyPrefix(cfg);
+  // Gemma's norms multiply by (1 + weight): its weights start at 0.
+  const normBase = cfg.normWeightOffset ? 0 : 1;
   const tensors: RandomTensor[] = placements(cfg, [{ start: 0, rows: cfg.vocabSize }]).map((p, i) => {
     const name = (p.inBody ? prefix : '') + p.hf;
     const isNorm = /(norm|ln_\w+|ln_f)\.weight$/.test(p.hf);
@@ -77,7 +100,7 @@ export function randomCheckpoint(
         const f = new Float32Array(n);
         for (let k = 0; k < n; k++) {
           const g = gaussian(rng);
-          f[k] = isNorm ? (o.randomNorms ? 1 + 0.3 * g : 1) : isBias ? (o.randomNorms ? 0.1 * g : 0) : std * g;
+          f[k] = isNorm ? normBase + (o.randomNorms ? 0.3 * g : 0) : isBias ? (o.randomNorms ? 0.1 * g : 0) : std * g;
         }
         const out = dtype === 'BF16' ? f32ToBf16(f) : dtype === 'F16' ? f32ToF16(f) : f;
         return new Uint8Array(out.buffer, out.byteOffset, n * dtypeSize(dtype));

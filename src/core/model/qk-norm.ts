@@ -16,10 +16,12 @@ export interface QkNormTensors {
   readonly stats: Tensor;
   readonly qWeight: Tensor;
   readonly kWeight: Tensor;
+  /** The norms multiply by (weightOffset + weight) (Gemma: 1). */
+  readonly weightOffset?: number;
 }
 
 function blocks(d: Dims, T: number, eps: number, t: QkNormTensors, qkv: Tensor): [HeadNormArgs, HeadNormArgs] {
-  const common = { T, headDim: d.headDim, stride: d.qkvDim, eps };
+  const common = { T, headDim: d.headDim, stride: d.qkvDim, eps, weightOffset: t.weightOffset ?? 0 };
   return [
     { ...common, heads: d.heads, x: viewOf(qkv, [T, d.qDim]), weight: t.qWeight, saved: t.raw, stats: t.stats },
     {

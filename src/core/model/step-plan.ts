@@ -9,6 +9,7 @@ import { scaleRows } from '../kernels/row-scale.ts';
 import { Slot, type StepState } from '../kernels/step-state.ts';
 import type { GradScratch, LayerActs, TokenInputs, Transformer } from './transformer.ts';
 import { keepsLogits, logitsChunkRows } from './logits-chunks.ts';
+import { moeAuxForward } from './moe-block.ts';
 
 /** One micro-batch: B sequences of S tokens, row-major. */
 export interface Batch {
@@ -135,12 +136,13 @@ export class StepPlan {
     await crossEntropyFinish(gpu, this.forward, T, this.inputs.targets, stats, this.rowLoss);
     const partials = this.alloc(partialsFor([T]), 'loss-partials');
     await sumInto(gpu, this.forward, [{ x: this.rowLoss, n: T }], partials, this.step.tensor, Slot.lossSum, { accumulate: true });
+    if (opts.train && cfg.moe) await moeAuxForward(model, this.forward, T, acts[L - 1]!, this.inputs, this.step);
     if (!this.backward) return;
 
     // Backward: the head, then the layers in reverse, then the embedding.
     const bw = this.backward;
     const g: GradScratch = model.allocGradScratch(T, alloc);
-    const headGrads = model.trainsFull ? model.tableChunks(model.headPrefix(), model.grads!) : null;
+    const headGrads = model.headGrads();
     for (const [i, s] of subs.entries()) {
       if (!this.logitsKept) await matmul(gpu, bw, { a: hf, b: s.w, transB: true, c: s.c.logits, M: T, N: s.c.Vc, K: d.H });
       await crossEntropyGrad(gpu, bw, T, s.c, this.inputs.targets, stats, this.step.tensor);
@@ -153,7 +155,7 @@ export class StepPlan {
     }
     await normBackward(gpu, bw, normF, g.dh, g.dres, false);
     await model.normParamGrad(bw, 'final', 0, normF, g.dh);
-    for (let l = L - 1; l >= 0; l--) {
+    for (let l = L - 1; l >= 0 && model.backwardReaches(l); l--) {
       if (opts.checkpointing) bw.append(layerPrograms[l]!);
       await model.layerBackward(bw, l, T, S, xs[l]!, acts[l]!, g, this.inputs, step);
     }

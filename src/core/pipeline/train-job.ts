@@ -26,6 +26,8 @@ export interface TrainStrategy {
   objective(model: Transformer): Promise<StepObjective>;
   /** What the run files record about the method and its data. */
   readonly describe: NonNullable<RunDescription['preference']>;
+  /** Frees what the objective holds on the GPU (GRPO's generator and reference plan). */
+  destroy?(): void;
 }
 
 /** SFT: rows built from tokenized examples. */
@@ -153,5 +155,6 @@ export class TrainJob {
 
   destroy(): void {
     this.trainer.destroy();
+    this.init.strategy?.destroy?.();
   }
 }

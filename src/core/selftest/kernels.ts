@@ -58,8 +58,9 @@ export async function kernelSelfTest(gpu: Gpu): Promise<SelfTestResult[]> {
   }
   gpu.tuning.tiledMatmul = saved;
   delete gpu.tuning.matmul;
-  {
-    const [S, H, KVH, hd] = [9, 4, 2, 8];
+  // head_dim 8, and Gemma's 256 (the wide attention kernels).
+  for (const hd of [8, 256]) {
+    const [S, H, KVH] = [9, 4, 2];
     const q = random(S * H * hd, rng);
     const k = random(S * KVH * hd, rng);
     const v = random(S * KVH * hd, rng);
@@ -76,7 +77,7 @@ export async function kernelSelfTest(gpu: Gpu): Promise<SelfTestResult[]> {
     });
     gpu.run(p);
     const e = relError(await readTensor(gpu, o), attentionRef(q, k, v, S, S, H, KVH, hd, query));
-    results.push({ name: `attention ${S} tokens, ${H}/${KVH} heads`, relError: e, ok: e < TOLERANCE });
+    results.push({ name: `attention ${S} tokens, ${H}/${KVH} heads of ${hd}`, relError: e, ok: e < TOLERANCE });
   }
   const fused = await fusedLoraSelfTest(gpu, rng);
   results.push({ ...fused, ok: fused.relError < TOLERANCE });

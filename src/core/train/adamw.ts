@@ -5,7 +5,8 @@ import { adamwUpdate, type AdamWHyper } from '../kernels/adamw.ts';
 import { partialsFor, sumInto } from '../kernels/reduce.ts';
 import { Slot, type StepState } from '../kernels/step-state.ts';
 import { ParamStore } from '../model/param-store.ts';
-import { scaledRanges, type ScaledRange } from './param-groups.ts';
+import { scaledRanges } from './param-groups.ts';
+import { updateRanges, type UpdateRange } from './trained-ranges.ts';
 
 export const TORCH_ADAMW: AdamWHyper = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, maxNorm: 0 };
 
@@ -23,7 +24,7 @@ export class AdamW {
   t = 0;
   private partials: Tensor | null = null;
   /** Update ranges; with frozen parameters (multiple 0) only the trained ones, each with its own moment slot. */
-  private ranges: readonly (ScaledRange & { state: string | null })[];
+  private ranges: readonly (UpdateRange & { state: string | null })[];
   /** Some parameters are frozen: the clip norm covers the trained ranges only. */
   private partial: boolean;
   private zeroed = false;
@@ -41,11 +42,12 @@ export class AdamW {
     readonly fullState = false,
   ) {
     const all = scaledRanges(params, lrScale);
-    const trained = all.filter((r) => r.lrScale > 0);
-    this.partial = trained.length !== all.length;
-    if (!this.partial || fullState) {
-      this.m = params.mirror('optimizer', 'adam-m');
-      this.v = params.mirror('optimizer', 'adam-v');
+    const trained = updateRanges(params, grads, lrScale);
+    this.partial = all.some((r) => r.lrScale === 0) || grads.count < params.count;
+    if (!this.partial || fullState || grads.count < params.count) {
+      // Moments mirror the gradients: every parameter's, or (frozen weights) the trained ones' only.
+      this.m = grads.mirror('optimizer', 'adam-m');
+      this.v = grads.mirror('optimizer', 'adam-v');
       this.ranges = trained.map((r) => ({ ...r, state: null }));
     } else {
       // Frozen parameters get no moments: Adam state is held for what trains only.
@@ -74,17 +76,17 @@ export class AdamW {
     const lengths = grads.lengths;
     // The clipping norm covers trained parameters only (frozen ones have no gradient in torch).
     const normRanges = this.partial
-      ? this.ranges.map((r) => ({ x: { ...grads.whole(r.buffer), offset: r.offset }, n: r.size }))
+      ? this.ranges.map((r) => ({ x: { ...grads.whole(r.grad.buffer), offset: r.grad.offset }, n: r.size }))
       : lengths.map((n, i) => ({ x: grads.whole(i), n }));
     const partialCount = partialsFor(normRanges.map((r) => r.n));
     if (this.partials) gpu.destroyBuffer(this.partials.buffer);
     this.partials = tensorOf(gpu.createBuffer(partialCount * 4, 'optimizer', 'grad-norm-partials'), [partialCount]);
     await sumInto(gpu, this.program, normRanges, this.partials, step.tensor, Slot.gradNormSq, { square: true });
     for (const r of this.ranges) {
-      const at = (s: ParamStore) => ({ ...s.whole(r.buffer), offset: r.offset });
-      const state = (s: ParamStore) => (r.state ? s.get(r.state) : at(s));
+      const at = (s: ParamStore, loc: { buffer: number; offset: number }) => ({ ...s.whole(loc.buffer), offset: loc.offset });
+      const state = (s: ParamStore) => (r.state ? s.get(r.state) : at(s, r.grad));
       const hyper = { ...this.hyper, weightDecay: r.decay || this.decayAll ? this.hyper.weightDecay : 0 };
-      await adamwUpdate(gpu, this.program, hyper, r.size, at(params), at(grads), state(this.m), state(this.v), step.tensor, r.lrScale);
+      await adamwUpdate(gpu, this.program, hyper, r.size, at(params, r), at(grads, r.grad), state(this.m), state(this.v), step.tensor, r.lrScale);
     }
     if (this.zeroed) return;
     this.zeroed = true;
@@ -98,8 +100,8 @@ export class AdamW {
   async regroup(step: StepState, lrScale: (name: string, shape: readonly number[]) => number): Promise<void> {
     if (!this.fullState) throw new Error('regrouping needs an optimizer made with moments for every parameter');
     const all = scaledRanges(this.params, lrScale);
-    this.ranges = all.filter((r) => r.lrScale > 0).map((r) => ({ ...r, state: null }));
-    this.partial = this.ranges.length !== all.length;
+    this.ranges = updateRanges(this.params, this.grads, lrScale).map((r) => ({ ...r, state: null }));
+    this.partial = all.some((r) => r.lrScale === 0);
     this.program = new Program('adamw');
     await this.record(step);
   }

@@ -1,3 +1,4 @@
+import type { BaseQuant } from '../model/base-quant.ts';
 import type { LoraOptions } from '../model/lora.ts';
 import type { Precision } from '../model/precision.ts';
 import type { ScheduleKind } from './schedule.ts';
@@ -36,6 +37,8 @@ export interface TrainConfig {
   readonly loraplusLrRatio?: number;
   /** f16: the base's linear weights were held as halves (`--precision`); absent means f32. */
   readonly precision?: Precision;
+  /** int8 or int4 (NF4): the base's linear weights were held quantised (`--quant`, QLoRA); absent means not. */
+  readonly quant?: BaseQuant;
   /** Full fine-tuning of a part of the model: the rest stays bit-identical to the base. */
   readonly freeze?: FreezeOptions;
   /** Half fine-tuning (full method): a rotating half of the decoder trains each round. */
@@ -81,5 +84,14 @@ export function trainConfig(overrides: TrainConfigInput = {}): TrainConfig {
     throw new RangeError(`loraplus lr ratio must be a positive number, got ${cfg.loraplusLrRatio}`);
   }
   if (!(cfg.lora.dropout >= 0 && cfg.lora.dropout < 1)) throw new RangeError(`lora dropout must be in [0, 1), got ${cfg.lora.dropout}`);
+  checkBaseHolding(cfg);
   return cfg;
+}
+
+/** A quantised or f16 base is frozen (LoRA only), and quantised words are not halves: the two exclusive. */
+function checkBaseHolding(cfg: TrainConfig): void {
+  const quant = cfg.quant ?? 'none';
+  if (quant !== 'none' && cfg.precision === 'f16') throw new RangeError(`quant ${quant} and precision f16 both set how the base is held; choose one`);
+  if (cfg.method === 'full' && quant !== 'none') throw new RangeError(`an ${quant} base is frozen: it trains with LoRA only`);
+  if (cfg.method === 'full' && cfg.precision === 'f16') throw new RangeError('an f16 base trains with LoRA only (full fine-tuning keeps f32 weights)');
 }

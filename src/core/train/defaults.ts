@@ -12,7 +12,7 @@ export function modelParameters(cfg: ModelConfig): number {
   const H = cfg.hidden;
   const kv = cfg.kvHeads * cfg.headDim;
   const attention = H * cfg.heads * cfg.headDim * 2 + H * kv * 2;
-  const mlp = H * cfg.intermediate * (cfg.act === 'silu' ? 3 : 2);
+  const mlp = H * cfg.intermediate * (cfg.act === 'silu' || cfg.gatedMlp ? 3 : 2);
   const positions = cfg.rope ? 0 : cfg.maxPositions * H;
   return cfg.vocabSize * H * (cfg.tiedEmbeddings ? 1 : 2) + positions + cfg.layers * (attention + mlp);
 }

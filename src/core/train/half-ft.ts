@@ -1,6 +1,8 @@
 import type { StepState } from '../kernels/step-state.ts';
 import type { ModelConfig } from '../model/config.ts';
 import { Rng } from '../rng.ts';
+import { StepPlan } from '../model/step-plan.ts';
+import type { Transformer } from '../model/transformer.ts';
 
 /** Half fine-tuning: every `roundSteps` optimizer steps, the trained half of the decoder changes. */
 export interface HalfFtOptions {
@@ -45,10 +47,26 @@ export class HalfFtRounds {
     return halfFtScale(this.cfg, this.seed, round);
   }
 
-  async before(step: number, opt: { regroup(state: StepState, scale: (name: string) => number): Promise<void> }, state: StepState): Promise<void> {
+  /** Whether a new round started (the step plan is then rebuilt for its half: `trains`). */
+  async before(step: number, opt: { regroup(state: StepState, scale: (name: string) => number): Promise<void> }, state: StepState): Promise<boolean> {
     const round = Math.floor(step / this.o.roundSteps);
-    if (round === this.round) return;
+    if (round === this.round) return false;
     this.round = round;
     await opt.regroup(state, this.scale(round));
+    return true;
   }
+
+  /** The weights the current round trains. */
+  trains(): (name: string) => boolean {
+    const scale = this.scale(this.round);
+    return (name) => scale(name) > 0;
+  }
+}
+
+/** A new round's step plan: weight-gradient work for its trained half only. */
+export async function replanRound(plan: StepPlan, model: Transformer, trains: (name: string) => boolean): Promise<StepPlan> {
+  model.limitWeightGrads(trains);
+  const next = await StepPlan.build(model, plan.opts, plan.step);
+  plan.destroy();
+  return next;
 }

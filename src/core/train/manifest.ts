@@ -1,7 +1,7 @@
 import type { ModelConfig } from '../model/config.ts';
 import type { TrainConfig } from './config.ts';
 import type { TrainEvent } from './events.ts';
-import type { PreferenceOptions } from './preference/method.ts';
+import type { MethodOptions } from './preference/method.ts';
 
 /** Everything needed to understand and repeat a run. */
 export interface RunManifest {
@@ -13,7 +13,7 @@ export interface RunManifest {
     /** SHA-256 of the dataset's records (canonical JSON). */
     readonly hash: string;
     readonly version: number;
-    readonly format: 'text' | 'prompt-completion' | 'chat' | 'tokens' | 'mixed' | 'preference' | 'unpaired-preference';
+    readonly format: 'text' | 'prompt-completion' | 'chat' | 'tokens' | 'mixed' | 'preference' | 'unpaired-preference' | 'prompt-only';
     readonly trainRows: number;
     readonly validationRows: number;
     readonly maxLength: number;
@@ -36,7 +36,7 @@ export interface RunManifest {
   readonly adapterHash: string | null;
   readonly targetModules: readonly string[];
   /** Preference runs (DPO, ORPO, SimPO, KTO): the method and its hyperparameters. */
-  readonly preference?: PreferenceOptions;
+  readonly preference?: MethodOptions;
 }
 
 export function manifestMetrics(events: readonly TrainEvent[]): RunManifest['metrics'] {

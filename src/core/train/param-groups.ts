@@ -57,3 +57,12 @@ export function optimizerGroups(config: TrainConfig, cfg: ModelConfig): ((name: 
   const trains = trainsParameter(cfg, config.freeze);
   return (name) => (trains(name) ? 1 : 0);
 }
+
+/**
+ * The weights a full run with plain freezing computes gradients for; undefined when every weight
+ * gets one (no freezing, LoRA, and half fine-tuning, whose trained half rotates under one plan).
+ */
+export function trainedWeights(config: TrainConfig, cfg: ModelConfig): ((name: string) => boolean) | undefined {
+  if (config.method !== 'full' || config.halfFt || !freezes(config.freeze)) return undefined;
+  return trainsParameter(cfg, config.freeze);
+}

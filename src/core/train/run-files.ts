@@ -8,7 +8,7 @@ import { sha256Hex } from '../data/sha256.ts';
 import { manifestMetrics, trlConfig, type RunManifest } from './manifest.ts';
 import { preferenceTrlConfig } from './preference/trl-config.ts';
 import { changedTensorsJson } from './changed-tensors.ts';
-import type { PreferenceOptions } from './preference/method.ts';
+import type { MethodOptions } from './preference/method.ts';
 
 export const TABTUNE_VERSION = '0.1.0';
 
@@ -26,8 +26,8 @@ export interface RunDescription {
   readonly seq: number;
   readonly totalSteps: number;
   readonly events: readonly TrainEvent[];
-  /** Preference runs: the method's options, and the hash and format of the preference data (records are empty). */
-  readonly preference?: { readonly options: PreferenceOptions; readonly hash: string; readonly format: 'preference' | 'unpaired-preference' };
+  /** Preference and GRPO runs: the method's options, and the hash and format of their data (records are empty). */
+  readonly preference?: { readonly options: MethodOptions; readonly hash: string; readonly format: 'preference' | 'unpaired-preference' | 'prompt-only' };
 }
 
 /**

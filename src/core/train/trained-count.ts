@@ -8,7 +8,9 @@ import { optimizerGroups } from './param-groups.ts';
  * and the bytes of Adam state they need: frozen weights get none (half fine-tuning keeps every
  * weight's moments, since the halves swap).
  */
-export function trainedParameters(cfg: ModelConfig, store: ParamStore, config: TrainConfig): { trained: number; total: number; adamBytes: number } {
+export function trainedParameters(
+  cfg: ModelConfig, store: ParamStore, config: TrainConfig,
+): { trained: number; total: number; adamBytes: number; gradBytes: number } {
   const scale = optimizerGroups(config, cfg);
   let trained = 0;
   for (const name of store.names) {
@@ -16,5 +18,7 @@ export function trainedParameters(cfg: ModelConfig, store: ParamStore, config: T
     if (!scale || scale(name, t.shape) > 0) trained += t.shape.reduce((a, b) => a * b, 1);
   }
   const total = store.count;
-  return { trained, total, adamBytes: 2 * 4 * (config.halfFt ? total : trained) };
+  // Gradients too: plain freezing holds them for the trained weights only (model/frozen-grads.ts).
+  const held = config.halfFt ? total : trained;
+  return { trained, total, adamBytes: 2 * 4 * held, gradBytes: 4 * held };
 }

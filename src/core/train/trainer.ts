@@ -5,8 +5,8 @@ import { StepPlan, type Batch } from '../model/step-plan.ts';
 import type { Transformer } from '../model/transformer.ts';
 import type { ParamStore } from '../model/param-store.ts';
 import { AdamW } from './adamw.ts';
-import { optimizerGroups } from './param-groups.ts';
-import { HalfFtRounds } from './half-ft.ts';
+import { trainedWeights, optimizerGroups } from './param-groups.ts';
+import { halfFtScale, HalfFtRounds, replanRound } from './half-ft.ts';
 import type { TrainConfig } from './config.ts';
 import type { StepObjective } from './objective.ts';
 import type { RunState, TrainEvent } from './events.ts';
@@ -81,7 +81,7 @@ export class Trainer {
     readonly init: TrainerInit,
     private readonly gpu: Gpu,
     private readonly trainable: ParamStore,
-    private readonly plan: StepPlan,
+    private plan: StepPlan,
     private readonly evalPlan: StepPlan | null,
     private readonly opt: AdamW,
     private readonly stepState: StepState,
@@ -101,7 +101,7 @@ export class Trainer {
     for (const r of [...init.train, ...(init.validation ?? [])]) {
       if (r.inputIds.length !== init.seq || r.labels.length !== init.seq) throw new Error(`every row must hold ${init.seq} tokens`);
     }
-    model.setTrainable(config.method === 'full' ? 'full' : 'lora');
+    model.setTrainable(config.method === 'full' ? 'full' : 'lora', trainedWeights(config, model.cfg));
     const gpu = model.gpu;
     const trainable = config.method === 'full' ? model.weights.store : model.lora!.store;
     const stepState = new StepState(gpu);
@@ -109,6 +109,11 @@ export class Trainer {
     const k = init.objective?.rowsPerExample ?? 1;
     if (init.train.length % k !== 0) throw new Error(`the training rows come in groups of ${k}; got ${init.train.length} rows`);
     const planOpts = { batch: config.batch * k, seq: init.seq, train: true, checkpointing: config.gradCheckpointing, tokenWeights: !!init.objective };
+    if (config.method === 'full' && config.halfFt) {
+      // Half fine-tuning: the first round's half gets weight gradients; later rounds re-plan (half-ft.ts).
+      const first = halfFtScale(model.cfg, config.seed, 0);
+      model.limitWeightGrads((name) => first(name) > 0);
+    }
     const plan = await StepPlan.build(model, planOpts, stepState);
     const evalPlan = init.validation?.length ? await StepPlan.build(model, { batch: config.batch, seq: init.seq, train: false }, evalState) : null;
     const opt = await AdamW.create(
@@ -232,7 +237,7 @@ export class Trainer {
           continue;
         }
         const k = this.step;
-        await this.rounds?.before(k, this.opt, this.stepState);
+        if (await this.rounds?.before(k, this.opt, this.stepState)) this.plan = await replanRound(this.plan, this.init.model, this.rounds!.trains());
         const rows = this.rowsForStep(k);
         const { batches, tokens } = this.microBatches(this.init.train, rows, this.plan.opts.batch);
         const lr = this.lrAt(k);

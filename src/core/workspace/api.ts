@@ -10,8 +10,16 @@ import type { TokenStats } from '../data/stats.ts';
 import type { PrepareForm } from '../data/prepare/pipeline.ts';
 import type { QualityReport } from '../data/prepare/report.ts';
 import type { TrainConfigInput } from '../train/config.ts';
+import type { BaseQuant } from '../model/base-quant.ts';
+import type { Precision, PrecisionChoice } from '../model/precision.ts';
 import type { RunRecord } from './runs.ts';
 import type { RunState, TrainEvent } from '../train/events.ts';
+import type { PreferenceSettings } from './preference-runs.ts';
+import type { FeedbackInput, PlaygroundFeedback } from './feedback.ts';
+import type { FeedbackDatasetRequest } from './feedback-datasets.ts';
+export type { FeedbackFormat, FeedbackInput, FeedbackLineage, PlaygroundFeedback, RatedAnswer } from './feedback.ts';
+export type { FeedbackDatasetRequest } from './feedback-datasets.ts';
+export type { PreferenceSettings } from './preference-runs.ts';
 
 export interface GpuInfo {
   readonly adapter: AdapterSummary;
@@ -82,6 +90,9 @@ export interface MemoryRequest {
   /** 'all-linear' or module names. */
   readonly targets: 'all-linear' | readonly string[];
   readonly gradCheckpointing: boolean;
+  /** How the base is held (quantised, or its linear weights as halves); f32 when absent. */
+  readonly quant?: BaseQuant;
+  readonly precision?: Precision;
 }
 
 /** "Fit to my GPU": the run the app wants, on a dataset, under a memory budget. */
@@ -95,6 +106,8 @@ export interface FitToGpuRequest {
   readonly loraDropout: number;
   /** The memory the run may use (browsers do not say how much the GPU has). */
   readonly budgetMiB: number;
+  /** f32 keeps an unquantised base f32, auto holds it f16 where the adapter offers shader-f16, f16 allows no quantised base. */
+  readonly precision?: PrecisionChoice;
 }
 
 export interface MemoryEstimate {
@@ -153,6 +166,8 @@ export interface RunSettings {
   readonly config: TrainConfigInput;
   /** Continue from another run's adapter (imported or trained). */
   readonly initRunId?: string;
+  /** DPO/ORPO/SimPO/KTO on a preference dataset (absent: SFT). */
+  readonly preference?: PreferenceSettings;
 }
 
 /** A run as the UI lists it: the stored record without its events, with the model's source spelled out. */
@@ -227,6 +242,42 @@ export interface GenerateResult {
   readonly meanLogprob: number | null;
 }
 
+/** The playground's mixture of agents (workspace/moa-playground.ts). */
+export interface MoaProposerRequest {
+  /** The run whose adapter proposes; null: the base model. */
+  readonly runId: string | null;
+  /** Sampling at this temperature (its own seed); absent: the request's sampling. */
+  readonly temperature?: number;
+}
+
+export interface MoaRequest {
+  readonly prompt: string;
+  /** Wrap each prompt as a user message with the chat template. */
+  readonly chat: boolean;
+  readonly proposers: readonly MoaProposerRequest[];
+  readonly aggregatorRunId: string | null;
+  readonly layers: 1 | 2;
+  /** With {question} and {proposals}; absent: the default. */
+  readonly template?: string;
+  readonly sampling: SamplingSettings;
+}
+
+export interface MoaProposalResult {
+  readonly layer: number;
+  /** Index in the request's proposers. */
+  readonly index: number;
+  readonly runId: string | null;
+  readonly text: string;
+}
+
+export interface MoaPlaygroundResult {
+  readonly proposals: readonly MoaProposalResult[];
+  readonly aggregatorPrompt: string;
+  readonly text: string;
+  readonly tokens: readonly GeneratedToken[];
+  readonly stopReason: 'stop-token' | 'length' | 'aborted';
+}
+
 export interface ExportedFile {
   readonly name: string;
   readonly bytes: Uint8Array;
@@ -282,6 +333,10 @@ export interface WorkerApi {
 
   evaluate(req: EvalRequest, onProgress?: (done: number, total: number) => void): Promise<EvalReport>;
   generate(req: GenerateRequest, onToken?: (t: GeneratedToken) => void): Promise<GenerateResult>;
+  /** Mixture of agents over runs' adapters (workspace/moa-playground.ts); abortGeneration stops it. */
+  mixtureOfAgents(
+    req: MoaRequest, onProposal?: (p: MoaProposalResult) => void, onToken?: (t: GeneratedToken) => void,
+  ): Promise<MoaPlaygroundResult>;
   abortGeneration(): Promise<void>;
 
   /** PEFT adapter folder as a .zip (adapter_config.json, adapter_model.safetensors, README.md). */
@@ -302,4 +357,10 @@ export interface WorkerApi {
   listSuites(): Promise<string[]>;
   getSuite(name: string): Promise<SuiteFiles>;
   leaderboard(): Promise<Leaderboard>;
+  /** The playground's feedback (workspace/feedback.ts): store a rating, pick or edit; list; the log as JSONL. */
+  addFeedback(input: FeedbackInput): Promise<PlaygroundFeedback>;
+  listFeedback(): Promise<PlaygroundFeedback[]>;
+  exportFeedback(): Promise<ExportedFile>;
+  /** "Turn feedback into a dataset": a new preference (or KTO) dataset from the feedback on a run. */
+  feedbackDataset(req: FeedbackDatasetRequest): Promise<DatasetSummary>;
 }

@@ -2,6 +2,8 @@ import { importDataset, type AlpacaAs, type ColumnMapping, type TextMode } from 
 import type { DatasetRecord, RecordKind, RecordProblem } from '../data/records.ts';
 import { datasetHash } from '../data/hash.ts';
 import { newId, type KeyValueStore } from './store.ts';
+import { preferenceImport, type PreferenceKind } from './preference-import.ts';
+import type { FeedbackLineage } from './feedback.ts';
 
 export interface DatasetOptions {
   readonly columns?: ColumnMapping;
@@ -38,6 +40,10 @@ export interface DatasetMeta {
   readonly versions: readonly DatasetVersion[];
   readonly currentVersion: number;
   readonly hash: string;
+  /** Preference data (TRL pairs or KTO examples), for DPO/ORPO/SimPO (paired) or KTO (unpaired) runs. */
+  readonly preference?: PreferenceKind;
+  /** Made from the playground's feedback on a run. */
+  readonly feedback?: FeedbackLineage;
 }
 
 /** Options that change how the file is read (a change re-imports it). */
@@ -56,16 +62,18 @@ const key = {
 export class DatasetLibrary {
   constructor(private readonly store: KeyValueStore) {}
 
-  async import(name: string, bytes: Uint8Array, options: Partial<DatasetOptions> = {}): Promise<DatasetMeta> {
+  async import(name: string, bytes: Uint8Array, options: Partial<DatasetOptions> = {}, feedback?: FeedbackLineage): Promise<DatasetMeta> {
     const id = newId('ds');
     const opts = { ...DEFAULT_DATASET_OPTIONS, ...options };
-    const parsed = importDataset(name, bytes, { columns: opts.columns, alpacaAs: opts.alpacaAs, textMode: opts.textMode });
+    const pref = preferenceImport(name, bytes);
+    const parsed = pref ?? importDataset(name, bytes, { columns: opts.columns, alpacaAs: opts.alpacaAs, textMode: opts.textMode });
     const now = Date.now();
     const meta: DatasetMeta = {
       id, name, createdAt: now, format: parsed.format, kinds: parsed.kinds, columns: parsed.columns,
       records: parsed.records.length, problems: parsed.problems.slice(0, 200), problemCount: parsed.problems.length, options: opts,
       versions: [{ version: 1, createdAt: now, records: parsed.records.length, origin: { kind: 'import' } }], currentVersion: 1,
       hash: await datasetHash(parsed.records),
+      ...(pref ? { preference: pref.preference } : {}), ...(feedback ? { feedback } : {}),
     };
     await this.store.set(key.raw(id), bytes);
     await this.store.set(key.records(id, 1), parsed.records);
@@ -105,7 +113,8 @@ export class DatasetLibrary {
     }
     const raw = await this.store.get<Uint8Array>(key.raw(id));
     if (!raw) throw new Error(`the original file of ${meta.name} is missing`);
-    const parsed = importDataset(meta.name, raw, { columns: opts.columns, alpacaAs: opts.alpacaAs, textMode: opts.textMode });
+    const parse = { columns: opts.columns, alpacaAs: opts.alpacaAs, textMode: opts.textMode };
+    const parsed = preferenceImport(meta.name, raw) ?? importDataset(meta.name, raw, parse);
     for (const v of meta.versions) if (v.version !== 1) await this.store.del(key.records(id, v.version));
     await this.store.set(key.records(id, 1), parsed.records);
     const next: DatasetMeta = {

@@ -1,4 +1,5 @@
 import { linearModules, resolveTargets } from '../formats/peft.ts';
+import { hasShaderF16 } from '../gpu/features.ts';
 import { planMemory, type MemoryPlan } from '../model/memory-plan.ts';
 import type { FitToGpuRequest } from './api.ts';
 import type { DatasetLibrary } from './datasets.ts';
@@ -6,7 +7,7 @@ import type { ModelHost } from './model-host.ts';
 import type { TokenizedDatasets } from './tokenized-datasets.ts';
 
 /**
- * Plans batch, accumulation, row length, recomputation and base quantisation for the loaded model
+ * Plans batch, accumulation, row length, recomputation, base quantisation and precision for the loaded model
  * and the dataset's token lengths (its options' maxLength caps rows), against this GPU's limits.
  * The app applies the plan to its run settings and shows `reasons`.
  */
@@ -21,6 +22,6 @@ export async function fitToGpu(host: ModelHost, datasets: DatasetLibrary, tokeni
     cfg, method: req.method, r: req.r, loraDropout: req.loraDropout, validation: data.split.validation.length > 0,
     loraModules: linearModules(cfg.arch).filter((m) => targets.includes(m.id)).map((m) => m.features(cfg)),
     lengths: data.examples.map((e) => e.inputIds.length), maxSeqLen: meta.options.maxLength, batch: req.batch,
-    budget: req.budgetMiB * 2 ** 20, limits: gpu.limits,
+    budget: req.budgetMiB * 2 ** 20, limits: gpu.limits, precision: req.precision ?? 'f32', shaderF16: hasShaderF16(gpu),
   });
 }

@@ -11,6 +11,7 @@ import type { RunSettings } from './api.ts';
 import type { DatasetLibrary } from './datasets.ts';
 import type { ModelHost } from './model-host.ts';
 import type { TokenizedDatasets } from './tokenized-datasets.ts';
+import { holdBase } from './base-holding.ts';
 
 export class LrRangeTest {
   private busy = false;
@@ -33,6 +34,7 @@ export class LrRangeTest {
       const data = await this.tokenized.data(meta);
       if (data.examples.length === 0) throw new Error(`dataset ${meta.name} has no usable examples with this model's tokenizer`);
       const config = trainConfig(settings.config);
+      await holdBase(s, this.host.files, config);
       const rows = trainingRows(splitExamples(data), s.requireModel().cfg, s.padTokenId(), meta.options);
       if (config.method === 'lora') {
         // The sweep trains a fresh adapter (and puts it back as it was); a run's adapter is loaded again when needed.

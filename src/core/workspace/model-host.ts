@@ -8,6 +8,7 @@ import type { Gpu } from '../gpu/gpu.ts';
 import { readPeftAdapter, type PeftAdapterFiles } from '../model/lora.ts';
 import { estimateTrainingMemory } from '../model/memory.ts';
 import { Session } from '../session.ts';
+import { holdBase } from './base-holding.ts';
 import type { GpuInfo, LoadProgress, LocalFile, MemoryEstimate, MemoryRequest, ModelSource, ModelSummary } from './api.ts';
 import type { RunLibrary } from './runs.ts';
 import type { WorkbenchPlatform } from './platform.ts';
@@ -132,6 +133,8 @@ export class ModelHost {
       return s;
     }
     if (this.adapterOf === runId && s.model?.lora) return s;
+    // An adapter is evaluated on the base as it was held in training (QLoRA: the quantised one).
+    await holdBase(s, this.tree, (await this.runs.get(runId)).config ?? {});
     await s.loadAdapter(await this.runAdapter(runId));
     this.adapterOf = runId;
     return s;

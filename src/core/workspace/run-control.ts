@@ -12,13 +12,17 @@ import type { ModelSource, RunDetail, RunEvent, RunSettings, RunSummary } from '
 import type { DatasetLibrary } from './datasets.ts';
 import type { ModelHost } from './model-host.ts';
 import { plainEqual } from './plain-equal.ts';
+import { holdBase } from './base-holding.ts';
 import { runProgress, type RunLibrary, type RunRecord } from './runs.ts';
 import type { TokenizedDatasets } from './tokenized-datasets.ts';
+import { preferenceRunOptions, preferenceRunStrategy } from './preference-runs.ts';
 
 /** Checkpoints every this many steps when the run's settings ask for none, so a reload loses little. */
 const DEFAULT_CHECKPOINT_STEPS = 10;
 /** Run records are persisted at most this often while training (and on every eval/checkpoint/state). */
 const PERSIST_MS = 2000;
+
+const tuneName = (c: TrainConfig) => (c.method === 'lora' ? `LoRA r${c.lora.r}` : 'full');
 
 interface ActiveRun {
   readonly id: string;
@@ -45,12 +49,13 @@ export class RunControl {
     const s = await this.host.requireModel();
     const meta = await this.datasets.get(settings.datasetId);
     const config = trainConfig(settings.config);
+    const preference = settings.preference ? preferenceRunOptions(settings.preference) : undefined;
     const initAdapter = config.method === 'lora' && settings.initRunId ? await this.host.runAdapter(settings.initRunId) : undefined;
     const run = await this.runs.create({
-      name: settings.name?.trim() || `${meta.name} · ${config.method === 'lora' ? `LoRA r${config.lora.r}` : 'full'}`,
+      name: settings.name?.trim() || `${meta.name} · ${preference ? `${preference.method.toUpperCase()} ` : ''}${tuneName(config)}`,
       state: 'running', model: { name: s.info().name, source: this.host.source },
       dataset: { id: meta.id, name: meta.name, version: meta.currentVersion, hash: meta.hash, options: meta.options },
-      config, seq: 0, totalSteps: 0, ...(settings.initRunId ? { parentRunId: settings.initRunId } : {}),
+      config, seq: 0, totalSteps: 0, ...(settings.initRunId ? { parentRunId: settings.initRunId } : {}), ...(preference ? { preference } : {}),
     });
     await this.launch(run, config, { initAdapter }, onEvent);
     return run.id;
@@ -76,11 +81,15 @@ export class RunControl {
     run: RunRecord, config: TrainConfig, start: { initAdapter?: PeftAdapterFiles; resume?: Checkpoint }, onEvent: (e: RunEvent) => void,
   ): Promise<void> {
     const s = await this.host.requireModel();
+    await holdBase(s, this.host.files, config);
     const meta = await this.datasets.get(run.dataset!.id);
-    const data = await this.tokenized.data(meta);
-    if (data.examples.length === 0) {
+    const records = run.preference ? await this.datasets.records(meta.id) : [];
+    const strategy = run.preference ? await preferenceRunStrategy(s, meta, records, config, run.preference) : undefined;
+    const data = strategy ? null : await this.tokenized.data(meta);
+    if (data && data.examples.length === 0) {
       throw new Error(`dataset ${meta.name} has no usable examples with this model's tokenizer (${data.problems[0]?.reason ?? 'empty'})`);
     }
+    const trainOn = data ? { examples: splitExamples(data) } : { strategy: strategy! };
     const o = meta.options;
     let lastPersist = 0;
     let events: readonly TrainEvent[] = start.resume?.state.history ?? [];
@@ -91,7 +100,7 @@ export class RunControl {
     };
     this.host.adapterOf = run.id;
     const job = await TrainJob.create({
-      session: s, config, examples: splitExamples(data), rows: o, initAdapter: start.initAdapter, resume: start.resume,
+      session: s, config, ...trainOn, rows: o, initAdapter: start.initAdapter, resume: start.resume,
       checkpointEvery: DEFAULT_CHECKPOINT_STEPS,
       describe: {
         model: { name: run.model.name, source: run.model.source },

@@ -2,6 +2,7 @@ import type { TrainConfig } from '../train/config.ts';
 import type { RunState, TrainEvent } from '../train/events.ts';
 import type { Checkpoint } from '../train/trainer.ts';
 import type { DatasetOptions } from './datasets.ts';
+import type { PreferenceOptions } from '../train/preference/method.ts';
 import { newId, type KeyValueStore } from './store.ts';
 
 export interface RunRecord {
@@ -21,6 +22,8 @@ export interface RunRecord {
   readonly hasCheckpoint: boolean;
   readonly hasAdapter: boolean;
   readonly parentRunId?: string;
+  /** DPO/ORPO/SimPO/KTO: the method and its hyperparameters (absent: SFT). */
+  readonly preference?: PreferenceOptions;
   readonly message?: string;
   readonly events: readonly TrainEvent[];
 }

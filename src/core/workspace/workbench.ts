@@ -13,6 +13,8 @@ import { ChatPageExport } from './chat-page.ts';
 import { GgufExports } from './gguf-exports.ts';
 import { LrRangeTest } from './lr-range.ts';
 import { ModelHost } from './model-host.ts';
+import { MoaPlayground } from './moa-playground.ts';
+import type { MoaPlaygroundResult, MoaProposalResult, MoaRequest } from './api.ts';
 import type { WorkbenchPlatform } from './platform.ts';
 import { RunControl } from './run-control.ts';
 import { RunLibrary } from './runs.ts';
@@ -20,6 +22,8 @@ import { TokenizedDatasets } from './tokenized-datasets.ts';
 import { fitToGpu } from './fit-to-gpu.ts';
 import type { FitToGpuRequest } from './api.ts';
 import type { MemoryPlan } from '../model/memory-plan.ts';
+import { FeedbackLog, feedbackJsonl, type FeedbackInput, type PlaygroundFeedback } from './feedback.ts';
+import { makeFeedbackDataset, type FeedbackDatasetRequest } from './feedback-datasets.ts';
 
 export type { WorkbenchPlatform } from './platform.ts';
 
@@ -39,6 +43,8 @@ export class Workbench implements WorkerApi {
   private readonly lrRange: LrRangeTest;
   private readonly gguf: GgufExports;
   private readonly chatPage: ChatPageExport;
+  private readonly moa: MoaPlayground;
+  private readonly feedback: FeedbackLog;
 
   constructor(private readonly platform: WorkbenchPlatform) {
     const library = new RunLibrary(platform.store);
@@ -48,10 +54,12 @@ export class Workbench implements WorkerApi {
     this.runs = new RunControl(this.host, this.datasets, this.tokenized, library);
     this.host.onLost = () => this.runs.halt();
     this.evaluation = new Evaluation(this.host, this.datasets, this.tokenized);
+    this.moa = new MoaPlayground(this.host);
     this.exports = new Exports(platform, this.host, library, this.runs);
     this.benchmarks = new BenchmarkBoard(platform.store);
     this.gguf = new GgufExports(this.host, library);
     this.chatPage = new ChatPageExport(this.host, library);
+    this.feedback = new FeedbackLog(platform.store);
     this.lrRange = new LrRangeTest(this.host, this.datasets, this.tokenized, () => this.runs.activeId);
   }
 
@@ -204,8 +212,15 @@ export class Workbench implements WorkerApi {
     return this.evaluation.generate(req, onToken);
   }
 
+  mixtureOfAgents(
+    req: MoaRequest, onProposal?: (p: MoaProposalResult) => void, onToken?: (t: GeneratedToken) => void,
+  ): Promise<MoaPlaygroundResult> {
+    return this.moa.run(req, onProposal, onToken);
+  }
+
   async abortGeneration(): Promise<void> {
     this.evaluation.abort();
+    this.moa.abort();
   }
 
   // ---- export and import
@@ -232,5 +247,24 @@ export class Workbench implements WorkerApi {
 
   importAdapter(name: string, files: readonly LocalFile[]): Promise<RunSummary> {
     return this.exports.importAdapter(name, files);
+  }
+
+  // ---- the playground's feedback (workspace/feedback.ts, feedback-datasets.ts)
+
+  addFeedback(input: FeedbackInput): Promise<PlaygroundFeedback> {
+    return this.feedback.add(input);
+  }
+
+  listFeedback(): Promise<PlaygroundFeedback[]> {
+    return this.feedback.list();
+  }
+
+  async exportFeedback(): Promise<ExportedFile> {
+    return { name: 'feedback.jsonl', bytes: feedbackJsonl(await this.feedback.list()), mime: 'application/jsonl' };
+  }
+
+  async feedbackDataset(req: FeedbackDatasetRequest): Promise<DatasetSummary> {
+    const runName = req.runId ? (await this.runs.get(req.runId)).name : 'the base model';
+    return makeFeedbackDataset(this.feedback, this.datasets, runName, req);
   }
 }

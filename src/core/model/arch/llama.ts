@@ -3,6 +3,7 @@
  * q/k/v and gate/up projections (fused on load), optional biases. Defaults follow LlamaConfig.
  */
 import { layerParam } from './param-names.ts';
+import { placeMoe } from '../moe-layout.ts';
 import type { ConfigReader } from './config-reader.ts';
 import { parseRope } from './rope-config.ts';
 import type { ArchShape, ArchSpec, Dims, ModelConfig, PlacementBuilder } from './types.ts';
@@ -76,6 +77,10 @@ export function llamaPlace(cfg: ModelConfig, d: Dims, { whole, table, stacked }:
     whole(`${l}.self_attn.o_proj.weight`, [d.H, d.qDim], p('o.weight'));
     if (cfg.oBias) whole(`${l}.self_attn.o_proj.bias`, [d.H], p('o.bias'));
     whole(`${l}.post_attention_layernorm.weight`, [d.H], p('ln2.weight'));
+    if (cfg.moe) {
+      placeMoe(cfg, d, i, { whole, table, stacked });
+      continue;
+    }
     const gu = [{ hf: 'gate_proj', rows: d.inner }, { hf: 'up_proj', rows: d.inner }];
     stacked(p('up.weight'), gu.map((b) => ({ ...b, hf: `${l}.mlp.${b.hf}.weight` })), d.H);
     if (cfg.mlpBias) stacked(p('up.bias'), gu.map((b) => ({ ...b, hf: `${l}.mlp.${b.hf}.bias` })), 1);

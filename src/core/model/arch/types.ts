@@ -3,6 +3,7 @@
  * dimensions, the map from Hugging Face tensors to tabtune's parameters, and the declaration itself.
  */
 import type { ConfigReader } from './config-reader.ts';
+import type { MoeConfig } from '../moe-config.ts';
 
 /** A registered `model_type` (see arch/index.ts). */
 export type Architecture = string;
@@ -18,6 +19,14 @@ export interface RopeConfig {
   lowFreqFactor?: number;
   highFreqFactor?: number;
   originalMaxPositions?: number;
+}
+
+/** Layers that attend within a window of the last `window` tokens (the query included). */
+export interface LocalAttention {
+  readonly window: number;
+  /** One flag per layer: true where the layer is a sliding-window layer. */
+  readonly layers: readonly boolean[];
+  readonly rope: RopeConfig;
 }
 
 export interface ModelConfig {
@@ -51,6 +60,20 @@ export interface ModelConfig {
   rope?: RopeConfig;
   /** Qwen2/Qwen3 only, when `use_sliding_window` is true: the window of the layers that use it. */
   slidingWindow?: number;
+  /** RMSNorm weights are stored as w and applied as (offset + w) (Gemma: 1). Absent: 0. */
+  normWeightOffset?: number;
+  /** Token embeddings multiplied by this factor (Gemma: sqrt(hidden_size)). Absent: 1. */
+  embedScale?: number;
+  /** An MLP gate|up pair with the `act` activation on the gate (Gemma's GeGLU); silu is always gated. */
+  gatedMlp?: boolean;
+  /** RMSNorms on the attention and MLP outputs before their residual adds (Gemma 2/3's sandwich norms). */
+  postNorms?: boolean;
+  /** Query scale (Gemma: query_pre_attn_scalar^-0.5). Absent: head_dim^-0.5. */
+  attentionScale?: number;
+  /** Sliding-window layers (Gemma 3's "sliding_attention"), with their own RoPE settings. */
+  localAttention?: LocalAttention;
+  /** Sparse mixture-of-experts MLP in every layer (Mixtral, Qwen2-MoE; moe-config.ts); absent for dense MLPs. */
+  moe?: MoeConfig;
   /** Weights dtype as the config states it (`dtype`, or transformers 4's `torch_dtype`), e.g. "bfloat16". */
   dtype: string;
   /**

@@ -51,14 +51,20 @@ export interface Grpo {
   destroy(): void;
 }
 
+/** The trainer's rows: G prompt-only copies of each prompt, `seq` = the longest prompt + the longest completion. */
+export function grpoRows(prompts: readonly GrpoPrompt[], o: GrpoOptions, padId: number): { rows: Row[]; seq: number } {
+  if (prompts.length === 0) throw new Error('GRPO needs at least one prompt');
+  const seq = Math.max(...prompts.map((p) => p.ids.length)) + o.maxCompletionLength;
+  const rows: Row[] = prompts.flatMap((p) =>
+    Array.from({ length: o.generations }, () => ({ inputIds: padTo(p.ids, seq, padId), labels: new Array<number>(seq).fill(-100), tokens: p.ids.length })),
+  );
+  return { rows, seq };
+}
+
 export async function grpoObjective(s: GrpoSetup): Promise<Grpo> {
   const { options: o, model } = s;
   const G = o.generations;
-  if (s.prompts.length === 0) throw new Error('GRPO needs at least one prompt');
-  const seq = Math.max(...s.prompts.map((p) => p.ids.length)) + o.maxCompletionLength;
-  const rows: Row[] = s.prompts.flatMap((p) =>
-    Array.from({ length: G }, () => ({ inputIds: padTo(p.ids, seq, s.padId), labels: new Array<number>(seq).fill(-100), tokens: p.ids.length })),
-  );
+  const { rows, seq } = grpoRows(s.prompts, o, s.padId);
   const generator = new Generator(model);
   const ref = o.beta > 0 ? await forwardPlan(model, s.batch * G, seq, true) : null;
   let failure: Error | null = null;

@@ -2,6 +2,8 @@
  * Preference methods as TRL names them, and their hyperparameters. The training loop is the same
  * as SFT's; a method only changes how a batch's rows are grouped and how their loss is formed.
  */
+import type { GrpoOptions } from './grpo-loss.ts';
+
 export type PreferenceMethod = 'dpo' | 'orpo' | 'simpo' | 'kto';
 export type TrainMethod = 'sft' | PreferenceMethod | 'grpo';
 
@@ -21,6 +23,16 @@ export interface PreferenceOptions {
   readonly desirableWeight: number;
   readonly undesirableWeight: number;
 }
+
+/** What a GRPO run records: its hyperparameters, and the file and names of its reward functions. */
+export interface GrpoRunOptions extends GrpoOptions {
+  readonly method: 'grpo';
+  readonly rewardSource: string;
+  readonly rewardFunctions: readonly string[];
+}
+
+/** The options of a run whose method is not SFT, as the run manifest records them. */
+export type MethodOptions = PreferenceOptions | GrpoRunOptions;
 
 /** TRL's defaults (DPOConfig, ORPOConfig, CPOConfig with loss_type "simpo", KTOConfig). */
 export function preferenceOptions(method: PreferenceMethod, given: Partial<PreferenceOptions> = {}): PreferenceOptions {

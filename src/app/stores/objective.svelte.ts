@@ -1,0 +1,71 @@
+/**
+ * The training method beyond the LoRA/full choice: SFT, or a preference method (DPO, ORPO,
+ * SimPO, KTO) with TRL's hyperparameters, kept in localStorage. GRPO stays in the CLI
+ * (`tabtune train --method grpo`): its reward functions need the sandboxed reward Worker first.
+ */
+import type { PreferenceSettings, RunSettings } from '../../worker/api.ts';
+
+export type AppMethod = 'sft' | 'dpo' | 'orpo' | 'simpo' | 'kto';
+
+export const APP_METHODS: readonly { value: AppMethod; label: string }[] = [
+  { value: 'sft', label: 'SFT: learn the answers in the data' },
+  { value: 'dpo', label: 'DPO: prefer chosen over rejected (reference: adapter off)' },
+  { value: 'orpo', label: 'ORPO: SFT plus an odds-ratio preference term' },
+  { value: 'simpo', label: 'SimPO: length-normalised preference, no reference' },
+  { value: 'kto', label: 'KTO: liked and disliked answers, unpaired' },
+];
+
+const KEY = 'tabtune.objective';
+
+interface Saved {
+  method: AppMethod;
+  beta: number;
+  lossType: 'sigmoid' | 'ipo';
+  simpoGamma: number;
+}
+
+/** TRL's defaults (DPOConfig beta 0.1, CPOConfig simpo_gamma 0.5). */
+const DEFAULTS: Saved = { method: 'sft', beta: 0.1, lossType: 'sigmoid', simpoGamma: 0.5 };
+
+function load(): Saved {
+  try {
+    return { ...DEFAULTS, ...(JSON.parse(localStorage.getItem(KEY) ?? 'null') as Partial<Saved> | null ?? {}) };
+  } catch {
+    return { ...DEFAULTS };
+  }
+}
+
+class ObjectiveStore {
+  private readonly saved = load();
+  method = $state<AppMethod>(this.saved.method);
+  beta = $state(this.saved.beta);
+  lossType = $state<'sigmoid' | 'ipo'>(this.saved.lossType);
+  simpoGamma = $state(this.saved.simpoGamma);
+
+  /** The data the method needs: paired (chosen/rejected) or unpaired (KTO), none for SFT. */
+  get needs(): 'paired' | 'unpaired' | null {
+    return this.method === 'sft' ? null : this.method === 'kto' ? 'unpaired' : 'paired';
+  }
+
+  save(): void {
+    try {
+      const s: Saved = { method: this.method, beta: this.beta, lossType: this.lossType, simpoGamma: this.simpoGamma };
+      localStorage.setItem(KEY, JSON.stringify(s));
+    } catch {
+      /* storage full or private mode */
+    }
+  }
+
+  /** What a run's settings add for the method (nothing for SFT). */
+  runSettings(): Pick<RunSettings, 'preference'> {
+    if (this.method === 'sft') return {};
+    const preference: PreferenceSettings = {
+      method: this.method, beta: this.beta,
+      ...(this.method === 'dpo' ? { lossType: this.lossType } : {}),
+      ...(this.method === 'simpo' ? { simpoGamma: this.simpoGamma } : {}),
+    };
+    return { preference };
+  }
+}
+
+export const objective = new ObjectiveStore();
