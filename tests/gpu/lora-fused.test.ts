@@ -23,6 +23,23 @@ const QWEN2_ODD = {
   rope_theta: 1000000, tie_word_embeddings: false, hidden_act: 'silu', initializer_range: 0.2,
 };
 
+/** Gemma 3: post-norms around attention and MLP (the projections write their own outputs), GeGLU, q/k norms, a sliding layer. */
+const GEMMA3_TINY = {
+  architectures: ['Gemma3ForCausalLM'], model_type: 'gemma3_text', hidden_size: 40, intermediate_size: 36, num_hidden_layers: 2,
+  num_attention_heads: 2, num_key_value_heads: 1, head_dim: 24, vocab_size: 97, max_position_embeddings: 32, rms_norm_eps: 1e-6,
+  rope_theta: 1000, rope_local_base_freq: 10, query_pre_attn_scalar: 20, sliding_window: 3,
+  layer_types: ['sliding_attention', 'full_attention'], hidden_activation: 'gelu_pytorch_tanh', initializer_range: 0.2,
+  attn_logit_softcapping: null, final_logit_softcapping: null,
+};
+
+/** Qwen2-MoE: attention sites fuse, the experts (and shared expert) keep their own LoRA path. 41 words: the ids below repeat no word. */
+const QWEN2_MOE_TINY = {
+  architectures: ['Qwen2MoeForCausalLM'], model_type: 'qwen2_moe', hidden_size: 20, intermediate_size: 30, num_hidden_layers: 2,
+  num_attention_heads: 5, num_key_value_heads: 1, vocab_size: 41, max_position_embeddings: 32, rms_norm_eps: 1e-6, rope_theta: 10000,
+  tie_word_embeddings: true, hidden_act: 'silu', initializer_range: 0.25, num_experts: 5, num_experts_per_tok: 2, norm_topk_prob: false,
+  moe_intermediate_size: 10, shared_expert_intermediate_size: 14, router_aux_loss_coef: 0.05, decoder_sparse_step: 1,
+};
+
 interface Result {
   readonly loss: number;
   readonly grads: Map<string, Float32Array>;
@@ -56,7 +73,7 @@ async function step(model: Transformer, fuse: boolean, ids: number[], S: number)
 
 /** A LoRA adapter on every linear layer with random B (PEFT's zero B would hide the forward term). */
 function adapter(model: Transformer, dropout: number): LoraAdapter {
-  const targets = resolveTargets(model.cfg.arch, 'all-linear');
+  const targets = resolveTargets(model.cfg.arch, 'all-linear', { shape: model.cfg });
   const lora = LoraAdapter.create(model.gpu, model.cfg, { r: 3, alpha: 5, dropout, rslora: false, targets }, 4);
   lora.modules.forEach((m, i) => {
     const t = lora.store.get(m.b);
@@ -73,7 +90,13 @@ const CASES: [string, () => string, Precision, number | null][] = [
   ['random Qwen2, full fine-tuning (the SwiGLU backward epilogue alone)', () => writeRandomModel(QWEN2_ODD, 9), 'f32', null],
   ['tiny GPT-2 (one c_attn module, GELU epilogues), f32', () => TINY_GPT2, 'f32', 0],
   ['tiny GPT-2, full fine-tuning', () => TINY_GPT2, 'f32', null],
+  ['random Gemma 3 (post-norms, GeGLU unfused), f32', () => writeRandomModel(GEMMA3_TINY, 5), 'f32', 0],
+  ['random Gemma 3, full fine-tuning', () => writeRandomModel(GEMMA3_TINY, 5), 'f32', null],
+  ['random Qwen2-MoE (LoRA on attention and experts), f32', () => writeRandomModel(QWEN2_MOE_TINY, 3), 'f32', 0],
+  ['random Qwen2-MoE, full fine-tuning', () => writeRandomModel(QWEN2_MOE_TINY, 3), 'f32', null],
 ];
+
+const DENSE_SITES: readonly string[] = ['qkv', 'o', 'up', 'down'];
 
 describe('LoRA and the MLP activation fused into the matmuls give the unfused numbers with fewer dispatches', () => {
   for (const [label, dirOf, precision, dropout] of CASES) {
@@ -92,12 +115,14 @@ describe('LoRA and the MLP activation fused into the matmuls give the unfused nu
           expect(want.some((v) => v !== 0), `${name} has a gradient`).toBe(true);
           expect(relError(fused.grads.get(name)!, want), name).toBeLessThan(2e-5);
         }
-        // Gone: each module's t·Bᵀ matmul (forward) and dt·A matmul (backward, unless dropout sits on the input gradient);
-        // per layer, the activation's backward kernel (same condition) and, ungated, its forward kernel.
-        const modules = model.lora?.modules.length ?? 0;
-        const layers = model.cfg.layers;
+        // Gone: each dense module's t·Bᵀ matmul (forward) and dt·A matmul (backward, unless dropout sits on the input
+        // gradient); per dense layer, the activation's backward kernel (same condition; not GeGLU's) and, ungated, its
+        // forward kernel. MoE experts keep their own path.
+        const modules = model.lora?.modules.filter((m) => DENSE_SITES.includes(m.site)).length ?? 0;
+        const layers = model.cfg.moe ? 0 : model.cfg.layers;
         const dropped = (dropout ?? 0) > 0;
-        const saved = modules + (dropped ? 0 : modules + layers) + (model.d.gated ? 0 : layers);
+        const actBackward = model.d.gated && model.cfg.act === 'gelu_new' ? 0 : layers;
+        const saved = modules + (dropped ? 0 : modules + actBackward) + (model.d.gated ? 0 : layers);
         expect(plain.dispatches - fused.dispatches).toBe(saved);
       } finally {
         model.destroy();
