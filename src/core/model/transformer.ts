@@ -321,8 +321,8 @@ export class Transformer {
     const ropeTable = this.ropeFor(l);
     if (ropeTable) {
       const common = { T, headDim: d.headDim, rowStride: d.qkvDim, positions: inputs.positions, table: ropeTable, maxPositions: this.ropePositions };
-      await rope(gpu, p, { ...common, x: a.qkv, heads: d.heads });
-      await rope(gpu, p, { ...common, x: { ...a.qkv, offset: a.qkv.offset + d.qDim }, heads: d.kvHeads });
+      // The k heads follow the q heads in a q|k|v row: one rotation covers both.
+      await rope(gpu, p, { ...common, x: a.qkv, heads: d.heads + d.kvHeads });
     }
     await recordWindowBounds(gpu, p, cfg, l, T, { q: inputs.qBounds, k: inputs.kBounds }, a.windowBounds);
     if (attend) await attend(p, l, a);
@@ -430,8 +430,7 @@ export class Transformer {
     const ropeTable = this.ropeFor(l);
     if (ropeTable) {
       const common = { T, headDim: d.headDim, rowStride: d.qkvDim, positions: inputs.positions, table: ropeTable, maxPositions: this.ropePositions };
-      await rope(gpu, p, { ...common, x: g.dqkv, heads: d.heads }, true);
-      await rope(gpu, p, { ...common, x: { ...g.dqkv, offset: g.dqkv.offset + d.qDim }, heads: d.kvHeads }, true);
+      await rope(gpu, p, { ...common, x: g.dqkv, heads: d.heads + d.kvHeads }, true);
     }
     if (cfg.qkNorm) {
       const [q, k] = [gw('q_norm.weight'), gw('k_norm.weight')];
