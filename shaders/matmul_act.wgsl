@@ -2,7 +2,8 @@
 // elementwise kernel after (forward) or before (backward) the MLP's matmuls is not dispatched.
 //   mode 0, 1: C = v (the pre-activation, kept for the backward) and Y = gelu_new(v) or silu(v);
 //   mode 2, 3: C = v * act'(Y), Y the saved pre-activation (v is the activation's output gradient);
-//   mode 4: SwiGLU backward, Y = gate|up [rows, 2*width]: C[.., n] = v*u*silu'(g), C[.., n + width] = v*silu(g).
+//   mode 4: SwiGLU backward, Y = gate|up [rows, 2*width]: C[.., n] = v*u*silu'(g), C[.., n + width] = v*silu(g);
+//   mode 5: GeGLU backward (Gemma), the same with gelu_new in place of silu.
 // The wrapper (matmul-epilogue.ts) sets the binding numbers to follow the shader's own.
 
 struct ActEpilogue {
@@ -42,6 +43,13 @@ fn actStore(idx: u32, m: u32, n: u32, v: f32) {
       let x = aeY[y];
       let s = aeSigmoid(x);
       c[idx] = v * s * (1.0 + x * (1.0 - s));
+    }
+    case 5u: {
+      let g = aeY[y];
+      let u = aeY[y + ae.width];
+      let t = aeTanh(AE_SQRT_2_OVER_PI * (g + AE_GELU_C * g * g * g));
+      c[idx] = v * u * (0.5 * (1.0 + t) + 0.5 * g * (1.0 - t * t) * AE_SQRT_2_OVER_PI * (1.0 + 3.0 * AE_GELU_C * g * g));
+      c[idx + ae.width] = v * 0.5 * g * (1.0 + t);
     }
     default: {
       let g = aeY[y];

@@ -53,6 +53,34 @@ describe('matmul with the MLP activation in its epilogue, against float64', () =
     }
   }
 
+  it('GeGLU backward (Gemma) into d(gate|up), f32 weights, both kernels', async () => {
+    const gpu = await testGpu();
+    const K = 21;
+    const gateUp = randomArray(M * 2 * width, 12, 3);
+    const dy = randomArray(M * K, 13);
+    const wv = randomArray(K * width, 14, 0.6);
+    const dAct = matmulRef(dy, wv, M, width, K);
+    const want = new Float64Array(M * 2 * width);
+    for (let m = 0; m < M; m++) {
+      for (let n = 0; n < width; n++) {
+        const [g, u] = [gateUp[m * 2 * width + n]!, gateUp[m * 2 * width + width + n]!];
+        want[m * 2 * width + n] = dAct[m * width + n]! * u * geluGrad(g);
+        want[m * 2 * width + width + n] = dAct[m * width + n]! * geluRef(g);
+      }
+    }
+    const epilogue = { activation: { kind: 'backward', act: 'geglu', y: upload(gpu, gateUp), ldy: 2 * width, width } as const };
+    for (const kernel of ['reg4', 'b32x32'] as const) {
+      gpu.tuning.matmul = kernel;
+      try {
+        const dGateUp = upload(gpu, new Float32Array(M * 2 * width));
+        const got = await runAndRead(gpu, (p) => matmul(gpu, p, { a: upload(gpu, dy), b: upload(gpu, wv), c: dGateUp, ldc: 2 * width, M, N: width, K, epilogue }), dGateUp);
+        expect(relError(got, want), kernel).toBeLessThan(1e-5);
+      } finally {
+        delete gpu.tuning.matmul;
+      }
+    }
+  });
+
   it('SwiGLU backward into d(gate|up), f32 and f16 weights', async () => {
     const gpu = await testGpu();
     const K = 20;

@@ -10,11 +10,14 @@ import { lowRankBindings, withLowRank, type LowRankEpilogue } from './matmul-low
  * The MLP's activation fused into a matmul's store (matmul_act.wgsl). Forward, on the up
  * projection: C keeps the pre-activation and `y` receives act(C). Backward, on the down
  * projection's input gradient: C receives the gradient of the pre-activation, from `y` the saved
- * pre-activation (SwiGLU: gate|up, C the [rows, 2·width] gradient of both halves).
+ * pre-activation (SwiGLU, GeGLU: gate|up, C the [rows, 2·width] gradient of both halves).
  */
+/** The gated MLPs: SwiGLU (Llama, Qwen) and GeGLU (Gemma). */
+export type GatedActivation = 'swiglu' | 'geglu';
+
 export type ActivationEpilogue =
   | { readonly kind: 'forward'; readonly act: Activation; readonly y: Tensor; readonly ldy: number }
-  | { readonly kind: 'backward'; readonly act: Activation | 'swiglu'; readonly y: Tensor; readonly ldy: number; readonly width?: number };
+  | { readonly kind: 'backward'; readonly act: Activation | GatedActivation; readonly y: Tensor; readonly ldy: number; readonly width?: number };
 
 /** What a matmul adds as it stores C: fused LoRA products, then an activation. */
 export interface MatmulEpilogue {
@@ -40,12 +43,12 @@ function withActivation(spec: KernelSpec): KernelSpec {
   return fused;
 }
 
-const MODES = { 'forward gelu_new': 0, 'forward silu': 1, 'backward gelu_new': 2, 'backward silu': 3, 'backward swiglu': 4 } as const;
+const MODES = { 'forward gelu_new': 0, 'forward silu': 1, 'backward gelu_new': 2, 'backward silu': 3, 'backward swiglu': 4, 'backward geglu': 5 } as const;
 
 function activationBindings(gpu: Gpu, e: ActivationEpilogue): (GPUBufferBinding | GPUBuffer)[] {
   const mode = MODES[`${e.kind} ${e.act}` as keyof typeof MODES];
   const width = e.kind === 'backward' ? e.width ?? 0 : 0;
-  if (e.kind === 'backward' && e.act === 'swiglu' && !width) throw new Error('the SwiGLU backward epilogue needs the gate width');
+  if (e.kind === 'backward' && (e.act === 'swiglu' || e.act === 'geglu') && !width) throw new Error(`the ${e.act} backward epilogue needs the gate width`);
   return [gpu.uniforms.alloc(packParams([[mode, 'u32'], [width, 'u32'], [e.y.offset, 'u32'], [e.ldy, 'u32']])), e.y.buffer];
 }
 

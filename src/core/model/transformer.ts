@@ -398,12 +398,13 @@ export class Transformer {
     else {
     if (cfg.postNorms) await postNormBackward(this, p, 'post_mlp_norm', l, T, { out: a.mlpOut, stats: a.mlpOutStats }, g.dres, g.dPostNorm);
     const dDown = cfg.postNorms ? mat(g.dPostNorm, H) : dres;
-    // The activation's backward rides on the down projection's input gradient when it can (matmul_act.wgsl); GeGLU's does not.
+    // The activation's backward rides on the down projection's input gradient when it can (matmul_act.wgsl).
     const geglu = d.gated && cfg.act === 'gelu_new';
-    const actGrad = { kind: 'backward', act: d.gated ? 'swiglu' : cfg.act, y: a.up, ldy: d.upDim, width: d.inner } as const;
+    const actGrad = { kind: 'backward', act: geglu ? 'geglu' : d.gated ? 'swiglu' : cfg.act, y: a.up, ldy: d.upDim, width: d.inner } as const;
     const downShape = { out: H, inF: d.inner };
-    const actDone = await siteBackward(this, p, l, 'down', T, mat(a.act, d.inner), dDown, mat(g.dact, d.inner), downShape, false, a, g, step,
-      geglu ? undefined : { epilogue: actGrad, dx: mat(g.dup, d.upDim) });
+    const actDone = await siteBackward(this, p, l, 'down', T, mat(a.act, d.inner), dDown, mat(g.dact, d.inner), downShape, false, a, g, step, {
+      epilogue: actGrad, dx: mat(g.dup, d.upDim),
+    });
     const dDownW = gw('down.weight');
     if (dDownW) await linearBackwardParams(gpu, p, T, dDown, mat(a.act, d.inner), H, d.inner, dDownW, cfg.mlpBias ? gw('down.bias') : undefined);
     if (!actDone && geglu) await gegluBackward(gpu, p, a.up, g.dact, g.dup, T, d.inner);
