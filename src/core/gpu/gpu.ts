@@ -51,7 +51,7 @@ export class Gpu {
   readonly uniforms: UniformArena;
   readonly pool: BufferPool;
   /** Kernel choices; unset means "by adapter" (benchmarks and tests set them; see features.ts); `matmul` names a kernel to force. */
-  readonly tuning: { tiledMatmul?: boolean; matmul?: string; subgroups?: boolean } = {};
+  readonly tuning: { tiledMatmul?: boolean; matmul?: string; subgroups?: boolean; tiledAttention?: boolean } = {};
   /** Resolves when the device is lost (never rejects). */
   readonly lost: Promise<DeviceLostError>;
   private lostError: DeviceLostError | null = null;

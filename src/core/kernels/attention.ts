@@ -4,6 +4,7 @@ import { packParams } from '../gpu/params.ts';
 import type { Program } from '../gpu/program.ts';
 import type { KernelSpec } from '../gpu/pipelines.ts';
 import type { Tensor } from '../gpu/tensor.ts';
+import { tiledAttentionBackward, tiledAttentionForward, useTiledAttention } from './attention-tiled.ts';
 
 const spec = (entry: string, bindings: KernelSpec['bindings'], wide = false): KernelSpec =>
   wide ? { name: 'attention_wide', code: WIDE_CODE, entry, bindings } : { name: 'attention', code, entry, bindings };
@@ -21,6 +22,11 @@ const DELTA = spec('delta_rows', ['uniform', 'read', 'read', 'rw']);
 const KV_APPEND = spec('kv_append', ['uniform', 'read', 'rw', 'rw', 'read']);
 const WG = 64;
 export const MAX_HEAD_DIM = 256;
+/** A tiled forward block shares its key tiles among its queries; decoding a token or two keeps the per-row kernel. */
+const MIN_TILED_QUERIES = 8;
+/** `gpu.tuning.tiledAttention`: true forces the tiled forward at any length, false keeps the per-row kernels. */
+const tiledForward = (gpu: Gpu, a: AttentionArgs) =>
+  useTiledAttention(gpu, a.headDim) && (a.Sq >= MIN_TILED_QUERIES || gpu.tuning.tiledAttention === true);
 
 /** A [rows, heads·headDim] operand inside a possibly wider row (fused q|k|v). Offsets in elements. */
 export interface HeadsView {
@@ -68,6 +74,9 @@ function params(a: AttentionArgs, keys = 0, bounds: Tensor = a.bounds): ArrayBuf
 }
 
 export function attentionForward(gpu: Gpu, program: Program, a: AttentionArgs): Promise<void> {
+  if (tiledForward(gpu, a)) {
+    return tiledAttentionForward(gpu, program, a, gpu.uniforms.alloc(params(a)));
+  }
   return gpu.record(
     program, pickKernels(a.headDim).forward,
     [gpu.uniforms.alloc(params(a)), a.q.t.buffer, a.k.t.buffer, a.v.t.buffer, a.o.t.buffer, a.lse.buffer, a.bounds.buffer],
@@ -95,6 +104,9 @@ export async function attentionBackward(gpu: Gpu, program: Program, a: Attention
   const rows = gpu.grid(Math.ceil((a.T * a.heads) / WG));
   if (a.dO.offset !== a.o.t.offset) throw new Error('attention backward: dO must have the layout of o');
   await gpu.record(program, DELTA, [gpu.uniforms.alloc(params(a)), a.o.t.buffer, a.dO.buffer, a.delta.buffer], rows);
+  if (useTiledAttention(gpu, a.headDim)) {
+    return tiledAttentionBackward(gpu, program, a, gpu.uniforms.alloc(params(a)), gpu.uniforms.alloc(params(a, keys, a.keyBounds)));
+  }
   const shared = [a.q.t.buffer, a.k.t.buffer, a.v.t.buffer, a.dO.buffer, a.lse.buffer];
   const k = pickKernels(a.headDim);
   await gpu.record(program, k.backwardQ, [gpu.uniforms.alloc(params(a)), ...shared, a.bounds.buffer, a.delta.buffer, a.grad.buffer], rows);

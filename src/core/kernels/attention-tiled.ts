@@ -1,0 +1,69 @@
+import code from '../../../shaders/attention_tiled.wgsl';
+import type { Gpu } from '../gpu/gpu.ts';
+import type { Program } from '../gpu/program.ts';
+import type { KernelSpec } from '../gpu/pipelines.ts';
+import type { AttentionArgs, AttentionBackwardArgs } from './attention.ts';
+
+/** Rows per workgroup (one per invocation): queries for the forward and dQ, keys for dK and dV. */
+const WG = 64;
+/** head_dim 132..256 needs twice the per-invocation vec4 rows. */
+const WIDE_CODE = code.replace('const MAXV = 32u;', 'const MAXV = 64u;');
+/** Workgroup bytes besides the two streamed tiles: the span atomics and their uniform copy. */
+const FIXED_BYTES = 16;
+const MAX_TILE = 64;
+
+/**
+ * Whether attention uses the tiled kernels: yes unless `gpu.tuning.tiledAttention` is false (the
+ * per-row kernels of attention.wgsl stay as the reference path) or the adapter's workgroup memory
+ * cannot hold one row of each streamed operand.
+ */
+export function useTiledAttention(gpu: Gpu, headDim: number): boolean {
+  return gpu.tuning.tiledAttention !== false && attentionTile(gpu, headDim) > 0;
+}
+
+/**
+ * Streamed rows per tile: two [TILE, head_dim] f32 tiles plus two f32 per row (lse, delta) must fit
+ * maxComputeWorkgroupStorageSize (16 KiB by default: 31 rows at head_dim 64, 7 at 256).
+ */
+export function attentionTile(gpu: Gpu, headDim: number): number {
+  const perRow = 2 * headDim * 4 + 2 * 4;
+  return Math.min(MAX_TILE, Math.floor((gpu.limits.maxComputeWorkgroupStorageSize - FIXED_BYTES) / perRow));
+}
+
+function spec(gpu: Gpu, entry: string, headDim: number, bindings: KernelSpec['bindings']): KernelSpec {
+  const wide = headDim > 128;
+  return {
+    name: wide ? 'attention_tiled_wide' : 'attention_tiled', code: wide ? WIDE_CODE : code, entry, bindings,
+    constants: { HD4: headDim / 4, TILE: attentionTile(gpu, headDim) },
+  };
+}
+
+const blocks = (gpu: Gpu, sequences: number, rows: number, heads: number) =>
+  gpu.grid(sequences * Math.ceil(rows / WG) * heads);
+
+/** Forward with the uniform buffer of attention.ts's params (same layout as the per-row kernel). */
+export function tiledAttentionForward(gpu: Gpu, program: Program, a: AttentionArgs, uniforms: GPUBufferBinding): Promise<void> {
+  return gpu.record(
+    program, spec(gpu, 'forward', a.headDim, ['uniform', 'read', 'read', 'read', 'rw', 'rw', 'read']),
+    [uniforms, a.q.t.buffer, a.k.t.buffer, a.v.t.buffer, a.o.t.buffer, a.lse.buffer, a.bounds.buffer],
+    blocks(gpu, a.T / a.Sq, a.Sq, a.heads),
+  );
+}
+
+/** dQ, then dK and dV (delta = rowsum(dO·O) already recorded); uniforms as for the per-row kernels. */
+export async function tiledAttentionBackward(
+  gpu: Gpu, program: Program, a: AttentionBackwardArgs, queryUniforms: GPUBufferBinding, keyUniforms: GPUBufferBinding,
+): Promise<void> {
+  const bindings = ['uniform', 'read', 'read', 'read', 'read', 'read', 'read', 'read', 'rw'] as const;
+  const shared = [a.q.t.buffer, a.k.t.buffer, a.v.t.buffer, a.dO.buffer, a.lse.buffer];
+  await gpu.record(
+    program, spec(gpu, 'backward_q', a.headDim, bindings),
+    [queryUniforms, ...shared, a.bounds.buffer, a.delta.buffer, a.grad.buffer],
+    blocks(gpu, a.T / a.Sq, a.Sq, a.heads),
+  );
+  await gpu.record(
+    program, spec(gpu, 'backward_kv', a.headDim, bindings),
+    [keyUniforms, ...shared, a.keyBounds.buffer, a.delta.buffer, a.grad.buffer],
+    blocks(gpu, a.T / a.Sq, a.Sk, a.kvHeads),
+  );
+}
