@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { attentionBackward, attentionForward, attentionRef } from '../../src/core/kernels/attention.ts';
-import { attentionTile } from '../../src/core/kernels/attention-tiled.ts';
+import { attentionTile, useTiledAttention } from '../../src/core/kernels/attention-tiled.ts';
 import { Gpu } from '../../src/core/gpu/gpu.ts';
 import { allocTensor, tensorOf, uploadTensor } from '../../src/core/gpu/tensor.ts';
 import { dotWith, numericGrad, randomArray, relError, runAndRead, testGpu, upload } from './gpu-harness.ts';
@@ -168,15 +168,17 @@ describe('tiled flash attention', () => {
     expect(relError(grad, numericGrad(loss, qkv))).toBeLessThan(1e-4);
   });
 
-  it('sizes its tiles to the adapter\'s workgroup memory', async () => {
+  it('sizes its tiles to the adapter\'s workgroup memory, and keeps the per-row kernels when a tile cannot fit', async () => {
     const real = await testGpu();
-    const small = new Gpu(real.device, real.adapter, { maxComputeWorkgroupStorageSize: 4096 });
-    expect(attentionTile(small, 64)).toBe(7);
-    expect(attentionTile(small, 256)).toBe(1);
-    const c: Case = { B: 1, S: 20, H: 2, KVH: 1, hd: 64, window: 0, segments: null };
-    const qkv = randomArray(20 * 4 * 64, 3, 1.5);
-    const dO = randomArray(20 * 2 * 64, 4);
-    const got = await run(small, c, qkv, dO, true);
-    expect(relError(got.grad, backwardRef(qkv, dO, c, got.query))).toBeLessThan(1e-4);
+    const small = new Gpu(real.device, real.adapter, { maxComputeWorkgroupStorageSize: 1024 });
+    expect(attentionTile(small, 12)).toBe(9);
+    expect(useTiledAttention(small, 256)).toBe(false);
+    for (const hd of [12, 256]) {
+      const c: Case = { B: 1, S: 20, H: 2, KVH: 1, hd, window: 0, segments: null };
+      const qkv = randomArray(20 * 4 * hd, 3, 1.5);
+      const dO = randomArray(20 * 2 * hd, 4);
+      const got = await run(small, c, qkv, dO, true);
+      expect(relError(got.grad, backwardRef(qkv, dO, c, got.query))).toBeLessThan(1e-4);
+    }
   });
 });
