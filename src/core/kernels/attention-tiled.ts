@@ -8,8 +8,6 @@ import type { AttentionArgs, AttentionBackwardArgs } from './attention.ts';
 const WG = 64;
 /** head_dim 132..256 needs twice the per-invocation vec4 rows. */
 const WIDE_CODE = code.replace('const MAXV = 32u;', 'const MAXV = 64u;');
-/** Workgroup bytes besides the two streamed tiles: the span atomics and their uniform copy. */
-const FIXED_BYTES = 16;
 const MAX_TILE = 64;
 
 /**
@@ -22,12 +20,19 @@ export function useTiledAttention(gpu: Gpu, headDim: number): boolean {
 }
 
 /**
- * Streamed rows per tile: two [TILE, head_dim] f32 tiles plus two f32 per row (lse, delta) must fit
- * maxComputeWorkgroupStorageSize (16 KiB by default: 31 rows at head_dim 64, 7 at 256).
+ * Workgroup memory of the kernels at `tile` rows: two [tile, head_dim] f32 tiles, lse and delta per
+ * row, and the three span variables; WebGPU counts each variable rounded up to 16 bytes.
  */
+export function attentionWorkgroupBytes(headDim: number, tile: number): number {
+  const round16 = (n: number) => Math.ceil(n / 16) * 16;
+  return 2 * tile * headDim * 4 + 2 * round16(tile * 4) + 3 * 16;
+}
+
+/** Streamed rows per tile that fit maxComputeWorkgroupStorageSize (16 KiB by default: 31 at head_dim 64, 7 at 256); 0 if none. */
 export function attentionTile(gpu: Gpu, headDim: number): number {
-  const perRow = 2 * headDim * 4 + 2 * 4;
-  return Math.min(MAX_TILE, Math.floor((gpu.limits.maxComputeWorkgroupStorageSize - FIXED_BYTES) / perRow));
+  let tile = MAX_TILE;
+  while (tile > 0 && attentionWorkgroupBytes(headDim, tile) > gpu.limits.maxComputeWorkgroupStorageSize) tile--;
+  return tile;
 }
 
 function spec(gpu: Gpu, entry: string, headDim: number, bindings: KernelSpec['bindings']): KernelSpec {
