@@ -19,7 +19,7 @@ struct Params {
   lseOff: u32, keys: u32, _p1: u32, _p2: u32,
 }
 
-const MAXV = 32u; // head_dim up to 128 (per-invocation rows)
+const MAXV = 32u; // per-invocation rows of vec4: head_dim up to 128 (attention-tiled.ts sets it per variant)
 const WG = 64u;
 const NEG = -3.0e38;
 override HD4: u32 = 16u;
