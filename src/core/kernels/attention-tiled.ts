@@ -2,7 +2,7 @@ import code from '../../../shaders/attention_tiled.wgsl';
 import type { Gpu } from '../gpu/gpu.ts';
 import type { Program } from '../gpu/program.ts';
 import type { KernelSpec } from '../gpu/pipelines.ts';
-import type { AttentionArgs, AttentionBackwardArgs } from './attention.ts';
+import type { AttentionArgs, AttentionBackwardArgs } from './attention-args.ts';
 
 /** Rows per workgroup (one per invocation): queries for the forward and dQ, keys for dK and dV. */
 const WG = 64;
