@@ -17,9 +17,10 @@ export { acquireNodeGpu } from './src/platform/node-gpu.ts';`,
 const { benchAttention, acquireNodeGpu } = await import(outfile);
 const sizes = process.argv.slice(2).map(Number);
 const gpu = await acquireNodeGpu();
+const cpuMs = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
 for (const S of sizes.length ? sizes : [256, 1024]) {
   for (const tiled of [false, true]) {
-    for (const r of await benchAttention(gpu, S, 9, 3, 64, tiled)) console.log(JSON.stringify(r));
+    for (const r of await benchAttention(gpu, S, 9, 3, 64, tiled, 2000, cpuMs)) console.log(JSON.stringify(r));
   }
 }
 gpu.destroy();

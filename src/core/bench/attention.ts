@@ -12,12 +12,17 @@ export interface AttentionBench {
   readonly kvHeads: number;
   readonly headDim: number;
   readonly ms: number;
+  /** Process CPU time per run, when the caller gives a CPU clock (steadier than wall time on a shared CPU driver). */
+  readonly cpu_ms?: number;
   /** By the FlashAttention convention: 4·hd (forward) or 10·hd (backward) per visible query-key pair and head. */
   readonly gflops: number;
   readonly adapter: string;
 }
 
-async function time(gpu: Gpu, p: Program, budgetMs: number): Promise<number> {
+/** Milliseconds of CPU time so far (Node: process.cpuUsage), injected so that core stays platform-free. */
+export type CpuClock = () => number;
+
+async function time(gpu: Gpu, p: Program, budgetMs: number, cpu?: CpuClock): Promise<{ ms: number; cpuMs?: number }> {
   gpu.run(p);
   await gpu.sync();
   let t0 = performance.now();
@@ -26,14 +31,16 @@ async function time(gpu: Gpu, p: Program, budgetMs: number): Promise<number> {
   const once = performance.now() - t0;
   const reps = Math.max(1, Math.min(20, Math.floor(budgetMs / Math.max(once, 0.01))));
   t0 = performance.now();
+  const c0 = cpu?.();
   for (let i = 0; i < reps; i++) gpu.run(p);
   await gpu.sync();
-  return (performance.now() - t0) / reps;
+  const ms = (performance.now() - t0) / reps;
+  return cpu && c0 !== undefined ? { ms, cpuMs: (cpu() - c0) / reps } : { ms };
 }
 
 /** Times causal attention over one sequence of S tokens (batch 1, fused q|k|v rows), forward and backward. */
 export async function benchAttention(
-  gpu: Gpu, S: number, heads: number, kvHeads: number, headDim: number, tiled: boolean, budgetMs = 2000,
+  gpu: Gpu, S: number, heads: number, kvHeads: number, headDim: number, tiled: boolean, budgetMs = 2000, cpu?: CpuClock,
 ): Promise<AttentionBench[]> {
   const saved = gpu.tuning.tiledAttention;
   gpu.tuning.tiledAttention = tiled;
@@ -58,11 +65,12 @@ export async function benchAttention(
     const bwd = new Program('bench-attention-backward');
     await attentionBackward(gpu, bwd, { ...args, dO, keyBounds, delta, grad });
     const pairs = (S * (S + 1)) / 2;
-    const row = (pass: 'forward' | 'backward', ms: number, perPair: number): AttentionBench => ({
-      bench: 'attention', pass, kernels: tiled ? 'tiled' : 'rows', S, heads, kvHeads, headDim, ms,
-      gflops: (perPair * headDim * pairs * heads) / (ms * 1e6), adapter: gpu.adapter.description,
+    const row = (pass: 'forward' | 'backward', t: { ms: number; cpuMs?: number }, perPair: number): AttentionBench => ({
+      bench: 'attention', pass, kernels: tiled ? 'tiled' : 'rows', S, heads, kvHeads, headDim, ms: t.ms,
+      ...(t.cpuMs === undefined ? {} : { cpu_ms: t.cpuMs }),
+      gflops: (perPair * headDim * pairs * heads) / (t.ms * 1e6), adapter: gpu.adapter.description,
     });
-    return [row('forward', await time(gpu, fwd, budgetMs), 4), row('backward', await time(gpu, bwd, budgetMs), 10)];
+    return [row('forward', await time(gpu, fwd, budgetMs, cpu), 4), row('backward', await time(gpu, bwd, budgetMs, cpu), 10)];
   } finally {
     if (saved === undefined) delete gpu.tuning.tiledAttention;
     else gpu.tuning.tiledAttention = saved;
