@@ -173,6 +173,11 @@ describe('tiled flash attention', () => {
     const small = new Gpu(real.device, real.adapter, { maxComputeWorkgroupStorageSize: 1024 });
     expect(attentionTile(small, 12)).toBe(9);
     expect(useTiledAttention(small, 256)).toBe(false);
+    // Unset: tiles on GPUs; on CPU drivers only where the head_dim loops unroll (up to 64).
+    const hardware = new Gpu(real.device, { ...real.adapter, software: false });
+    const software = new Gpu(real.device, { ...real.adapter, software: true });
+    expect([64, 128, 256].map((hd) => useTiledAttention(hardware, hd))).toEqual([true, true, true]);
+    expect([64, 128, 256].map((hd) => useTiledAttention(software, hd))).toEqual([true, false, false]);
     for (const hd of [12, 256]) {
       const c: Case = { B: 1, S: 20, H: 2, KVH: 1, hd, window: 0, segments: null };
       const qkv = randomArray(20 * 4 * hd, 3, 1.5);

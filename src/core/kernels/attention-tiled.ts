@@ -24,12 +24,15 @@ function variant(headDim: number): { name: string; code: string } {
 const MAX_TILE = 64;
 
 /**
- * Whether attention uses the tiled kernels: yes unless `gpu.tuning.tiledAttention` is false (the
- * per-row kernels of attention.wgsl stay as the reference path) or the adapter's workgroup memory
- * cannot hold one row of each streamed operand.
+ * Whether attention uses the tiled kernels. `gpu.tuning.tiledAttention` false keeps the per-row
+ * kernels of attention.wgsl (the reference path), true forces the tiles; unset means tiles, except
+ * on CPU drivers for head dims above 64, where the runtime-bound loops keep the rows in memory and
+ * the per-row kernels are faster (lavapipe, head_dim 128: 196 against 275 ms CPU per backward).
+ * Never when the adapter's workgroup memory cannot hold one row of each streamed operand.
  */
 export function useTiledAttention(gpu: Gpu, headDim: number): boolean {
-  return gpu.tuning.tiledAttention !== false && attentionTile(gpu, headDim) > 0;
+  if (gpu.tuning.tiledAttention === false || attentionTile(gpu, headDim) === 0) return false;
+  return gpu.tuning.tiledAttention === true || !gpu.adapter.software || headDim / 4 <= UNROLL_MAX_HD4;
 }
 
 /**
