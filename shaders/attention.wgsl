@@ -6,6 +6,8 @@
 // units). Query token t (sequence t / Sq) sees keys [bounds[2t], bounds[2t+1]] of its own
 // sequence: causal masking, packed-example boundaries and a KV cache all reduce to that range.
 // For the key-side backward, kbounds[2j], kbounds[2j+1] is the range of queries that see key j.
+// These per-row kernels are the reference path (gpu.tuning.tiledAttention = false) and decode a
+// few tokens; attention_tiled.wgsl (workgroup tiles, FlashAttention-2) is the default otherwise.
 
 struct Params {
   T: u32, H: u32, KVH: u32, hd4: u32,

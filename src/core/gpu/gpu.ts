@@ -51,8 +51,9 @@ export class Gpu {
   readonly uniforms: UniformArena;
   readonly pool: BufferPool;
   /** Kernel choices; unset means "by adapter" (benchmarks and tests set them; see features.ts); `matmul` names a kernel to force;
-   * `fuse` forces the fused LoRA/activation matmul epilogues on or off (unset: on for hardware adapters). */
-  readonly tuning: { tiledMatmul?: boolean; matmul?: string; subgroups?: boolean; fuse?: boolean } = {};
+   * `fuse` forces the fused LoRA/activation matmul epilogues on or off (unset: on for hardware adapters);
+   * `tiledAttention` forces the tiled attention kernels on or off. */
+  readonly tuning: { tiledMatmul?: boolean; matmul?: string; subgroups?: boolean; fuse?: boolean; tiledAttention?: boolean } = {};
   /** Resolves when the device is lost (never rejects). */
   readonly lost: Promise<DeviceLostError>;
   private lostError: DeviceLostError | null = null;

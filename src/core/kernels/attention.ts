@@ -4,6 +4,8 @@ import { packParams } from '../gpu/params.ts';
 import type { Program } from '../gpu/program.ts';
 import type { KernelSpec } from '../gpu/pipelines.ts';
 import type { Tensor } from '../gpu/tensor.ts';
+import type { AttentionArgs, AttentionBackwardArgs } from './attention-args.ts';
+import { tiledAttentionBackward, tiledAttentionForward, useTiledAttention } from './attention-tiled.ts';
 
 const spec = (entry: string, bindings: KernelSpec['bindings'], wide = false): KernelSpec =>
   wide ? { name: 'attention_wide', code: WIDE_CODE, entry, bindings } : { name: 'attention', code, entry, bindings };
@@ -21,33 +23,12 @@ const DELTA = spec('delta_rows', ['uniform', 'read', 'read', 'rw']);
 const KV_APPEND = spec('kv_append', ['uniform', 'read', 'rw', 'rw', 'read']);
 const WG = 64;
 export const MAX_HEAD_DIM = 256;
-
-/** A [rows, heads·headDim] operand inside a possibly wider row (fused q|k|v). Offsets in elements. */
-export interface HeadsView {
-  readonly t: Tensor;
-  /** Elements between consecutive tokens. */
-  readonly stride: number;
-}
-
-export interface AttentionArgs {
-  /** Query tokens (all sequences), queries per sequence, keys per sequence (KV cache length). */
-  readonly T: number;
-  readonly Sq: number;
-  readonly Sk: number;
-  readonly heads: number;
-  readonly kvHeads: number;
-  readonly headDim: number;
-  readonly q: HeadsView;
-  readonly k: HeadsView;
-  readonly v: HeadsView;
-  /** [T, heads·headDim]. */
-  readonly o: HeadsView;
-  /** [T, heads] log-sum-exp saved by the forward. */
-  readonly lse: Tensor;
-  /** u32 [T, 2]: the first and last key each query sees, within its sequence. */
-  readonly bounds: Tensor;
-  readonly scale?: number;
-}
+export type { AttentionArgs, AttentionBackwardArgs, HeadsView } from './attention-args.ts';
+/** A tiled forward block shares its key tiles among its queries; decoding a token or two keeps the per-row kernel. */
+const MIN_TILED_QUERIES = 8;
+/** `gpu.tuning.tiledAttention`: true forces the tiled forward at any length, false keeps the per-row kernels. */
+const tiledForward = (gpu: Gpu, a: AttentionArgs) =>
+  useTiledAttention(gpu, a.headDim) && (a.Sq >= MIN_TILED_QUERIES || gpu.tuning.tiledAttention === true);
 
 function params(a: AttentionArgs, keys = 0, bounds: Tensor = a.bounds): ArrayBuffer {
   const { headDim } = a;
@@ -68,22 +49,14 @@ function params(a: AttentionArgs, keys = 0, bounds: Tensor = a.bounds): ArrayBuf
 }
 
 export function attentionForward(gpu: Gpu, program: Program, a: AttentionArgs): Promise<void> {
+  if (tiledForward(gpu, a)) {
+    return tiledAttentionForward(gpu, program, a, gpu.uniforms.alloc(params(a)));
+  }
   return gpu.record(
     program, pickKernels(a.headDim).forward,
     [gpu.uniforms.alloc(params(a)), a.q.t.buffer, a.k.t.buffer, a.v.t.buffer, a.o.t.buffer, a.lse.buffer, a.bounds.buffer],
     gpu.grid(Math.ceil((a.T * a.heads) / WG)),
   );
-}
-
-export interface AttentionBackwardArgs extends AttentionArgs {
-  /** dO with the layout of o. */
-  readonly dO: Tensor;
-  /** u32 [keys, 2]: the first and last query (within the sequence) that sees each key. */
-  readonly keyBounds: Tensor;
-  /** [T, heads] scratch for rowsum(dO·O). */
-  readonly delta: Tensor;
-  /** Receives dQ, dK, dV at the offsets and strides of q, k and v (so q, k, v share one layout). */
-  readonly grad: Tensor;
 }
 
 export async function attentionBackward(gpu: Gpu, program: Program, a: AttentionBackwardArgs): Promise<void> {
@@ -95,6 +68,9 @@ export async function attentionBackward(gpu: Gpu, program: Program, a: Attention
   const rows = gpu.grid(Math.ceil((a.T * a.heads) / WG));
   if (a.dO.offset !== a.o.t.offset) throw new Error('attention backward: dO must have the layout of o');
   await gpu.record(program, DELTA, [gpu.uniforms.alloc(params(a)), a.o.t.buffer, a.dO.buffer, a.delta.buffer], rows);
+  if (useTiledAttention(gpu, a.headDim)) {
+    return tiledAttentionBackward(gpu, program, a, gpu.uniforms.alloc(params(a)), gpu.uniforms.alloc(params(a, keys, a.keyBounds)));
+  }
   const shared = [a.q.t.buffer, a.k.t.buffer, a.v.t.buffer, a.dO.buffer, a.lse.buffer];
   const k = pickKernels(a.headDim);
   await gpu.record(program, k.backwardQ, [gpu.uniforms.alloc(params(a)), ...shared, a.bounds.buffer, a.delta.buffer, a.grad.buffer], rows);
