@@ -157,7 +157,7 @@ async function checkFamily(config: Record<string, unknown>, seed: number): Promi
   model.destroy();
 }
 
-describe('mixture of experts (dense-masked GPU path) against a float64 reference from the HF code', () => {
+describe('mixture of experts (the default sparse expert path) against a float64 reference from the HF code', () => {
   it('Mixtral, 4 experts top-2 renormalised: logits, loss with the aux loss, router and expert gradients', async () => {
     await checkFamily(MIXTRAL_ODD, 3);
   });
