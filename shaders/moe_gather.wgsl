@@ -4,7 +4,7 @@
 // rows are gathered from token-indexed inputs, and its outputs are scattered back by token with an
 // add. Experts run one after another and a token appears once per expert, so every scatter-add is
 // race-free and needs no atomics; the sum over a token's experts is in expert order, as the dense path.
-// Rows beyond an expert's count are skipped by whole workgroups (the grid is sized for T rows).
+// Rows beyond an expert's count return at once (the grids are sized for T rows).
 // tbl (u32): [offsets E | counts E | token of each gathered row T·K | its combine weight T·K (f32 bits)].
 
 struct Params {
@@ -34,9 +34,6 @@ const GATHER_B = 8u;   // weight gradient: X's row i is token rows[off + i]
 // seg_scale_backward bindings: a = act, c = d(scaled) → d(act) in place
 @group(0) @binding(3) var<storage, read_write> dcomb: array<f32>;
 
-var<workgroup> ta: array<f32, 256>;
-var<workgroup> tb: array<f32, 256>;
-var<workgroup> segCount: u32;
 var<workgroup> counts: array<u32, 256>;
 var<workgroup> offsets: array<u32, 256>;
 
@@ -80,78 +77,68 @@ fn dispatch(@builtin(local_invocation_id) lid: vec3u) {
   }
 }
 
+// Both segment matmuls are barrier-free: an invocation owns 4 rows of one output column and reads
+// its operands straight from memory (a software adapter runs barriers slowly; a GPU's caches serve
+// the shared reads). Grid: x = column blocks of 64, y = blocks of 4 rows (T rows in all).
+
 // C[row_c(i), n] = alpha · Σ_k A[row_a(i), k] · B(k, n) + beta · C, for the segment's rows i < count.
-@compute @workgroup_size(16, 16)
-fn seg_mm(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  if (lid.x == 0u && lid.y == 0u) { segCount = tbl[p.E + p.e]; }
-  let count = workgroupUniformLoad(&segCount);
-  let row0 = wg.y * 16u;
-  if (row0 >= count) { return; }
+@compute @workgroup_size(64)
+fn seg_mm(@builtin(global_invocation_id) gid: vec3u) {
+  let count = tbl[p.E + p.e];
+  let i0 = gid.y * 4u;
+  let n = gid.x;
+  if (i0 >= count || n >= p.N) { return; }
   let off = tbl[p.e];
-  let n0 = wg.x * 16u;
   let gatherA = (p.flags & GATHER_A) != 0u;
-  let transB = (p.flags & TRANS_B) != 0u;
-  var acc = 0.0;
-  for (var k0 = 0u; k0 < p.K; k0 += 16u) {
-    let ai = row0 + lid.y;
-    let ak = k0 + lid.x;
-    var av = 0.0;
-    if (ai < count && ak < p.K) { av = a[p.aOff + row(off, ai, gatherA) * p.lda + ak]; }
-    ta[lid.y * 16u + lid.x] = av;
-    // tb[kk][nn]: thread (x = nn, y = kk)
-    let bk = k0 + lid.y;
-    let bn = n0 + lid.x;
-    var bv = 0.0;
-    if (bk < p.K && bn < p.N) {
-      if (transB) { bv = b[p.bOff + bn * p.ldb + bk]; } else { bv = b[p.bOff + bk * p.ldb + bn]; }
-    }
-    tb[lid.y * 16u + lid.x] = bv;
-    workgroupBarrier();
-    for (var kk = 0u; kk < 16u; kk++) { acc += ta[lid.y * 16u + kk] * tb[kk * 16u + lid.x]; }
-    workgroupBarrier();
+  let rows = min(4u, count - i0);
+  var ra: array<u32, 4>;
+  for (var j = 0u; j < 4u; j++) { ra[j] = p.aOff + row(off, i0 + min(j, rows - 1u), gatherA) * p.lda; }
+  var bAt = p.bOff + n;
+  var bStep = p.ldb;
+  if ((p.flags & TRANS_B) != 0u) {
+    bAt = p.bOff + n * p.ldb;
+    bStep = 1u;
   }
-  let i = row0 + lid.y;
-  let n = n0 + lid.x;
-  if (i >= count || n >= p.N) { return; }
-  let at = p.cOff + row(off, i, (p.flags & SCATTER_C) != 0u) * p.ldc + n;
-  var v = p.alpha * acc;
-  if (p.beta != 0.0) { v += p.beta * c[at]; }
-  c[at] = v;
+  var acc = vec4f(0.0);
+  for (var k = 0u; k < p.K; k++) {
+    let bv = b[bAt + k * bStep];
+    acc += bv * vec4f(a[ra[0] + k], a[ra[1] + k], a[ra[2] + k], a[ra[3] + k]);
+  }
+  let scatter = (p.flags & SCATTER_C) != 0u;
+  for (var j = 0u; j < rows; j++) {
+    let at = p.cOff + row(off, i0 + j, scatter) * p.ldc + n;
+    var v = p.alpha * acc[j];
+    if (p.beta != 0.0) { v += p.beta * c[at]; }
+    c[at] = v;
+  }
 }
 
 // Weight gradient over the segment: C[n, k] = alpha · Σ_{i<count} A[row_a(i), n] · X[row_x(i), k] + beta · C
-// (X bound as b, ldb its row stride). The sum runs over the rows in order: deterministic.
-@compute @workgroup_size(16, 16)
-fn seg_wgrad(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  if (lid.x == 0u && lid.y == 0u) { segCount = tbl[p.E + p.e]; }
-  let count = workgroupUniformLoad(&segCount);
+// (X bound as b, ldb its row stride); an invocation owns 4 rows n of column k. The sum runs over the
+// rows in order: deterministic. Grid: x = blocks of 64 columns k, y = blocks of 4 rows n.
+@compute @workgroup_size(64)
+fn seg_wgrad(@builtin(global_invocation_id) gid: vec3u) {
+  let count = tbl[p.E + p.e];
   let off = tbl[p.e];
-  let n0 = wg.y * 16u;
-  let k0 = wg.x * 16u;
+  let n0 = gid.y * 4u;
+  let k = gid.x;
+  if (n0 >= p.N || k >= p.K) { return; }
   let gatherA = (p.flags & GATHER_A) != 0u;
   let gatherX = (p.flags & GATHER_B) != 0u;
-  var acc = 0.0;
-  for (var i0 = 0u; i0 < count; i0 += 16u) {
-    let i = i0 + lid.y;
-    var av = 0.0;
-    var xv = 0.0;
-    if (i < count) {
-      if (n0 + lid.x < p.N) { av = a[p.aOff + row(off, i, gatherA) * p.lda + n0 + lid.x]; }
-      if (k0 + lid.x < p.K) { xv = b[p.bOff + row(off, i, gatherX) * p.ldb + k0 + lid.x]; }
-    }
-    ta[lid.y * 16u + lid.x] = av;
-    tb[lid.y * 16u + lid.x] = xv;
-    workgroupBarrier();
-    for (var ii = 0u; ii < 16u; ii++) { acc += ta[ii * 16u + lid.y] * tb[ii * 16u + lid.x]; }
-    workgroupBarrier();
+  let ns = min(4u, p.N - n0);
+  let last = n0 + ns - 1u;
+  var acc = vec4f(0.0);
+  for (var i = 0u; i < count; i++) {
+    let aRow = p.aOff + row(off, i, gatherA) * p.lda;
+    let xv = b[p.bOff + row(off, i, gatherX) * p.ldb + k];
+    acc += xv * vec4f(a[aRow + n0], a[aRow + min(n0 + 1u, last)], a[aRow + min(n0 + 2u, last)], a[aRow + min(n0 + 3u, last)]);
   }
-  let n = n0 + lid.y;
-  let k = k0 + lid.x;
-  if (n >= p.N || k >= p.K) { return; }
-  let at = p.cOff + n * p.ldc + k;
-  var v = p.alpha * acc;
-  if (p.beta != 0.0) { v += p.beta * c[at]; }
-  c[at] = v;
+  for (var j = 0u; j < ns; j++) {
+    let at = p.cOff + (n0 + j) * p.ldc + k;
+    var v = p.alpha * acc[j];
+    if (p.beta != 0.0) { v += p.beta * c[at]; }
+    c[at] = v;
+  }
 }
 
 fn weight(i: u32) -> f32 { return bitcast<f32>(tbl[2u * p.E + p.TK + tbl[p.e] + i]); }

@@ -18,7 +18,8 @@ const SEG_WGRAD = spec('seg_wgrad', ['uniform', 'read', 'read', 'read', 'rw']);
 const SEG_SCALE = spec('seg_scale', ['uniform', 'read', 'read', 'read', 'rw']);
 const SEG_SCALE_BACKWARD = spec('seg_scale_backward', ['uniform', 'read', 'read', 'rw', 'rw']);
 
-const TILE = 16;
+/** Columns per workgroup and rows per invocation of the segment matmuls. */
+const [COLS, ROWS] = [64, 4];
 
 /** Words of the dispatch table of T tokens with k experts each among E. */
 export const dispatchSize = (T: number, E: number, K: number): number => 2 * E + 2 * T * K;
@@ -73,7 +74,7 @@ export async function segMatmul(
 ): Promise<void> {
   const flags = (o.a.byToken ? 1 : 0) | (o.c.byToken ? 2 : 0) | (dims.transB ? 4 : 0);
   const uniform = uniformOf(gpu, fields(s, e, dims, { ...o, flags }));
-  const grid = [Math.ceil(dims.N / TILE), Math.ceil(s.T / TILE)] as const;
+  const grid = [Math.ceil(dims.N / COLS), Math.ceil(s.T / ROWS)] as const;
   await gpu.record(p, SEG_MM, [uniform, s.table.buffer, o.a.t.buffer, o.b.t.buffer, o.c.t.buffer], grid);
 }
 
@@ -84,7 +85,7 @@ export async function segWeightGrad(
 ): Promise<void> {
   const flags = (o.a.byToken ? 1 : 0) | (o.x.byToken ? 8 : 0);
   const uniform = uniformOf(gpu, fields(s, e, dims, { a: o.a, b: o.x, c: o.c, flags, alpha: o.alpha, beta: o.beta }));
-  const grid = [Math.ceil(dims.K / TILE), Math.ceil(dims.N / TILE)] as const;
+  const grid = [Math.ceil(dims.K / COLS), Math.ceil(dims.N / ROWS)] as const;
   await gpu.record(p, SEG_WGRAD, [uniform, s.table.buffer, o.a.t.buffer, o.x.t.buffer, o.c.t.buffer], grid);
 }
 
