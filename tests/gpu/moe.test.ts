@@ -33,6 +33,12 @@ const QWEN2_MOE_ODD = {
   tie_word_embeddings: true, hidden_act: 'silu', initializer_range: 0.25, num_experts: 5, num_experts_per_tok: 2, norm_topk_prob: false,
   moe_intermediate_size: 10, shared_expert_intermediate_size: 14, router_aux_loss_coef: 0.05, decoder_sparse_step: 1,
 };
+// OLMoE: q_norm over the whole q (20 wide) and k_norm over the whole k (4 wide), 6 experts top-3 unnormalised.
+const OLMOE_ODD = {
+  architectures: ['OlmoeForCausalLM'], model_type: 'olmoe', hidden_size: 20, intermediate_size: 10, num_hidden_layers: 2,
+  num_attention_heads: 5, num_key_value_heads: 1, vocab_size: 37, max_position_embeddings: 32, rope_theta: 10000,
+  hidden_act: 'silu', initializer_range: 0.25, num_experts: 6, num_experts_per_tok: 3, router_aux_loss_coef: 0.05, clip_qkv: null,
+};
 
 function ceMean(logits: Float64Array, V: number, ids: number[], labels: number[], S: number): number {
   let sum = 0;
@@ -72,6 +78,10 @@ function probes(cfg: ModelConfig): { hf: string; param: string; offset: number; 
     { hf: `model.layers.1.${block}.experts.2.${u}.weight`, param: 'layers.1.experts.2.up.weight', offset: I * H, count: I * H },
     { hf: `model.layers.0.${block}.experts.3.${dn}.weight`, param: 'layers.0.experts.3.down.weight', offset: 0, count: H * I },
   ];
+  if (cfg.qkNormWhole) {
+    const qk = [{ hf: 'model.layers.1.self_attn.q_norm.weight', param: 'layers.1.q_norm.weight', offset: 0, count: cfg.heads * cfg.headDim }];
+    out.push(...qk, { hf: 'model.layers.0.self_attn.k_norm.weight', param: 'layers.0.k_norm.weight', offset: 0, count: cfg.kvHeads * cfg.headDim });
+  }
   if (m.sharedInner > 0) {
     out.push(
       { hf: 'model.layers.1.mlp.shared_expert_gate.weight', param: 'layers.1.router.weight', offset: m.experts * H, count: H },
@@ -125,7 +135,7 @@ async function checkFamily(config: Record<string, unknown>, seed: number): Promi
     const grad = g.subarray(pr.offset, pr.offset + pr.count);
     const maxAbs = grad.reduce((acc, v) => Math.max(acc, Math.abs(v)), 0);
     expect(maxAbs, pr.hf).toBeGreaterThan(0);
-    for (const k of [0, 7, pr.count - 1]) {
+    for (const k of [0, Math.min(7, pr.count - 2), pr.count - 1]) {
       const h = 1e-5;
       const saved = values[k]!;
       values[k] = saved + h;
@@ -147,13 +157,17 @@ async function checkFamily(config: Record<string, unknown>, seed: number): Promi
   model.destroy();
 }
 
-describe('mixture of experts (dense-masked GPU path) against a float64 reference from the HF code', () => {
+describe('mixture of experts (the default sparse expert path) against a float64 reference from the HF code', () => {
   it('Mixtral, 4 experts top-2 renormalised: logits, loss with the aux loss, router and expert gradients', async () => {
     await checkFamily(MIXTRAL_ODD, 3);
   });
 
   it('Qwen2-MoE, 5 experts top-2 unnormalised + a sigmoid-gated shared expert: the same checks', async () => {
     await checkFamily(QWEN2_MOE_ODD, 8);
+  });
+
+  it('OLMoE, 6 experts top-3 unnormalised, q/k norms over the whole projections: the same checks and the norm weights', async () => {
+    await checkFamily(OLMOE_ODD, 4);
   });
 });
 
@@ -291,5 +305,9 @@ describe('LoRA on a mixture of experts (attention and every expert, PEFT key nam
 
   it('Qwen2-MoE: the same through experts.2.up_proj and the shared expert', async () => {
     await checkLora(QWEN2_MOE_ODD, 6, ['1.self_attn.v_proj', '0.mlp.experts.2.up_proj', '1.mlp.shared_expert.down_proj']);
+  });
+
+  it('OLMoE: through k_proj (under the whole-k norm) and experts.5.gate_proj', async () => {
+    await checkLora(OLMOE_ODD, 7, ['1.self_attn.k_proj', '0.mlp.experts.5.gate_proj', '1.mlp.experts.0.down_proj']);
   });
 });

@@ -75,7 +75,11 @@ export function referenceLogits(
       q = linear(h, T, H, get(p + 'self_attn.q_proj.weight'), nH * hd, opt(p + 'self_attn.q_proj.bias'));
       k = linear(h, T, H, get(p + 'self_attn.k_proj.weight'), nKV * hd, opt(p + 'self_attn.k_proj.bias'));
       v = linear(h, T, H, get(p + 'self_attn.v_proj.weight'), nKV * hd, opt(p + 'self_attn.v_proj.bias'));
-      if (cfg.qkNorm) {
+      if (cfg.qkNorm && cfg.qkNormWhole) {
+        // OLMoE: q_norm over the whole q projection, k_norm over the whole k projection, before RoPE.
+        q = norm(q, T, nH * hd, get(p + 'self_attn.q_norm.weight'), undefined, cfg.normEps, true);
+        k = norm(k, T, nKV * hd, get(p + 'self_attn.k_norm.weight'), undefined, cfg.normEps, true);
+      } else if (cfg.qkNorm) {
         // Qwen3: RMSNorm over each head of q and k (weight [head_dim]) before RoPE.
         q = norm(q, T * nH, hd, get(p + 'self_attn.q_norm.weight'), undefined, cfg.normEps, true);
         k = norm(k, T * nKV, hd, get(p + 'self_attn.k_norm.weight'), undefined, cfg.normEps, true);

@@ -300,7 +300,7 @@ describe('errors and variants', () => {
     );
     for (const a of SUPPORTED_ARCHITECTURES) expect(e.message).toContain(a);
     expect(e.message).toContain('LlamaForCausalLM');
-    expect(SUPPORTED_ARCHITECTURES).toEqual(['gpt2', 'llama', 'qwen2', 'qwen3', 'gemma3_text', 'mixtral', 'qwen2_moe']);
+    expect(SUPPORTED_ARCHITECTURES).toEqual(['gpt2', 'llama', 'qwen2', 'qwen3', 'gemma3_text', 'mixtral', 'qwen2_moe', 'olmoe']);
     expectError(() => parseConfig([1]), undefined, /not a JSON object/);
   });
 

@@ -3,6 +3,7 @@ import { parseConfig } from '../../src/core/model/config.ts';
 import { linearModules, loraKey, parseLoraKey, resolveTargets, targetModulesList } from '../../src/core/formats/peft.ts';
 import { estimateTrainingMemory } from '../../src/core/model/memory.ts';
 import { PRESETS } from '../../src/core/model/presets.ts';
+import { paramSpecs } from '../../src/core/model/layout.ts';
 import { expectInputError } from './expect-input-error.ts';
 
 const MIXTRAL = {
@@ -14,6 +15,11 @@ const QWEN2_MOE = {
   num_attention_heads: 4, vocab_size: 50, num_experts: 5, num_experts_per_tok: 3, moe_intermediate_size: 12, shared_expert_intermediate_size: 20,
 };
 
+const OLMOE = {
+  architectures: ['OlmoeForCausalLM'], model_type: 'olmoe', hidden_size: 32, intermediate_size: 24, num_hidden_layers: 2,
+  num_attention_heads: 4, num_key_value_heads: 2, vocab_size: 50,
+};
+
 describe('mixture-of-experts configs', () => {
   it('reads each family with its transformers defaults', () => {
     const m = parseConfig(MIXTRAL).moe!;
@@ -22,6 +28,14 @@ describe('mixture-of-experts configs', () => {
     expect(q.moe).toMatchObject({ experts: 5, topK: 3, normTopK: false, expertInner: 12, sharedInner: 20, auxCoef: 0.001, naming: 'qwen2_moe' });
     expect(q.attentionBias).toBe(true);
     expect(parseConfig({ ...QWEN2_MOE, norm_topk_prob: true, router_aux_loss_coef: 0.02 }).moe).toMatchObject({ normTopK: true, auxCoef: 0.02 });
+    // OlmoeConfig: 64 experts top-8, no renormalisation, aux 0.01, rms_norm_eps 1e-5, q/k norms over the whole projections.
+    const o = parseConfig(OLMOE);
+    expect(o.moe).toMatchObject({ experts: 64, topK: 8, normTopK: false, expertInner: 24, sharedInner: 0, auxCoef: 0.01 });
+    expect(o).toMatchObject({ arch: 'olmoe', normEps: 1e-5, qkNorm: true, qkNormWhole: true, attentionBias: false, tiedEmbeddings: false });
+    const olmoeSpecs = paramSpecs({ ...o, moe: { ...o.moe!, experts: 3, topK: 2 } }, [{ start: 0, rows: 50 }]);
+    expect(olmoeSpecs.find((x) => x.name === 'layers.1.q_norm.weight')!.shape).toEqual([32]);
+    expect(olmoeSpecs.find((x) => x.name === 'layers.1.k_norm.weight')!.shape).toEqual([16]);
+    expect(parseConfig({ ...OLMOE, architectures: ['OlmoeForCausalLM'], model_type: undefined }).arch).toBe('olmoe');
   });
 
   it('refuses a router it does not implement with one line naming the field', () => {
@@ -33,8 +47,8 @@ describe('mixture-of-experts configs', () => {
     expectInputError(() => parseConfig({ ...QWEN2_MOE, decoder_sparse_step: 2 }), 'config.json', 'decoder_sparse_step', /every layer/);
     expectInputError(() => parseConfig({ ...QWEN2_MOE, mlp_only_layers: [1] }), 'config.json', 'mlp_only_layers', /dense MLP layers/);
     expectInputError(() => parseConfig({ ...MIXTRAL, num_experts_per_tok: 5 }), 'config.json', 'num_experts_per_tok', /only 4 experts/);
-    const olmoe = { ...MIXTRAL, model_type: 'olmoe', architectures: ['OlmoeForCausalLM'] };
-    expectInputError(() => parseConfig(olmoe), 'config.json', 'model_type', /unsupported architecture.*olmoe/);
+    expectInputError(() => parseConfig({ ...OLMOE, clip_qkv: 8 }), 'config.json', 'clip_qkv', /clip_qkv 8.*not supported/);
+    expectInputError(() => parseConfig({ ...OLMOE, n_shared_experts: 2 }), 'config.json', 'n_shared_experts', /shared experts/);
   });
 
   it('LoRA targets: attention and every expert, with PEFT key names; no dense MLP modules', () => {
@@ -49,6 +63,11 @@ describe('mixture-of-experts configs', () => {
     expect(targetModulesList(cfg.arch, ids, cfg)).toEqual(['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj']);
     const mixtral = parseConfig(MIXTRAL);
     expect(resolveTargets(mixtral.arch, ['w2'], { shape: mixtral })).toEqual([0, 1, 2, 3].map((e) => `block_sparse_moe.experts.${e}.w2`));
+    const olmoe = parseConfig({ ...OLMOE, num_experts: 3, num_experts_per_tok: 2 });
+    const olmoeIds = resolveTargets(olmoe.arch, 'all-linear', { shape: olmoe });
+    expect(olmoeIds.length).toBe(4 + 3 * 3);
+    expect(olmoeIds).toContain('mlp.experts.2.up_proj');
+    expect(loraKey('olmoe', 0, 'mlp.experts.2.up_proj', 'B')).toBe('base_model.model.model.layers.0.mlp.experts.2.up_proj.lora_B.weight');
     const key = loraKey('mixtral', 1, 'block_sparse_moe.experts.3.w1', 'A');
     expect(key).toBe('base_model.model.model.layers.1.block_sparse_moe.experts.3.w1.lora_A.weight');
     expect(parseLoraKey(key)).toMatchObject({ layer: 1, module: 'block_sparse_moe.experts.3.w1', which: 'A' });

@@ -15,6 +15,8 @@ const PUBLISHED: Record<string, number> = {
   'gemma-3-1b': 999_885_952,
   // The Hub states "701M params" (rounded to millions).
   'tinymixtral-4x248m': 701e6,
+  // The Hub states "6.92B params"; counted here: 6,919,161,856.
+  'olmoe-1b-7b': 6_919_161_856,
 };
 
 describe('init --like shapes', () => {

@@ -4,7 +4,7 @@ import { benchMatmul, matmulShapes } from '../../core/bench/matmul.ts';
 import { benchGeneration, benchTraining } from '../../core/bench/train.ts';
 import { MATMUL_KERNELS } from '../../core/kernels/matmul-configs.ts';
 import { loadTransformer } from '../../core/model/load.ts';
-import { PRESETS } from '../../core/model/presets.ts';
+import { BENCH_OPT_IN, PRESETS } from '../../core/model/presets.ts';
 import { nodeFileTree } from '../../platform/node-files.ts';
 import { options, UsageError, type CommandSpec, type Parsed } from '../args.ts';
 import { demoModelDir, openSession, packageRoot } from '../common.ts';
@@ -21,7 +21,7 @@ export const spec = {
     { name: 'only', kind: 'string', value: 'WHAT', help: 'run one group: matmul, train or generate', choices: ['matmul', 'train', 'generate'] },
     {
       name: 'models', kind: 'list', value: 'NAMES',
-      help: 'model shapes: demo, the random-weight presets or model folders (default: demo on a software adapter, all on a GPU)',
+      help: 'model shapes: demo, the random-weight presets or model folders (default: demo on a software adapter, all but olmoe-1b-7b on a GPU)',
     },
     { name: 'seq', kind: 'int', help: 'sequence length for training (default 256; 64 for presets on a software adapter)', min: 2 },
     { name: 'batches', kind: 'list', value: '1,8', help: 'micro-batch sizes', default: '1,8' },
@@ -88,7 +88,8 @@ export async function run(p: Parsed, out: Output): Promise<void> {
       }
       emit({ bench: 'matmul-summary', bestGflops: best, bestTflops: best / 1000, adapter: gpu.adapter.description });
     }
-    for (const name of o.models ?? (gpu.adapter.software ? ['demo'] : ['demo', ...Object.keys(PRESETS)])) {
+    const presets = Object.keys(PRESETS).filter((name) => !BENCH_OPT_IN.has(name));
+    for (const name of o.models ?? (gpu.adapter.software ? ['demo'] : ['demo', ...presets])) {
       if (o.only === 'matmul') continue;
       const dir = await presetDir(name, out);
       const model = await loadTransformer(gpu, nodeFileTree(dir), undefined, { precision: basePrecision(gpu, p.precision as string, false) });

@@ -100,6 +100,7 @@ function family(arch: Architecture): Family {
 const MOE_EXPERTS: Record<string, (e: number) => { path: string; names: [string, string, string] }> = {
   mixtral: (e) => ({ path: `block_sparse_moe.experts.${e}`, names: ['w1', 'w3', 'w2'] }),
   qwen2_moe: (e) => ({ path: e < 0 ? 'mlp.shared_expert' : `mlp.experts.${e}`, names: ['gate_proj', 'up_proj', 'down_proj'] }),
+  olmoe: (e) => ({ path: `mlp.experts.${e}`, names: ['gate_proj', 'up_proj', 'down_proj'] }),
 };
 
 function expertModules(arch: Architecture, moe: NonNullable<BlockShape['moe']>): LinearModule[] {

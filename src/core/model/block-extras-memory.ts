@@ -6,11 +6,12 @@
 import type { ModelConfig } from './config.ts';
 import { dims } from './layout.ts';
 import { windowBoundsElements } from './local-attention.ts';
+import { qkNormWidths } from './qk-norm.ts';
 
 /** Per-layer weights: q/k norm weights and the two post-norms. */
 export function extraLayerWeights(cfg: ModelConfig): number {
   const d = dims(cfg);
-  return (cfg.qkNorm ? 2 * d.headDim : 0) + (cfg.postNorms ? 2 * d.H : 0);
+  return (cfg.qkNorm ? qkNormWidths(cfg, d).reduce((a, b) => a + b) : 0) + (cfg.postNorms ? 2 * d.H : 0);
 }
 
 /** Tables outside the layers: the sliding layers' own RoPE table. */

@@ -3,6 +3,7 @@ import type { Dims, ModelConfig, Placement, PlacementBuilder } from './arch/type
 import { layerParam } from './arch/param-names.ts';
 import type { ParamSpec } from './param-store.ts';
 import { moeParamSpecs } from './moe-layout.ts';
+import { qkNormWidths } from './qk-norm.ts';
 
 export type { Dims, Placement } from './arch/types.ts';
 export { layerParam } from './arch/param-names.ts';
@@ -51,8 +52,9 @@ export function paramSpecs(cfg: ModelConfig, chunks: readonly { start: number; r
     L('qkv.weight', [d.qkvDim, d.H], true);
     if (cfg.attentionBias) L('qkv.bias', [d.qkvDim], false);
     if (cfg.qkNorm) {
-      L('q_norm.weight', [d.headDim], false);
-      L('k_norm.weight', [d.headDim], false);
+      const [qw, kw] = qkNormWidths(cfg, d);
+      L('q_norm.weight', [qw], false);
+      L('k_norm.weight', [kw], false);
     }
     L('o.weight', [d.H, d.qDim], true);
     if (cfg.oBias) L('o.bias', [d.H], false);

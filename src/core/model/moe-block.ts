@@ -1,10 +1,11 @@
 /**
- * The sparse mixture-of-experts MLP on the GPU (Mixtral, Qwen2-MoE), hooked into transformer.ts
- * after the second norm. Dense-masked: every expert runs on every token and its output is scaled by
- * its combine weight, which is 0 for the experts a token did not choose, so the result is the sparse
- * block's exactly at E/k times its MLP FLOPs (fine for the small expert counts this path is for).
- * Each expert's up projection and SwiGLU are recomputed in the backward, so only the routing is
- * kept per layer (no E-fold activations).
+ * The sparse mixture-of-experts MLP on the GPU (Mixtral, Qwen2-MoE, OLMoE), hooked into
+ * transformer.ts after the second norm. By default the routed experts run sparse (moe-sparse.ts):
+ * each on the tokens that chose it. The dense-masked reference path (setExpertPath 'dense'; also
+ * the shared expert, which sees every token) runs every expert on every token and scales its output
+ * by its combine weight, 0 for the experts a token did not choose: the same result at E/k times the
+ * MLP FLOPs. Each expert's up projection and SwiGLU are recomputed in the backward, so only the
+ * routing (and the sparse path's dispatch table) is kept per layer (no E-fold activations).
  */
 import type { Program } from '../gpu/program.ts';
 import type { Gpu } from '../gpu/gpu.ts';
@@ -18,6 +19,8 @@ import { linearBackwardInput, linearBackwardParams, linearForward, mat } from '.
 import { expertCount, expertInner, expertStem, routerParam, routerRows, type MoeConfig } from './moe-config.ts';
 import type { Dims, ModelConfig } from './arch/types.ts';
 import { expertLoraBackward, expertLoraForward, expertSite, type ExpertLoraHost } from './moe-lora.ts';
+import { runsSparse, sparseDispatch, sparseExpertBackward, sparseExpertForward } from './moe-sparse.ts';
+import { dispatchSize } from '../kernels/moe-gather.ts';
 
 /** What the MoE block needs of the model (transformer.ts passes itself). */
 export interface MoeHost extends ExpertLoraHost {
@@ -56,6 +59,8 @@ export interface MoeActs extends Routing {
   readonly scaled: Tensor;
   readonly dcomb: Tensor;
   readonly dlogits: Tensor;
+  /** The sparse path's per-expert token lists (kernels/moe-gather.ts). */
+  readonly dispatch: Tensor;
 }
 
 export function allocMoeActs(m: MoeConfig, T: number, alloc: (elements: number, label: string) => Tensor): MoeActs {
@@ -63,6 +68,7 @@ export function allocMoeActs(m: MoeConfig, T: number, alloc: (elements: number, 
   return {
     logits: alloc(T * R, 'moe-logits'), probs: alloc(T * m.experts, 'moe-probs'), comb: alloc(T * R, 'moe-comb'), sel: alloc(T * m.experts, 'moe-sel'),
     scaled: alloc(T * Math.max(m.expertInner, m.sharedInner), 'moe-scaled'), dcomb: alloc(T * R, 'moe-dcomb'), dlogits: alloc(T * R, 'moe-dlogits'),
+    dispatch: alloc(dispatchSize(T, m.experts, m.topK), 'moe-dispatch'),
   };
 }
 
@@ -92,7 +98,13 @@ export async function moeForward(
   await moeRoute(gpu, p, routeShape(m, T), acts);
   if (step) await moeRouteStats(gpu, p, routeShape(m, T), model.cfg.layers, l, acts, inputs.targets, stats, step.tensor);
   p.add({ kind: 'copy', src: a.xm.buffer, srcOffset: a.xm.offset * 4, dst: xOut.buffer, dstOffset: xOut.offset * 4, size: T * H * 4 });
+  const sparse = runsSparse(model);
+  if (sparse) await sparseDispatch(model, p, T, acts);
   for (let e = 0; e < expertCount(m); e++) {
+    if (sparse && e < m.experts) {
+      await sparseExpertForward(model, p, T, l, e, a, acts, xOut);
+      continue;
+    }
     const I = expertInner(m, e);
     await expertHidden(model, p, l, e, T, a, step, dropScratch);
     await linearForward(gpu, p, T, mat(acts.scaled, I), model.w(`${expertStem(l, e, m)}.down.weight`), H, I, mat(xOut, H), { accumulate: true });
@@ -129,7 +141,17 @@ export async function moeBackward(model: MoeHost, p: Program, l: number, T: numb
   const R = routerRows(m);
   const dres = mat(g.dres, H);
   const grad = (name: string) => (model.trainsFull ? model.grads!.get(name) : undefined);
+  const sparse = runsSparse(model);
+  if (sparse) {
+    // The sparse experts scatter-add d(h2) by token, so it starts at 0.
+    p.add({ kind: 'clear', buffer: g.dh.buffer, offset: g.dh.offset * 4, size: T * H * 4 });
+    await sparseDispatch(model, p, T, acts);
+  }
   for (let e = 0; e < expertCount(m); e++) {
+    if (sparse && e < m.experts) {
+      await sparseExpertBackward(model, p, T, l, e, a, acts, g);
+      continue;
+    }
     const I = expertInner(m, e);
     const stem = expertStem(l, e, m);
     const up = expertSite(cfg, e, 'up');
@@ -142,7 +164,7 @@ export async function moeBackward(model: MoeHost, p: Program, l: number, T: numb
     await expertLoraBackward(model, p, l, down, T, mat(acts.scaled, I), dres, mat(g.dact, I), a.loraT, g, step);
     await moeCombineBackward(gpu, p, T, I, R, e, acts.comb, a.act, g.dact, acts.dcomb);
     await swigluBackward(gpu, p, a.up, g.dact, g.dup, T, I);
-    await linearBackwardInput(gpu, p, T, mat(g.dup, 2 * I), model.w(`${stem}.up.weight`), 2 * I, H, mat(g.dh, H), e > 0);
+    await linearBackwardInput(gpu, p, T, mat(g.dup, 2 * I), model.w(`${stem}.up.weight`), 2 * I, H, mat(g.dh, H), sparse || e > 0);
     const dUp = grad(`${stem}.up.weight`);
     if (dUp) await linearBackwardParams(gpu, p, T, mat(g.dup, 2 * I), mat(a.h2, H), 2 * I, H, dUp);
     await expertLoraBackward(model, p, l, up, T, mat(a.h2, H), mat(g.dup, 2 * I), mat(g.dh, H), a.loraT, g, step);

@@ -1,5 +1,5 @@
 /**
- * The sparse mixture-of-experts MLP of Mixtral / Qwen2-MoE as config.json describes it: a router
+ * The sparse mixture-of-experts MLP of Mixtral / Qwen2-MoE / OLMoE as config.json describes it: a router
  * (a linear layer to one logit per expert), softmax over the experts, the top-k of them, each a
  * SwiGLU MLP, their outputs summed with the (optionally renormalised) top-k probabilities, and,
  * for Qwen2-MoE, a shared expert scaled by sigmoid(shared_expert_gate(x)).
@@ -19,7 +19,7 @@ export interface MoeConfig {
   readonly sharedInner: number;
   /** router_aux_loss_coef: weight of the load-balancing loss added to the training loss. */
   readonly auxCoef: number;
-  /** How the family names its MoE tensors in checkpoints and PEFT keys. */
+  /** How the family names its MoE tensors in checkpoints and PEFT keys (OLMoE names them as Qwen2-MoE does). */
   readonly naming: 'mixtral' | 'qwen2_moe';
 }
 
@@ -65,6 +65,15 @@ export function qwen2MoeMoe(r: ConfigReader): MoeConfig {
     experts: r.int('num_experts', 60), topK: r.int('num_experts_per_tok', 4), normTopK: r.bool('norm_topk_prob', false),
     expertInner: r.int('moe_intermediate_size', 1408), sharedInner: r.int('shared_expert_intermediate_size', 5632),
     auxCoef: r.num('router_aux_loss_coef', 0.001), naming: 'qwen2_moe',
+  }, 'num_experts');
+}
+
+/** OLMoE (OlmoeConfig defaults): 64 experts top-8, norm_topk_prob false, experts intermediate_size wide, no shared expert. */
+export function olmoeMoe(r: ConfigReader): MoeConfig {
+  refuseForeignRouter(r);
+  return checked(r, {
+    experts: r.int('num_experts', 64), topK: r.int('num_experts_per_tok', 8), normTopK: r.bool('norm_topk_prob', false),
+    expertInner: r.int('intermediate_size', 2048), sharedInner: 0, auxCoef: r.num('router_aux_loss_coef', 0.01), naming: 'qwen2_moe',
   }, 'num_experts');
 }
 

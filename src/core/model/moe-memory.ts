@@ -14,8 +14,8 @@ export function moeLayerWeights(cfg: ModelConfig, align: (n: number) => number):
   return n;
 }
 
-/** Words of one layer's routing activations for T tokens (logits, probabilities, weights, choices, scaled, gradients). */
+/** Words of one layer's routing activations for T tokens (logits, probabilities, weights, choices, scaled, gradients, dispatch table). */
 export function moeLayerActs(cfg: ModelConfig, T: number): number {
   const m = cfg.moe!;
-  return T * (4 * routerRows(m) + 2 * m.experts + Math.max(m.expertInner, m.sharedInner));
+  return T * (4 * routerRows(m) + 2 * m.experts + Math.max(m.expertInner, m.sharedInner)) + 2 * m.experts + 2 * T * m.topK;
 }

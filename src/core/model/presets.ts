@@ -64,7 +64,22 @@ export const PRESETS: Readonly<Record<string, Record<string, unknown>>> = {
     rope_theta: 10000, tie_word_embeddings: false, hidden_act: 'silu', num_local_experts: 4, num_experts_per_tok: 2,
     router_aux_loss_coef: 0.001, bos_token_id: 1, eos_token_id: 2, torch_dtype: 'float32',
   },
+  // allenai/OLMoE-1B-7B-0924's config.json: 64 experts top-8 in all 16 layers; 6.92B parameters,
+  // about 1.3B active per token.
+  'olmoe-1b-7b': {
+    architectures: ['OlmoeForCausalLM'], model_type: 'olmoe', hidden_size: 2048, intermediate_size: 1024, num_hidden_layers: 16,
+    num_attention_heads: 16, num_key_value_heads: 16, vocab_size: 50304, max_position_embeddings: 4096, rms_norm_eps: 1e-5,
+    rope_theta: 10000, rope_scaling: null, attention_bias: false, attention_dropout: 0, clip_qkv: null, hidden_act: 'silu',
+    num_experts: 64, num_experts_per_tok: 8, norm_topk_prob: false, router_aux_loss_coef: 0.01, output_router_logits: false,
+    tie_word_embeddings: false, pad_token_id: 1, eos_token_id: 50279, torch_dtype: 'bfloat16',
+  },
 };
+
+/**
+ * Presets `tabtune bench` runs only when named in --models: OLMoE-1B-7B's 6.9B parameters are a
+ * 14 GB random checkpoint to write and 28 GB of f32 expert weights to load.
+ */
+export const BENCH_OPT_IN: ReadonlySet<string> = new Set(['olmoe-1b-7b']);
 
 export interface RandomTensor {
   readonly name: string;

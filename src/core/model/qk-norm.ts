@@ -1,12 +1,18 @@
 /**
- * Per-head RMSNorm of q and k before RoPE (Qwen3's q_norm / k_norm), on the fused q|k|v
- * activation in place. The backward runs on dqkv after RoPE's inverse.
+ * RMSNorm of q and k before RoPE, on the fused q|k|v activation in place: per head (Qwen3's
+ * q_norm / k_norm) or over the whole q and k projections (OLMoE). The backward runs on dqkv after
+ * RoPE's inverse.
  */
 import type { Gpu } from '../gpu/gpu.ts';
 import type { Program } from '../gpu/program.ts';
 import { viewOf, type Tensor } from '../gpu/tensor.ts';
 import { headNormBackward, headNormForward, headNormWeightGrad, type HeadNormArgs } from '../kernels/head-norm.ts';
-import type { Dims } from './arch/types.ts';
+import type { Dims, ModelConfig } from './arch/types.ts';
+
+/** Widths of the q_norm and k_norm weights: head_dim each, or qDim and kvDim when they span the projections. */
+export function qkNormWidths(cfg: Pick<ModelConfig, 'qkNormWhole'>, d: Dims): [number, number] {
+  return cfg.qkNormWhole ? [d.qDim, d.kvDim] : [d.headDim, d.headDim];
+}
 
 export interface QkNormTensors {
   readonly qkv: Tensor;
@@ -18,15 +24,19 @@ export interface QkNormTensors {
   readonly kWeight: Tensor;
   /** The norms multiply by (weightOffset + weight) (Gemma: 1). */
   readonly weightOffset?: number;
+  /** One norm over the whole q block and one over the whole k block (OLMoE), not one per head. */
+  readonly whole?: boolean;
 }
 
 function blocks(d: Dims, T: number, eps: number, t: QkNormTensors, qkv: Tensor): [HeadNormArgs, HeadNormArgs] {
-  const common = { T, headDim: d.headDim, stride: d.qkvDim, eps, weightOffset: t.weightOffset ?? 0 };
+  const common = { T, stride: d.qkvDim, eps, weightOffset: t.weightOffset ?? 0 };
+  // A whole-projection norm is the per-head kernel with one head as wide as the block.
+  const [qHeads, kHeads] = t.whole ? [1, 1] : [d.heads, d.kvHeads];
   return [
-    { ...common, heads: d.heads, x: viewOf(qkv, [T, d.qDim]), weight: t.qWeight, saved: t.raw, stats: t.stats },
+    { ...common, heads: qHeads, headDim: d.qDim / qHeads, x: viewOf(qkv, [T, d.qDim]), weight: t.qWeight, saved: t.raw, stats: t.stats },
     {
-      ...common, heads: d.kvHeads, x: viewOf(qkv, [T, d.kvDim], d.qDim), weight: t.kWeight,
-      saved: viewOf(t.raw, [T, d.kvDim], T * d.qDim), stats: viewOf(t.stats, [T, d.kvHeads], T * d.heads),
+      ...common, heads: kHeads, headDim: d.kvDim / kHeads, x: viewOf(qkv, [T, d.kvDim], d.qDim), weight: t.kWeight,
+      saved: viewOf(t.raw, [T, d.kvDim], T * d.qDim), stats: viewOf(t.stats, [T, kHeads], T * qHeads),
     },
   ];
 }

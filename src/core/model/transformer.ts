@@ -369,7 +369,7 @@ export class Transformer {
   private qkNorm(l: number, a: LayerActs): QkNormTensors {
     return {
       qkv: a.qkv, raw: a.qkRaw, stats: a.qkStats, qWeight: this.lw(l, 'q_norm.weight'), kWeight: this.lw(l, 'k_norm.weight'),
-      weightOffset: this.cfg.normWeightOffset,
+      weightOffset: this.cfg.normWeightOffset, whole: this.cfg.qkNormWhole,
     };
   }
 

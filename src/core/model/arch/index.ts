@@ -4,12 +4,13 @@ import { GEMMA3 } from './gemma3.ts';
 import { GPT2 } from './gpt2.ts';
 import { LLAMA } from './llama.ts';
 import { MIXTRAL } from './mixtral.ts';
+import { OLMOE } from './olmoe.ts';
 import { QWEN2 } from './qwen2.ts';
 import { QWEN2_MOE } from './qwen2-moe.ts';
 import { QWEN3 } from './qwen3.ts';
 import type { ArchSpec, Architecture } from './types.ts';
 
-export const ARCHITECTURES: readonly ArchSpec[] = [GPT2, LLAMA, QWEN2, QWEN3, GEMMA3, MIXTRAL, QWEN2_MOE];
+export const ARCHITECTURES: readonly ArchSpec[] = [GPT2, LLAMA, QWEN2, QWEN3, GEMMA3, MIXTRAL, QWEN2_MOE, OLMOE];
 
 /** The declaration of a registered architecture. */
 export function archSpec(arch: Architecture): ArchSpec {

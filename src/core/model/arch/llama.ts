@@ -4,6 +4,7 @@
  */
 import { layerParam } from './param-names.ts';
 import { placeMoe } from '../moe-layout.ts';
+import { qkNormWidths } from '../qk-norm.ts';
 import type { ConfigReader } from './config-reader.ts';
 import { parseRope } from './rope-config.ts';
 import type { ArchShape, ArchSpec, Dims, ModelConfig, PlacementBuilder } from './types.ts';
@@ -71,8 +72,9 @@ export function llamaPlace(cfg: ModelConfig, d: Dims, { whole, table, stacked }:
     stacked(p('qkv.weight'), qkv.map((b) => ({ ...b, hf: `${l}.self_attn.${b.hf}.weight` })), d.H);
     if (cfg.attentionBias) stacked(p('qkv.bias'), qkv.map((b) => ({ ...b, hf: `${l}.self_attn.${b.hf}.bias` })), 1);
     if (cfg.qkNorm) {
-      whole(`${l}.self_attn.q_norm.weight`, [d.headDim], p('q_norm.weight'));
-      whole(`${l}.self_attn.k_norm.weight`, [d.headDim], p('k_norm.weight'));
+      const [qw, kw] = qkNormWidths(cfg, d);
+      whole(`${l}.self_attn.q_norm.weight`, [qw], p('q_norm.weight'));
+      whole(`${l}.self_attn.k_norm.weight`, [kw], p('k_norm.weight'));
     }
     whole(`${l}.self_attn.o_proj.weight`, [d.H, d.qDim], p('o.weight'));
     if (cfg.oBias) whole(`${l}.self_attn.o_proj.bias`, [d.H], p('o.bias'));

@@ -50,6 +50,8 @@ export interface ModelConfig {
   learnedPositions: boolean;
   /** RMSNorm over each head of q and k before RoPE (Qwen3's q_norm / k_norm). */
   qkNorm: boolean;
+  /** The q/k norms span the whole q and k projections (OLMoE: weights [qDim] and [kvDim]), not each head. */
+  qkNormWhole?: boolean;
   /** Bias on q, k, v (GPT-2's c_attn has one; Qwen2: always; Llama: `attention_bias`). */
   attentionBias: boolean;
   /** Bias on the attention output projection (GPT-2: yes; Llama: `attention_bias`; Qwen2: no). */
