@@ -6,9 +6,12 @@
  */
 import { InputError } from '../errors.ts';
 import { readJson, type FileTree } from '../formats/bytes.ts';
+import { parseAdapterConfig } from '../formats/peft.ts';
 import { SafetensorsFile, writeSafetensors } from '../formats/safetensors.ts';
 import type { ModelConfig } from './config.ts';
 import { gateBias, gateWeight, type AdapterGate } from './adapter-gate.ts';
+import type { GateAdapter } from './adapter-gate-stack.ts';
+import { readPeftAdapter } from './lora.ts';
 
 export const GATE_CONFIG = 'gate_config.json';
 export const GATE_WEIGHTS = 'gate.safetensors';
@@ -89,4 +92,11 @@ export async function readGateWeights(tree: FileTree, config: GateConfig): Promi
   const extra = file.names().find((n) => !values.has(n.replace(/^model\./, '').replace('.adapter_gate.', '.gate.')));
   if (extra) throw new InputError(src.name, 'not an adapter-gate tensor', `tensor "${extra}"`);
   return values;
+}
+
+/** A PEFT adapter folder as one of a gate's adapters (with the base model its config names). */
+export async function readGateAdapter(name: string, cfg: ModelConfig, tree: FileTree): Promise<GateAdapter> {
+  const files = await readPeftAdapter(cfg, tree);
+  const src = (await tree.open('adapter_config.json'))!;
+  return { name, files, baseModel: parseAdapterConfig(await readJson(src), src.name).baseModel };
 }
