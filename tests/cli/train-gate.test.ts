@@ -94,7 +94,16 @@ describe('tabtune train-gate and generate --gate', () => {
   });
 
   it('a gate with all its weight on one adapter answers as that adapter alone', () => {
-    const dir = join(tmp, 'one-hot');
+    const dir = writeOneHotGate(join(tmp, 'one-hot'));
+    const gated = json<{ ids: number[] }>(tabtune(['generate', ...greedy, '--gate', dir]));
+    const b = json<{ ids: number[] }>(tabtune(['generate', ...greedy, '--adapter', B]));
+    const a = json<{ ids: number[] }>(tabtune(['generate', ...greedy, '--adapter', A]));
+    expect(a.ids).not.toEqual(b.ids);
+    expect(gated.ids).toEqual(b.ids);
+  });
+
+  /** A gate folder over a and b with gate weight 1 on b for every token (softmax of biases −40, 40). */
+  function writeOneHotGate(dir: string): string {
     mkdirSync(dir);
     const tensors = [0, 1].flatMap((l) => [
       { name: `model.layers.${l}.adapter_gate.weight`, dtype: 'F32' as const, shape: [2, 64], data: new Float32Array(128) },
@@ -105,12 +114,8 @@ describe('tabtune train-gate and generate --gate', () => {
       gate_type: 'token_softmax', gate_input: 'input_layernorm', num_adapters: 2, num_layers: 2, hidden_size: 64,
       adapters: [{ name: 'a', path: A, r: 4 }, { name: 'b', path: B, r: 2 }], base_model_name_or_path: null,
     }));
-    const gated = json<{ ids: number[] }>(tabtune(['generate', ...greedy, '--gate', dir]));
-    const b = json<{ ids: number[] }>(tabtune(['generate', ...greedy, '--adapter', B]));
-    const a = json<{ ids: number[] }>(tabtune(['generate', ...greedy, '--adapter', A]));
-    expect(a.ids).not.toEqual(b.ids);
-    expect(gated.ids).toEqual(b.ids);
-  });
+    return dir;
+  }
 
   it('bad input: one adapter, a DoRA adapter, adapters of different bases, a gate given other adapters', () => {
     const base = ['train-gate', '--model', LLAMA, '--data', data, '--out', join(tmp, 'never'), '--steps', '1'];
@@ -121,9 +126,10 @@ describe('tabtune train-gate and generate --gate', () => {
     const y = writeAdapter(join(tmp, 'y'), 2, ['v_proj'], 5, { base_model_name_or_path: 'org/two' });
     oneLine(tabtune([...base, '--adapter', `x=${x}`, '--adapter', `y=${y}`]), 1, /adapter "y": was trained on "org\/two" but adapter "x" on "org\/one"/);
     expect(existsSync(join(tmp, 'never'))).toBe(false);
-    oneLine(tabtune(['generate', ...greedy, '--gate', join(tmp, 'one-hot'), '--adapter', `a=${A}`, '--adapter', `c=${B}`]), 1,
+    const gate = writeOneHotGate(join(tmp, 'other-names'));
+    oneLine(tabtune(['generate', ...greedy, '--gate', gate, '--adapter', `a=${A}`, '--adapter', `c=${B}`]), 1,
       /gate_config\.json: the gate mixes a, b; give exactly those as --adapter NAME=DIR \(got a, c\)/);
-    oneLine(tabtune(['generate', ...greedy, '--gate', join(tmp, 'one-hot'), '--use', 'a', '--adapter', `a=${A}`]), 2, /--gate mixes its adapters itself/);
+    oneLine(tabtune(['generate', ...greedy, '--gate', gate, '--use', 'a', '--adapter', `a=${A}`]), 2, /--gate mixes its adapters itself/);
     expect(tabtune(['train-gate', '--help']).code).toBe(0);
   });
 });
