@@ -17,7 +17,6 @@ import { LoraAdapter } from './lora.ts';
 import { ParamStore } from './param-store.ts';
 import { stackAdapters, type GateAdapter } from './adapter-gate-stack.ts';
 import { matmul } from '../kernels/matmul.ts';
-import type { Transformer } from './transformer.ts';
 
 /** One layer's gate activations for T tokens. */
 export interface GateActs {
@@ -28,6 +27,12 @@ export interface GateActs {
   readonly dg: Tensor;
   /** t with its blocks scaled by g [T, R]. */
   readonly scaled: Tensor;
+}
+
+/** What a gate attaches to (the Transformer; structural, so the two files do not import each other). */
+export interface GatedModel {
+  lora: LoraAdapter | null;
+  gate: AdapterGate | null;
 }
 
 export const gateWeight = (l: number) => `layers.${l}.gate.weight`;
@@ -128,13 +133,13 @@ export class AdapterGate {
   }
 
   /** Puts the gate on a model: its stacked adapter becomes the model's LoRA (nothing of the base changes). */
-  attach(model: Transformer): void {
+  attach(model: GatedModel): void {
     model.lora = this.stacked;
     model.gate = this;
   }
 
   /** Takes the gate (and its stacked adapter) off the model, which is left with no adapter. */
-  detach(model: Transformer): void {
+  detach(model: GatedModel): void {
     if (model.gate !== this) return;
     model.gate = null;
     model.lora = null;
