@@ -18,6 +18,7 @@ import { randomCheckpoint } from '../../src/core/model/presets.ts';
 import { StepPlan } from '../../src/core/model/step-plan.ts';
 import type { Transformer } from '../../src/core/model/transformer.ts';
 import { runStep } from '../../src/core/train/step.ts';
+import { meanLoss, trainGate } from '../../src/core/train/adapter-gate-train.ts';
 import { nodeFileTree } from '../../src/platform/node-files.ts';
 import { gatedLogits, meanNextTokenLoss, type RefAdapter } from '../reference/adapter-gate-ref.ts';
 import { expectInputError } from '../unit/expect-input-error.ts';
@@ -169,6 +170,33 @@ describe('adapter gate against a float64 reference', () => {
       model.destroy();
     });
   }
+
+  it('training moves only the gate: adapters and base weights stay bit-identical, the loss falls', async () => {
+    const gpu = await testGpu();
+    const model = await loadTransformer(gpu, nodeFileTree(TINY_LLAMA));
+    const gate = await AdapterGate.create(gpu, model.cfg, threeAdapters(model.cfg).slice(0, 2));
+    gate.attach(model);
+    const snapshot = async (store: typeof gate.params) => Promise.all(store.buffers.map((b) => gpu.readF32(b)));
+    const adaptersBefore = await snapshot(gate.stacked.store);
+    const baseBefore = await snapshot(model.weights.store);
+    const S = 9;
+    const rows = [0, 1, 2].map((k) => {
+      const ids = Array.from(randomArray(S, 70 + k), (x) => Math.floor(((x + 1) / 2) * model.cfg.vocabSize));
+      return { inputIds: ids, labels: ids };
+    });
+    const before = await meanLoss(model, rows, S);
+    const losses = await trainGate(model, gate, rows, S, { steps: 6, batch: 3, lr: 0.1, weightDecay: 0, seed: 1 });
+    expect(losses).toHaveLength(6);
+    expect(losses[0]).toBeCloseTo(before, 4);
+    const after = await meanLoss(model, rows, S);
+    expect(after).toBeLessThan(before);
+    expect(await snapshot(gate.stacked.store)).toEqual(adaptersBefore);
+    expect(await snapshot(model.weights.store)).toEqual(baseBefore);
+    expect([...(await gate.values()).values()].some((v) => v.some((x) => x !== 0))).toBe(true);
+    gate.detach(model);
+    gate.destroy();
+    model.destroy();
+  });
 
   it('refuses DoRA adapters, adapters of different base models and a single adapter with one line each', async () => {
     const gpu = await testGpu();
