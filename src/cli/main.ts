@@ -17,6 +17,7 @@ import * as serve from './commands/serve.ts';
 import * as tokenize from './commands/tokenize.ts';
 import * as train from './commands/train.ts';
 import * as trainCpt from './commands/train-cpt.ts';
+import * as trainGate from './commands/train-gate.ts';
 
 interface Command {
   readonly spec: CommandSpec;
@@ -24,7 +25,7 @@ interface Command {
 }
 
 const COMMANDS: readonly Command[] = [
-  demo, train, trainCpt, evalCommand, generate, tokenize, merge, init, bench, exportCommand, serve, monitor, feedback,
+  demo, train, trainCpt, trainGate, evalCommand, generate, tokenize, merge, init, bench, exportCommand, serve, monitor, feedback,
   { spec: data.prepareSpec, run: data.prepare },
   { spec: data.statsSpec, run: data.stats },
   { spec: dataPreference.previewSpec, run: dataPreference.preview },

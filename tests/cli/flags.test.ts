@@ -86,11 +86,12 @@ const CASES: readonly [args: readonly string[], flag: string][] = [
   [['eval', '--task', 'mmlu', '--data', 'x.jsonl'], '--task'],
   [['eval', '--task', 'grounded', '--data', 'x.jsonl', '--max-new-tokens', '0'], '--max-new-tokens'],
   [['train-cpt', '--docs', 'x.txt', '--held-out', '1'], '--held-out'],
+  [['train-gate', '--adapter', 'a=x', '--adapter', 'b=y', '--data', 'x.jsonl', '--steps', '0'], '--steps'],
 ];
 
 /** Every command, as `tabtune --help` lists it. */
 const COMMANDS = [
-  'demo', 'train', 'train-cpt', 'eval', 'generate', 'tokenize', 'merge', 'init', 'bench', 'export', 'serve', 'monitor',
+  'demo', 'train', 'train-cpt', 'train-gate', 'eval', 'generate', 'tokenize', 'merge', 'init', 'bench', 'export', 'serve', 'monitor',
   'data feedback', 'data prepare', 'data preview', 'data stats', 'data synth',
 ] as const;
 

@@ -41,6 +41,8 @@ export function referenceLogits(
   cfg: ModelConfig, w: Tensors, ids: number[], S: number, tap?: (name: string, layer: number, v: Float64Array) => void,
   /** Replaces the MLP of every layer (mixture-of-experts blocks: moe-ref.ts). */
   mlpBlock?: (layer: number, h2: Float64Array) => Float64Array,
+  /** Adds to a Llama-family linear module's output y [T, out] from its input x (adapters: adapter-gate-ref.ts). */
+  adapt?: (layer: number, module: string, x: Float64Array, y: Float64Array) => void,
 ): Float64Array {
   const gpt2 = cfg.arch === 'gpt2';
   const get = (n: string) => {
@@ -63,6 +65,11 @@ export function referenceLogits(
   const inv = cfg.rope ? ropeParameters(cfg) : null;
   for (let l = 0; l < cfg.layers; l++) {
     const p = gpt2 ? `h.${l}.` : `layers.${l}.`;
+    const lin = (id: string, x: Float64Array, inF: number, outF: number) => {
+      const y = linear(x, T, inF, get(p + id + '.weight'), outF, opt(p + id + '.bias'));
+      adapt?.(l, id, x, y);
+      return y;
+    };
     const h = norm(x, T, H, get(p + (gpt2 ? 'ln_1.weight' : 'input_layernorm.weight')), gpt2 ? get(p + 'ln_1.bias') : undefined, cfg.normEps, rms);
     let q: Float64Array, k: Float64Array, v: Float64Array;
     if (gpt2) {
@@ -72,9 +79,9 @@ export function referenceLogits(
         q[t * H + i] = qkv[t * 3 * H + i]!; k[t * H + i] = qkv[t * 3 * H + H + i]!; v[t * H + i] = qkv[t * 3 * H + 2 * H + i]!;
       }
     } else {
-      q = linear(h, T, H, get(p + 'self_attn.q_proj.weight'), nH * hd, opt(p + 'self_attn.q_proj.bias'));
-      k = linear(h, T, H, get(p + 'self_attn.k_proj.weight'), nKV * hd, opt(p + 'self_attn.k_proj.bias'));
-      v = linear(h, T, H, get(p + 'self_attn.v_proj.weight'), nKV * hd, opt(p + 'self_attn.v_proj.bias'));
+      q = lin('self_attn.q_proj', h, H, nH * hd);
+      k = lin('self_attn.k_proj', h, H, nKV * hd);
+      v = lin('self_attn.v_proj', h, H, nKV * hd);
       if (cfg.qkNorm && cfg.qkNormWhole) {
         // OLMoE: q_norm over the whole q projection, k_norm over the whole k projection, before RoPE.
         q = norm(q, T, nH * hd, get(p + 'self_attn.q_norm.weight'), undefined, cfg.normEps, true);
@@ -118,7 +125,7 @@ export function referenceLogits(
     }
     tap?.('att', l, att);
     const o = gpt2 ? linear(att, T, H, get(p + 'attn.c_proj.weight'), H, get(p + 'attn.c_proj.bias'), true)
-      : linear(att, T, nH * hd, get(p + 'self_attn.o_proj.weight'), H, opt(p + 'self_attn.o_proj.bias'));
+      : lin('self_attn.o_proj', att, nH * hd, H);
     x = x.map((v0, i) => v0 + o[i]!);
     tap?.('xm', l, x);
     const h2 = norm(x, T, H, get(p + (gpt2 ? 'ln_2.weight' : 'post_attention_layernorm.weight')), gpt2 ? get(p + 'ln_2.bias') : undefined, cfg.normEps, rms);
@@ -131,10 +138,10 @@ export function referenceLogits(
     } else if (mlpBlock) {
       mlp = mlpBlock(l, h2);
     } else {
-      const g = linear(h2, T, H, get(p + 'mlp.gate_proj.weight'), I, opt(p + 'mlp.gate_proj.bias'));
-      const u = linear(h2, T, H, get(p + 'mlp.up_proj.weight'), I, opt(p + 'mlp.up_proj.bias'));
+      const g = lin('mlp.gate_proj', h2, H, I);
+      const u = lin('mlp.up_proj', h2, H, I);
       const a = g.map((z, i) => (z / (1 + Math.exp(-z))) * u[i]!);
-      mlp = linear(a, T, I, get(p + 'mlp.down_proj.weight'), H, opt(p + 'mlp.down_proj.bias'));
+      mlp = lin('mlp.down_proj', a, I, H);
     }
     x = x.map((v0, i) => v0 + mlp[i]!);
     tap?.('x', l + 1, x);

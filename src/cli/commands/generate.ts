@@ -7,13 +7,14 @@ import { nodeFileTree } from '../../platform/node-files.ts';
 import { parseAdapterList, pickAdapter } from '../adapter-list.ts';
 import { MOA_FLAGS, moaPlan, runMoaCommand } from '../moa-run.ts';
 import { baseQuant, QUANT_FLAG } from '../quant-flag.ts';
+import { attachGate, GATE_FLAG } from '../gate-run.ts';
 
 export const spec = {
   name: 'generate',
   summary: 'continue a prompt with the model (and LoRA adapters, or a mixture of agents over them), KV-cached',
   usage: 'tabtune generate --model DIR [--adapter [NAME=]DIR ... [--use NAME]] (--prompt TEXT | --prompt-ids 1,2,3) --max-new-tokens N '
     + '[--greedy | --temperature T --top-p P --top-k K --seed S] [--moa [--proposers NAME[@T],...] [--aggregator NAME] '
-    + '[--moa-layers 1|2] [--aggregator-prompt TEXT]] [--json]',
+    + '[--moa-layers 1|2] [--aggregator-prompt TEXT]] [--gate DIR] [--json]',
   flags: [
     { name: 'model', kind: 'string', value: 'DIR', help: 'Hugging Face model folder (default: the demo model)' },
     {
@@ -22,6 +23,7 @@ export const spec = {
     },
     { name: 'use', kind: 'string', value: 'NAME', help: 'the adapter that answers when several are loaded ("base": none; default: the first)' },
     ...MOA_FLAGS,
+    GATE_FLAG,
     { name: 'int8', kind: 'boolean', help: 'hold the base model\'s linear weights as int8 with per-channel scales (a quarter of the memory)' },
     QUANT_FLAG,
     { name: 'prompt', kind: 'string', value: 'TEXT', help: 'prompt text' },
@@ -57,12 +59,14 @@ export async function run(p: Parsed, out: Output): Promise<void> {
   const moa = moaPlan(o, adapters.map((a) => a.name));
   if (moa && text === undefined) throw new UsageError('--moa needs --prompt TEXT: the aggregator reads the proposals as text');
   if (o.use !== undefined && adapters.length === 0) throw new UsageError('--use picks among the --adapter folders; give them');
+  if (o.gate !== undefined && (moa || o.use !== undefined)) throw new UsageError('--gate mixes its adapters itself; leave out --use and --moa');
   const session = await openModel(out, modelDir(o.model), undefined, { quant: baseQuant(o) });
   try {
     const cfg = session.requireModel().cfg;
     const files = [];
     for (const a of adapters) files.push({ name: a.name, from: await readPeftAdapter(cfg, nodeFileTree(a.dir)) });
-    if (files.length) await session.loadAdapters(files);
+    if (o.gate !== undefined) await attachGate(session, o.gate, adapters);
+    else if (files.length) await session.loadAdapters(files);
     const decoding = {
       maxNewTokens: o.maxNewTokens, greedy: o.greedy, temperature: o.temperature, topP: o.topP, topK: o.topK,
       repetitionPenalty: o.repetitionPenalty, stopTokens, ignoreEos: o.ignoreEos, seed: o.seed,

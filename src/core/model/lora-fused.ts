@@ -36,6 +36,8 @@ export interface FusedLoraHost<A extends Acts, G extends Scratch> {
   readonly lora: LoraAdapter | null;
   readonly grads: ParamStore | null;
   readonly trainsFull: boolean;
+  /** A learned adapter gate scales each adapter's x·A; the fused epilogue has no such scale. */
+  readonly gate: unknown;
   lin(l: number, site: Site): LinearWeight;
   loraModules(l: number, site: Site): LoraModule[];
   loraInput(p: Program, T: number, m: LoraModule, x: Mat, step: StepState | null, scratch: Tensor | null): Promise<Mat>;
@@ -58,7 +60,7 @@ const epilogueReady = (w: LinearWeight): boolean => 'buffer' in w || 'h' in w;
 function fusedModules(model: FusedLoraHost<Acts, Scratch>, l: number, site: Site, w: LinearWeight, us: readonly Tensor[]): LoraModule[] | null {
   const modules = model.loraModules(l, site);
   if (!fuses(model.gpu) || modules.length > 4 || !epilogueReady(w)) return null;
-  if (modules.some((m) => m.magnitude)) return null;
+  if (model.gate || modules.some((m) => m.magnitude)) return null;
   const bs = modules.map((m) => model.lora!.store.get(m.b).buffer);
   const as = modules.map((m) => model.lora!.store.get(m.a).buffer);
   const one = (xs: readonly GPUBuffer[]) => xs.every((b) => b === xs[0]);

@@ -27,6 +27,7 @@ import { scaleInPlace } from '../kernels/scale.ts';
 import { layerBounds, localRopeTable, recordWindowBounds, windowBoundsElements, isSliding } from './local-attention.ts';
 import { postNormBackward, postNormForward, type PostNormSite } from './post-norm.ts';
 import type { ModelWeights } from './weights.ts';
+import type { AdapterGate, GateActs } from './adapter-gate.ts';
 
 /** Activations of one layer, saved by the forward for the backward (or shared when recomputed). */
 export interface LayerActs {
@@ -54,6 +55,8 @@ export interface LayerActs {
   readonly windowBounds: Tensor;
   /** Routing of a mixture-of-experts layer (moe-block.ts). */
   readonly moe?: MoeActs;
+  /** The adapter gate's weights of this layer (adapter-gate.ts). */
+  readonly gate?: GateActs;
 }
 
 /** Gradient scratch shared by every layer's backward. */
@@ -97,6 +100,8 @@ export class Transformer {
   /** Routing statistics of every MoE layer for the load-balancing loss (moe-block.ts). */
   readonly moeStats: Tensor | null;
   private trainFull = false;
+  /** A learned gate over stacked adapters (adapter-gate.ts); `lora` is then its stacked adapter. */
+  gate: AdapterGate | null = null;
   /** Full fine-tuning with frozen weights: the weights that train (the rest get no gradient work). */
   private trains: TrainsWeight | null = null;
 
@@ -262,7 +267,8 @@ export class Transformer {
         continue;
       }
       await linearForward(this.gpu, p, T, xin, this.lora!.store.get(m.a), r, m.in, mat(t, r));
-      await linearForward(this.gpu, p, T, mat(t, r), this.lora!.store.get(m.b), m.out, r, mat(y.t, y.ld, m.col), {
+      const tb = this.gate && acts.gate ? await this.gate.scale(p, T, t, acts.gate) : t;
+      await linearForward(this.gpu, p, T, mat(tb, r), this.lora!.store.get(m.b), m.out, r, mat(y.t, y.ld, m.col), {
         accumulate: true,
         alpha: this.lora!.scaling,
       });
@@ -287,6 +293,7 @@ export class Transformer {
       const dyc = mat(dy.t, dy.ld, m.col);
       if (trainsLora) await linearBackwardParams(this.gpu, p, T, dyc, mat(t, r), m.out, r, this.grads!.get(m.b), undefined, s);
       await matmul(this.gpu, p, { a: dyc.t, lda: dyc.ld, b: this.lora.store.get(m.b), c: g.loraDt, M: T, N: r, K: m.out, alpha: s });
+      if (this.gate && acts.gate) await this.gate.blocksBackward(p, T, t, g.loraDt, acts.gate);
       if (trainsLora) {
         const xin = await this.loraInput(p, T, m, x, step, g.dropped);
         await linearBackwardParams(this.gpu, p, T, mat(g.loraDt, r), xin, r, m.in, this.grads!.get(m.a));
@@ -314,6 +321,7 @@ export class Transformer {
     const H = d.H;
     const ln1 = this.norm('ln1', l, T, x, a.st1);
     await normForward(gpu, p, ln1, a.h1);
+    if (this.gate && a.gate) await this.gate.forward(p, l, T, a.h1, a.gate);
     await siteForward(this, p, l, 'qkv', T, mat(a.h1, H), mat(a.qkv, d.qkvDim), { out: d.qkvDim, inF: H }, {
       bias: cfg.attentionBias ? this.lw(l, 'qkv.bias') : undefined,
     }, a, step, dropScratch);
@@ -440,6 +448,7 @@ export class Transformer {
     await siteBackward(this, p, l, 'qkv', T, mat(a.h1, H), mat(g.dqkv, d.qkvDim), mat(g.dh, H), { out: d.qkvDim, inF: H }, false, a, g, step);
     const dQkv = gw('qkv.weight');
     if (dQkv) await linearBackwardParams(gpu, p, T, mat(g.dqkv, d.qkvDim), mat(a.h1, H), d.qkvDim, H, dQkv, cfg.attentionBias ? gw('qkv.bias') : undefined);
+    if (this.gate && a.gate) await this.gate.backward(p, l, T, a.h1, a.gate, g.dh);
     const ln1 = this.norm('ln1', l, T, x, a.st1);
     await normBackward(gpu, p, ln1, g.dh, g.dres, true);
     await this.normParamGrad(p, 'ln1', l, ln1, g.dh);
@@ -462,6 +471,7 @@ export class Transformer {
       ...this.allocPostNormActs(T, alloc),
       windowBounds: alloc(windowBoundsElements(this.cfg, T), 'window-bounds'),
       moe: this.cfg.moe ? allocMoeActs(this.cfg.moe, T, alloc) : undefined,
+      gate: this.gate?.allocActs(T, alloc),
     };
   }
 
