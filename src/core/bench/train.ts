@@ -1,8 +1,9 @@
-import { resolveTargets, linearModules } from '../formats/peft.ts';
+import { resolveTargets } from '../formats/peft.ts';
 import type { Gpu } from '../gpu/gpu.ts';
 import { StepState } from '../kernels/step-state.ts';
 import { Generator } from '../model/generate.ts';
 import { LoraAdapter } from '../model/lora.ts';
+import { targetedShapes } from '../model/lora-targets.ts';
 import { estimateTrainingMemory } from '../model/memory.ts';
 import type { Precision } from '../model/precision.ts';
 import { Rng } from '../rng.ts';
@@ -72,7 +73,7 @@ export async function benchTraining(
       const total = kernels.reduce((a, k) => a + k.ms, 0);
       share = kernels.filter((k) => /^(matmul|attention)/.test(k.label)).reduce((a, k) => a + k.ms, 0) / total;
     }
-    const modules = linearModules(model.cfg.arch).filter((m) => targets.includes(m.id)).map((m) => m.features(model.cfg));
+    const modules = targetedShapes(model.cfg, targets);
     const shape = { method: 'lora', batch: o.batch, seq: o.seq, r, loraModules: modules } as const;
     const options = { loraDropout: 0, gradCheckpointing: false, validation: false };
     const estimate = Object.values(estimateTrainingMemory(model.cfg, { ...shape, ...options })).reduce((a, b) => a + b, 0);
