@@ -6,6 +6,7 @@ import type { Gpu } from '../core/gpu/gpu.ts';
 import { planMemory, type MemoryPlan } from '../core/model/memory-plan.ts';
 import type { PrecisionChoice } from '../core/model/precision.ts';
 import type { TrainConfig } from '../core/train/config.ts';
+import { trainedBytes } from '../core/train/trained-count.ts';
 import type { Output } from './output.ts';
 
 export const FIT_FLAGS = [
@@ -36,6 +37,7 @@ export function fitRun<E extends Tokens>(
     lengths: [...split.train, ...split.validation].map((e) => e.inputIds.length),
     maxSeqLen: o.maxSeqLen, batch: config.batch, budget: o.budgetMiB * 2 ** 20, limits: o.gpu.limits,
     ...(o.quant && { quants: [o.quant] }), precision: o.precision as PrecisionChoice, shaderF16: hasShaderF16(o.gpu),
+    trainedBytes: trainedBytes(cfg, config),
   });
   out.record({ fit: { ...plan, parts: undefined } });
   for (const line of plan.reasons) out.say(`fit: ${line}`);

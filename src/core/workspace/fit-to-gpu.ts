@@ -1,6 +1,7 @@
 import { hasShaderF16 } from '../gpu/features.ts';
 import { targetedShapes } from '../model/lora-targets.ts';
 import { planMemory, type MemoryPlan } from '../model/memory-plan.ts';
+import { trainedBytes } from '../train/trained-count.ts';
 import type { FitToGpuRequest } from './api.ts';
 import type { DatasetLibrary } from './datasets.ts';
 import type { ModelHost } from './model-host.ts';
@@ -22,5 +23,6 @@ export async function fitToGpu(host: ModelHost, datasets: DatasetLibrary, tokeni
     loraModules: targetedShapes(cfg, req.targets),
     lengths: data.examples.map((e) => e.inputIds.length), maxSeqLen: meta.options.maxLength, batch: req.batch,
     budget: req.budgetMiB * 2 ** 20, limits: gpu.limits, precision: req.precision ?? 'f32', shaderF16: hasShaderF16(gpu),
+    trainedBytes: trainedBytes(cfg, req),
   });
 }

@@ -7,6 +7,7 @@ import type { Gpu } from '../gpu/gpu.ts';
 import { readPeftAdapter, type PeftAdapterFiles } from '../model/lora.ts';
 import { estimateTrainingMemory } from '../model/memory.ts';
 import { modelLinearModules, targetedShapes } from '../model/lora-targets.ts';
+import { trainedBytes } from '../train/trained-count.ts';
 import { Session } from '../session.ts';
 import { holdBase } from './base-holding.ts';
 import type { GpuInfo, LoadProgress, LocalFile, MemoryEstimate, MemoryRequest, ModelSource, ModelSummary } from './api.ts';
@@ -105,7 +106,8 @@ export class ModelHost {
     const cfg = s.requireModel().cfg;
     const gpu = await this.requireGpu();
     const modules = targetedShapes(cfg, req.targets);
-    const parts = estimateTrainingMemory(cfg, { ...req, loraModules: modules, loraDropout: 0.05, validation: true });
+    const trained = trainedBytes(cfg, req);
+    const parts = estimateTrainingMemory(cfg, { ...req, loraModules: modules, loraDropout: 0.05, validation: true, trainedBytes: trained });
     const problems: string[] = [];
     const T = req.batch * req.seq;
     const widest = Math.max(cfg.hidden, cfg.intermediate * 2, cfg.heads * cfg.headDim + 2 * cfg.kvHeads * cfg.headDim);
