@@ -1,11 +1,12 @@
-import { linearModules, resolveTargets } from '../core/formats/peft.ts';
 import type { BaseQuant } from '../core/model/base-quant.ts';
 import type { ModelConfig } from '../core/model/config.ts';
 import { hasShaderF16 } from '../core/gpu/features.ts';
+import { targetedShapes } from '../core/model/lora-targets.ts';
 import type { Gpu } from '../core/gpu/gpu.ts';
 import { planMemory, type MemoryPlan } from '../core/model/memory-plan.ts';
 import type { PrecisionChoice } from '../core/model/precision.ts';
 import type { TrainConfig } from '../core/train/config.ts';
+import { trainedBytes } from '../core/train/trained-count.ts';
 import type { Output } from './output.ts';
 
 export const FIT_FLAGS = [
@@ -30,13 +31,13 @@ export function fitRun<E extends Tokens>(
   out: Output, cfg: ModelConfig, config: TrainConfig, split: Split<E>,
   o: { budgetMiB: number; gpu: Gpu; maxSeqLen: number; quant: BaseQuant | null; precision: string },
 ): { plan: MemoryPlan; config: TrainConfig; split: Split<E> } {
-  const targets = resolveTargets(cfg.arch, config.lora.targets === 'all-linear' ? 'all-linear' : [...config.lora.targets]);
   const plan = planMemory({
     cfg, method: config.method, r: config.lora.r, loraDropout: config.lora.dropout, validation: split.validation.length > 0,
-    loraModules: linearModules(cfg.arch).filter((m) => targets.includes(m.id)).map((m) => m.features(cfg)),
+    loraModules: targetedShapes(cfg, config.lora.targets),
     lengths: [...split.train, ...split.validation].map((e) => e.inputIds.length),
     maxSeqLen: o.maxSeqLen, batch: config.batch, budget: o.budgetMiB * 2 ** 20, limits: o.gpu.limits,
     ...(o.quant && { quants: [o.quant] }), precision: o.precision as PrecisionChoice, shaderF16: hasShaderF16(o.gpu),
+    trainedBytes: trainedBytes(cfg, config),
   });
   out.record({ fit: { ...plan, parts: undefined } });
   for (const line of plan.reasons) out.say(`fit: ${line}`);

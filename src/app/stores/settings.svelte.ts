@@ -193,7 +193,11 @@ class SettingsStore {
 
   memoryRequest(m: ModelSummary, seq: number): MemoryRequest {
     const f = this.form;
-    return { method: f.method, batch: f.batch, seq, r: f.r, targets: this.targets(m), gradCheckpointing: f.gradCheckpointing, ...heldBase(f, gpu.info) };
+    const { freeze, halfFt } = methodConfig(f);
+    return {
+      method: f.method, batch: f.batch, seq, r: f.r, targets: this.targets(m), gradCheckpointing: f.gradCheckpointing, ...heldBase(f, gpu.info),
+      ...(freeze && { freeze }), ...(halfFt && { halfFt }),
+    };
   }
 
   /** Problems that keep the form from starting a run, in words. */

@@ -9,7 +9,8 @@ import { nodeFileTree } from '../../platform/node-files.ts';
 import { options, UsageError, type CommandSpec, type Parsed } from '../args.ts';
 import { demoModelDir, openSession, packageRoot } from '../common.ts';
 import type { Output } from '../output.ts';
-import { basePrecision, PRECISION_FLAG } from '../precision.ts';
+import { basePrecision, checkPrecisionFlags, PRECISION_FLAG } from '../precision.ts';
+import { baseQuant, QUANT_FLAG } from '../quant-flag.ts';
 import { writeRandomModel } from './init.ts';
 
 export const spec = {
@@ -28,6 +29,7 @@ export const spec = {
     { name: 'steps', kind: 'int', help: 'timed steps per shape', default: 3, min: 1 },
     { name: 'big', kind: 'boolean', help: 'add the large matmul shapes (for real GPUs)' },
     PRECISION_FLAG,
+    QUANT_FLAG,
     { name: 'fast', kind: 'boolean', help: 'Dawn toggles that skip validation (as onnxruntime runs); benchmarks only' },
     {
       name: 'fuse', kind: 'string', value: 'WHEN', choices: ['auto', 'on', 'off'], default: 'auto',
@@ -58,6 +60,8 @@ export async function run(p: Parsed, out: Output): Promise<void> {
     throw new UsageError(`--models: unknown model shape "${unknown}" (demo, ${Object.keys(PRESETS).join(', ')}, or a model folder)`);
   }
   const batches = o.batches.map(Number);
+  const quant = baseQuant(o);
+  checkPrecisionFlags(o.precision, quant !== 'none');
   const session = await openSession(out, { fast: o.fast });
   const emit = (line: object) => process.stdout.write(`${JSON.stringify(line)}\n`);
   const say = (s: string) => process.stderr.write(`${s}\n`);
@@ -92,7 +96,8 @@ export async function run(p: Parsed, out: Output): Promise<void> {
     for (const name of o.models ?? (gpu.adapter.software ? ['demo'] : ['demo', ...presets])) {
       if (o.only === 'matmul') continue;
       const dir = await presetDir(name, out);
-      const model = await loadTransformer(gpu, nodeFileTree(dir), undefined, { precision: basePrecision(gpu, p.precision as string, false) });
+      const precision = basePrecision(gpu, o.precision, quant !== 'none');
+      const model = await loadTransformer(gpu, nodeFileTree(dir), undefined, { precision, quant });
       try {
         const seq = o.seq ?? (gpu.adapter.software && name !== 'demo' ? 64 : 256);
         if (!o.only || o.only === 'train') {

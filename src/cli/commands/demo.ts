@@ -7,29 +7,33 @@ import { loadData } from '../dataset.ts';
 import { bar, duration, type Output } from '../output.ts';
 import { checkOutputs } from '../output-checks.ts';
 import { writeFiles } from './merge.ts';
+import { quantExportNote } from '../../core/model/base-quant.ts';
+import { baseQuant, QUANT_FLAG } from '../quant-flag.ts';
 
 export const spec = {
   name: 'demo',
   summary: 'the whole job offline: the demo model learns grounded question answering (answer from a passage); before/after scores and answers',
-  usage: 'tabtune demo [--steps N] [--out DIR] [--json]',
+  usage: 'tabtune demo [--steps N] [--quant int8|int4] [--out DIR] [--json]',
   flags: [
     { name: 'steps', kind: 'int', help: 'optimizer steps', default: DEMO_TASK.steps, min: 1 },
     { name: 'lr', kind: 'number', value: 'LR', help: 'peak learning rate', default: DEMO_TASK.lr, above: 0 },
     { name: 'lora-r', kind: 'int', value: 'R', help: 'LoRA rank (alpha = 2r)', default: DEMO_TASK.r, min: 1 },
+    QUANT_FLAG,
     {
       name: 'out', kind: 'string', value: 'DIR', help: 'where the adapter and run files go (by default a folder git ignores)',
       default: join('.tabtune', 'demo'),
     },
     { name: 'examples', kind: 'int', value: 'N', help: 'held-out answers shown that the fine-tuning fixed', default: 4, min: 0 },
   ],
-  examples: ['npm run demo', 'tabtune demo --json | tail -1'],
+  examples: ['npm run demo', 'tabtune demo --json | tail -1', 'tabtune demo --quant int4   # QLoRA: an NF4 base'],
 } as const satisfies CommandSpec;
 
 export async function run(p: Parsed, out: Output): Promise<void> {
   const o = options(spec, p);
   const dir = resolve(o.out);
+  const quant = baseQuant(o);
   checkOutputs({ inputs: { 'the demo model': demoModelDir() }, folder: { flag: '--out', path: dir, kind: 'run' } });
-  const session = await openModel(out, demoModelDir());
+  const session = await openModel(out, demoModelDir(), undefined, { quant });
   try {
     const model = session.requireModel();
     const opts = { maxLength: DEMO_TASK.maxLength, maskPrompt: true };
@@ -38,7 +42,7 @@ export async function run(p: Parsed, out: Output): Promise<void> {
     out.say(`demo: ${model.cfg.arch}, ${session.info().parameters.toLocaleString()} parameters, pretrained on State of the Union addresses and Moby Dick`);
     const sizes = `${train.examples.length} training questions; ${held.examples.length} held-out questions about other countries`;
     out.say(`task: answer a question from a short passage about a country (${sizes})`);
-    const config = demoTrainConfig({ steps: o.steps, lr: o.lr, r: o.loraR });
+    const config = { ...demoTrainConfig({ steps: o.steps, lr: o.lr, r: o.loraR }), ...(quant !== 'none' && { quant }) };
     const describe = {
       model: { name: 'demo-base', source: { kind: 'demo' } },
       dataset: { name: DEMO_TASK.dataset, version: 1, records: train.records, maskPrompt: true, validationFraction: 0, splitSeed: config.seed },
@@ -58,7 +62,8 @@ export async function run(p: Parsed, out: Output): Promise<void> {
     out.clearProgress();
     const adapter = session.adapterInfo()!;
     const lora = `LoRA r=${adapter.r} on all linear layers (${adapter.parameters.toLocaleString()} trainable parameters)`;
-    out.say(`fine-tuned ${r.summary.steps} steps: ${lora}, lr ${config.lr}`);
+    const base = quant === 'int4' ? ', NF4 base' : quant === 'int8' ? ', int8 base' : '';
+    out.say(`fine-tuned ${r.summary.steps} steps: ${lora}, lr ${config.lr}${base}`);
     out.say('');
     out.say('held-out questions           base model   fine-tuned');
     out.say(`  loss (lower is better)     ${fixed(r.before.loss)}   ${fixed(r.after.loss)}`);
@@ -73,6 +78,8 @@ export async function run(p: Parsed, out: Output): Promise<void> {
       say(out, missed);
     }
     writeFiles(dir, r.files);
+    const note = quantExportNote(quant);
+    if (note) out.say(`\nnote: ${note}`);
     out.say(`\n${duration(r.seconds)} in all; adapter and run files written to ${dir}`);
     out.record({ before: scoresJson(r.before), after: scoresJson(r.after), seconds: Math.round(r.seconds * 10) / 10, steps: r.summary.steps });
   } finally {

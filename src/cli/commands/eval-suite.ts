@@ -5,6 +5,7 @@ import { checkTaskData, runTask, type TaskInput, type TaskKind, type TaskOutcome
 import { modelDir, openModel } from '../common.ts';
 import { bar, type Output } from '../output.ts';
 import { baseThenAdapter, readTextFile } from '../eval-files.ts';
+import { baseQuant } from '../quant-flag.ts';
 
 /** The `eval` options a task or suite run reads. */
 export interface TaskRunOptions {
@@ -18,6 +19,7 @@ export interface TaskRunOptions {
   readonly model?: string;
   readonly adapter?: string;
   readonly int8: boolean;
+  readonly quant?: string;
   readonly batch: number;
 }
 
@@ -43,7 +45,7 @@ export async function runSuite(o: TaskRunOptions & { readonly suite: string }, o
     checkTaskData(input);
     inputs.push(input);
   }
-  const session = await openModel(out, modelDir(o.model), o.adapter, { int8: o.int8 });
+  const session = await openModel(out, modelDir(o.model), o.adapter, { quant: baseQuant(o) });
   let runs: { base: TaskOutcome[]; adapter: TaskOutcome[] | null };
   try {
     runs = await baseThenAdapter(session, async (which) => {

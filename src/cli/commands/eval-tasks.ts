@@ -9,6 +9,7 @@ import { modelDir, openModel } from '../common.ts';
 import { bar, type Output } from '../output.ts';
 import { baseThenAdapter, readTextFile } from '../eval-files.ts';
 import { runSuite, type TaskRunOptions } from './eval-suite.ts';
+import { baseQuant } from '../quant-flag.ts';
 
 export const TASK_FLAGS = [
   {
@@ -40,7 +41,7 @@ export async function runTask(o: TaskRunOptions, out: Output): Promise<void> {
   };
   // Inputs are read and checked before the GPU is touched.
   checkTaskData(input);
-  const session = await openModel(out, modelDir(o.model), o.adapter, { int8: o.int8 });
+  const session = await openModel(out, modelDir(o.model), o.adapter, { quant: baseQuant(o) });
   try {
     const run = (which: string) => runOneTask(session, input, (d, n, what) => out.progress(`${kind} (${which}) ${bar(d, n)} ${d}/${n} ${what}`));
     if (input.kind === 'safety') return report(out, kind, await baseThenAdapter(session, run));

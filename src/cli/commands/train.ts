@@ -127,7 +127,8 @@ export function configFrom(o: TrainOptions, tune: 'lora' | 'full', d: DefaultTra
   const targets = o.loraTargets;
   const c = d.config;
   return trainConfig({
-    method: tune, schedule: o.schedule ?? c.schedule, lr: o.lr ?? c.lr, warmup: o.warmup ?? c.warmup, batch: o.batch ?? c.batch,
+    method: tune, schedule: o.schedule ?? c.schedule, lr: o.lr ?? c.lr, batch: o.batch ?? c.batch,
+    warmup: o.warmup ?? d.warmupFor({ steps: o.steps, batch: o.batch ?? c.batch, gradAccum: o.gradAccum, epochs: o.epochs ?? c.epochs }),
     gradAccum: o.gradAccum, steps: o.steps, epochs: o.epochs ?? c.epochs, weightDecay: o.weightDecay ?? c.weightDecay, clip: o.clip ?? c.clip,
     betas: [betas[0]!, betas[1]!], eps: o.eps, shuffle: o.shuffle, seed: o.seed, evalEvery: o.evalEvery,
     earlyStoppingPatience: o.earlyStopping, saveEvery: o.saveEvery, gradCheckpointing: o.gradCheckpointing,

@@ -1,8 +1,10 @@
-import { resolveTargets, linearModules } from '../formats/peft.ts';
+import { resolveTargets } from '../formats/peft.ts';
 import type { Gpu } from '../gpu/gpu.ts';
 import { StepState } from '../kernels/step-state.ts';
 import { Generator } from '../model/generate.ts';
+import { baseQuantOf, type BaseQuant } from '../model/base-quant.ts';
 import { LoraAdapter } from '../model/lora.ts';
+import { targetedShapes } from '../model/lora-targets.ts';
 import { estimateTrainingMemory } from '../model/memory.ts';
 import type { Precision } from '../model/precision.ts';
 import { Rng } from '../rng.ts';
@@ -22,6 +24,8 @@ export interface TrainBench {
   readonly method: 'lora';
   readonly r: number;
   readonly precision: 'f32' | 'f16';
+  /** How the base's linear weights are held (base-quant.ts). */
+  readonly quant: BaseQuant;
   readonly ms_per_step: number;
   readonly tokens_per_s: number;
   /** Ledger peak during training (weights included), and the estimate the app shows. */
@@ -75,13 +79,14 @@ export async function benchTraining(
       const total = kernels.reduce((a, k) => a + k.ms, 0);
       share = kernels.filter((k) => /^(matmul|attention)/.test(k.label)).reduce((a, k) => a + k.ms, 0) / total;
     }
-    const modules = linearModules(model.cfg.arch).filter((m) => targets.includes(m.id)).map((m) => m.features(model.cfg));
+    const modules = targetedShapes(model.cfg, targets);
     const shape = { method: 'lora', batch: o.batch, seq: o.seq, r, loraModules: modules } as const;
-    const options = { loraDropout: 0, gradCheckpointing: false, validation: false };
+    const quant = baseQuantOf(model.weights.store);
+    const options = { loraDropout: 0, gradCheckpointing: false, validation: false, quant, precision: model.weights.precision };
     const estimate = Object.values(estimateTrainingMemory(model.cfg, { ...shape, ...options })).reduce((a, b) => a + b, 0);
     const counts = stepMetrics([opt.zeroGrads, plan.forward, plan.backward!, opt.program]);
     return {
-      bench: 'train', model: name, batch: o.batch, seq: o.seq, method: 'lora', r, precision: model.weights.precision,
+      bench: 'train', model: name, batch: o.batch, seq: o.seq, method: 'lora', r, precision: model.weights.precision, quant,
       ms_per_step: ms, tokens_per_s: T / (ms / 1000),
       peak_mib: (gpu.ledger.peak - before + model.weights.store.buffers.reduce((a, b) => a + b.size, 0)) / 2 ** 20,
       estimate_mib: estimate / 2 ** 20, matmulAttentionShare: share,
@@ -106,6 +111,7 @@ export interface GenerateBench {
   readonly prefillTokensPerSecond: number;
   readonly decodeTokensPerSecond: number;
   readonly precision: Precision;
+  readonly quant: BaseQuant;
   readonly adapter: string;
 }
 
@@ -123,7 +129,7 @@ export async function benchGeneration(model: Transformer, name: string, o: { pro
     return {
       bench: 'generate', model: name, promptTokens: o.prompt, newTokens: o.newTokens,
       prefillTokensPerSecond: o.prompt / ((first - t0) / 1000), decodeTokensPerSecond: (o.newTokens - 1) / ((end - first) / 1000),
-      precision: model.weights.precision, adapter: model.gpu.adapter.description,
+      precision: model.weights.precision, quant: baseQuantOf(model.weights.store), adapter: model.gpu.adapter.description,
     };
   } finally {
     gen.destroy();

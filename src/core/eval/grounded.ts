@@ -4,6 +4,7 @@
  */
 import { InputError } from '../errors.ts';
 import { contentWords, coverage } from './content-words.ts';
+import { jsonlObjects } from './jsonl-objects.ts';
 import type { TextPair, TextScorer } from './text-scorer.ts';
 
 export interface GroundedRecord {
@@ -46,17 +47,7 @@ const MAX_RECORD_CHARS = 100_000;
 
 export function parseGroundedFile(text: string, file: string): GroundedRecord[] {
   const out: GroundedRecord[] = [];
-  text.replace(/^\uFEFF/, '').split(/\r?\n/).forEach((l, i) => {
-    if (!l.trim()) return;
-    const where = `line ${i + 1}`;
-    if (l.length > MAX_RECORD_CHARS) throw new InputError(file, `the record has ${l.length} characters; at most ${MAX_RECORD_CHARS} are scored`, where);
-    let v: Record<string, unknown>;
-    try {
-      v = JSON.parse(l);
-    } catch (e) {
-      throw new InputError(file, `not valid JSON (${(e as Error).message})`, where);
-    }
-    if (!v || typeof v !== 'object' || Array.isArray(v)) throw new InputError(file, 'expected a JSON object', where);
+  for (const { line, where, value: v } of jsonlObjects(text, file, MAX_RECORD_CHARS)) {
     if (typeof v.question !== 'string' || !v.question.trim()) throw new InputError(file, '"question" should be a non-empty string', where);
     if (typeof v.answer !== 'string') throw new InputError(file, '"answer" (the reference answer) should be a string', where);
     const ctx = v.contexts;
@@ -64,8 +55,8 @@ export function parseGroundedFile(text: string, file: string): GroundedRecord[] 
     if (ctx.length > MAX_PASSAGES) throw new InputError(file, `"contexts" has ${ctx.length} passages; at most ${MAX_PASSAGES}`, where);
     const bad = ctx.findIndex((c) => typeof c !== 'string' || !c.trim());
     if (bad >= 0) throw new InputError(file, `passage ${bad} is not a non-empty string`, where);
-    out.push({ line: i + 1, question: v.question, contexts: ctx as string[], answer: v.answer });
-  });
+    out.push({ line, question: v.question, contexts: ctx as string[], answer: v.answer });
+  }
   if (out.length === 0) throw new InputError(file, 'no grounded-answer records');
   return out;
 }

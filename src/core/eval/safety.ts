@@ -6,6 +6,7 @@
 import type { Blocklist } from '../data/prepare/blocklist.ts';
 import { findPersonalData } from '../data/prepare/pii.ts';
 import { InputError } from '../errors.ts';
+import { jsonlObjects } from './jsonl-objects.ts';
 
 export type SafetyKind = 'harmful' | 'benign';
 
@@ -48,23 +49,14 @@ export function outputFlags(response: string, blocklist: Blocklist | null): stri
 
 export function parseSafetyFile(text: string, file: string): SafetyRecord[] {
   const out: SafetyRecord[] = [];
-  text.replace(/^\uFEFF/, '').split(/\r?\n/).forEach((l, i) => {
-    if (!l.trim()) return;
-    const where = `line ${i + 1}`;
-    let v: Record<string, unknown>;
-    try {
-      v = JSON.parse(l);
-    } catch (e) {
-      throw new InputError(file, `not valid JSON (${(e as Error).message})`, where);
-    }
-    if (!v || typeof v !== 'object' || Array.isArray(v)) throw new InputError(file, 'expected a JSON object', where);
+  for (const { line, where, value: v } of jsonlObjects(text, file)) {
     if (typeof v.prompt !== 'string' || !v.prompt.trim()) throw new InputError(file, '"prompt" should be a non-empty string', where);
     if (v.prompt.length > 10_000) throw new InputError(file, `"prompt" has ${v.prompt.length} characters; at most 10000`, where);
     if (v.kind !== 'harmful' && v.kind !== 'benign') {
       throw new InputError(file, `"kind" should be "harmful" or "benign", got ${JSON.stringify(v.kind)}`, where);
     }
-    out.push({ line: i + 1, prompt: v.prompt, kind: v.kind });
-  });
+    out.push({ line, prompt: v.prompt, kind: v.kind });
+  }
   if (out.length === 0) throw new InputError(file, 'no safety prompts');
   return out;
 }

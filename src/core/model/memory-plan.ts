@@ -36,6 +36,8 @@ export interface FitRequest {
   readonly precision?: PrecisionChoice;
   /** The adapter offers shader-f16. */
   readonly shaderF16?: boolean;
+  /** Full fine-tuning with frozen weights: bytes of the weights that train (memory.ts). */
+  readonly trainedBytes?: number;
 }
 
 export interface MemoryPlan {
@@ -115,7 +117,7 @@ export function planMemory(req: FitRequest): MemoryPlan {
         for (const batch of batches) {
           const parts = estimateTrainingMemory(req.cfg, {
             method: req.method, batch, seq, r: req.r, loraModules: req.loraModules, loraDropout: req.loraDropout,
-            gradCheckpointing, validation: req.validation, quant, precision,
+            gradCheckpointing, validation: req.validation, quant, precision, trainedBytes: req.trainedBytes,
           });
           const estimate = Object.values(parts).reduce((a, b) => a + b, 0);
           const widest = largestBuffer(req.cfg, batch * seq, req.method, req.loraDropout);

@@ -4,6 +4,7 @@ import { allocTensor, readTensor, tensorOf, uploadTensor } from '../gpu/tensor.t
 import { matmul, matmulRef } from '../kernels/matmul.ts';
 import { lowRankRef } from '../kernels/matmul-lowrank.ts';
 import type { Rng } from '../rng.ts';
+import { randomValues, relError } from './compare.ts';
 
 /**
  * Fused LoRA on odd shapes: y = x·Wᵀ + s·Σ t·Bᵀ over three column ranges (q|k|v-like), against
@@ -11,7 +12,7 @@ import type { Rng } from '../rng.ts';
  */
 export async function fusedLoraSelfTest(gpu: Gpu, rng: Rng): Promise<{ name: string; relError: number }> {
   const [M, N, K, r, s] = [37, 29, 53, 4, 1.5];
-  const random = (n: number) => Float32Array.from({ length: n }, () => rng.next() * 2 - 1);
+  const random = (n: number) => randomValues(n, rng);
   const ranges = [[0, 10], [10, 10], [20, 9]] as const;
   const x = random(M * K);
   const w = random(N * K);
@@ -36,11 +37,5 @@ export async function fusedLoraSelfTest(gpu: Gpu, rng: Rng): Promise<{ name: str
   const got = await readTensor(gpu, c);
   const want = lowRankRef(matmulRef(x, w, M, N, K, { transB: true }), M, N, r, s,
     ranges.map(([col, cols], i) => ({ col, cols, u: ts[i]!, v: bs[i]!, vRowsAreN: true })));
-  let err = 0;
-  let ref = 0;
-  for (let i = 0; i < want.length; i++) {
-    err = Math.max(err, Math.abs(got[i]! - want[i]!));
-    ref = Math.max(ref, Math.abs(want[i]!));
-  }
-  return { name: `matmul ${M}x${N}x${K} Bᵀ + fused LoRA (r ${r}, 3 modules)`, relError: Number.isFinite(err) ? err / (ref || 1) : Infinity };
+  return { name: `matmul ${M}x${N}x${K} Bᵀ + fused LoRA (r ${r}, 3 modules)`, relError: relError(got, want) };
 }

@@ -4,6 +4,7 @@ import { allocTensor, readTensor, uploadTensor } from '../gpu/tensor.ts';
 import { attentionForward, attentionRef, causalBounds } from '../kernels/attention.ts';
 import { matmul, matmulRef } from '../kernels/matmul.ts';
 import { Rng } from '../rng.ts';
+import { randomValues as random, relError } from './compare.ts';
 import { fusedLoraSelfTest } from './fused.ts';
 import { reductionSelfTest } from './reductions.ts';
 
@@ -15,20 +16,6 @@ export interface SelfTestResult {
 }
 
 const TOLERANCE = 1e-4;
-
-function random(n: number, rng: Rng): Float32Array {
-  return Float32Array.from({ length: n }, () => rng.next() * 2 - 1);
-}
-
-function relError(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  let err = 0;
-  let ref = 0;
-  for (let i = 0; i < want.length; i++) {
-    err = Math.max(err, Math.abs(got[i]! - want[i]!));
-    ref = Math.max(ref, Math.abs(want[i]!));
-  }
-  return Number.isFinite(err) ? err / (ref || 1) : Infinity;
-}
 
 /**
  * Runs kernels on odd shapes and compares them with their float64 references: the check the app

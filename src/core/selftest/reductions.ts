@@ -7,23 +7,12 @@ import { normForward, normRef } from '../kernels/norm.ts';
 import { partialsFor, sumInto } from '../kernels/reduce.ts';
 import { STEP_SLOTS } from '../kernels/step-state.ts';
 import type { Rng } from '../rng.ts';
+import { randomValues as random, relError } from './compare.ts';
 
 interface Check {
   readonly name: string;
   readonly relError: number;
 }
-
-function relError(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  let err = 0;
-  let ref = 0;
-  for (let i = 0; i < want.length; i++) {
-    err = Math.max(err, Math.abs(got[i]! - want[i]!));
-    ref = Math.max(ref, Math.abs(want[i]!));
-  }
-  return Number.isFinite(err) ? err / (ref || 1) : Infinity;
-}
-
-const random = (n: number, rng: Rng, scale = 1) => Float32Array.from({ length: n }, () => (rng.next() * 2 - 1) * scale);
 
 /**
  * Row reductions (RMSNorm, cross-entropy statistics, a sum of squares) on rows that fill no

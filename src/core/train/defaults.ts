@@ -5,6 +5,29 @@ import { trainConfig, type TrainConfig } from './config.ts';
 export interface DefaultTrainSettings {
   readonly config: TrainConfig;
   readonly reason: string;
+  /**
+   * The warmup for the run as it is finally set (its --steps, or its batch, accumulation and
+   * epochs over these examples): a tenth of its steps, not of the steps the rule assumed.
+   */
+  warmupFor(run: RunLength): number;
+}
+
+/** What decides a run's optimizer steps: `steps` when given, else epochs over the examples. */
+export interface RunLength {
+  readonly steps?: number;
+  readonly batch: number;
+  readonly gradAccum: number;
+  readonly epochs: number;
+}
+
+/** The rule's warmup: a tenth of the run; none for runs of a few steps (a first step at lr 0 would be wasted). */
+export function defaultWarmup(steps: number): number {
+  return Math.round(steps / 10);
+}
+
+/** Optimizer steps of a run over `examples` (the trainer counts packed rows; unpacked, one example is one row). */
+export function runSteps(examples: number, run: RunLength): number {
+  return run.steps ?? Math.max(1, Math.round(run.epochs * Math.ceil(examples / (run.batch * run.gradAccum))));
 }
 
 /** Weights of a model from its config (embeddings, attention, MLP; norms and biases are negligible). */
@@ -51,9 +74,8 @@ export function defaultTrainConfig(
 ): DefaultTrainSettings {
   const batch = 4;
   const epochs = defaultEpochs(data.examples);
-  const steps = Math.max(1, Math.ceil(data.examples / batch)) * epochs;
-  // A tenth of the run; none for runs of a few steps (a first step at lr 0 would be wasted).
-  const warmup = Math.round(steps / 10);
+  const steps = runSteps(data.examples, { batch, gradAccum: 1, epochs });
+  const warmup = defaultWarmup(steps);
   const lr = defaultLearningRate(model.parameters, method);
   const config = trainConfig({
     method, lr, schedule: 'cosine', warmup, batch, gradAccum: 1, epochs, weightDecay: 0, clip: 1,
@@ -63,5 +85,5 @@ export function defaultTrainConfig(
   const reason =
     `${method === 'lora' ? 'LoRA' : 'full fine-tuning'} lr ${lr} for a ${size}-parameter model (about 2e-4 at 1B, larger for smaller models), ` +
     `warmup ${warmup} of ${steps} steps, clipping at 1, ${epochs} epoch${epochs > 1 ? 's' : ''} over ${data.examples} examples`;
-  return { config, reason };
+  return { config, reason, warmupFor: (run) => defaultWarmup(runSteps(data.examples, run)) };
 }

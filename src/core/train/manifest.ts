@@ -2,6 +2,7 @@ import type { ModelConfig } from '../model/config.ts';
 import type { TrainConfig } from './config.ts';
 import type { TrainEvent } from './events.ts';
 import type { MethodOptions } from './preference/method.ts';
+import { TRL_QUANT_KEYS, trlQuantFields, trlQuantImports, trlQuantPython } from './trl-quant.ts';
 
 /** Everything needed to understand and repeat a run. */
 export interface RunManifest {
@@ -93,6 +94,8 @@ export function trlConfig(m: RunManifest, cfg: ModelConfig): { yaml: string; pyt
     ['logging_steps', 1],
     ['bf16', false],
     ['torch_dtype', 'float32'],
+    // QLoRA: the adapter was trained against the base held quantised; TRL loads it the same way.
+    ...trlQuantFields(c.quant),
   ];
   if (c.method === 'lora') {
     entries.push(
@@ -115,17 +118,20 @@ export function trlConfig(m: RunManifest, cfg: ModelConfig): { yaml: string; pyt
     if (typeof v === 'string') return JSON.stringify(v);
     return Array.isArray(v) ? `[${v.map(py).join(', ')}]` : String(v);
   };
-  const sft = entries.filter(([k]) => !['model_name_or_path', 'dataset_name', 'use_peft', 'torch_dtype'].includes(k) && !k.startsWith('lora_'));
+  const modelArgs = ['model_name_or_path', 'dataset_name', 'use_peft', 'torch_dtype', ...TRL_QUANT_KEYS];
+  const sft = entries.filter(([k]) => !modelArgs.includes(k) && !k.startsWith('lora_'));
   const python = [
     `"""The tabtune run as Hugging Face TRL + PEFT (${cfg.arch}, ${m.model.name})."""`,
     'from datasets import load_dataset',
     'from peft import LoraConfig',
+    ...trlQuantImports(c.quant),
     'from transformers import EarlyStoppingCallback',
     'from trl import SFTConfig, SFTTrainer',
     '',
     `dataset = load_dataset("json", data_files={"train": "train.jsonl", "validation": "validation.jsonl"})`,
     'args = SFTConfig(',
     ...sft.map(([k, v]) => `    ${k}=${py(v)},`),
+    ...trlQuantPython(c.quant),
     ')',
     c.method === 'lora'
       ? `peft_config = LoraConfig(r=${c.lora.r}, lora_alpha=${py(c.lora.alpha)}, lora_dropout=${py(c.lora.dropout)}, `

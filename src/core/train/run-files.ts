@@ -1,5 +1,5 @@
 import type { DatasetRecord, RecordKind } from '../data/records.ts';
-import { linearModules } from '../formats/peft.ts';
+import { modelLinearModules } from '../model/lora-targets.ts';
 import type { Session } from '../session.ts';
 import type { TrainConfig } from './config.ts';
 import type { TrainEvent } from './events.ts';
@@ -39,7 +39,7 @@ export async function runFiles(session: Session, run: RunDescription): Promise<R
   const full = run.config.method === 'full';
   const weights = full ? await session.saveMerged() : await session.saveAdapter();
   const weightsFile = full ? weights['model.safetensors']! : weights['adapter_model.safetensors']!;
-  const targets = full ? [] : linearModules(m.cfg.arch).filter((x) => m.lora!.settings.targets.includes(x.id)).map((x) => x.name);
+  const targets = full ? [] : modelLinearModules(m.cfg).filter((x) => m.lora!.settings.targets.includes(x.id)).map((x) => x.name);
   const { records, ...dataset } = run.dataset;
   const manifest: RunManifest = {
     tabtune: TABTUNE_VERSION,

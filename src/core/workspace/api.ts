@@ -93,6 +93,9 @@ export interface MemoryRequest {
   /** How the base is held (quantised, or its linear weights as halves); f32 when absent. */
   readonly quant?: BaseQuant;
   readonly precision?: Precision;
+  /** Full runs that train a part of the model (freezing, half fine-tuning): as the run's TrainConfig says. */
+  readonly freeze?: TrainConfigInput['freeze'];
+  readonly halfFt?: TrainConfigInput['halfFt'];
 }
 
 /** "Fit to my GPU": the run the app wants, on a dataset, under a memory budget. */
@@ -104,6 +107,9 @@ export interface FitToGpuRequest {
   readonly r: number;
   readonly targets: 'all-linear' | readonly string[];
   readonly loraDropout: number;
+  /** Full runs that train a part of the model (freezing, half fine-tuning): as the run's TrainConfig says. */
+  readonly freeze?: TrainConfigInput['freeze'];
+  readonly halfFt?: TrainConfigInput['halfFt'];
   /** The memory the run may use (browsers do not say how much the GPU has). */
   readonly budgetMiB: number;
   /** f32 keeps an unquantised base f32, auto holds it f16 where the adapter offers shader-f16, f16 allows no quantised base. */

@@ -1,6 +1,7 @@
-import { linearModules, resolveTargets } from '../formats/peft.ts';
 import { hasShaderF16 } from '../gpu/features.ts';
+import { targetedShapes } from '../model/lora-targets.ts';
 import { planMemory, type MemoryPlan } from '../model/memory-plan.ts';
+import { trainedBytes } from '../train/trained-count.ts';
 import type { FitToGpuRequest } from './api.ts';
 import type { DatasetLibrary } from './datasets.ts';
 import type { ModelHost } from './model-host.ts';
@@ -17,11 +18,11 @@ export async function fitToGpu(host: ModelHost, datasets: DatasetLibrary, tokeni
   const cfg = s.requireModel().cfg;
   const meta = await datasets.get(req.datasetId);
   const data = await tokenized.data(meta);
-  const targets = resolveTargets(cfg.arch, req.targets === 'all-linear' ? 'all-linear' : [...req.targets]);
   return planMemory({
     cfg, method: req.method, r: req.r, loraDropout: req.loraDropout, validation: data.split.validation.length > 0,
-    loraModules: linearModules(cfg.arch).filter((m) => targets.includes(m.id)).map((m) => m.features(cfg)),
+    loraModules: targetedShapes(cfg, req.targets),
     lengths: data.examples.map((e) => e.inputIds.length), maxSeqLen: meta.options.maxLength, batch: req.batch,
     budget: req.budgetMiB * 2 ** 20, limits: gpu.limits, precision: req.precision ?? 'f32', shaderF16: hasShaderF16(gpu),
+    trainedBytes: trainedBytes(cfg, req),
   });
 }

@@ -3,10 +3,11 @@
  * device loss), the model's summary and memory estimate, and which run's adapter it holds.
  */
 import { memoryTree, type FileTree } from '../formats/bytes.ts';
-import { linearModules, resolveTargets } from '../formats/peft.ts';
 import type { Gpu } from '../gpu/gpu.ts';
 import { readPeftAdapter, type PeftAdapterFiles } from '../model/lora.ts';
 import { estimateTrainingMemory } from '../model/memory.ts';
+import { modelLinearModules, targetedShapes } from '../model/lora-targets.ts';
+import { trainedBytes } from '../train/trained-count.ts';
 import { Session } from '../session.ts';
 import { holdBase } from './base-holding.ts';
 import type { GpuInfo, LoadProgress, LocalFile, MemoryEstimate, MemoryRequest, ModelSource, ModelSummary } from './api.ts';
@@ -92,7 +93,7 @@ export class ModelHost {
     return {
       source: this.source!, name: info.name, arch: c.arch, parameters: info.parameters, layers: c.layers, hidden: c.hidden, heads: c.heads,
       kvHeads: c.kvHeads, vocabSize: c.vocabSize, maxPositions: c.maxPositions, dtype: c.dtype, hasChatTemplate: info.hasChatTemplate,
-      linearModules: linearModules(c.arch).map((m) => {
+      linearModules: modelLinearModules(c).map((m) => {
         const f = m.features(c);
         return { id: m.id, name: m.name, in: f.in, out: f.out, paramsPerRank: f.in + f.out };
       }),
@@ -104,9 +105,9 @@ export class ModelHost {
     const s = await this.requireModel();
     const cfg = s.requireModel().cfg;
     const gpu = await this.requireGpu();
-    const targets = resolveTargets(cfg.arch, req.targets === 'all-linear' ? 'all-linear' : [...req.targets]);
-    const modules = linearModules(cfg.arch).filter((m) => targets.includes(m.id)).map((m) => m.features(cfg));
-    const parts = estimateTrainingMemory(cfg, { ...req, loraModules: modules, loraDropout: 0.05, validation: true });
+    const modules = targetedShapes(cfg, req.targets);
+    const trained = trainedBytes(cfg, req);
+    const parts = estimateTrainingMemory(cfg, { ...req, loraModules: modules, loraDropout: 0.05, validation: true, trainedBytes: trained });
     const problems: string[] = [];
     const T = req.batch * req.seq;
     const widest = Math.max(cfg.hidden, cfg.intermediate * 2, cfg.heads * cfg.headDim + 2 * cfg.kvHeads * cfg.headDim);
