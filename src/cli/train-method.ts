@@ -34,7 +34,9 @@ const GRPO_ONLY = ['reward', 'reward-timeout', 'num-generations', 'max-completio
 /** GRPO's hyperparameters from the flags (--beta is its KL coefficient). */
 export function grpoOptionsFrom(p: Parsed): GrpoOptions {
   const typed = given(p);
-  for (const f of ['label-smoothing', 'loss-type', 'rpo-alpha', 'orpo-lambda', 'simpo-gamma']) if (typed.has(f)) throw new UsageError(`--${f} is not a GRPO option`);
+  for (const f of ['label-smoothing', 'loss-type', 'rpo-alpha', 'orpo-lambda', 'simpo-gamma']) {
+    if (typed.has(f)) throw new UsageError(`--${f} is not a GRPO option`);
+  }
   const num = (flag: string) => p[flag] as number | undefined;
   try {
     return grpoOptions({
@@ -86,7 +88,8 @@ export function preferenceOptionsFrom(p: Parsed, method: PreferenceMethod): Pref
   } catch (e) {
     const msg = (e as Error).message;
     const names: [string, string][] = [
-      ['label smoothing', 'label-smoothing'], ['rpo alpha', 'rpo-alpha'], ['simpo gamma', 'simpo-gamma'], ['loss type', 'loss-type'], ['beta', method === 'orpo' ? 'orpo-lambda' : 'beta'],
+      ['label smoothing', 'label-smoothing'], ['rpo alpha', 'rpo-alpha'], ['simpo gamma', 'simpo-gamma'], ['loss type', 'loss-type'],
+      ['beta', method === 'orpo' ? 'orpo-lambda' : 'beta'],
     ];
     const hit = names.find(([k]) => msg.startsWith(k));
     throw new UsageError(hit ? `--${hit[1]}${msg.slice(hit[0].length)}` : msg);
