@@ -15,6 +15,10 @@ export const METHOD_FLAGS = [
   },
   { name: 'label-smoothing', kind: 'number', value: 'E', help: 'DPO/SimPO: chance a preference label is flipped, in [0, 0.5)' },
   { name: 'loss-type', kind: 'string', value: 'sigmoid|ipo', help: 'DPO loss: sigmoid (the DPO paper) or ipo' },
+  {
+    name: 'rpo-alpha', kind: 'number', value: 'A',
+    help: 'DPO: add A × the chosen answers\' NLL (token mean) to the loss, TRL\'s rpo_alpha (RPO; default: none)', min: 0,
+  },
   { name: 'orpo-lambda', kind: 'number', value: 'L', help: 'ORPO: λ, weight of the odds-ratio term (TRL\'s beta, default 0.1)' },
   { name: 'simpo-gamma', kind: 'number', value: 'G', help: 'SimPO: target reward margin γ (default 0.5)' },
   { name: 'reward', kind: 'string', value: 'FILE', help: 'GRPO: JavaScript reward functions (module.exports = (prompt, completion, fields) => number)' },
@@ -30,7 +34,9 @@ const GRPO_ONLY = ['reward', 'reward-timeout', 'num-generations', 'max-completio
 /** GRPO's hyperparameters from the flags (--beta is its KL coefficient). */
 export function grpoOptionsFrom(p: Parsed): GrpoOptions {
   const typed = given(p);
-  for (const f of ['label-smoothing', 'loss-type', 'orpo-lambda', 'simpo-gamma']) if (typed.has(f)) throw new UsageError(`--${f} is not a GRPO option`);
+  for (const f of ['label-smoothing', 'loss-type', 'rpo-alpha', 'orpo-lambda', 'simpo-gamma']) {
+    if (typed.has(f)) throw new UsageError(`--${f} is not a GRPO option`);
+  }
   const num = (flag: string) => p[flag] as number | undefined;
   try {
     return grpoOptions({
@@ -66,6 +72,7 @@ export function preferenceOptionsFrom(p: Parsed, method: PreferenceMethod): Pref
   only('beta', ['dpo', 'simpo', 'kto']);
   only('label-smoothing', ['dpo', 'simpo']);
   only('loss-type', ['dpo']);
+  only('rpo-alpha', ['dpo']);
   only('orpo-lambda', ['orpo']);
   only('simpo-gamma', ['simpo']);
   for (const f of GRPO_ONLY) if (typed.has(f)) throw new UsageError(`--${f} is for --method grpo, not ${method}`);
@@ -75,12 +82,14 @@ export function preferenceOptionsFrom(p: Parsed, method: PreferenceMethod): Pref
       beta: method === 'orpo' ? num('orpo-lambda') : num('beta'),
       labelSmoothing: num('label-smoothing'),
       lossType: p['loss-type'] as PreferenceOptions['lossType'] | undefined,
+      rpoAlpha: num('rpo-alpha'),
       simpoGamma: num('simpo-gamma'),
     });
   } catch (e) {
     const msg = (e as Error).message;
     const names: [string, string][] = [
-      ['label smoothing', 'label-smoothing'], ['simpo gamma', 'simpo-gamma'], ['loss type', 'loss-type'], ['beta', method === 'orpo' ? 'orpo-lambda' : 'beta'],
+      ['label smoothing', 'label-smoothing'], ['rpo alpha', 'rpo-alpha'], ['simpo gamma', 'simpo-gamma'], ['loss type', 'loss-type'],
+      ['beta', method === 'orpo' ? 'orpo-lambda' : 'beta'],
     ];
     const hit = names.find(([k]) => msg.startsWith(k));
     throw new UsageError(hit ? `--${hit[1]}${msg.slice(hit[0].length)}` : msg);

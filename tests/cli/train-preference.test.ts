@@ -67,6 +67,20 @@ describe('tabtune train --method dpo|orpo|simpo|kto', () => {
     expect(step['rewards/margins']).toBe(0);
   });
 
+  it('DPO with --rpo-alpha adds α × the chosen NLL to the loss and exports DPOConfig(rpo_alpha=…)', () => {
+    const out = mkdtempSync(join(tmpdir(), 'tabtune-out-'));
+    const r = tabtune('train', '--method', 'dpo', '--model', LLAMA, '--data', pairs, '--out', out, '--steps', '1', '--batch', '2', '--lora-r', '2',
+      '--rpo-alpha', '0.5', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const [step] = json(r.stdout).filter((l) => 'step' in l);
+    expect(step.nll_loss).toBeGreaterThan(0);
+    expect(step.loss).toBeCloseTo(Math.LN2 + 0.5 * step.nll_loss, 5);
+    expect(step['rewards/margins']).toBe(0);
+    expect(readFileSync(join(out, 'trl_config.yaml'), 'utf8')).toContain('rpo_alpha: 0.5');
+    expect(readFileSync(join(out, 'train_trl.py'), 'utf8')).toContain('rpo_alpha=0.5,');
+    expect(JSON.parse(readFileSync(join(out, 'run_manifest.json'), 'utf8')).preference).toMatchObject({ method: 'dpo', rpoAlpha: 0.5 });
+  });
+
   it('ORPO, SimPO and KTO run and name their TRL trainers', () => {
     const kto = file('kto.jsonl', Array.from({ length: 6 }, (_, i) => ({ prompt: `Count from ${i}:`, completion: i % 2 ? ' cat dog' : ` ${i + 1} ${i + 2}`, label: i % 2 === 0 })));
     for (const [method, data, extra, trainer] of [
@@ -93,6 +107,8 @@ describe('tabtune train --method dpo|orpo|simpo|kto', () => {
     };
     usage(['--method', 'ppo'], /--method must be one of sft, dpo, orpo, simpo, kto, grpo/);
     usage(['--method', 'dpo', '--orpo-lambda', '0.2'], /--orpo-lambda is for --method orpo, not dpo/);
+    usage(['--method', 'orpo', '--rpo-alpha', '1'], /--rpo-alpha is for --method dpo, not orpo/);
+    usage(['--method', 'dpo', '--rpo-alpha', '-1'], /--rpo-alpha must be ≥ 0, got -1/);
     usage(['--method', 'dpo', '--beta', '-1'], /--beta must be a positive number/);
     usage(['--method', 'full', '--tune', 'lora'], /contradicts --tune lora/);
     usage(['--method', 'grpo'], /--method grpo needs --reward FILE/);

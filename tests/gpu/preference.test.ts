@@ -115,6 +115,7 @@ describe('preference training on the tiny model', () => {
   for (const [name, o] of [
     ['dpo', preferenceOptions('dpo', { beta: 0.5, labelSmoothing: 0.1 })],
     ['ipo', preferenceOptions('dpo', { beta: 0.5, lossType: 'ipo' })],
+    ['dpo + rpo_alpha', preferenceOptions('dpo', { beta: 0.5, rpoAlpha: 0.5 })],
     ['orpo', preferenceOptions('orpo', { beta: 0.5 })],
     ['simpo', preferenceOptions('simpo', { beta: 2, simpoGamma: 0.5 })],
     ['kto', preferenceOptions('kto', { beta: 0.5 })],

@@ -35,6 +35,8 @@ describe('preference losses (float64)', () => {
   const cases: [string, PreferenceOptions][] = [
     ['dpo sigmoid', preferenceOptions('dpo', { beta: 0.3 })],
     ['dpo sigmoid, label smoothing', preferenceOptions('dpo', { beta: 0.2, labelSmoothing: 0.1 })],
+    ['dpo sigmoid, rpo_alpha', preferenceOptions('dpo', { beta: 0.3, rpoAlpha: 0.7 })],
+    ['ipo, rpo_alpha', preferenceOptions('dpo', { beta: 0.5, lossType: 'ipo', rpoAlpha: 1 })],
     ['ipo', preferenceOptions('dpo', { beta: 0.5, lossType: 'ipo' })],
     ['orpo', preferenceOptions('orpo', { beta: 0.25 })],
     ['simpo', preferenceOptions('simpo', { beta: 2, simpoGamma: 1, labelSmoothing: 0.05 })],
@@ -82,6 +84,21 @@ describe('preference losses (float64)', () => {
     expect(orpo.metrics['nll_loss']).toBeCloseTo(2.5, 12);
   });
 
+  it('dpo rpo_alpha: TRL adds α × the chosen tokens\' mean NLL (over every chosen token of the batch) to the DPO loss', () => {
+    const plain = pairedLoss(preferenceOptions('dpo', { beta: 0.3 }), chosen, rejected);
+    const rpo = pairedLoss(preferenceOptions('dpo', { beta: 0.3, rpoAlpha: 0.7 }), chosen, rejected);
+    const nll = (12.5 + 4.25 + 30) / (5 + 3 + 11);
+    expect(rpo.loss).toBeCloseTo(plain.loss + 0.7 * nll, 12);
+    expect(rpo.metrics['nll_loss']).toBeCloseTo(nll, 12);
+    expect(plain.metrics['nll_loss']).toBeUndefined();
+    // The rewards are DPO's, untouched by the NLL term; α = 0 is DPO with the NLL logged.
+    expect(rpo.metrics['rewards/margins']).toBe(plain.metrics['rewards/margins']);
+    expect(pairedLoss(preferenceOptions('dpo', { beta: 0.3, rpoAlpha: 0 }), chosen, rejected).loss).toBe(plain.loss);
+    // Only the chosen rows get the NLL's gradient, −α/(chosen tokens) each.
+    for (let i = 0; i < 3; i++) expect(rpo.grad[i]! - plain.grad[i]!).toBeCloseTo(-0.7 / 19, 12);
+    for (let i = 3; i < 6; i++) expect(rpo.grad[i]).toBe(plain.grad[i]);
+  });
+
   it('kto: gradient matches finite differences (KL estimate clamped at 0) and the value matches the formula', () => {
     const rows: RowLogps[] = [...chosen, ...rejected];
     const good = [true, false, true, false, true, false];
@@ -105,5 +122,7 @@ describe('preference losses (float64)', () => {
     expect(() => preferenceOptions('dpo', { beta: 0 })).toThrow(/beta/);
     expect(() => preferenceOptions('dpo', { labelSmoothing: 0.5 })).toThrow(/label smoothing/);
     expect(() => preferenceOptions('orpo', { lossType: 'ipo' })).toThrow(/ipo/);
+    expect(() => preferenceOptions('dpo', { rpoAlpha: -1 })).toThrow(/rpo alpha/);
+    expect(() => preferenceOptions('simpo', { rpoAlpha: 1 })).toThrow(/rpo alpha is a DPO option/);
   });
 });

@@ -112,11 +112,15 @@ export function pairedLoss(o: PreferenceOptions, chosen: readonly RowLogps[], re
   }
   let loss = total / n;
   const metrics: Record<string, number> = {};
-  if (o.method === 'orpo') {
-    // ORPO adds the SFT loss of the chosen completions: mean cross-entropy over their tokens.
+  // ORPO adds the SFT loss of the chosen completions, and DPO with rpo_alpha (RPO) α times it:
+  // cross-entropy averaged over every chosen token of the batch, as TRL's F.cross_entropy.
+  // (A run recorded before rpo_alpha existed has none: `!= null`.)
+  const rpo = o.method === 'dpo' && o.rpoAlpha != null;
+  if (o.method === 'orpo' || rpo) {
+    const nllWeight = rpo ? o.rpoAlpha! : 1;
     const nll = -chosen.reduce((s, r) => s + r.logp, 0) / chosenTokens;
-    loss += nll;
-    for (let i = 0; i < n; i++) grad[i] += -1 / chosenTokens;
+    loss += nllWeight * nll;
+    for (let i = 0; i < n; i++) grad[i] += -nllWeight / chosenTokens;
     metrics['nll_loss'] = nll;
   }
   Object.assign(metrics, {

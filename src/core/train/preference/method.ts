@@ -15,6 +15,11 @@ export interface PreferenceOptions {
   readonly beta: number;
   /** DPO: 'sigmoid' (the paper) or 'ipo' (Azar et al., squared loss on length-averaged log-probs). */
   readonly lossType: 'sigmoid' | 'ipo';
+  /**
+   * DPO: TRL's rpo_alpha, weight α of the chosen completions' NLL added to the loss (RPO), which
+   * keeps the chosen answers likely while the margin grows; null (TRL's None) leaves it out.
+   */
+  readonly rpoAlpha: number | null;
   /** DPO and SimPO: conservative label smoothing ε (the chance a label is flipped). */
   readonly labelSmoothing: number;
   /** SimPO: target reward margin γ. */
@@ -37,13 +42,15 @@ export type MethodOptions = PreferenceOptions | GrpoRunOptions;
 /** TRL's defaults (DPOConfig, ORPOConfig, CPOConfig with loss_type "simpo", KTOConfig). */
 export function preferenceOptions(method: PreferenceMethod, given: Partial<PreferenceOptions> = {}): PreferenceOptions {
   const o: PreferenceOptions = {
-    method, beta: 0.1, lossType: 'sigmoid', labelSmoothing: 0, simpoGamma: 0.5, desirableWeight: 1, undesirableWeight: 1,
+    method, beta: 0.1, lossType: 'sigmoid', rpoAlpha: null, labelSmoothing: 0, simpoGamma: 0.5, desirableWeight: 1, undesirableWeight: 1,
     ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)),
   };
   if (!(o.beta > 0) || !Number.isFinite(o.beta)) throw new RangeError(`beta must be a positive number, got ${o.beta}`);
   if (!(o.labelSmoothing >= 0 && o.labelSmoothing < 0.5)) throw new RangeError(`label smoothing must be in [0, 0.5), got ${o.labelSmoothing}`);
   if (!Number.isFinite(o.simpoGamma)) throw new RangeError(`simpo gamma must be a number, got ${o.simpoGamma}`);
   if (o.lossType !== 'sigmoid' && o.lossType !== 'ipo') throw new RangeError(`loss type must be sigmoid or ipo, got ${String(o.lossType)}`);
+  if (o.rpoAlpha !== null && !(o.rpoAlpha >= 0 && Number.isFinite(o.rpoAlpha))) throw new RangeError(`rpo alpha must be a number ≥ 0, got ${o.rpoAlpha}`);
+  if (o.rpoAlpha !== null && method !== 'dpo') throw new RangeError(`rpo alpha is a DPO option, not ${method}`);
   if (o.lossType === 'ipo' && method !== 'dpo') throw new RangeError(`loss type ipo is a DPO variant, not ${method}`);
   return o;
 }

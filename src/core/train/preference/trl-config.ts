@@ -22,7 +22,10 @@ export function preferenceTrlFields(o: MethodOptions, seq = 0): [string, unknown
         ['scale_rewards', 'group'],
       ];
     case 'dpo':
-      return [['beta', o.beta], ['loss_type', o.lossType], ['label_smoothing', o.labelSmoothing], ['precompute_ref_log_probs', true]];
+      return [
+        ['beta', o.beta], ['loss_type', o.lossType], ['label_smoothing', o.labelSmoothing],
+        ...(o.rpoAlpha != null ? [['rpo_alpha', o.rpoAlpha] as [string, unknown]] : []), ['precompute_ref_log_probs', true],
+      ];
     case 'orpo':
       return [['beta', o.beta]];
     case 'simpo':
