@@ -4,6 +4,7 @@ import type { Checkpoint } from '../train/trainer.ts';
 import type { DatasetOptions } from './datasets.ts';
 import type { PreferenceOptions } from '../train/preference/method.ts';
 import { newId, type KeyValueStore } from './store.ts';
+import type { CptEvaluation, CptRunSettings } from './cpt-runs.ts';
 
 export interface RunRecord {
   readonly id: string;
@@ -24,6 +25,9 @@ export interface RunRecord {
   readonly parentRunId?: string;
   /** DPO/ORPO/SimPO/KTO: the method and its hyperparameters (absent: SFT). */
   readonly preference?: PreferenceOptions;
+  /** Continued pre-training on documents: its settings, and the perplexities before and after. */
+  readonly cpt?: CptRunSettings;
+  readonly cptEval?: CptEvaluation;
   readonly message?: string;
   readonly events: readonly TrainEvent[];
 }
