@@ -22,6 +22,7 @@ export type { FeedbackFormat, FeedbackInput, FeedbackLineage, PlaygroundFeedback
 export type { FeedbackDatasetRequest } from './feedback-datasets.ts';
 export type { PreferenceSettings } from './preference-runs.ts';
 export type { CptEvaluation, CptRequest } from './cpt-runs.ts';
+export type { PreferenceEvaluation } from './preference-evaluation.ts';
 
 export interface GpuInfo {
   readonly adapter: AdapterSummary;

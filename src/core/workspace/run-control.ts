@@ -17,6 +17,7 @@ import { runProgress, type RunLibrary, type RunRecord } from './runs.ts';
 import type { TokenizedDatasets } from './tokenized-datasets.ts';
 import { preferenceRunOptions, preferenceRunStrategy } from './preference-runs.ts';
 import { CptTraining, cptRunSettings, type CptEvaluation } from './cpt-runs.ts';
+import type { PreferenceEvaluation } from './preference-evaluation.ts';
 
 /** Checkpoints every this many steps when the run's settings ask for none, so a reload loses little. */
 const DEFAULT_CHECKPOINT_STEPS = 10;
@@ -87,7 +88,8 @@ export class RunControl {
     await holdBase(s, this.host.files, config);
     const meta = await this.datasets.get(run.dataset!.id);
     const records = run.preference ? await this.datasets.records(meta.id) : [];
-    const strategy = run.preference ? await preferenceRunStrategy(s, meta, records, config, run.preference) : undefined;
+    const preferenceRun = run.preference ? await preferenceRunStrategy(s, meta, records, config, run.preference) : undefined;
+    const strategy = preferenceRun?.strategy;
     const cpt = run.cpt ? CptTraining.create(s, meta, await this.datasets.records(meta.id), run.cpt) : null;
     const data = strategy || cpt ? null : await this.tokenized.data(meta);
     if (data && data.examples.length === 0) {
@@ -132,14 +134,19 @@ export class RunControl {
       },
     });
     await this.runs.update(run.id, { state: 'running', seq: job.rows.seq, totalSteps: job.totalSteps });
-    const trained: Promise<TrainJobResult & { readonly cpt?: CptEvaluation }> = cpt ? cpt.run(job, run.cptEval?.before ?? null, (cptEval) => this.runs.update(run.id, { cptEval })) : job.run();
+    const held = preferenceRun?.heldOut;
+    const trained: Promise<TrainJobResult & { readonly cpt?: CptEvaluation; readonly preferenceEval?: PreferenceEvaluation }> = cpt
+      ? cpt.run(job, run.cptEval?.before ?? null, (cptEval) => this.runs.update(run.id, { cptEval }))
+      : held
+        ? held.run(job, run.preferenceEval?.before ?? null, (preferenceEval) => this.runs.update(run.id, { preferenceEval }))
+        : job.run();
     const done = trained.then(
-      async ({ summary, files, events: all, cpt: cptEval }) => {
+      async ({ summary, files, events: all, cpt: cptEval, preferenceEval }) => {
         try {
           if (files) await this.runs.saveFiles(run.id, files);
           await this.runs.update(run.id, {
             state: summary.state, events: [...all], ...runProgress(all), hasAdapter: files !== null || run.hasAdapter,
-            ...(cptEval ? { cptEval } : {}),
+            ...(cptEval ? { cptEval } : {}), ...(preferenceEval ? { preferenceEval } : {}),
             ...(summary.message ? { message: summary.message } : {}),
           });
         } finally {

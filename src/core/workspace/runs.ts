@@ -5,6 +5,7 @@ import type { DatasetOptions } from './datasets.ts';
 import type { PreferenceOptions } from '../train/preference/method.ts';
 import { newId, type KeyValueStore } from './store.ts';
 import type { CptEvaluation, CptRunSettings } from './cpt-runs.ts';
+import type { PreferenceEvaluation } from './preference-evaluation.ts';
 
 export interface RunRecord {
   readonly id: string;
@@ -28,6 +29,8 @@ export interface RunRecord {
   /** Continued pre-training on documents: its settings, and the perplexities before and after. */
   readonly cpt?: CptRunSettings;
   readonly cptEval?: CptEvaluation;
+  /** A preference run's held-out pairs (or KTO examples): loss and rewards before and after. */
+  readonly preferenceEval?: PreferenceEvaluation;
   readonly message?: string;
   readonly events: readonly TrainEvent[];
 }
