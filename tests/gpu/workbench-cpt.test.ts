@@ -48,6 +48,7 @@ describe('continued pre-training through the Worker API', () => {
     // A dataset that is not documents is refused with the line and the reason.
     const chat = await wb.importDataset('chat.jsonl', enc(JSON.stringify({ messages: [{ role: 'user', content: 'hi' }, { role: 'assistant', content: 'yo' }] })));
     await expect(wb.startRun({ datasetId: chat.id, config, cpt: { general } }, () => undefined)).rejects.toThrow(/chat\.jsonl line 1 is a chat record/);
+    expect(await wb.listRuns()).toEqual([]);
 
     const events: RunEvent[] = [];
     const runId = await wb.startRun({ datasetId: ds.id, config, cpt: { general } }, (e) => events.push(e));

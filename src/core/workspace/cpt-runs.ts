@@ -40,8 +40,8 @@ export function cptRunSettings(req: CptRequest, meta: DatasetMeta, maxPositions:
   return { seq, overlap, heldOut: meta.options.validationFraction, general: { name: req.general.name, texts: general } };
 }
 
-/** The dataset's records as documents: every record must be plain text. */
-function documentsOf(meta: DatasetMeta, records: readonly DatasetRecord[]): Document[] {
+/** The dataset's records as documents: every record must be plain text (checked before a run is recorded). */
+export function documentsOf(meta: DatasetMeta, records: readonly DatasetRecord[]): Document[] {
   const other = records.find((r) => r.record.kind !== 'text');
   if (other) {
     throw new Error(`continued pre-training reads raw documents; ${meta.name} line ${other.source.line} is a ${other.record.kind} record`

@@ -16,7 +16,7 @@ import { holdBase } from './base-holding.ts';
 import { runProgress, type RunLibrary, type RunRecord } from './runs.ts';
 import type { TokenizedDatasets } from './tokenized-datasets.ts';
 import { preferenceRunOptions, preferenceRunStrategy } from './preference-runs.ts';
-import { CptTraining, cptRunSettings, type CptEvaluation } from './cpt-runs.ts';
+import { CptTraining, cptRunSettings, documentsOf, type CptEvaluation } from './cpt-runs.ts';
 import type { PreferenceEvaluation } from './preference-evaluation.ts';
 
 /** Checkpoints every this many steps when the run's settings ask for none, so a reload loses little. */
@@ -54,6 +54,7 @@ export class RunControl {
     const preference = settings.preference ? preferenceRunOptions(settings.preference) : undefined;
     const initAdapter = config.method === 'lora' && settings.initRunId ? await this.host.runAdapter(settings.initRunId) : undefined;
     const cpt = settings.cpt ? cptRunSettings(settings.cpt, meta, s.requireModel().cfg.maxPositions) : undefined;
+    if (cpt) documentsOf(meta, await this.datasets.records(meta.id));
     const method = preference ? `${preference.method.toUpperCase()} ` : cpt ? 'CPT ' : '';
     const run = await this.runs.create({
       name: settings.name?.trim() || `${meta.name} · ${method}${tuneName(config)}`, ...(cpt ? { cpt } : {}),
