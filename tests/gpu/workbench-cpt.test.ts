@@ -46,7 +46,8 @@ describe('continued pre-training through the Worker API', () => {
     const config = { method: 'lora' as const, steps: 8, batch: 2, lr: 5e-3, schedule: 'constant' as const, warmup: 0, seed: 5, lora: { r: 8, alpha: 16 } };
 
     // A dataset that is not documents is refused with the line and the reason.
-    const chat = await wb.importDataset('chat.jsonl', enc(JSON.stringify({ messages: [{ role: 'user', content: 'hi' }, { role: 'assistant', content: 'yo' }] })));
+    const chatLine = JSON.stringify({ messages: [{ role: 'user', content: 'hi' }, { role: 'assistant', content: 'yo' }] });
+    const chat = await wb.importDataset('chat.jsonl', enc(chatLine));
     await expect(wb.startRun({ datasetId: chat.id, config, cpt: { general } }, () => undefined)).rejects.toThrow(/chat\.jsonl line 1 is a chat record/);
     expect(await wb.listRuns()).toEqual([]);
 

@@ -52,6 +52,18 @@ describe('held-out evaluation of preference runs through the Worker API', () => 
     }
     expect(after.loss).not.toBeCloseTo(Math.LN2, 3);
 
+    // KTO: unpaired examples are held out the same way, scored with KTO's loss.
+    const kto = WORDS.concat(WORDS).map((w, i) =>
+      JSON.stringify({ prompt: `say ${w}`, completion: i % 2 ? ` ${WORDS[(i + 3) % 10]}` : ` ${w}`, label: i % 2 === 0 }));
+    const ktoDs = await wb.importDataset('kto.jsonl', new TextEncoder().encode(kto.join('\n')), { validationFraction: 0.2, maxLength: 32 });
+    expect(ktoDs.preference).toBe('unpaired');
+    const ktoId = await wb.startRun({ datasetId: ktoDs.id, config: { ...config, steps: 2 }, preference: { method: 'kto' } }, () => undefined);
+    while (await wb.activeRunId()) await new Promise((r) => setTimeout(r, 50));
+    const k = (await wb.getRun(ktoId)).preferenceEval!;
+    expect(k.heldOut).toBe(4);
+    expect(Number.isFinite(k.before.loss) && Number.isFinite(k.after!.loss)).toBe(true);
+    expect(k.before.metrics['rewards/chosen']).toBeCloseTo(0, 5);
+
     // Too few pairs to hold one out at this share: all train, nothing is evaluated.
     const few = await wb.importDataset('few.jsonl', pairs(3), { validationFraction: 0.1, maxLength: 32 });
     const fewId = await wb.startRun({ datasetId: few.id, config: { ...config, steps: 1 }, preference: { method: 'dpo' } }, () => undefined);
