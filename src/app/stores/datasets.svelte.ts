@@ -86,6 +86,22 @@ class DatasetsStore {
     return last;
   }
 
+  /** Raw documents (.txt, .md, .jsonl text) as one dataset for continued pre-training. */
+  async importDocuments(files: readonly File[]): Promise<void> {
+    this.importing = files.map((f) => f.name).join(', ');
+    try {
+      const read = await Promise.all(files.map(async (f) => ({ name: f.name, bytes: await fileBytes(f) })));
+      const d = await api.importDocuments(read);
+      this.replace(d);
+      this.select(d.id);
+      notices.push('success', `Imported ${d.records.toLocaleString('en-US')} documents from ${files.length} file${files.length > 1 ? 's' : ''}`);
+    } catch (e) {
+      notices.push('error', `Could not import the documents: ${errorMessage(e)}`);
+    } finally {
+      this.importing = null;
+    }
+  }
+
   /**
    * The app's offline demo task (served with the app, cached by the service worker): its held-out
    * questions first, then the training questions, which end up selected.

@@ -5,7 +5,7 @@
  */
 import type { PreferenceSettings, RunSettings } from '../../worker/api.ts';
 
-export type AppMethod = 'sft' | 'dpo' | 'orpo' | 'simpo' | 'kto';
+export type AppMethod = 'sft' | 'dpo' | 'orpo' | 'simpo' | 'kto' | 'cpt';
 
 export const APP_METHODS: readonly { value: AppMethod; label: string }[] = [
   { value: 'sft', label: 'SFT: learn the answers in the data' },
@@ -13,6 +13,7 @@ export const APP_METHODS: readonly { value: AppMethod; label: string }[] = [
   { value: 'orpo', label: 'ORPO: SFT plus an odds-ratio preference term' },
   { value: 'simpo', label: 'SimPO: length-normalised preference, no reference' },
   { value: 'kto', label: 'KTO: liked and disliked answers, unpaired' },
+  { value: 'cpt', label: 'Continued pre-training (new knowledge): learn raw documents' },
 ];
 
 const KEY = 'tabtune.objective';
@@ -44,7 +45,7 @@ class ObjectiveStore {
 
   /** The data the method needs: paired (chosen/rejected) or unpaired (KTO), none for SFT. */
   get needs(): 'paired' | 'unpaired' | null {
-    return this.method === 'sft' ? null : this.method === 'kto' ? 'unpaired' : 'paired';
+    return this.method === 'sft' || this.method === 'cpt' ? null : this.method === 'kto' ? 'unpaired' : 'paired';
   }
 
   save(): void {
@@ -58,7 +59,7 @@ class ObjectiveStore {
 
   /** What a run's settings add for the method (nothing for SFT). */
   runSettings(): Pick<RunSettings, 'preference'> {
-    if (this.method === 'sft') return {};
+    if (this.method === 'sft' || this.method === 'cpt') return {};
     const preference: PreferenceSettings = {
       method: this.method, beta: this.beta,
       ...(this.method === 'dpo' ? { lossType: this.lossType } : {}),

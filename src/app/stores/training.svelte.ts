@@ -14,6 +14,7 @@ import { RunLog, type LogEntry } from '../lib/run-log.ts';
 import { freshRunName } from '../lib/run-name.ts';
 import { emptyRewards, pushRewards, type RewardSeries } from '../lib/reward-series.ts';
 import { objective } from './objective.svelte.ts';
+import { generalSample } from '../lib/general-sample.ts';
 
 export type { LogEntry };
 
@@ -215,7 +216,8 @@ class TrainingStore {
     settings.form.name = '';
     settings.save();
     try {
-      const id = await api.startRun({ ...settings.runSettings(model.summary, ds.id), ...objective.runSettings(), name }, callback(this.onEvent));
+      const cpt = objective.method === 'cpt' ? { cpt: { general: await generalSample() } } : {};
+      const id = await api.startRun({ ...settings.runSettings(model.summary, ds.id), ...objective.runSettings(), ...cpt, name }, callback(this.onEvent));
       this.runId = id;
       if (this.state === 'starting') this.state = 'running';
       await runs.refresh();

@@ -71,57 +71,89 @@ export interface CptInit {
   readonly signal?: AbortSignal;
 }
 
+/** The documents split by document and cut into windows: what a CPT run trains on and scores. */
+export interface CptWindows {
+  readonly train: readonly Tokens[];
+  readonly heldOut: readonly Tokens[];
+  readonly general: readonly Tokens[];
+  readonly trainDocuments: readonly Document[];
+  readonly data: Omit<CptData, 'trainRows'>;
+}
+
+/** Splits the new documents (seeded, whole documents held out) and cuts every set into windows. */
+export function cptWindows(
+  session: Session, documents: readonly Document[], general: readonly Document[], o: CptOptions, seed: number,
+): CptWindows {
+  const tok = session.requireTokenizer();
+  const cfg = session.requireModel().cfg;
+  if (o.seq > cfg.maxPositions) throw new RangeError(`a row of ${o.seq} tokens exceeds the model's ${cfg.maxPositions} positions`);
+  if (documents.length < 2) throw new RangeError(`continued pre-training needs at least 2 documents (one is held out), got ${documents.length}`);
+  if (general.length === 0) throw new RangeError('the general sample holds no documents');
+  const split = splitTrainValidation(documents, { fraction: o.heldOut, seed });
+  if (split.train.length === 0) throw new RangeError(`holding out ${o.heldOut} of ${documents.length} documents leaves none to train on`);
+  const eosId = tok.specialTokens.eos?.id ?? cfg.eosTokenIds[0];
+  if (eosId === undefined) throw new RangeError('the model names no EOS token (config.json eos_token_id or the tokenizer), which ends each document');
+  const w = { seq: o.seq, overlap: o.overlap, eosId };
+  const train = documentWindows(split.train, tok, w);
+  const heldOut = documentWindows(split.validation, tok, w);
+  const generalWindows = documentWindows(general, tok, w);
+  return {
+    train: train.windows, heldOut: heldOut.windows, general: generalWindows.windows, trainDocuments: split.train,
+    data: {
+      trainDocuments: split.train.length, heldOutDocuments: split.validation.length, generalDocuments: general.length,
+      trainWindows: train.windows.length, trainTokens: train.tokens,
+    },
+  };
+}
+
+/** Rows of a CPT run: always packed, one window per row at most. */
+export const cptRows = (seq: number) => ({ maxLength: seq, packing: true, seq });
+
+type ScoreProgress = (what: 'new documents' | 'general sample', when: 'before' | 'after') => void;
+
+/** Perplexity of the held-out new documents and of the general sample with the model as it is now. */
+export async function scoreCpt(session: Session, w: CptWindows, when: 'before' | 'after', onScore?: ScoreProgress): Promise<CptScores> {
+  const model = session.requireModel();
+  const one = async (what: 'new documents' | 'general sample', windows: readonly Tokens[]): Promise<Perplexity> => {
+    onScore?.(what, when);
+    const r = await scoreSequences(model, windows);
+    return { loss: r.loss, perplexity: r.perplexity, tokens: r.tokens };
+  };
+  return { newDocuments: await one('new documents', w.heldOut), general: await one('general sample', w.general) };
+}
+
+/** cpt_eval.json: the settings, the data and both scores, saved with the run files. */
+export function cptEvalFile(o: CptOptions, data: CptData, before: CptScores, after: CptScores): Uint8Array {
+  return new TextEncoder().encode(`${JSON.stringify({ seq: o.seq, overlap: o.overlap, heldOut: o.heldOut, data, before, after }, null, 2)}\n`);
+}
+
 /** A prepared CPT run: the split and windows are fixed, the model carries its adapter. */
 export class CptRun {
   private constructor(
     private readonly init: CptInit,
     readonly job: TrainJob,
     readonly data: CptData,
-    private readonly heldOut: readonly Tokens[],
-    private readonly general: readonly Tokens[],
+    private readonly windows: CptWindows,
   ) {}
 
   static async create(init: CptInit): Promise<CptRun> {
     const { session, options: o, config } = init;
-    const tok = session.requireTokenizer();
-    const cfg = session.requireModel().cfg;
-    if (o.seq > cfg.maxPositions) throw new RangeError(`a row of ${o.seq} tokens exceeds the model's ${cfg.maxPositions} positions`);
-    if (init.documents.length < 2) throw new RangeError(`continued pre-training needs at least 2 documents (one is held out), got ${init.documents.length}`);
-    if (init.general.length === 0) throw new RangeError('the general sample holds no documents');
-    const split = splitTrainValidation(init.documents, { fraction: o.heldOut, seed: config.seed });
-    if (split.train.length === 0) throw new RangeError(`holding out ${o.heldOut} of ${init.documents.length} documents leaves none to train on`);
-    const eosId = tok.specialTokens.eos?.id ?? cfg.eosTokenIds[0];
-    if (eosId === undefined) throw new RangeError('the model names no EOS token (config.json eos_token_id or the tokenizer), which ends each document');
-    const w = { seq: o.seq, overlap: o.overlap, eosId };
-    const train = documentWindows(split.train, tok, w);
-    const heldOut = documentWindows(split.validation, tok, w);
-    const general = documentWindows(init.general, tok, w);
+    const w = cptWindows(session, init.documents, init.general, o, config.seed);
     const records: DatasetRecord[] = init.documents.map((d) => ({ record: { kind: 'text', text: d.text }, source: d.source }));
     const job = await TrainJob.create({
-      session, config, examples: { train: train.windows, validation: heldOut.windows },
-      rows: { maxLength: o.seq, packing: true, seq: o.seq },
+      session, config, examples: { train: w.train, validation: w.heldOut }, rows: cptRows(o.seq),
       describe: {
         model: init.describe.model,
         dataset: { name: init.describe.datasetName, version: 1, records, maskPrompt: false, validationFraction: o.heldOut, splitSeed: config.seed },
       },
       onEvent: init.onEvent, signal: init.signal,
     });
-    const data: CptData = {
-      trainDocuments: split.train.length, heldOutDocuments: split.validation.length, generalDocuments: init.general.length,
-      trainWindows: train.windows.length, trainRows: job.rows.train.length, trainTokens: train.tokens,
-    };
-    return new CptRun(init, job, data, heldOut.windows, general.windows);
+    return new CptRun(init, job, { ...w.data, trainRows: job.rows.train.length }, w);
   }
 
   /** Perplexity of the held-out new documents and of the general sample with the model as it is now. */
-  async score(when: 'before' | 'after'): Promise<CptScores> {
-    const model = this.init.session.requireModel();
-    const one = async (what: 'new documents' | 'general sample', windows: readonly Tokens[]): Promise<Perplexity> => {
-      this.init.onScore?.(what, when);
-      const r = await scoreSequences(model, windows);
-      return { loss: r.loss, perplexity: r.perplexity, tokens: r.tokens };
-    };
-    return { newDocuments: await one('new documents', this.heldOut), general: await one('general sample', this.general) };
+  score(when: 'before' | 'after'): Promise<CptScores> {
+    return scoreCpt(this.init.session, this.windows, when, this.init.onScore);
   }
 
   /** Scores, trains, scores again; the run files gain cpt_eval.json with both scores. */
@@ -129,9 +161,7 @@ export class CptRun {
     const before = await this.score('before');
     const { summary, files } = await this.job.run();
     const after = await this.score('after');
-    const o = this.init.options;
-    const evalFile = { seq: o.seq, overlap: o.overlap, heldOut: o.heldOut, data: this.data, before, after };
-    const withEval = files && { ...files, 'cpt_eval.json': new TextEncoder().encode(`${JSON.stringify(evalFile, null, 2)}\n`) };
+    const withEval = files && { ...files, 'cpt_eval.json': cptEvalFile(this.init.options, this.data, before, after) };
     return { before, after, data: this.data, summary, files: withEval };
   }
 

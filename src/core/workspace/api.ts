@@ -15,11 +15,14 @@ import type { Precision, PrecisionChoice } from '../model/precision.ts';
 import type { RunRecord } from './runs.ts';
 import type { RunState, TrainEvent } from '../train/events.ts';
 import type { PreferenceSettings } from './preference-runs.ts';
+import type { CptRequest } from './cpt-runs.ts';
 import type { FeedbackInput, PlaygroundFeedback } from './feedback.ts';
 import type { FeedbackDatasetRequest } from './feedback-datasets.ts';
 export type { FeedbackFormat, FeedbackInput, FeedbackLineage, PlaygroundFeedback, RatedAnswer } from './feedback.ts';
 export type { FeedbackDatasetRequest } from './feedback-datasets.ts';
 export type { PreferenceSettings } from './preference-runs.ts';
+export type { CptEvaluation, CptRequest } from './cpt-runs.ts';
+export type { PreferenceEvaluation } from './preference-evaluation.ts';
 
 export interface GpuInfo {
   readonly adapter: AdapterSummary;
@@ -174,6 +177,8 @@ export interface RunSettings {
   readonly initRunId?: string;
   /** DPO/ORPO/SimPO/KTO on a preference dataset (absent: SFT). */
   readonly preference?: PreferenceSettings;
+  /** Continued pre-training on a documents dataset (workspace/cpt-runs.ts). */
+  readonly cpt?: CptRequest;
 }
 
 /** A run as the UI lists it: the stored record without its events, with the model's source spelled out. */
@@ -316,6 +321,7 @@ export interface WorkerApi {
   fitToGpu(req: FitToGpuRequest): Promise<MemoryPlan>;
 
   importDataset(name: string, bytes: Uint8Array, options?: Partial<DatasetOptions>): Promise<DatasetSummary>;
+  importDocuments(files: readonly { readonly name: string; readonly bytes: Uint8Array }[], name?: string): Promise<DatasetSummary>;
   listDatasets(): Promise<DatasetSummary[]>;
   updateDatasetOptions(id: string, options: Partial<DatasetOptions>): Promise<DatasetSummary>;
   previewDataset(id: string, offset: number, count: number): Promise<DatasetPreview>;

@@ -47,7 +47,8 @@ export class Exports {
   async manifest(runId: string): Promise<ExportedFile[]> {
     const files = await this.runs.files(runId);
     const out: ExportedFile[] = [];
-    for (const [name, mime] of [['run_manifest.json', 'application/json'], ['trl_config.yaml', 'text/yaml'], ['train_trl.py', 'text/x-python']] as const) {
+    for (const [name, mime] of [['run_manifest.json', 'application/json'], ['trl_config.yaml', 'text/yaml'], ['train_trl.py', 'text/x-python'],
+      ['cpt_eval.json', 'application/json']] as const) {
       if (files[name]) out.push({ name, bytes: files[name]!, mime });
     }
     if (!out.length) throw new Error('this run has no manifest yet (it is written when a run ends)');

@@ -13,6 +13,7 @@ import { preferenceOptions, rowsPerExample, type PreferenceMethod, type Preferen
 import { longestRow, preferenceRows } from '../train/preference/rows.ts';
 import type { DatasetMeta } from './datasets.ts';
 import { preferenceData } from './preference-import.ts';
+import { PreferenceHeldOut, splitPreferences } from './preference-evaluation.ts';
 
 /** The app's method choice beyond SFT, with TRL's hyperparameter defaults for what is not given. */
 export type PreferenceSettings = { readonly method: PreferenceMethod } & Partial<Omit<PreferenceOptions, 'method'>>;
@@ -21,23 +22,34 @@ export function preferenceRunOptions(s: PreferenceSettings): PreferenceOptions {
   return preferenceOptions(s.method, s);
 }
 
+/** The run's strategy over the training share, and the held-out share to evaluate (null when none is held out). */
+export interface PreferenceRun {
+  readonly strategy: TrainStrategy;
+  readonly heldOut: PreferenceHeldOut | null;
+}
+
 export async function preferenceRunStrategy(
   session: Session, meta: DatasetMeta, records: readonly DatasetRecord[], config: TrainConfig, options: PreferenceOptions,
-): Promise<TrainStrategy> {
+): Promise<PreferenceRun> {
   const wanted = options.method === 'kto' ? 'unpaired' : 'paired';
   const what = (k: string) => (k === 'paired' ? 'prompt/chosen/rejected pairs' : 'KTO prompt/completion/label examples');
   if (meta.preference !== wanted) {
     const has = meta.preference ? what(meta.preference) : 'no preference records (it is SFT data)';
     throw new Error(`${options.method.toUpperCase()} trains on ${what(wanted)}; dataset ${meta.name} has ${has}`);
   }
-  const data = preferenceData(records);
-  const t = tokenizePreferences(data, session.requireTokenizer(), meta.options.maxLength);
+  const split = splitPreferences(preferenceData(records), meta.options.validationFraction, meta.options.splitSeed);
+  const data = split.train;
+  const tok = session.requireTokenizer();
+  const t = tokenizePreferences(data, tok, meta.options.maxLength);
   if (t.pairs.length + t.unpaired.length === 0) {
     throw new Error(`dataset ${meta.name} has no usable preference records with this model (${t.problems[0]?.reason ?? 'empty'})`);
   }
-  const seq = Math.min(meta.options.maxLength, longestRow(t));
+  const held = split.heldOut && tokenizePreferences(split.heldOut, tok, meta.options.maxLength);
+  const heldCount = held ? held.pairs.length + held.unpaired.length : 0;
+  const seq = Math.min(meta.options.maxLength, Math.max(longestRow(t), held && heldCount ? longestRow(held) : 2));
   const rows = preferenceRows(t, options.method, seq, session.padTokenId());
-  return preferenceStrategy({
-    options, seq, train: rows, heldOut: null, batch: config.batch * rowsPerExample(options.method), hash: await preferenceDatasetHash(data),
-  });
+  const heldRows = held && heldCount ? preferenceRows(held, options.method, seq, session.padTokenId()) : null;
+  const batch = config.batch * rowsPerExample(options.method);
+  const strategy = preferenceStrategy({ options, seq, train: rows, heldOut: heldRows, batch, hash: await preferenceDatasetHash(data) });
+  return { strategy, heldOut: heldRows && new PreferenceHeldOut(session, options, heldRows, batch, seq, heldCount) };
 }

@@ -3,7 +3,7 @@
  * job (pipeline/train-job.ts), persist its progress and files, and list the stored runs.
  */
 import type { PeftAdapterFiles } from '../model/lora.ts';
-import { TrainJob } from '../pipeline/train-job.ts';
+import { TrainJob, type TrainJobResult } from '../pipeline/train-job.ts';
 import { splitExamples } from '../pipeline/training-data.ts';
 import { trainConfig, type TrainConfig } from '../train/config.ts';
 import type { RunState, TrainEvent } from '../train/events.ts';
@@ -16,6 +16,8 @@ import { holdBase } from './base-holding.ts';
 import { runProgress, type RunLibrary, type RunRecord } from './runs.ts';
 import type { TokenizedDatasets } from './tokenized-datasets.ts';
 import { preferenceRunOptions, preferenceRunStrategy } from './preference-runs.ts';
+import { CptTraining, cptRunSettings, documentsOf, type CptEvaluation } from './cpt-runs.ts';
+import type { PreferenceEvaluation } from './preference-evaluation.ts';
 
 /** Checkpoints every this many steps when the run's settings ask for none, so a reload loses little. */
 const DEFAULT_CHECKPOINT_STEPS = 10;
@@ -51,8 +53,11 @@ export class RunControl {
     const config = trainConfig(settings.config);
     const preference = settings.preference ? preferenceRunOptions(settings.preference) : undefined;
     const initAdapter = config.method === 'lora' && settings.initRunId ? await this.host.runAdapter(settings.initRunId) : undefined;
+    const cpt = settings.cpt ? cptRunSettings(settings.cpt, meta, s.requireModel().cfg.maxPositions) : undefined;
+    if (cpt) documentsOf(meta, await this.datasets.records(meta.id));
+    const method = preference ? `${preference.method.toUpperCase()} ` : cpt ? 'CPT ' : '';
     const run = await this.runs.create({
-      name: settings.name?.trim() || `${meta.name} · ${preference ? `${preference.method.toUpperCase()} ` : ''}${tuneName(config)}`,
+      name: settings.name?.trim() || `${meta.name} · ${method}${tuneName(config)}`, ...(cpt ? { cpt } : {}),
       state: 'running', model: { name: s.info().name, source: this.host.source },
       dataset: { id: meta.id, name: meta.name, version: meta.currentVersion, hash: meta.hash, options: meta.options },
       config, seq: 0, totalSteps: 0, ...(settings.initRunId ? { parentRunId: settings.initRunId } : {}), ...(preference ? { preference } : {}),
@@ -84,12 +89,14 @@ export class RunControl {
     await holdBase(s, this.host.files, config);
     const meta = await this.datasets.get(run.dataset!.id);
     const records = run.preference ? await this.datasets.records(meta.id) : [];
-    const strategy = run.preference ? await preferenceRunStrategy(s, meta, records, config, run.preference) : undefined;
-    const data = strategy ? null : await this.tokenized.data(meta);
+    const preferenceRun = run.preference ? await preferenceRunStrategy(s, meta, records, config, run.preference) : undefined;
+    const strategy = preferenceRun?.strategy;
+    const cpt = run.cpt ? CptTraining.create(s, meta, await this.datasets.records(meta.id), run.cpt) : null;
+    const data = strategy || cpt ? null : await this.tokenized.data(meta);
     if (data && data.examples.length === 0) {
       throw new Error(`dataset ${meta.name} has no usable examples with this model's tokenizer (${data.problems[0]?.reason ?? 'empty'})`);
     }
-    const trainOn = data ? { examples: splitExamples(data) } : { strategy: strategy! };
+    const trainOn = cpt ? { examples: cpt.examples } : data ? { examples: splitExamples(data) } : { strategy: strategy! };
     const o = meta.options;
     let lastPersist = 0;
     let events: readonly TrainEvent[] = start.resume?.state.history ?? [];
@@ -100,7 +107,7 @@ export class RunControl {
     };
     this.host.adapterOf = run.id;
     const job = await TrainJob.create({
-      session: s, config, ...trainOn, rows: o, initAdapter: start.initAdapter, resume: start.resume,
+      session: s, config, ...trainOn, rows: cpt?.rows ?? o, initAdapter: start.initAdapter, resume: start.resume,
       checkpointEvery: DEFAULT_CHECKPOINT_STEPS,
       describe: {
         model: { name: run.model.name, source: run.model.source },
@@ -128,12 +135,19 @@ export class RunControl {
       },
     });
     await this.runs.update(run.id, { state: 'running', seq: job.rows.seq, totalSteps: job.totalSteps });
-    const done = job.run().then(
-      async ({ summary, files, events: all }) => {
+    const held = preferenceRun?.heldOut;
+    const trained: Promise<TrainJobResult & { readonly cpt?: CptEvaluation; readonly preferenceEval?: PreferenceEvaluation }> = cpt
+      ? cpt.run(job, run.cptEval?.before ?? null, (cptEval) => this.runs.update(run.id, { cptEval }))
+      : held
+        ? held.run(job, run.preferenceEval?.before ?? null, (preferenceEval) => this.runs.update(run.id, { preferenceEval }))
+        : job.run();
+    const done = trained.then(
+      async ({ summary, files, events: all, cpt: cptEval, preferenceEval }) => {
         try {
           if (files) await this.runs.saveFiles(run.id, files);
           await this.runs.update(run.id, {
             state: summary.state, events: [...all], ...runProgress(all), hasAdapter: files !== null || run.hasAdapter,
+            ...(cptEval ? { cptEval } : {}), ...(preferenceEval ? { preferenceEval } : {}),
             ...(summary.message ? { message: summary.message } : {}),
           });
         } finally {

@@ -4,6 +4,8 @@ import type { Checkpoint } from '../train/trainer.ts';
 import type { DatasetOptions } from './datasets.ts';
 import type { PreferenceOptions } from '../train/preference/method.ts';
 import { newId, type KeyValueStore } from './store.ts';
+import type { CptEvaluation, CptRunSettings } from './cpt-runs.ts';
+import type { PreferenceEvaluation } from './preference-evaluation.ts';
 
 export interface RunRecord {
   readonly id: string;
@@ -24,6 +26,11 @@ export interface RunRecord {
   readonly parentRunId?: string;
   /** DPO/ORPO/SimPO/KTO: the method and its hyperparameters (absent: SFT). */
   readonly preference?: PreferenceOptions;
+  /** Continued pre-training on documents: its settings, and the perplexities before and after. */
+  readonly cpt?: CptRunSettings;
+  readonly cptEval?: CptEvaluation;
+  /** A preference run's held-out pairs (or KTO examples): loss and rewards before and after. */
+  readonly preferenceEval?: PreferenceEvaluation;
   readonly message?: string;
   readonly events: readonly TrainEvent[];
 }

@@ -24,6 +24,7 @@ import type { FitToGpuRequest } from './api.ts';
 import type { MemoryPlan } from '../model/memory-plan.ts';
 import { FeedbackLog, feedbackJsonl, type FeedbackInput, type PlaygroundFeedback } from './feedback.ts';
 import { makeFeedbackDataset, type FeedbackDatasetRequest } from './feedback-datasets.ts';
+import { importDocuments, type DocumentFile } from './documents-datasets.ts';
 
 export type { WorkbenchPlatform } from './platform.ts';
 
@@ -101,6 +102,11 @@ export class Workbench implements WorkerApi {
 
   importDataset(name: string, bytes: Uint8Array, options?: Partial<DatasetOptions>): Promise<DatasetSummary> {
     return this.datasets.import(name, bytes, options);
+  }
+
+  /** Raw documents (.txt, .md, .jsonl text) as one dataset, for continued pre-training. */
+  importDocuments(files: readonly DocumentFile[], name?: string): Promise<DatasetSummary> {
+    return importDocuments(this.datasets, files, name);
   }
 
   listDatasets(): Promise<DatasetSummary[]> {

@@ -13,6 +13,7 @@ import { describeRecord } from './record-text.ts';
 import { runStep, type RecordStep } from './step.ts';
 import { RuleTally } from './tally.ts';
 import type { StepResult } from './types.ts';
+import { dedupIdentity } from './pair-identity.ts';
 
 export interface DuplicateMember {
   readonly source: RecordSource;
@@ -64,7 +65,7 @@ export function createDedupStep(config: DedupConfig = DEFAULT_DEDUP, maxExamples
     name: 'dedup',
     push(rec, i) {
       seen++;
-      const fp = index.fingerprint(rec.record);
+      const fp = index.fingerprint(dedupIdentity(rec));
       const m = index.match(fp);
       if (!m) {
         index.add(fp, anchors.length);

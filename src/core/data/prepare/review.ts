@@ -4,6 +4,7 @@
  */
 import type { DatasetRecord, RecordSource } from '../records.ts';
 import { Blocklist } from './blocklist.ts';
+import { reviewFieldPii } from './field-pii.ts';
 import { findPersonalData, PII_KINDS, PII_PLACEHOLDER, type PiiKind } from './pii.ts';
 import { describeRecord, mapRecordTexts, textParts, withRecord } from './record-text.ts';
 import type { RecordStep } from './step.ts';
@@ -72,6 +73,13 @@ export function createReviewStep(config: ReviewConfig, maxFlags = 1000, maxExamp
             flag({ source: rec.source, kind: m.kind, location: p.location, match: redact(m.text), action: mode === 'mask' ? 'masked' : 'flagged' });
           }
         }
+        const shownTexts = new Set(textParts(rec.record).map((p) => p.text));
+        const inFields = rec.fields ? reviewFieldPii(rec.fields, kinds, mode === 'mask', shownTexts) : null;
+        for (const h of inFields?.hits ?? []) {
+          found++;
+          flag({ source: rec.source, kind: h.match.kind, location: h.location, match: redact(h.match.text), action: mode === 'mask' ? 'masked' : 'flagged' });
+        }
+        if (inFields && mode === 'mask') rec = { ...rec, fields: inFields.fields };
         if (found) {
           const before = describeRecord(rec.record);
           if (mode === 'mask') {
