@@ -20,6 +20,8 @@ import type { FeedbackDatasetRequest } from './feedback-datasets.ts';
 export type { FeedbackFormat, FeedbackInput, FeedbackLineage, PlaygroundFeedback, RatedAnswer } from './feedback.ts';
 export type { FeedbackDatasetRequest } from './feedback-datasets.ts';
 export type { PreferenceSettings } from './preference-runs.ts';
+import type { GrpoSettings } from './grpo-runs.ts';
+export type { GrpoSettings } from './grpo-runs.ts';
 
 export interface GpuInfo {
   readonly adapter: AdapterSummary;
@@ -168,6 +170,8 @@ export interface RunSettings {
   readonly initRunId?: string;
   /** DPO/ORPO/SimPO/KTO on a preference dataset (absent: SFT). */
   readonly preference?: PreferenceSettings;
+  /** GRPO on the dataset's prompts with the user's reward functions (the app's sandboxed reward Worker). */
+  readonly grpo?: GrpoSettings;
 }
 
 /** A run as the UI lists it: the stored record without its events, with the model's source spelled out. */

@@ -16,6 +16,7 @@ import { holdBase } from './base-holding.ts';
 import { runProgress, type RunLibrary, type RunRecord } from './runs.ts';
 import type { TokenizedDatasets } from './tokenized-datasets.ts';
 import { preferenceRunOptions, preferenceRunStrategy } from './preference-runs.ts';
+import { grpoRunSettings, grpoRunStrategy, type RewardSandboxLoader } from './grpo-runs.ts';
 
 /** Checkpoints every this many steps when the run's settings ask for none, so a reload loses little. */
 const DEFAULT_CHECKPOINT_STEPS = 10;
@@ -38,6 +39,7 @@ export class RunControl {
     private readonly datasets: DatasetLibrary,
     private readonly tokenized: TokenizedDatasets,
     private readonly runs: RunLibrary,
+    private readonly loadRewards?: RewardSandboxLoader,
   ) {}
 
   get activeId(): string | null {
@@ -50,12 +52,14 @@ export class RunControl {
     const meta = await this.datasets.get(settings.datasetId);
     const config = trainConfig(settings.config);
     const preference = settings.preference ? preferenceRunOptions(settings.preference) : undefined;
+    const grpo = settings.grpo ? grpoRunSettings(settings.grpo) : undefined;
     const initAdapter = config.method === 'lora' && settings.initRunId ? await this.host.runAdapter(settings.initRunId) : undefined;
     const run = await this.runs.create({
-      name: settings.name?.trim() || `${meta.name} · ${preference ? `${preference.method.toUpperCase()} ` : ''}${tuneName(config)}`,
+      name: settings.name?.trim() || `${meta.name} · ${preference ? `${preference.method.toUpperCase()} ` : grpo ? 'GRPO ' : ''}${tuneName(config)}`,
       state: 'running', model: { name: s.info().name, source: this.host.source },
       dataset: { id: meta.id, name: meta.name, version: meta.currentVersion, hash: meta.hash, options: meta.options },
       config, seq: 0, totalSteps: 0, ...(settings.initRunId ? { parentRunId: settings.initRunId } : {}), ...(preference ? { preference } : {}),
+      ...(grpo ? { grpo } : {}),
     });
     await this.launch(run, config, { initAdapter }, onEvent);
     return run.id;
@@ -83,8 +87,9 @@ export class RunControl {
     const s = await this.host.requireModel();
     await holdBase(s, this.host.files, config);
     const meta = await this.datasets.get(run.dataset!.id);
-    const records = run.preference ? await this.datasets.records(meta.id) : [];
-    const strategy = run.preference ? await preferenceRunStrategy(s, meta, records, config, run.preference) : undefined;
+    const records = run.preference || run.grpo ? await this.datasets.records(meta.id) : [];
+    const strategy = run.preference ? await preferenceRunStrategy(s, meta, records, config, run.preference)
+      : run.grpo ? await grpoRunStrategy(s, meta, records, config, run.grpo, this.rewardSandbox()) : undefined;
     const data = strategy ? null : await this.tokenized.data(meta);
     if (data && data.examples.length === 0) {
       throw new Error(`dataset ${meta.name} has no usable examples with this model's tokenizer (${data.problems[0]?.reason ?? 'empty'})`);
@@ -147,6 +152,11 @@ export class RunControl {
       },
     );
     this.active = { id: run.id, job, done };
+  }
+
+  private rewardSandbox(): RewardSandboxLoader {
+    if (!this.loadRewards) throw new Error('GRPO needs a reward sandbox, which this host does not have');
+    return this.loadRewards;
   }
 
   private finish(job: TrainJob, runId: string, summary: { state: RunState; steps: number }, onEvent: (e: RunEvent) => void): void {

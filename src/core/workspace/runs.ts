@@ -3,6 +3,7 @@ import type { RunState, TrainEvent } from '../train/events.ts';
 import type { Checkpoint } from '../train/trainer.ts';
 import type { DatasetOptions } from './datasets.ts';
 import type { PreferenceOptions } from '../train/preference/method.ts';
+import type { GrpoRunSettings } from './grpo-runs.ts';
 import { newId, type KeyValueStore } from './store.ts';
 
 export interface RunRecord {
@@ -24,6 +25,8 @@ export interface RunRecord {
   readonly parentRunId?: string;
   /** DPO/ORPO/SimPO/KTO: the method and its hyperparameters (absent: SFT). */
   readonly preference?: PreferenceOptions;
+  /** GRPO: its options and reward functions (absent: another method). */
+  readonly grpo?: GrpoRunSettings;
   readonly message?: string;
   readonly events: readonly TrainEvent[];
 }
