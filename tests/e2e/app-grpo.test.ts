@@ -90,7 +90,7 @@ describe('GRPO in the app', () => {
     expect(await tryReward(page, 'module.exports = function nan() { return NaN; };'))
       .toBe('reward function nan on completion 1 ("Europe") returned NaN; a reward must be a finite number');
     expect(await tryReward(page, 'module.exports = function word() { return "1"; };'))
-      .toBe('reward function word on completion 1 ("Europe") returned the string "1", not a number');
+      .toBe('reward function word on completion 1 ("Europe") returned a string, not a number');
     const loop = 'module.exports = function spin() { while (true) {} };';
     expect(await tryReward(page, loop))
       .toBe('reward function spin on completion 1 ("Europe") ran over the 1000 ms limit (the reward Worker was stopped and restarted)');
@@ -102,7 +102,8 @@ describe('GRPO in the app', () => {
     await fill(page, 'Max completion length', '4');
     expect(await runGrpo(page, 2)).toBe('failed');
     const log = page.getByRole('region', { name: 'Log' }).getByRole('alert');
-    await expect.poll(() => log.first().textContent(), { timeout: 10_000 }).toMatch(/Error: reward function spin on completion \d+ .* ran over the 1000 ms limit/);
+    await expect.poll(async () => (await log.allTextContents()).join('\n'), { timeout: 10_000 })
+      .toMatch(/Error: ?reward function spin on completion \d+ \(.*\) ran over the 1000 ms limit/);
 
     // The exact-answer example: a few steps, charted with TRL's names.
     await reward.selectOption('exact-answer.js');
