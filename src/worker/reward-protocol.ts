@@ -9,6 +9,8 @@ export type RewardRequest =
 
 /** `value` for a number; `reason` for anything else (the words finish "reward function F on completion N …"). */
 export type RewardReply =
+  /** Sent once, when the Worker is locked down and listening: time limits start from here. */
+  | { readonly ready: true }
   | { readonly id: number; readonly names: readonly string[] }
   | { readonly id: number; readonly value: number }
   | { readonly id: number; readonly reason: string };

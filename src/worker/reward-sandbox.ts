@@ -10,7 +10,8 @@ import type { RewardReply, RewardRequest } from './reward-protocol.ts';
 type Reply = { names: readonly string[] } | { value: number } | { reason: string } | { timedOut: true };
 
 export class RewardSandbox {
-  private worker: Worker | null = null;
+  /** The Worker, and its start: null once it listens, or why it did not start. */
+  private worker: { readonly w: Worker; readonly ready: Promise<string | null> } | null = null;
   private nextId = 1;
   private pending = new Map<number, (r: Reply) => void>();
   private loaded: { name: string; source: string } | null = null;
@@ -46,8 +47,11 @@ export class RewardSandbox {
     if (!('names' in r)) throw new Error(`${l.name}: the reward Worker did not start again`);
   }
 
-  private request(m: DistributiveOmit<RewardRequest, 'id'>): Promise<Reply> {
+  private async request(m: DistributiveOmit<RewardRequest, 'id'>): Promise<Reply> {
     const worker = this.worker ?? this.start();
+    // Starting a Worker takes a while on a busy machine; the limit is for the user's code only.
+    const failed = await worker.ready;
+    if (failed !== null) return { reason: failed };
     const id = this.nextId++;
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
@@ -61,13 +65,16 @@ export class RewardSandbox {
         clearTimeout(timer);
         resolve(r);
       });
-      worker.postMessage({ ...m, id } as RewardRequest);
+      worker.w.postMessage({ ...m, id } as RewardRequest);
     });
   }
 
-  private start(): Worker {
+  private start(): { readonly w: Worker; readonly ready: Promise<string | null> } {
     const w = this.spawn();
+    let ready!: (failed: string | null) => void;
+    const started = new Promise<string | null>((resolve) => (ready = resolve));
     w.addEventListener('message', (e: MessageEvent<RewardReply>) => {
+      if ('ready' in e.data) return ready(null);
       const { id, ...rest } = e.data;
       const done = this.pending.get(id);
       this.pending.delete(id);
@@ -75,16 +82,18 @@ export class RewardSandbox {
     });
     w.addEventListener('error', (e) => {
       e.preventDefault();
-      for (const done of this.pending.values()) done({ reason: `stopped the reward Worker (${e.message || 'an error'})` });
+      const reason = `stopped the reward Worker (${e.message || 'an error'})`;
+      for (const done of this.pending.values()) done({ reason });
       this.pending.clear();
       this.terminate();
+      ready(reason);
     });
-    this.worker = w;
-    return w;
+    this.worker = { w, ready: started };
+    return this.worker;
   }
 
   private terminate(): void {
-    this.worker?.terminate();
+    this.worker?.w.terminate();
     this.worker = null;
   }
 

@@ -10,12 +10,21 @@
  */
 import type { RewardReply, RewardRequest } from './reward-protocol.ts';
 
-/** Globals a reward function must not reach: the network, storage, other workers and messages, string evaluation. */
-const BLOCKED = [
-  'fetch', 'XMLHttpRequest', 'WebSocket', 'WebSocketStream', 'EventSource', 'WebTransport', 'importScripts', 'Worker', 'SharedWorker',
-  'BroadcastChannel', 'MessageChannel', 'indexedDB', 'caches', 'navigator', 'storageBuckets', 'cookieStore', 'FileSystemHandle',
-  'postMessage', 'onmessage', 'close', 'setTimeout', 'setInterval', 'eval', 'Function', 'WebAssembly', 'location',
-];
+/**
+ * The only globals left to a reward function: the language's own (ECMAScript built-ins but
+ * eval), text encoding and the console. Everything the Worker adds (fetch, XMLHttpRequest, WebSocket,
+ * importScripts, Worker, indexedDB, caches, FontFace, timers, postMessage …) is removed, so an
+ * API this list never heard of is gone too.
+ */
+const ALLOWED = new Set([
+  'Object', 'Function', 'Array', 'Number', 'parseFloat', 'parseInt', 'Infinity', 'NaN', 'undefined', 'Boolean', 'String', 'Symbol', 'Date',
+  'Promise', 'RegExp', 'Error', 'AggregateError', 'EvalError', 'RangeError', 'ReferenceError', 'SyntaxError', 'TypeError', 'URIError',
+  'globalThis', 'JSON', 'Math', 'Intl', 'ArrayBuffer', 'Atomics', 'Uint8Array', 'Int8Array', 'Uint16Array', 'Int16Array', 'Uint32Array',
+  'Int32Array', 'Float16Array', 'Float32Array', 'Float64Array', 'Uint8ClampedArray', 'BigUint64Array', 'BigInt64Array', 'DataView', 'Map',
+  'BigInt', 'Set', 'WeakMap', 'WeakSet', 'Proxy', 'Reflect', 'FinalizationRegistry', 'WeakRef', 'decodeURI', 'decodeURIComponent',
+  'encodeURI', 'encodeURIComponent', 'escape', 'unescape', 'isFinite', 'isNaN', 'Iterator', 'console', 'TextEncoder', 'TextDecoder',
+  'constructor',
+]);
 
 const post = self.postMessage.bind(self) as (r: RewardReply) => void;
 const listen = self.addEventListener.bind(self);
@@ -27,15 +36,21 @@ function lockdown(): void {
   const blockedConstructor = function blocked(): never {
     throw new EvalError('code from strings is not available in the reward sandbox');
   };
-  // Every function kind's constructor evaluates strings: replace it on each prototype.
+  // Every function kind's constructor evaluates strings: replace it on each prototype, and the global.
   const kinds = [function () {}, async function () {}, function* () {}, async function* () {}];
   for (const f of kinds) Object.defineProperty(Object.getPrototypeOf(f), 'constructor', { value: blockedConstructor });
-  const scopes: object[] = [];
-  for (let o: object | null = globalThis; o; o = Object.getPrototypeOf(o) as object | null) scopes.push(o);
-  for (const o of scopes) {
-    for (const name of BLOCKED) {
-      if (!Object.prototype.hasOwnProperty.call(o, name)) continue;
-      if (!Reflect.deleteProperty(o, name)) Object.defineProperty(o, name, { value: undefined, writable: false, configurable: false });
+  Object.defineProperty(globalThis, 'Function', { value: blockedConstructor });
+  for (let o: object | null = globalThis; o && o !== Object.prototype; o = Object.getPrototypeOf(o) as object | null) {
+    for (const name of Object.getOwnPropertyNames(o)) {
+      if (ALLOWED.has(name) || Reflect.deleteProperty(o, name)) continue;
+      // Fixed constants (such as TEMPORARY = 0) cannot be removed and reach nothing.
+      const d = Object.getOwnPropertyDescriptor(o, name);
+      if (d && 'value' in d && !d.writable && (typeof d.value !== 'object' || d.value === null) && typeof d.value !== 'function') continue;
+      try {
+        Object.defineProperty(o, name, { value: undefined, writable: false });
+      } catch {
+        throw new Error(`the reward sandbox cannot remove ${name}`);
+      }
     }
   }
 }
@@ -93,3 +108,4 @@ listen('message', (ev: MessageEvent<RewardRequest>) => {
   if (m.type === 'load') post({ id: m.id, ...load(m.source) });
   else post({ id: m.id, ...call(m.name, m.prompt, m.completion, m.fields) });
 });
+post({ ready: true });

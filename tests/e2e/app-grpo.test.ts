@@ -16,13 +16,13 @@ const next = (page: Page) => page.getByRole('region', { name: 'Next step' });
 /** Every way out of the sandbox a reward function might try; 7 only when none is there. */
 const PROBE = `module.exports = function probe() {
   const names = ['fetch', 'importScripts', 'XMLHttpRequest', 'WebSocket', 'EventSource', 'WebTransport', 'indexedDB', 'caches',
-    'Worker', 'SharedWorker', 'BroadcastChannel', 'navigator', 'postMessage', 'setTimeout', 'setInterval', 'eval', 'Function'];
-  const open = names.filter((n) => typeof globalThis[n] !== 'undefined' || typeof Object.getPrototypeOf(globalThis)[n] !== 'undefined');
-  let compiles = true;
-  try { (function () {}).constructor('return 1'); } catch { compiles = false; }
-  let asyncCompiles = true;
-  try { (async function () {}).constructor('return 1'); } catch { asyncCompiles = false; }
-  return open.length === 0 && !compiles && !asyncCompiles ? 7 : -open.length - 100;
+    'Worker', 'SharedWorker', 'BroadcastChannel', 'navigator', 'postMessage', 'setTimeout', 'setInterval', 'eval', 'FontFace',
+    'fonts', 'Notification', 'WebAssembly', 'self', 'location', 'Request'];
+  let scope = 0;
+  for (let o = globalThis; o && o !== Object.prototype; o = Object.getPrototypeOf(o)) scope += names.filter((n) => Object.hasOwn(o, n)).length;
+  const compiles = [() => Function('return 1'), () => (function () {}).constructor('return 1'), () => (async function () {}).constructor('')]
+    .filter((f) => { try { f(); return true; } catch { return false; } }).length;
+  return scope === 0 && compiles === 0 ? 7 : -100 - scope - 10 * compiles;
 };`;
 
 async function tryReward(page: Page, source: string): Promise<string> {
