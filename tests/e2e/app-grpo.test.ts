@@ -1,7 +1,8 @@
 /**
  * GRPO in Chromium on the demo model and the demo data: the reward editor's examples; the reward
  * sandbox Worker has no network, storage, timers or string evaluation, and throws, NaN, non-numbers
- * and endless loops each get one message; a run whose reward loops is stopped by terminating the
+ * and endless loops each get one message (a looping function's Worker is terminated and started again
+ * for the next function); a run whose reward loops is stopped by terminating the
  * reward Worker, and the app then trains a few GRPO steps with an example reward, charts reward,
  * reward_std, kl and loss, and exports the run with TRL's GRPOTrainer named.
  */
@@ -94,6 +95,9 @@ describe('GRPO in the app', () => {
     const loop = 'module.exports = function spin() { while (true) {} };';
     expect(await tryReward(page, loop))
       .toBe('reward function spin on completion 1 ("Europe") ran over the 1000 ms limit (the reward Worker was stopped and restarted)');
+    // The stopped Worker is started again with the same code for the next call.
+    expect(await tryReward(page, 'module.exports = { spin() { while (true) {} }, after(prompt, completion) { return completion.length; } };'))
+      .toBe('reward function spin on completion 1 ("Europe") ran over the 1000 ms limit (the reward Worker was stopped and restarted); after → 6');
 
     // A run whose reward loops fails with that message; the app stays usable.
     await page.getByLabel('Train for', { exact: true }).selectOption('steps');
