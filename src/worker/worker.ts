@@ -4,9 +4,13 @@ import { acquireBrowserGpu } from '../platform/browser-gpu.ts';
 import { fetchTree, localTree } from '../platform/browser-files.ts';
 import { cachedRepos, hubModelTree } from '../platform/hub.ts';
 import { IdbStore } from '../platform/idb-store.ts';
+import { RewardSandbox, spawnRewardWorker } from './reward-sandbox.ts';
 
 const DEMO_FILES = ['config.json', 'model.safetensors', 'tokenizer.json'];
 const DEMO_OPTIONAL = ['generation_config.json', 'tokenizer_config.json', 'chat_template.jinja'];
+
+/** GRPO rewards run in their own Worker, started from this one; each run's functions replace the last's. */
+let rewards: RewardSandbox | null = null;
 
 /** The training Worker: the workbench over the browser's WebGPU, IndexedDB, Cache Storage and files. */
 const workbench = new Workbench({
@@ -28,6 +32,11 @@ const workbench = new Workbench({
   },
   cachedModels: cachedRepos,
   localTree,
+  loadRewards(name, source, timeoutMs) {
+    rewards?.dispose();
+    rewards = new RewardSandbox(spawnRewardWorker, timeoutMs);
+    return rewards.load(name, source);
+  },
 });
 
 Comlink.expose(workbench);

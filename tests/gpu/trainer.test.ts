@@ -66,6 +66,14 @@ describe('trainer', () => {
     c.trainer.destroy(); c.model.destroy(); d.trainer.destroy(); d.model.destroy();
   });
 
+  it('skips periodic validation when there are no validation rows (a preference or GRPO run in the app)', async () => {
+    const t = await makeTrainer({ steps: 4, evalEvery: 2 });
+    const summary = await t.trainer.run();
+    expect(summary).toMatchObject({ state: 'finished', steps: 4 });
+    expect(t.events.filter((e) => e.type === 'eval' || e.type === 'alert')).toEqual([]);
+    t.trainer.destroy(); t.model.destroy();
+  });
+
   it('lowers validation loss, and early stopping restores the best weights', async () => {
     const validation = rows(4, 99);
     const t = await makeTrainer({ steps: 12, evalEvery: 3, schedule: 'constant', lr: 2e-2 }, { validation });

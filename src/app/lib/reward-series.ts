@@ -4,11 +4,17 @@ export const REWARD_METRICS = {
   rewardsRejected: 'rewards/rejected',
   rewardsAccuracies: 'rewards/accuracies',
   rewardsMargins: 'rewards/margins',
+  // GRPO (TRL GRPOTrainer): the mean and spread of the reward over each step's completions, and KL to the reference.
+  reward: 'reward',
+  rewardStd: 'reward_std',
+  kl: 'kl',
 } as const;
 
 export type RewardSeries = { [K in keyof typeof REWARD_METRICS]: (number | null)[] };
 
-export const emptyRewards = (): RewardSeries => ({ rewardsChosen: [], rewardsRejected: [], rewardsAccuracies: [], rewardsMargins: [] });
+export const emptyRewards = (): RewardSeries => ({
+  rewardsChosen: [], rewardsRejected: [], rewardsAccuracies: [], rewardsMargins: [], reward: [], rewardStd: [], kl: [],
+});
 
 /** One point per step: the step's metric, or null (SFT steps and evaluations have none). */
 export function pushRewards(s: RewardSeries, metrics: Readonly<Record<string, number>> | undefined | null): void {
@@ -20,4 +26,8 @@ export function pushRewards(s: RewardSeries, metrics: Readonly<Record<string, nu
 
 export function hasRewards(s: RewardSeries): boolean {
   return s.rewardsMargins.some((v) => v !== null);
+}
+
+export function hasGrpoRewards(s: RewardSeries): boolean {
+  return s.reward.some((v) => v !== null);
 }

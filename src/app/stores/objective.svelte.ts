@@ -1,11 +1,12 @@
 /**
  * The training method beyond the LoRA/full choice: SFT, or a preference method (DPO, ORPO,
- * SimPO, KTO) with TRL's hyperparameters, kept in localStorage. GRPO stays in the CLI
- * (`tabtune train --method grpo`): its reward functions need the sandboxed reward Worker first.
+ * SimPO, KTO) with TRL's hyperparameters, kept in localStorage; or GRPO, whose settings and
+ * reward functions are in grpo.svelte.ts.
  */
 import type { PreferenceSettings, RunSettings } from '../../worker/api.ts';
+import { grpo } from './grpo.svelte.ts';
 
-export type AppMethod = 'sft' | 'dpo' | 'orpo' | 'simpo' | 'kto' | 'cpt';
+export type AppMethod = 'sft' | 'dpo' | 'orpo' | 'simpo' | 'kto' | 'grpo' | 'cpt';
 
 export const APP_METHODS: readonly { value: AppMethod; label: string }[] = [
   { value: 'sft', label: 'SFT: learn the answers in the data' },
@@ -13,6 +14,7 @@ export const APP_METHODS: readonly { value: AppMethod; label: string }[] = [
   { value: 'orpo', label: 'ORPO: SFT plus an odds-ratio preference term' },
   { value: 'simpo', label: 'SimPO: length-normalised preference, no reference' },
   { value: 'kto', label: 'KTO: liked and disliked answers, unpaired' },
+  { value: 'grpo', label: 'GRPO: sample answers, score them with your reward function' },
   { value: 'cpt', label: 'Continued pre-training (new knowledge): learn raw documents' },
 ];
 
@@ -45,7 +47,7 @@ class ObjectiveStore {
 
   /** The data the method needs: paired (chosen/rejected) or unpaired (KTO), none for SFT. */
   get needs(): 'paired' | 'unpaired' | null {
-    return this.method === 'sft' || this.method === 'cpt' ? null : this.method === 'kto' ? 'unpaired' : 'paired';
+    return this.method === 'sft' || this.method === 'cpt' || this.method === 'grpo' ? null : this.method === 'kto' ? 'unpaired' : 'paired';
   }
 
   save(): void {
@@ -58,8 +60,9 @@ class ObjectiveStore {
   }
 
   /** What a run's settings add for the method (nothing for SFT). */
-  runSettings(): Pick<RunSettings, 'preference'> {
+  runSettings(): Pick<RunSettings, 'preference' | 'grpo'> {
     if (this.method === 'sft' || this.method === 'cpt') return {};
+    if (this.method === 'grpo') return { grpo: grpo.runSettings() };
     const preference: PreferenceSettings = {
       method: this.method, beta: this.beta,
       ...(this.method === 'dpo' ? { lossType: this.lossType } : {}),

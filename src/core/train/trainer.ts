@@ -250,7 +250,8 @@ export class Trainer {
         await settle();
         pending = { promise: done, step: k, lr, tokens, t0 };
         this.step = k + 1;
-        const evalNow = config.evalEvery > 0 && this.step % config.evalEvery === 0 && this.step < this.totalSteps;
+        // A method whose held-out rows its host judges (preference, GRPO) has no validation here.
+        const evalNow = this.evalPlan !== null && config.evalEvery > 0 && this.step % config.evalEvery === 0 && this.step < this.totalSteps;
         const saveNow = config.saveEvery > 0 && this.step % config.saveEvery === 0 && this.step < this.totalSteps;
         if (evalNow || saveNow) await settle();
         if (evalNow && this.active()) await this.validate();

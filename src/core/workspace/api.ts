@@ -23,6 +23,8 @@ export type { FeedbackDatasetRequest } from './feedback-datasets.ts';
 export type { PreferenceSettings } from './preference-runs.ts';
 export type { CptEvaluation, CptRequest } from './cpt-runs.ts';
 export type { PreferenceEvaluation } from './preference-evaluation.ts';
+import type { GrpoSettings } from './grpo-runs.ts';
+export type { GrpoSettings } from './grpo-runs.ts';
 
 export interface GpuInfo {
   readonly adapter: AdapterSummary;
@@ -179,6 +181,8 @@ export interface RunSettings {
   readonly preference?: PreferenceSettings;
   /** Continued pre-training on a documents dataset (workspace/cpt-runs.ts). */
   readonly cpt?: CptRequest;
+  /** GRPO on the dataset's prompts with the user's reward functions (the app's sandboxed reward Worker). */
+  readonly grpo?: GrpoSettings;
 }
 
 /** A run as the UI lists it: the stored record without its events, with the model's source spelled out. */

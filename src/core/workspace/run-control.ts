@@ -18,6 +18,7 @@ import type { TokenizedDatasets } from './tokenized-datasets.ts';
 import { preferenceRunOptions, preferenceRunStrategy } from './preference-runs.ts';
 import { CptTraining, cptRunSettings, documentsOf, type CptEvaluation } from './cpt-runs.ts';
 import type { PreferenceEvaluation } from './preference-evaluation.ts';
+import { grpoRunSettings, grpoRunStrategy, type RewardSandboxLoader } from './grpo-runs.ts';
 
 /** Checkpoints every this many steps when the run's settings ask for none, so a reload loses little. */
 const DEFAULT_CHECKPOINT_STEPS = 10;
@@ -40,6 +41,7 @@ export class RunControl {
     private readonly datasets: DatasetLibrary,
     private readonly tokenized: TokenizedDatasets,
     private readonly runs: RunLibrary,
+    private readonly loadRewards?: RewardSandboxLoader,
   ) {}
 
   get activeId(): string | null {
@@ -52,15 +54,17 @@ export class RunControl {
     const meta = await this.datasets.get(settings.datasetId);
     const config = trainConfig(settings.config);
     const preference = settings.preference ? preferenceRunOptions(settings.preference) : undefined;
+    const grpo = settings.grpo ? grpoRunSettings(settings.grpo) : undefined;
     const initAdapter = config.method === 'lora' && settings.initRunId ? await this.host.runAdapter(settings.initRunId) : undefined;
     const cpt = settings.cpt ? cptRunSettings(settings.cpt, meta, s.requireModel().cfg.maxPositions) : undefined;
     if (cpt) documentsOf(meta, await this.datasets.records(meta.id));
-    const method = preference ? `${preference.method.toUpperCase()} ` : cpt ? 'CPT ' : '';
+    const method = preference ? `${preference.method.toUpperCase()} ` : cpt ? 'CPT ' : grpo ? 'GRPO ' : '';
     const run = await this.runs.create({
       name: settings.name?.trim() || `${meta.name} · ${method}${tuneName(config)}`, ...(cpt ? { cpt } : {}),
       state: 'running', model: { name: s.info().name, source: this.host.source },
       dataset: { id: meta.id, name: meta.name, version: meta.currentVersion, hash: meta.hash, options: meta.options },
       config, seq: 0, totalSteps: 0, ...(settings.initRunId ? { parentRunId: settings.initRunId } : {}), ...(preference ? { preference } : {}),
+      ...(grpo ? { grpo } : {}),
     });
     await this.launch(run, config, { initAdapter }, onEvent);
     return run.id;
@@ -88,9 +92,10 @@ export class RunControl {
     const s = await this.host.requireModel();
     await holdBase(s, this.host.files, config);
     const meta = await this.datasets.get(run.dataset!.id);
-    const records = run.preference ? await this.datasets.records(meta.id) : [];
+    const records = run.preference || run.grpo ? await this.datasets.records(meta.id) : [];
     const preferenceRun = run.preference ? await preferenceRunStrategy(s, meta, records, config, run.preference) : undefined;
-    const strategy = preferenceRun?.strategy;
+    const strategy = preferenceRun?.strategy
+      ?? (run.grpo ? await grpoRunStrategy(s, meta, records, config, run.grpo, this.rewardSandbox()) : undefined);
     const cpt = run.cpt ? CptTraining.create(s, meta, await this.datasets.records(meta.id), run.cpt) : null;
     const data = strategy || cpt ? null : await this.tokenized.data(meta);
     if (data && data.examples.length === 0) {
@@ -161,6 +166,11 @@ export class RunControl {
       },
     );
     this.active = { id: run.id, job, done };
+  }
+
+  private rewardSandbox(): RewardSandboxLoader {
+    if (!this.loadRewards) throw new Error('GRPO needs a reward sandbox, which this host does not have');
+    return this.loadRewards;
   }
 
   private finish(job: TrainJob, runId: string, summary: { state: RunState; steps: number }, onEvent: (e: RunEvent) => void): void {

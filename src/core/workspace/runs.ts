@@ -3,6 +3,7 @@ import type { RunState, TrainEvent } from '../train/events.ts';
 import type { Checkpoint } from '../train/trainer.ts';
 import type { DatasetOptions } from './datasets.ts';
 import type { PreferenceOptions } from '../train/preference/method.ts';
+import type { GrpoRunSettings } from './grpo-runs.ts';
 import { newId, type KeyValueStore } from './store.ts';
 import type { CptEvaluation, CptRunSettings } from './cpt-runs.ts';
 import type { PreferenceEvaluation } from './preference-evaluation.ts';
@@ -31,6 +32,8 @@ export interface RunRecord {
   readonly cptEval?: CptEvaluation;
   /** A preference run's held-out pairs (or KTO examples): loss and rewards before and after. */
   readonly preferenceEval?: PreferenceEvaluation;
+  /** GRPO: its options and reward functions (absent: another method). */
+  readonly grpo?: GrpoRunSettings;
   readonly message?: string;
   readonly events: readonly TrainEvent[];
 }

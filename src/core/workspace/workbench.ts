@@ -52,7 +52,7 @@ export class Workbench implements WorkerApi {
     this.host = new ModelHost(platform, library, () => this.runs.activeId);
     this.datasets = new DatasetLibrary(platform.store);
     this.tokenized = new TokenizedDatasets(this.datasets, this.host);
-    this.runs = new RunControl(this.host, this.datasets, this.tokenized, library);
+    this.runs = new RunControl(this.host, this.datasets, this.tokenized, library, platform.loadRewards);
     this.host.onLost = () => this.runs.halt();
     this.evaluation = new Evaluation(this.host, this.datasets, this.tokenized);
     this.moa = new MoaPlayground(this.host);
