@@ -45,6 +45,8 @@ export class AdapterGate {
   readonly grads: ParamStore;
   readonly K: number;
   readonly R: number;
+  /** When set before a plan is recorded, every layer's g [T, K] is copied to it at l·T·K (the routing shown per answer). */
+  probe: Tensor | null = null;
 
   private constructor(
     private readonly gpu: Gpu,
@@ -109,6 +111,9 @@ export class AdapterGate {
       bias: this.params.get(gateBias(l)),
     });
     await gateSoftmax(this.gpu, p, this.shape(T), a.g);
+    const size = T * this.K * 4;
+    const probe = this.probe;
+    if (probe) p.add({ kind: 'copy', src: a.g.buffer, srcOffset: a.g.offset * 4, dst: probe.buffer, dstOffset: probe.offset * 4 + l * size, size });
     p.add({ kind: 'clear', buffer: a.dg.buffer, offset: a.dg.offset * 4, size: T * this.K * 4 });
   }
 

@@ -25,6 +25,8 @@ export type { CptEvaluation, CptRequest } from './cpt-runs.ts';
 export type { PreferenceEvaluation } from './preference-evaluation.ts';
 import type { GrpoSettings } from './grpo-runs.ts';
 export type { GrpoSettings } from './grpo-runs.ts';
+import type { GateEstimate, GateEstimateRequest, GateGenerateRequest, GateGenerateResult, GateSummary, GateTrainRequest } from './adapter-gates.ts';
+export type { GateEstimate, GateEstimateRequest, GateGenerateRequest, GateGenerateResult, GateSummary, GateTrainRequest } from './adapter-gates.ts';
 
 export interface GpuInfo {
   readonly adapter: AdapterSummary;
@@ -354,6 +356,13 @@ export interface WorkerApi {
     req: MoaRequest, onProposal?: (p: MoaProposalResult) => void, onToken?: (t: GeneratedToken) => void,
   ): Promise<MoaPlaygroundResult>;
   abortGeneration(): Promise<void>;
+  /** Learned adapter gates (workspace/adapter-gates.ts): memory, training, the saved list, generation with routing, the .zip. */
+  estimateGate(req: GateEstimateRequest): Promise<GateEstimate>;
+  trainGate(req: GateTrainRequest, onStep?: (step: number, loss: number) => void): Promise<GateSummary>;
+  listGates(): Promise<GateSummary[]>;
+  deleteGate(id: string): Promise<void>;
+  generateWithGate(req: GateGenerateRequest, onToken?: (t: GeneratedToken) => void): Promise<GateGenerateResult>;
+  exportGate(id: string): Promise<ExportedFile>;
 
   /** PEFT adapter folder as a .zip (adapter_config.json, adapter_model.safetensors, README.md). */
   exportAdapter(runId: string): Promise<ExportedFile>;

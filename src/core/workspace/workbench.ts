@@ -25,6 +25,7 @@ import type { MemoryPlan } from '../model/memory-plan.ts';
 import { FeedbackLog, feedbackJsonl, type FeedbackInput, type PlaygroundFeedback } from './feedback.ts';
 import { makeFeedbackDataset, type FeedbackDatasetRequest } from './feedback-datasets.ts';
 import { importDocuments, type DocumentFile } from './documents-datasets.ts';
+import { AdapterGates, type GateEstimateRequest, type GateGenerateRequest, type GateTrainRequest } from './adapter-gates.ts';
 
 export type { WorkbenchPlatform } from './platform.ts';
 
@@ -46,6 +47,7 @@ export class Workbench implements WorkerApi {
   private readonly chatPage: ChatPageExport;
   private readonly moa: MoaPlayground;
   private readonly feedback: FeedbackLog;
+  private readonly gates: AdapterGates;
 
   constructor(private readonly platform: WorkbenchPlatform) {
     const library = new RunLibrary(platform.store);
@@ -61,6 +63,7 @@ export class Workbench implements WorkerApi {
     this.gguf = new GgufExports(this.host, library);
     this.chatPage = new ChatPageExport(this.host, library);
     this.feedback = new FeedbackLog(platform.store);
+    this.gates = new AdapterGates(platform.store, this.host, library, this.datasets, this.tokenized);
     this.lrRange = new LrRangeTest(this.host, this.datasets, this.tokenized, () => this.runs.activeId);
   }
 
@@ -227,6 +230,35 @@ export class Workbench implements WorkerApi {
   async abortGeneration(): Promise<void> {
     this.evaluation.abort();
     this.moa.abort();
+    this.gates.abort();
+  }
+
+  // ---- learned adapter gates (workspace/adapter-gates.ts)
+
+  estimateGate(req: GateEstimateRequest) {
+    return this.gates.estimate(req);
+  }
+
+  async trainGate(req: GateTrainRequest, onStep?: (step: number, loss: number) => void) {
+    await this.evaluation.cancel();
+    return this.gates.train(req, onStep);
+  }
+
+  listGates() {
+    return this.gates.list();
+  }
+
+  deleteGate(id: string) {
+    return this.gates.delete(id);
+  }
+
+  async generateWithGate(req: GateGenerateRequest, onToken?: (t: GeneratedToken) => void) {
+    await this.evaluation.cancel();
+    return this.gates.generate(req, onToken);
+  }
+
+  exportGate(id: string) {
+    return this.gates.export(id);
   }
 
   // ---- export and import
