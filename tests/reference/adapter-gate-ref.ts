@@ -21,13 +21,18 @@ export interface RefGate {
 
 export function gatedLogits(
   cfg: ModelConfig, w: Map<string, Float64Array>, ids: number[], S: number, adapters: readonly RefAdapter[], gate: RefGate,
+  /** Sees each layer's gate weights g [T, K] (the routing the app shows). */
+  onGate?: (layer: number, g: Float64Array) => void,
 ): Float64Array {
   const T = ids.length;
   const K = adapters.length;
   const H = cfg.hidden;
   const gates = new Map<number, Float64Array>();
   return referenceLogits(cfg, w, ids, S, undefined, undefined, (l, id, x, y) => {
-    if (id === 'self_attn.q_proj') gates.set(l, softmaxGate(x, T, H, K, gate.weight[l]!, gate.bias[l]!));
+    if (id === 'self_attn.q_proj') {
+      gates.set(l, softmaxGate(x, T, H, K, gate.weight[l]!, gate.bias[l]!));
+      onGate?.(l, gates.get(l)!);
+    }
     const g = gates.get(l)!;
     const inF = x.length / T;
     const outF = y.length / T;
