@@ -90,6 +90,13 @@ describe('the learned adapter gate in the Worker API', () => {
     expect(estimate.rows).toBe(18);
     expect(estimate.total).toBeGreaterThan(estimate.parts.weights!);
 
+    // Stopped after its second step: an error that says so, and nothing stored.
+    const stopped = wb.trainGate({ name: 'stopped', runIds: [echo.id, qv.id], datasetId: ds.id, batch: 2, steps: 50, lr: 1e-2 }, (s) => {
+      if (s === 2) void wb.abortGeneration();
+    });
+    await expect(stopped).rejects.toThrow(/stopped at step [23]; nothing was saved/);
+    expect(await wb.listGates()).toEqual([]);
+
     const steps: number[] = [];
     const gate = await wb.trainGate({ name: 'mix', runIds: [echo.id, qv.id], datasetId: ds.id, batch: 2, steps: 5, lr: 5e-2 }, (s) => steps.push(s));
     expect(steps).toEqual([1, 2, 3, 4, 5]);

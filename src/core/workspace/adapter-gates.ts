@@ -96,6 +96,7 @@ export class AdapterGates {
     private readonly tokenized: TokenizedDatasets,
   ) {}
 
+  /** Stops the answer streaming now, or the gate training after its current step. */
   abort(): void {
     this.abortController?.abort();
   }
@@ -128,6 +129,7 @@ export class AdapterGates {
   async train(req: GateTrainRequest, onStep?: (step: number, loss: number) => void): Promise<GateSummary> {
     if (this.busy) throw new Error('a gate is already training');
     this.busy = true;
+    const abort = (this.abortController = new AbortController());
     try {
       // Refuses while a run trains, and leaves no single adapter on the model.
       const s = await this.host.attachRunAdapter(null);
@@ -138,7 +140,12 @@ export class AdapterGates {
       gate.attach(model);
       try {
         const seed = req.seed ?? 42;
-        const losses = await trainGate(model, gate, rows, seq, { steps: req.steps, batch: req.batch, lr: req.lr, weightDecay: 0, seed }, onStep);
+        // Stopping (abortGeneration) ends the training after the step under way; nothing is stored.
+        const step = (n: number, loss: number) => {
+          onStep?.(n, loss);
+          if (abort.signal.aborted) throw new Error(`the gate training was stopped at step ${n}; nothing was saved`);
+        };
+        const losses = await trainGate(model, gate, rows, seq, { steps: req.steps, batch: req.batch, lr: req.lr, weightDecay: 0, seed }, step);
         const baseModel = adapters.find((a) => a.baseModel)?.baseModel ?? s.info().name;
         const files = await gateFiles(gate, adapters.map((a) => a.name), baseModel);
         const record: GateRecord = {
@@ -155,6 +162,7 @@ export class AdapterGates {
       }
     } finally {
       this.busy = false;
+      if (this.abortController === abort) this.abortController = null;
     }
   }
 
