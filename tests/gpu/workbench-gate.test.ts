@@ -91,10 +91,14 @@ describe('the learned adapter gate in the Worker API', () => {
     expect(estimate.total).toBeGreaterThan(estimate.parts.weights!);
 
     // Stopped after its second step: an error that says so, and nothing stored.
+    // A run cannot start while the gate trains.
+    let during: Promise<string> | null = null;
     const stopped = wb.trainGate({ name: 'stopped', runIds: [echo.id, qv.id], datasetId: ds.id, batch: 2, steps: 50, lr: 1e-2 }, (s) => {
+      if (s === 1) during = wb.startRun({ datasetId: ds.id, config: { steps: 1, batch: 2 } }, () => undefined).catch((e: Error) => e.message);
       if (s === 2) void wb.abortGeneration();
     });
     await expect(stopped).rejects.toThrow(/stopped at step [23]; nothing was saved/);
+    expect(await during).toMatch(/^a gate is training/);
     expect(await wb.listGates()).toEqual([]);
 
     const steps: number[] = [];

@@ -33,6 +33,11 @@ class GatesStore {
     }
   }
 
+  /** The saved gates over the loaded model (the others need their own base loaded). */
+  forModel(name: string | undefined): GateSummary[] {
+    return this.list.filter((g) => g.model === name);
+  }
+
   toggle(runId: string, on: boolean): void {
     this.runIds = on ? [...this.runIds.filter((x) => x !== runId), runId] : this.runIds.filter((x) => x !== runId);
   }

@@ -101,6 +101,11 @@ export class AdapterGates {
     this.abortController?.abort();
   }
 
+  /** Runs, range tests and model loads wait for a gate's training (it holds the model and the GPU). */
+  refuseWhileTraining(): void {
+    if (this.busy) throw new Error('a gate is training (Evaluate view): stop it or let it finish first');
+  }
+
   async list(): Promise<GateSummary[]> {
     const ids = (await this.store.keys()).filter((k) => k.startsWith('adapter-gate:'));
     const records = await Promise.all(ids.map((k) => this.store.get<GateRecord>(k)));

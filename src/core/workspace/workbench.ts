@@ -79,6 +79,7 @@ export class Workbench implements WorkerApi {
 
   async loadModel(source: ModelSource, files: readonly LocalFile[] | null, onProgress?: (p: LoadProgress) => void): Promise<ModelSummary> {
     if (this.runs.activeId) throw new Error('stop the running training before loading another model');
+    this.gates.refuseWhileTraining();
     const summary = await this.host.load(source, files, onProgress);
     this.tokenized.invalidate();
     return summary;
@@ -143,17 +144,20 @@ export class Workbench implements WorkerApi {
   // ---- runs
 
   async findLearningRate(settings: RunSettings, onPoint?: (p: LrPoint) => void): Promise<LrFinderResult> {
+    this.gates.refuseWhileTraining();
     await this.evaluation.cancel();
     return this.lrRange.run(settings, onPoint);
   }
 
   /** A streaming answer in the playground is stopped first: the run takes over the model. */
   async startRun(settings: RunSettings, onEvent: (e: RunEvent) => void): Promise<string> {
+    this.gates.refuseWhileTraining();
     await this.evaluation.cancel();
     return this.runs.start(settings, onEvent);
   }
 
   async continueRun(runId: string, onEvent: (e: RunEvent) => void): Promise<void> {
+    this.gates.refuseWhileTraining();
     await this.evaluation.cancel();
     return this.runs.continue(runId, onEvent);
   }
