@@ -16,67 +16,18 @@ import { splitExamples, trainingRows } from '../pipeline/training-data.ts';
 import type { Session } from '../session.ts';
 import { trainGate } from '../train/adapter-gate-train.ts';
 import { gateRouting } from '../train/adapter-gate-routing.ts';
-import type { ExportedFile, GeneratedToken, GenerateResult, SamplingSettings } from './api.ts';
+import type {
+  ExportedFile, GateEstimate, GateEstimateRequest, GateGenerateRequest, GateGenerateResult, GateSummary, GateTrainRequest, GeneratedToken,
+} from './api.ts';
 import type { DatasetLibrary } from './datasets.ts';
 import type { ModelHost } from './model-host.ts';
 import type { RunLibrary } from './runs.ts';
 import { newId, type KeyValueStore } from './store.ts';
 import type { TokenizedDatasets } from './tokenized-datasets.ts';
 
-/** What the card shows before training: the runs, the data and the batch decide the memory. */
-export interface GateEstimateRequest {
-  readonly runIds: readonly string[];
-  readonly datasetId: string;
-  readonly batch: number;
-}
-
-export interface GateEstimate {
-  readonly parts: Record<string, number>;
-  readonly total: number;
-  /** The gate's parameters (W_g and b of every layer). */
-  readonly parameters: number;
-  readonly rows: number;
-  readonly seq: number;
-}
-
-export interface GateTrainRequest extends GateEstimateRequest {
-  readonly name: string;
-  readonly steps: number;
-  readonly lr: number;
-  readonly seed?: number;
-}
-
-export interface GateSummary {
-  readonly id: string;
-  readonly name: string;
-  readonly createdAt: number;
-  /** The base model the gate was trained on. */
-  readonly model: string;
-  /** The adapters in gate order: each a run's adapter under a file-safe name. */
-  readonly adapters: readonly { readonly name: string; readonly runId: string; readonly r: number }[];
-  readonly dataset: string;
-  readonly steps: number;
-  readonly batch: number;
-  readonly lr: number;
-  /** Each step's training loss. */
-  readonly losses: readonly number[];
-}
-
 interface GateRecord extends GateSummary {
   /** gate.safetensors and gate_config.json, as train-gate writes them. */
   readonly files: Record<string, Uint8Array>;
-}
-
-export interface GateGenerateRequest {
-  readonly gateId: string;
-  readonly messages?: readonly { role: string; content: string }[];
-  readonly prompt?: string;
-  readonly sampling: SamplingSettings;
-}
-
-export interface GateGenerateResult extends GenerateResult {
-  /** Mean gate weight per adapter over the answer's tokens and the layers (gate order; sums to 1). */
-  readonly routing: readonly { readonly name: string; readonly weight: number }[];
 }
 
 const key = (id: string) => `adapter-gate:${id}`;

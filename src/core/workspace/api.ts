@@ -25,8 +25,6 @@ export type { CptEvaluation, CptRequest } from './cpt-runs.ts';
 export type { PreferenceEvaluation } from './preference-evaluation.ts';
 import type { GrpoSettings } from './grpo-runs.ts';
 export type { GrpoSettings } from './grpo-runs.ts';
-import type { GateEstimate, GateEstimateRequest, GateGenerateRequest, GateGenerateResult, GateSummary, GateTrainRequest } from './adapter-gates.ts';
-export type { GateEstimate, GateEstimateRequest, GateGenerateRequest, GateGenerateResult, GateSummary, GateTrainRequest } from './adapter-gates.ts';
 
 export interface GpuInfo {
   readonly adapter: AdapterSummary;
@@ -293,6 +291,57 @@ export interface MoaPlaygroundResult {
   readonly text: string;
   readonly tokens: readonly GeneratedToken[];
   readonly stopReason: 'stop-token' | 'length' | 'aborted';
+}
+
+/** The learned adapter gate (workspace/adapter-gates.ts): what the card shows before training; the runs, data and batch decide it. */
+export interface GateEstimateRequest {
+  readonly runIds: readonly string[];
+  readonly datasetId: string;
+  readonly batch: number;
+}
+
+export interface GateEstimate {
+  readonly parts: Record<string, number>;
+  readonly total: number;
+  /** The gate's parameters (W_g and b of every layer). */
+  readonly parameters: number;
+  readonly rows: number;
+  readonly seq: number;
+}
+
+export interface GateTrainRequest extends GateEstimateRequest {
+  readonly name: string;
+  readonly steps: number;
+  readonly lr: number;
+  readonly seed?: number;
+}
+
+export interface GateSummary {
+  readonly id: string;
+  readonly name: string;
+  readonly createdAt: number;
+  /** The base model the gate was trained on. */
+  readonly model: string;
+  /** The adapters in gate order: each a run's adapter under a file-safe name. */
+  readonly adapters: readonly { readonly name: string; readonly runId: string; readonly r: number }[];
+  readonly dataset: string;
+  readonly steps: number;
+  readonly batch: number;
+  readonly lr: number;
+  /** Each step's training loss. */
+  readonly losses: readonly number[];
+}
+
+export interface GateGenerateRequest {
+  readonly gateId: string;
+  readonly messages?: readonly { role: string; content: string }[];
+  readonly prompt?: string;
+  readonly sampling: SamplingSettings;
+}
+
+export interface GateGenerateResult extends GenerateResult {
+  /** Mean gate weight per adapter over the answer's tokens and the layers (gate order; sums to 1). */
+  readonly routing: readonly { readonly name: string; readonly weight: number }[];
 }
 
 export interface ExportedFile {

@@ -25,7 +25,8 @@ import type { MemoryPlan } from '../model/memory-plan.ts';
 import { FeedbackLog, feedbackJsonl, type FeedbackInput, type PlaygroundFeedback } from './feedback.ts';
 import { makeFeedbackDataset, type FeedbackDatasetRequest } from './feedback-datasets.ts';
 import { importDocuments, type DocumentFile } from './documents-datasets.ts';
-import { AdapterGates, type GateEstimateRequest, type GateGenerateRequest, type GateTrainRequest } from './adapter-gates.ts';
+import { AdapterGates } from './adapter-gates.ts';
+import type { GateEstimateRequest, GateGenerateRequest, GateTrainRequest } from './api.ts';
 
 export type { WorkbenchPlatform } from './platform.ts';
 
