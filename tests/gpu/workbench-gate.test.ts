@@ -119,9 +119,14 @@ describe('the learned adapter gate in the Worker API', () => {
     expect(g.routing.reduce((n, r) => n + r.weight, 0)).toBeCloseTo(1, 5);
     // Trained: the gate is no longer the even mixture it starts as.
     expect(Math.abs(g.routing[0]!.weight - 0.5)).toBeGreaterThan(1e-3);
-    // The model is left without an adapter: the base answers as before the gate.
+    // Whatever base was held last (here a QLoRA run's int8 one), the gate answers on the f32 base, as train-gate trained it.
+    const qlora = await wb.startRun({ datasetId: ds.id, config: { steps: 2, batch: 2, quant: 'int8', lora: { r: 2, alpha: 4, dropout: 0 } } }, () => undefined);
+    while (await wb.activeRunId()) await new Promise((r) => setTimeout(r, 50));
+    expect((await wb.getRun(qlora)).state).toBe('finished');
+    await wb.generate({ messages, runId: qlora, sampling });
     const again = await wb.generateWithGate({ gateId: gate.id, messages, sampling });
     expect(again.tokens).toEqual(g.tokens);
+    expect(again.routing).toEqual(g.routing);
 
     // The download: train-gate's layout, read back as `generate --gate` reads a folder.
     const zip = unzipSync((await wb.exportGate(gate.id)).bytes);

@@ -22,6 +22,7 @@ import type {
 import type { DatasetLibrary } from './datasets.ts';
 import type { ModelHost } from './model-host.ts';
 import type { RunLibrary } from './runs.ts';
+import { holdBase } from './base-holding.ts';
 import { newId, type KeyValueStore } from './store.ts';
 import type { TokenizedDatasets } from './tokenized-datasets.ts';
 
@@ -87,8 +88,7 @@ export class AdapterGates {
     this.busy = true;
     const abort = (this.abortController = new AbortController());
     try {
-      // Refuses while a run trains, and leaves no single adapter on the model.
-      const s = await this.host.attachRunAdapter(null);
+      const s = await this.base();
       const model = s.requireModel();
       const adapters = await this.adapters(s, req.runIds);
       const { rows, seq, name: dataset } = await this.rows(s, req.datasetId);
@@ -127,7 +127,7 @@ export class AdapterGates {
     const abort = (this.abortController = new AbortController());
     try {
       const record = await this.record(req.gateId);
-      const s = await this.host.attachRunAdapter(null);
+      const s = await this.base();
       const model = s.requireModel();
       const gate = await this.load(s, record);
       gate.attach(model);
@@ -163,6 +163,16 @@ export class AdapterGates {
     }
     const folder = `${safeName(record.name)}-gate`;
     return { name: `${folder}.zip`, bytes: zipFolder(folder, files), mime: 'application/zip' };
+  }
+
+  /**
+   * The session with no adapter on its model (refused while a run trains) and the base in f32, as
+   * train-gate and generate --gate hold it, whichever run's base (int8, NF4, f16) was held last.
+   */
+  private async base(): Promise<Session> {
+    const s = await this.host.attachRunAdapter(null);
+    await holdBase(s, this.host.files, {});
+    return s;
   }
 
   private async record(id: string): Promise<GateRecord> {
