@@ -13,7 +13,9 @@ import { unzipSync } from 'fflate';
 import type { Browser, Page } from 'playwright-core';
 import { writeSafetensors } from '../../src/core/formats/safetensors.ts';
 import { launchChromium, serve, type Served } from './harness.ts';
-import { chatJsonl, HUB_REPO, importDataset, loadHubModel, openTab, TINY_LLAMA, waitForGpu } from './app-helpers.ts';
+import {
+  chatJsonl, clipped, dismissNotices, HUB_REPO, importDataset, loadHubModel, openTab, overflow, TINY_LLAMA, unlabelled, waitForGpu,
+} from './app-helpers.ts';
 
 /** A PEFT folder of rank 2 on q_proj and v_proj (seeded values); with `dora`, PEFT's magnitude vectors too. */
 function qvAdapter(root: string, name: string, dora: boolean): string {
@@ -111,6 +113,14 @@ describe('the app in Chromium: the learned adapter gate', () => {
     ]);
     const config = JSON.parse(new TextDecoder().decode(zip['mix-gate/gate_config.json']));
     expect(config).toMatchObject({ gate_type: 'token_softmax', num_adapters: 2, adapters: [{ name: 'adapter', path: 'adapter', r: 4 }, { name: 'qv', path: 'qv', r: 2 }] });
+    // The card and the open panel, filled: no sideways scrolling, no cut-off text, every control labelled.
+    for (const width of [1280, 390]) {
+      await page.setViewportSize({ width, height: width === 390 ? 844 : 800 });
+      await dismissNotices(page);
+      expect(await overflow(page), `Evaluate overflows at ${width} px`).toBeLessThanOrEqual(0);
+      expect(await clipped(page), `Evaluate at ${width} px`).toEqual([]);
+      expect(await unlabelled(page)).toEqual([]);
+    }
     expect(await page.getByRole('alert').allTextContents()).toEqual([]);
     expect(errors).toEqual([]);
     await context.close();
