@@ -82,6 +82,10 @@ describe('the learned adapter gate in the Worker API', () => {
     const ds = await wb.importDataset('echo.jsonl', chatJsonl(24), { validationFraction: 0.25, maxLength: 32 });
 
     await expect(wb.trainGate({ name: 'one', runIds: [echo.id], datasetId: ds.id, batch: 2, steps: 2, lr: 1e-2 })).rejects.toThrow(/two or more adapters, got 1/);
+    const pair = { name: 'bad', runIds: [echo.id, echo.id], datasetId: ds.id };
+    await expect(wb.trainGate({ ...pair, batch: 2, steps: 0, lr: 1e-2 })).rejects.toThrow('steps must be a whole number of at least 1, got 0');
+    await expect(wb.trainGate({ ...pair, batch: 1.5, steps: 2, lr: 1e-2 })).rejects.toThrow('rows per step must be a whole number of at least 1, got 1.5');
+    await expect(wb.trainGate({ ...pair, batch: 2, steps: 2, lr: 0 })).rejects.toThrow('the learning rate must be above 0, got 0');
 
     const estimate = await wb.estimateGate({ runIds: [echo.id, qv.id], datasetId: ds.id, batch: 2 });
     expect(estimate.parameters).toBe(2 * 2 * 65);

@@ -36,6 +36,14 @@ const key = (id: string) => `adapter-gate:${id}`;
 const safeName = (name: string) => name.replace(/[^\w.-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'adapter';
 const strip = ({ files: _files, ...summary }: GateRecord): GateSummary => summary;
 
+/** The card's numbers, checked as train-gate checks its flags. */
+function checkSettings(req: GateTrainRequest): void {
+  const whole = (v: number) => Number.isSafeInteger(v) && v >= 1;
+  if (!whole(req.steps)) throw new Error(`steps must be a whole number of at least 1, got ${req.steps}`);
+  if (!whole(req.batch)) throw new Error(`rows per step must be a whole number of at least 1, got ${req.batch}`);
+  if (!(Number.isFinite(req.lr) && req.lr > 0)) throw new Error(`the learning rate must be above 0, got ${req.lr}`);
+}
+
 export class AdapterGates {
   private abortController: AbortController | null = null;
   private busy = false;
@@ -85,6 +93,7 @@ export class AdapterGates {
   /** Trains a gate over the runs' adapters on the dataset's training split and stores it. */
   async train(req: GateTrainRequest, onStep?: (step: number, loss: number) => void): Promise<GateSummary> {
     if (this.busy) throw new Error('a gate is already training');
+    checkSettings(req);
     this.busy = true;
     const abort = (this.abortController = new AbortController());
     try {
