@@ -4,10 +4,8 @@
  * held-out new documents' and general sample's perplexity before and after shown side by side,
  * in Train and with the run in Runs (tests/gpu/workbench-cpt.test.ts checks cpt_eval.json).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import { launchChromium, serve, type Served } from './harness.ts';
-import { datasetButton, fill, HUB_REPO, loadHubModel, openTab, TINY_LLAMA, waitForGpu } from './app-helpers.ts';
+import { describe, expect, it } from 'vitest';
+import { datasetButton, fill, openTab, openWithHubModel, withHubApp } from './app-helpers.ts';
 
 const FACTS = [
   'The town of Vellmora stands on the river Quist, and its harbour master is Ansel Tharrow.',
@@ -19,26 +17,10 @@ const FACTS = [
 ];
 
 describe('the app in Chromium: continued pre-training', () => {
-  let browser: Browser;
-  let server: Served;
-
-  beforeAll(async () => {
-    server = await serve({ [HUB_REPO]: TINY_LLAMA });
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const app = withHubApp();
 
   it('imports documents, trains CPT with LoRA, and shows new-document and general perplexity before and after', async () => {
-    const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 900 } });
-    const page = await context.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${server.url}/?hub=${encodeURIComponent(server.url)}#model`);
-    await waitForGpu(page);
-    await loadHubModel(page);
+    const { context, page, errors } = await openWithHubModel(app, 900);
 
     await openTab(page, 'Data');
     await page.getByTestId('import-kind').selectOption('documents');

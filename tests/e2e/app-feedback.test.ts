@@ -4,36 +4,18 @@
  * "Turn feedback into a dataset" makes DPO pairs remembering the rated model; a few DPO steps
  * draw the reward charts; the Runs view shows the lineage.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, readFileSync } from 'node:fs';
-import type { Browser } from 'playwright-core';
-import { launchChromium, serve, type Served } from './harness.ts';
-import { fill, HUB_REPO, loadHubModel, openTab, SHOTS, TINY_LLAMA, waitForGpu } from './app-helpers.ts';
+import { fill, openTab, openWithHubModel, SHOTS, withHubApp } from './app-helpers.ts';
 import { preferencePairs } from '../../src/core/serve/feedback-dataset.ts';
 import type { FeedbackRecord } from '../../src/core/serve/monitor.ts';
 
 describe('the app in Chromium: the feedback loop', () => {
-  let browser: Browser;
-  let server: Served;
-
-  beforeAll(async () => {
-    server = await serve({ [HUB_REPO]: TINY_LLAMA });
-    browser = await launchChromium();
-    mkdirSync(SHOTS, { recursive: true });
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const app = withHubApp();
+  beforeAll(() => mkdirSync(SHOTS, { recursive: true }));
 
   it('rates, edits and picks answers, turns the feedback into DPO pairs, trains DPO and charts the rewards', async () => {
-    const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 900 } });
-    const page = await context.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${server.url}/?hub=${encodeURIComponent(server.url)}#model`);
-    await waitForGpu(page);
-    await loadHubModel(page);
+    const { context, page, errors } = await openWithHubModel(app, 900);
 
     // Chat: two answers; the first is rated 👎 and edited into the answer wanted, the second 👍.
     await openTab(page, 'Evaluate');

@@ -5,16 +5,15 @@
  * routing per adapter; the download holds train-gate's layout.
  * Build first: npx vite build
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { unzipSync } from 'fflate';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { writeSafetensors } from '../../src/core/formats/safetensors.ts';
-import { launchChromium, serve, type Served } from './harness.ts';
 import {
-  chatJsonl, clipped, dismissNotices, HUB_REPO, importDataset, loadHubModel, openTab, overflow, TINY_LLAMA, unlabelled, waitForGpu,
+  chatJsonl, clipped, dismissNotices, importDataset, openTab, openWithHubModel, overflow, TINY_LLAMA, unlabelled, withHubApp,
 } from './app-helpers.ts';
 
 /** A PEFT folder of rank 2 on q_proj and v_proj (seeded values); with `dora`, PEFT's magnitude vectors too. */
@@ -44,26 +43,10 @@ async function importAdapter(page: Page, dir: string, name: string): Promise<voi
 }
 
 describe('the app in Chromium: the learned adapter gate', () => {
-  let browser: Browser;
-  let server: Served;
-
-  beforeAll(async () => {
-    server = await serve({ [HUB_REPO]: TINY_LLAMA });
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const app = withHubApp();
 
   it('refuses DoRA, estimates memory, trains a gate with its loss per step, answers with its routing, downloads it', async () => {
-    const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 800 } });
-    const page = await context.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${server.url}/?hub=${encodeURIComponent(server.url)}#model`);
-    await waitForGpu(page);
-    await loadHubModel(page);
+    const { context, page, errors } = await openWithHubModel(app);
     await importDataset(page, 'gate-chat.jsonl', chatJsonl(16));
     const root = mkdtempSync(join(tmpdir(), 'tabtune-gate-e2e-'));
     await importAdapter(page, join(TINY_LLAMA, 'adapter'), 'adapter');

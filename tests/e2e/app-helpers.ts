@@ -1,6 +1,8 @@
 /** Shared steps of the app's browser tests (tests/e2e/app-*.test.ts). */
-import type { Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
+import { launchChromium, serve, type Served } from './harness.ts';
 
 export const TINY_LLAMA = fileURLToPath(new URL('../fixtures/hf/models/tiny-llama', import.meta.url));
 export const HUB_REPO = 'tabtune-test/tiny-llama';
@@ -38,6 +40,37 @@ export async function loadHubModel(page: Page): Promise<void> {
   await page.getByLabel('Repository', { exact: true }).fill(HUB_REPO);
   await page.getByRole('button', { name: 'Download and load' }).click();
   await page.getByRole('region', { name: 'Loaded model' }).getByText(`${HUB_REPO}@main`, { exact: true }).waitFor({ timeout: 90_000 });
+}
+
+/** The app and the fixture repo on a local "Hub", with Chromium, for the tests of one describe block. */
+export interface HubApp {
+  browser: Browser;
+  server: Served;
+}
+
+export function withHubApp(): HubApp {
+  const app = {} as HubApp;
+  beforeAll(async () => {
+    app.server = await serve({ [HUB_REPO]: TINY_LLAMA });
+    app.browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await app.browser?.close();
+    await app.server?.close();
+  });
+  return app;
+}
+
+/** A new page with the fixture model loaded from the local Hub; `errors` collects the page's uncaught errors. */
+export async function openWithHubModel(app: HubApp, height = 800): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
+  const context = await app.browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height } });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${app.server.url}/?hub=${encodeURIComponent(app.server.url)}#model`);
+  await waitForGpu(page);
+  await loadHubModel(page);
+  return { context, page, errors };
 }
 
 export async function importDataset(page: Page, name: string, bytes: Buffer): Promise<void> {

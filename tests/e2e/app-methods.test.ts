@@ -3,14 +3,13 @@
  * its explanation and memory; choosing DoRA trains a PEFT DoRA adapter (use_dora, magnitudes);
  * two runs' adapters propose and one aggregates, side by side.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { unzipSync } from 'fflate';
-import type { Browser, Page } from 'playwright-core';
-import { launchChromium, serve, type Served } from './harness.ts';
+import type { Page } from 'playwright-core';
 import { SafetensorsFile } from '../../src/core/formats/safetensors.ts';
 import { bytesSource } from '../../src/core/formats/bytes.ts';
-import { chatJsonl, fill, HUB_REPO, importDataset, loadHubModel, openTab, TINY_LLAMA, waitForGpu } from './app-helpers.ts';
+import { chatJsonl, fill, importDataset, openTab, openWithHubModel, withHubApp } from './app-helpers.ts';
 
 async function train(page: Page, method: string, name: string): Promise<void> {
   await openTab(page, 'Train');
@@ -24,26 +23,10 @@ async function train(page: Page, method: string, name: string): Promise<void> {
 }
 
 describe('the app in Chromium: methods and mixture of agents', () => {
-  let browser: Browser;
-  let server: Served;
-
-  beforeAll(async () => {
-    server = await serve({ [HUB_REPO]: TINY_LLAMA });
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const app = withHubApp();
 
   it('offers each method with its memory, trains DoRA into a PEFT DoRA adapter, and shows MoA proposals beside the aggregate', async () => {
-    const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 800 } });
-    const page = await context.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${server.url}/?hub=${encodeURIComponent(server.url)}#model`);
-    await waitForGpu(page);
-    await loadHubModel(page);
+    const { context, page, errors } = await openWithHubModel(app);
     await importDataset(page, 'methods-chat.jsonl', chatJsonl(16));
 
     // Every method: a one-line explanation and what it adds in memory for this model.

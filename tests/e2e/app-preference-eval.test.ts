@@ -4,10 +4,8 @@
  * on the prepared version holds out the validation share of pairs and shows their loss and
  * rewards before and after, in Train and with the run in Runs.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import { launchChromium, serve, type Served } from './harness.ts';
-import { dataSection, fill, HUB_REPO, importDataset, loadHubModel, openTab, TINY_LLAMA, waitForGpu } from './app-helpers.ts';
+import { describe, expect, it } from 'vitest';
+import { dataSection, fill, importDataset, openTab, openWithHubModel, withHubApp } from './app-helpers.ts';
 
 const WORDS = ['sun', 'moon', 'star', 'sky', 'sea', 'tree', 'rock', 'bird', 'rain', 'snow'];
 const EMAIL = 'ada.lovelace@example.org';
@@ -31,26 +29,10 @@ function pairs(): Buffer {
 }
 
 describe('the app in Chromium: preference data privacy and held-out evaluation', () => {
-  let browser: Browser;
-  let server: Served;
-
-  beforeAll(async () => {
-    server = await serve({ [HUB_REPO]: TINY_LLAMA });
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const app = withHubApp();
 
   it('masks personal data in every field of the pairs, then shows held-out rewards before and after a DPO run', async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    const page = await context.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${server.url}/?hub=${encodeURIComponent(server.url)}#model`);
-    await waitForGpu(page);
-    await loadHubModel(page);
+    const { context, page, errors } = await openWithHubModel(app, 900);
 
     await importDataset(page, 'pairs.jsonl', pairs());
     await dataSection(page, 'Prepare');

@@ -4,11 +4,9 @@
  * task, the suite saved, and the Runs view's leaderboard (base first, sortable) with its chart.
  * Build first: npx vite build
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
-import { launchChromium, serve, type Served } from './harness.ts';
-import { HUB_REPO, loadHubModel, openTab, TINY_LLAMA, waitForGpu } from './app-helpers.ts';
+import { openTab, openWithHubModel, TINY_LLAMA, withHubApp } from './app-helpers.ts';
 
 const SUITE = JSON.stringify({
   name: 'e2e gate',
@@ -19,24 +17,10 @@ const SUITE = JSON.stringify({
 });
 
 describe('the gate before export and the leaderboard', () => {
-  let browser: Browser;
-  let server: Served;
-
-  beforeAll(async () => {
-    server = await serve({ [HUB_REPO]: TINY_LLAMA });
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const app = withHubApp();
 
   it('runs a suite from the Export view, shows the gate, saves the suite, and lists the runs on the leaderboard', async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    const page = await context.newPage();
-    await page.goto(`${server.url}/?hub=${encodeURIComponent(server.url)}#model`);
-    await waitForGpu(page);
-    await loadHubModel(page);
+    const { context, page } = await openWithHubModel(app);
 
     await openTab(page, 'Export');
     await page.locator('input[type=file][webkitdirectory]').first().setInputFiles(join(TINY_LLAMA, 'adapter'));
