@@ -33,8 +33,8 @@ const EVAL = join(ROOT, 'public/datasets/demo-grounded-qa-eval.jsonl');
  */
 describe('DPO on the demo task', () => {
   // The three steps share one folder and run in order; each has its own time so a slow or failing step is named.
-  // (Measured alone under load: the demo ~180–250 s, DPO ~180 s, the greedy answers ~25 s. Shorter runs lose
-  // the figures: a 30-step SFT model reads too little, held-out accuracy 0.6 and greedy answers unchanged.)
+  // (Measured alone on a nearly idle 2-core machine: the demo 159 s, DPO 152 s, the greedy answers 21 s. Shorter
+  // runs lose the figures: a 30-step SFT model reads too little, held-out accuracy 0.6 and greedy answers unchanged.)
   const dir = tmp('tabtune-dpo-demo-');
   let sftGreedy: number | undefined;
   let dpoTrained = false;
