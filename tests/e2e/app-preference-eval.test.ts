@@ -1,8 +1,8 @@
 /**
  * Preference data in Chromium, end to end: personal data in any field of a pair (the rejected
  * answer, every turn of a conversation) is masked by Prepare and listed by where it was; a DPO run
- * on the prepared version holds out the validation share of pairs and shows their loss and
- * rewards before and after, in Train and with the run in Runs.
+ * (with rpo_alpha) on the prepared version holds out the validation share of pairs and shows their
+ * loss and rewards before and after, in Train and with the run in Runs.
  */
 import { describe, expect, it } from 'vitest';
 import { dataSection, fill, importDataset, openTab, openWithHubModel, withHubApp } from './app-helpers.ts';
@@ -56,6 +56,8 @@ describe('the app in Chromium: preference data privacy and held-out evaluation',
     await fill(page, 'Steps', '4');
     await fill(page, 'Batch size', '2');
     await fill(page, 'Learning rate', '0.02');
+    // RPO: the chosen answers' NLL joins the loss (its weight is saved with the run, shown in Runs).
+    await fill(page, 'RPO α (rpo_alpha)', '1');
     await fill(page, 'Run name', 'dpo held out');
     await page.getByRole('button', { name: 'Start training' }).click();
     await expect.poll(() => page.getByTestId('run-state').textContent(), { timeout: 120_000 }).toBe('finished');
@@ -67,14 +69,18 @@ describe('the app in Chromium: preference data privacy and held-out evaluation',
     const [lossBefore, lossAfter] = await cells('held-out-loss');
     const [accBefore, accAfter] = await cells('held-out-rewards-accuracies');
     console.log(`app DPO held out (2 pairs, 4 steps): loss ${lossBefore} -> ${lossAfter}, rewards/accuracies ${accBefore} -> ${accAfter}`);
-    // LoRA starts with B = 0: the policy is its reference, so DPO's loss is ln 2 and no reward is ahead.
-    expect(lossBefore).toBe('0.6931');
+    // LoRA starts with B = 0: the policy is its reference, so DPO's loss is ln 2 (plus 1 × nll_loss) and no reward is ahead.
+    const [nllBefore] = await cells('held-out-nll_loss');
+    expect(Number(nllBefore)).toBeGreaterThan(0);
+    // (Cells show 4 significant figures: each is off by up to 5e-4 at these sizes.)
+    expect(Math.abs(Number(lossBefore) - Number(nllBefore) - Math.LN2)).toBeLessThan(1.2e-3);
     expect(Math.abs(Number((await cells('held-out-rewards-margins'))[0]))).toBeLessThan(1e-4);
     expect(Number(lossAfter)).toBeGreaterThan(0);
 
     await openTab(page, 'Runs');
     await page.getByRole('button', { name: 'dpo held out', exact: true }).first().click();
     await expect.poll(async () => (await cells('held-out-loss'))[1]).toBe(lossAfter);
+    expect(await page.getByTestId('feedback-lineage').textContent()).toContain('DPO (β 0.1, sigmoid loss, rpo_alpha 1)');
     expect(errors).toEqual([]);
     await context.close();
   });

@@ -25,10 +25,12 @@ interface Saved {
   beta: number;
   lossType: 'sigmoid' | 'ipo';
   simpoGamma: number;
+  /** DPO's rpo_alpha; 0 is off (TRL's None). */
+  rpoAlpha: number;
 }
 
-/** TRL's defaults (DPOConfig beta 0.1, CPOConfig simpo_gamma 0.5). */
-const DEFAULTS: Saved = { method: 'sft', beta: 0.1, lossType: 'sigmoid', simpoGamma: 0.5 };
+/** TRL's defaults (DPOConfig beta 0.1 and rpo_alpha None, CPOConfig simpo_gamma 0.5). */
+const DEFAULTS: Saved = { method: 'sft', beta: 0.1, lossType: 'sigmoid', simpoGamma: 0.5, rpoAlpha: 0 };
 
 function load(): Saved {
   try {
@@ -44,6 +46,7 @@ class ObjectiveStore {
   beta = $state(this.saved.beta);
   lossType = $state<'sigmoid' | 'ipo'>(this.saved.lossType);
   simpoGamma = $state(this.saved.simpoGamma);
+  rpoAlpha = $state(this.saved.rpoAlpha);
 
   /** The data the method needs: paired (chosen/rejected) or unpaired (KTO), none for SFT. */
   get needs(): 'paired' | 'unpaired' | null {
@@ -52,7 +55,7 @@ class ObjectiveStore {
 
   save(): void {
     try {
-      const s: Saved = { method: this.method, beta: this.beta, lossType: this.lossType, simpoGamma: this.simpoGamma };
+      const s: Saved = { method: this.method, beta: this.beta, lossType: this.lossType, simpoGamma: this.simpoGamma, rpoAlpha: this.rpoAlpha };
       localStorage.setItem(KEY, JSON.stringify(s));
     } catch {
       /* storage full or private mode */
@@ -65,7 +68,8 @@ class ObjectiveStore {
     if (this.method === 'grpo') return { grpo: grpo.runSettings() };
     const preference: PreferenceSettings = {
       method: this.method, beta: this.beta,
-      ...(this.method === 'dpo' ? { lossType: this.lossType } : {}),
+      // rpo_alpha 0 is left out (off, as TRL's None); anything else goes to the run, which checks it.
+      ...(this.method === 'dpo' ? { lossType: this.lossType, ...(this.rpoAlpha !== 0 ? { rpoAlpha: this.rpoAlpha } : {}) } : {}),
       ...(this.method === 'simpo' ? { simpoGamma: this.simpoGamma } : {}),
     };
     return { preference };
