@@ -115,6 +115,11 @@ describe('adapter gate against a float64 reference', () => {
 
       const got = await forward(model, ids, labels, B, S);
       expect(relError(got.logits, gatedLogits(cfg, base, ids, S, refAdapters, { weight: W, bias: b }))).toBeLessThan(1e-4);
+      // Hardware adapters fuse LoRA into the base matmul, which has no per-block gate scale: the gate must bypass it.
+      gpu.tuning.fuse = true;
+      const fused = await forward(model, ids, labels, B, S);
+      delete gpu.tuning.fuse;
+      expect(Array.from(fused.logits)).toEqual(Array.from(got.logits));
       const loss0 = refLoss();
       expect(Math.abs(got.loss - loss0)).toBeLessThan(1e-4 * loss0);
 
