@@ -77,6 +77,6 @@ export function estimateTrainingMemory(cfg: ModelConfig, s: TrainingShape): Reco
     optimizer: 2 * trainable,
     activations: (savedLayers * layerActs + residual + head + gradScratch + dropout) * f,
     validation: evalPlan * f,
-    inputs: T * 7 * f * (s.validation ? 2 : 1),
+    inputs: T * 8 * f * (s.validation ? 2 : 1),
   };
 }
