@@ -12,7 +12,8 @@ import { Slot } from './step-state.ts';
 
 const ROUTE: KernelSpec = { name: 'moe_route', code: routeCode, entry: 'route', bindings: ['uniform', 'read', 'rw', 'rw', 'rw'] };
 const ROUTE_BACKWARD: KernelSpec = {
-  name: 'moe_route_backward', code: routeBackwardCode, entry: 'route_backward', bindings: ['uniform', 'read', 'read', 'read', 'read', 'read', 'read', 'rw', 'read'],
+  name: 'moe_route_backward', code: routeBackwardCode, entry: 'route_backward',
+  bindings: ['uniform', 'read', 'read', 'read', 'read', 'read', 'read', 'rw', 'read'],
 };
 const auxSpec = (entry: string): KernelSpec => ({
   name: 'moe_aux', code: auxCode, entry, bindings: ['uniform', 'read', 'read', 'read', 'rw', 'rw', 'read'],
