@@ -137,6 +137,10 @@ async function checkFamily(config: Record<string, unknown>, seed: number, paddin
   // Training: the loss includes router_aux_loss_coef · aux, and every gradient matches finite differences.
   model.setTrainable('full');
   const plan = await StepPlan.build(model, { batch: B, seq: S, train: true }, step);
+  if (padding) {
+    expect(() => plan.encode({ ids, labels, lengths: [S + 1, 1] })).toThrow(`row 0 has a real length of ${S + 1}, outside 0..${S}`);
+    expect(() => plan.encode({ ids, labels, lengths: [S] })).toThrow('batch gives 1 row lengths for 2 rows');
+  }
   const { loss } = await runStep(gpu, plan, null, step, [{ ids, labels, lengths }], 0, 0).done;
   const total = (x: Weights) => {
     const r = moeReference(cfg, x, ids, S, mask);
