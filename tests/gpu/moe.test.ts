@@ -18,6 +18,9 @@ import { moeReference } from '../reference/moe-ref.ts';
 import { randomArray, relError, testGpu } from './gpu-harness.ts';
 import { writeRandomModel } from './random-model.ts';
 import { setExpertPath, type ExpertPath } from '../../src/core/model/moe-sparse.ts';
+import { padRows } from '../../src/core/data/rows.ts';
+import { Trainer } from '../../src/core/train/trainer.ts';
+import { trainConfig } from '../../src/core/train/config.ts';
 
 type Weights = Map<string, Float64Array>;
 
@@ -198,6 +201,39 @@ describe('the aux loss leaves padding out (attention_mask in load_balancing_loss
 
   it('Qwen2-MoE with a shared expert, rows of 3 and 7 real tokens, dense experts: the same checks', async () => {
     await checkFamily(QWEN2_MOE_ODD, 8, { lengths: [3, 7], path: 'dense' });
+  });
+
+  it('the trainer passes each padded row\'s real length: its first loss is the masked reference loss', async () => {
+    const gpu = await testGpu();
+    const dir = writeRandomModel(MIXTRAL_ODD, 11);
+    const model = await loadTransformer(gpu, nodeFileTree(dir));
+    const st = await SafetensorsModel.open(nodeFileTree(dir));
+    const w: Weights = new Map();
+    for (const n of st.names()) w.set(n, Float64Array.from(await st.readF32(n)));
+    const S = 8;
+    const V = model.cfg.vocabSize;
+    // Prompt tokens (label -100) stay in the aux loss; only the padding after each example leaves it.
+    const examples = [
+      { inputIds: [3, 9, 14, 22, 5, 30, 11], labels: [-100, -100, -100, 22, 5, 30, 11] },
+      { inputIds: [8, 17, 26], labels: [-100, -100, 26] },
+    ];
+    const rows = padRows(examples, S, 0);
+    expect(rows.map((r) => r.tokens)).toEqual([7, 3]);
+    const ids = rows.flatMap((r) => r.inputIds);
+    const labels = rows.flatMap((r) => r.labels);
+    const mask = rows.flatMap((r) => r.inputIds.map((_, i) => (i < r.tokens! ? 1 : 0)));
+    const ref = moeReference(model.cfg, w, ids, S, mask);
+    const expected = ceMean(ref.logits, V, ids, labels, S) + model.cfg.moe!.auxCoef * ref.aux;
+    const unmasked = ceMean(ref.logits, V, ids, labels, S) + model.cfg.moe!.auxCoef * moeReference(model.cfg, w, ids, S).aux;
+    // The padding moves the loss by several times the tolerance (the check below can fail).
+    expect(Math.abs(unmasked - expected)).toBeGreaterThan(5 * (1e-5 + 1e-4 * expected));
+    const config = trainConfig({ method: 'full', batch: 2, steps: 1, lr: 1e-3 });
+    const trainer = await Trainer.create({ model, config, seq: S, train: rows, validation: [] });
+    const summary = await trainer.run();
+    const first = summary.history.find((e) => e.type === 'step')!.loss;
+    expect(Math.abs(first - expected), `trainer ${first}, reference ${expected}`).toBeLessThan(1e-5 + 1e-4 * expected);
+    trainer.destroy();
+    model.destroy();
   });
 });
 
