@@ -17,6 +17,10 @@ import { bytesSource, type FileTree } from '../../src/core/formats/bytes.ts';
 import { moeReference } from '../reference/moe-ref.ts';
 import { randomArray, relError, testGpu } from './gpu-harness.ts';
 import { writeRandomModel } from './random-model.ts';
+import { setExpertPath, type ExpertPath } from '../../src/core/model/moe-sparse.ts';
+import { padRows } from '../../src/core/data/rows.ts';
+import { Trainer } from '../../src/core/train/trainer.ts';
+import { trainConfig } from '../../src/core/train/config.ts';
 
 type Weights = Map<string, Float64Array>;
 
@@ -91,10 +95,17 @@ function probes(cfg: ModelConfig): { hf: string; param: string; offset: number; 
   return out;
 }
 
-async function checkFamily(config: Record<string, unknown>, seed: number): Promise<void> {
+/** A padded batch: the real tokens of each row (the rest is padding, left out of the aux loss). */
+interface Padding {
+  readonly lengths: number[];
+  readonly path: ExpertPath;
+}
+
+async function checkFamily(config: Record<string, unknown>, seed: number, padding?: Padding): Promise<void> {
   const gpu = await testGpu();
   const dir = writeRandomModel(config, seed);
   const model: Transformer = await loadTransformer(gpu, nodeFileTree(dir));
+  if (padding) setExpertPath(model, padding.path);
   const cfg = model.cfg;
   const coef = cfg.moe!.auxCoef;
   const st = await SafetensorsModel.open(nodeFileTree(dir));
@@ -104,15 +115,23 @@ async function checkFamily(config: Record<string, unknown>, seed: number): Promi
   const [B, S] = [2, 7];
   const V = cfg.vocabSize;
   const T = B * S;
-  const ids = Array.from(randomArray(T, seed + 5), (x) => Math.floor(((x + 1) / 2) * V) % V);
-  const labels = ids.map((id, i) => (i % S < 2 ? -100 : id));
-  const ref = moeReference(cfg, w, ids, S);
+  const mask = Array.from({ length: T }, (_, t) => (padding && t % S >= padding.lengths[Math.floor(t / S)]! ? 0 : 1));
+  const ids = Array.from(randomArray(T, seed + 5), (x, t) => (mask[t] ? Math.floor(((x + 1) / 2) * V) % V : 0));
+  const labels = ids.map((id, i) => (i % S < 2 || !mask[i] ? -100 : id));
+  const lengths = padding?.lengths;
+  const ref = moeReference(cfg, w, ids, S, mask);
   expect(ref.aux).toBeGreaterThan(1);
+  const tol = (ce: number) => 1e-5 + 1e-4 * ce;
+  if (padding) {
+    // The padding changes the loss by several times the tolerance (the check below can fail).
+    const unmasked = moeReference(cfg, w, ids, S).aux;
+    expect(Math.abs(coef * (unmasked - ref.aux))).toBeGreaterThan(5 * tol(ceMean(ref.logits, V, ids, labels, S)));
+  }
   const step = new StepState(gpu);
 
   // Forward: logits and loss (an evaluation pass adds no aux loss).
   const evalPlan = await StepPlan.build(model, { batch: B, seq: S, train: false, keepLogits: true }, step);
-  const { loss: evalLoss } = await runStep(gpu, evalPlan, null, step, [{ ids, labels }], 0, 0).done;
+  const { loss: evalLoss } = await runStep(gpu, evalPlan, null, step, [{ ids, labels, lengths }], 0, 0).done;
   expect(relError(await readLogits(evalPlan, T, V), ref.logits)).toBeLessThan(1e-4);
   const ce = ceMean(ref.logits, V, ids, labels, S);
   expect(Math.abs(evalLoss - ce)).toBeLessThan(1e-5 + 1e-4 * ce);
@@ -121,9 +140,13 @@ async function checkFamily(config: Record<string, unknown>, seed: number): Promi
   // Training: the loss includes router_aux_loss_coef · aux, and every gradient matches finite differences.
   model.setTrainable('full');
   const plan = await StepPlan.build(model, { batch: B, seq: S, train: true }, step);
-  const { loss } = await runStep(gpu, plan, null, step, [{ ids, labels }], 0, 0).done;
+  if (padding) {
+    expect(() => plan.encode({ ids, labels, lengths: [S + 1, 1] })).toThrow(`row 0 has a real length of ${S + 1}, outside 0..${S}`);
+    expect(() => plan.encode({ ids, labels, lengths: [S] })).toThrow('batch gives 1 row lengths for 2 rows');
+  }
+  const { loss } = await runStep(gpu, plan, null, step, [{ ids, labels, lengths }], 0, 0).done;
   const total = (x: Weights) => {
-    const r = moeReference(cfg, x, ids, S);
+    const r = moeReference(cfg, x, ids, S, mask);
     return { loss: ceMean(r.logits, V, ids, labels, S) + coef * r.aux, choices: r.choices };
   };
   expect(Math.abs(loss - (ce + coef * ref.aux))).toBeLessThan(1e-5 + 1e-4 * ce);
@@ -168,6 +191,49 @@ describe('mixture of experts (the default sparse expert path) against a float64 
 
   it('OLMoE, 6 experts top-3 unnormalised, q/k norms over the whole projections: the same checks and the norm weights', async () => {
     await checkFamily(OLMOE_ODD, 4);
+  });
+});
+
+describe('the aux loss leaves padding out (attention_mask in load_balancing_loss_func); prompt tokens stay in', () => {
+  it('Mixtral, 2 rows of 7 and 4 real tokens, sparse experts: loss and router gradients against the masked reference', async () => {
+    await checkFamily(MIXTRAL_ODD, 3, { lengths: [7, 4], path: 'sparse' });
+  });
+
+  it('Qwen2-MoE with a shared expert, rows of 3 and 7 real tokens, dense experts: the same checks', async () => {
+    await checkFamily(QWEN2_MOE_ODD, 8, { lengths: [3, 7], path: 'dense' });
+  });
+
+  it('the trainer passes each padded row\'s real length: its first loss is the masked reference loss', async () => {
+    const gpu = await testGpu();
+    const dir = writeRandomModel(MIXTRAL_ODD, 11);
+    const model = await loadTransformer(gpu, nodeFileTree(dir));
+    const st = await SafetensorsModel.open(nodeFileTree(dir));
+    const w: Weights = new Map();
+    for (const n of st.names()) w.set(n, Float64Array.from(await st.readF32(n)));
+    const S = 8;
+    const V = model.cfg.vocabSize;
+    // Prompt tokens (label -100) stay in the aux loss; only the padding after each example leaves it.
+    const examples = [
+      { inputIds: [3, 9, 14, 22, 5, 30, 11], labels: [-100, -100, -100, 22, 5, 30, 11] },
+      { inputIds: [8, 17, 26], labels: [-100, -100, 26] },
+    ];
+    const rows = padRows(examples, S, 0);
+    expect(rows.map((r) => r.tokens)).toEqual([7, 3]);
+    const ids = rows.flatMap((r) => r.inputIds);
+    const labels = rows.flatMap((r) => r.labels);
+    const mask = rows.flatMap((r) => r.inputIds.map((_, i) => (i < r.tokens! ? 1 : 0)));
+    const ref = moeReference(model.cfg, w, ids, S, mask);
+    const expected = ceMean(ref.logits, V, ids, labels, S) + model.cfg.moe!.auxCoef * ref.aux;
+    const unmasked = ceMean(ref.logits, V, ids, labels, S) + model.cfg.moe!.auxCoef * moeReference(model.cfg, w, ids, S).aux;
+    // The padding moves the loss by several times the tolerance (the check below can fail).
+    expect(Math.abs(unmasked - expected)).toBeGreaterThan(5 * (1e-5 + 1e-4 * expected));
+    const config = trainConfig({ method: 'full', batch: 2, steps: 1, lr: 1e-3 });
+    const trainer = await Trainer.create({ model, config, seq: S, train: rows, validation: [] });
+    const summary = await trainer.run();
+    const first = summary.history.find((e) => e.type === 'step')!.loss;
+    expect(Math.abs(first - expected), `trainer ${first}, reference ${expected}`).toBeLessThan(1e-5 + 1e-4 * expected);
+    trainer.destroy();
+    model.destroy();
   });
 });
 

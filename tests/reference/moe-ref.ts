@@ -39,8 +39,11 @@ export interface MoeReference {
   readonly choices: string;
 }
 
-/** Logits and aux loss of a Mixtral / Qwen2-MoE model for B sequences of S tokens. */
-export function moeReference(cfg: ModelConfig, w: Tensors, ids: number[], S: number): MoeReference {
+/**
+ * Logits and aux loss of a Mixtral / Qwen2-MoE model for B sequences of S tokens; `attentionMask`
+ * ([B·S], 1 real, 0 padding; default all 1) is the one the HF models pass to the aux loss.
+ */
+export function moeReference(cfg: ModelConfig, w: Tensors, ids: number[], S: number, attentionMask?: readonly number[]): MoeReference {
   const m = cfg.moe!;
   const H = cfg.hidden;
   const E = m.experts;
@@ -97,14 +100,17 @@ export function moeReference(cfg: ModelConfig, w: Tensors, ids: number[], S: num
     return out;
   };
   const logits = referenceLogits(cfg, w, ids, S, undefined, block);
-  // load_balancing_loss_func: concatenate the layers' rows; tokens_per_expert = mean of the
-  // one-hot top-k mask [N, k, E] over rows; router_prob_per_expert = mean of the probabilities;
+  // load_balancing_loss_func: concatenate the layers' rows; the attention mask, broadcast over the
+  // layers (and the k choices), weights every row; tokens_per_expert = Σ(one-hot top-k mask [N, k, E]
+  // · mask) / Σ mask; router_prob_per_expert = Σ(probabilities · mask) / Σ mask;
   // loss = E · Σ tokens_per_expert · router_prob_per_expert.
-  const N = routerProbs.length * T;
+  const mask = attentionMask ?? new Array<number>(T).fill(1);
+  if (mask.length !== T) throw new Error(`moe reference: ${mask.length} mask entries for ${T} tokens`);
+  const N = routerProbs.length * mask.reduce((a, b) => a + b, 0);
   const tokensPerExpert = Array.from({ length: m.topK }, () => new Float64Array(E));
-  choices.forEach((c) => c.forEach((e, k) => (tokensPerExpert[k]![e]! += 1 / N)));
+  choices.forEach((c, row) => c.forEach((e, k) => (tokensPerExpert[k]![e]! += mask[row % T]! / N)));
   const probPerExpert = new Float64Array(E);
-  for (const probs of routerProbs) probs.forEach((v, i) => (probPerExpert[i % E]! += v / N));
+  for (const probs of routerProbs) probs.forEach((v, i) => (probPerExpert[i % E]! += (v * mask[Math.floor(i / E)]!) / N));
   let aux = 0;
   for (const row of tokensPerExpert) row.forEach((f, e) => (aux += f * probPerExpert[e]!));
   return { logits, aux: aux * E, choices: choices.map((c) => c.join(',')).join(';') };

@@ -12,9 +12,12 @@ import { Slot } from './step-state.ts';
 
 const ROUTE: KernelSpec = { name: 'moe_route', code: routeCode, entry: 'route', bindings: ['uniform', 'read', 'rw', 'rw', 'rw'] };
 const ROUTE_BACKWARD: KernelSpec = {
-  name: 'moe_route_backward', code: routeBackwardCode, entry: 'route_backward', bindings: ['uniform', 'read', 'read', 'read', 'read', 'read', 'read', 'rw'],
+  name: 'moe_route_backward', code: routeBackwardCode, entry: 'route_backward',
+  bindings: ['uniform', 'read', 'read', 'read', 'read', 'read', 'read', 'rw', 'read'],
 };
-const auxSpec = (entry: string): KernelSpec => ({ name: 'moe_aux', code: auxCode, entry, bindings: ['uniform', 'read', 'read', 'read', 'rw', 'rw'] });
+const auxSpec = (entry: string): KernelSpec => ({
+  name: 'moe_aux', code: auxCode, entry, bindings: ['uniform', 'read', 'read', 'read', 'rw', 'rw', 'read'],
+});
 const ROUTE_STATS = auxSpec('route_stats');
 const AUX_LOSS = auxSpec('aux_loss');
 const combineSpec = (entry: string): KernelSpec => ({ name: 'moe_combine', code: combineCode, entry, bindings: ['uniform', 'read', 'read', 'rw', 'rw'] });
@@ -57,45 +60,50 @@ export function moeRoute(gpu: Gpu, p: Program, s: RouteShape, r: Routing): Promi
 }
 
 /** Size of the routing statistics of L layers (see moe_aux.wgsl). */
-export const moeStatsSize = (L: number, E: number): number => L * 2 * E + 2 + E;
+export const moeStatsSize = (L: number, E: number): number => L * 2 * E + 3 + E;
 
-function auxFields(s: RouteShape, L: number, layer: number, coef: number, targets: Tensor): ArrayBuffer {
-  return packParams([
-    [s.T, 'u32'], [s.E, 'u32'], [L, 'u32'], [layer, 'u32'], [Slot.lossSum, 'u32'], [targets.offset, 'u32'], [0, 'u32'], [0, 'u32'],
-    [coef, 'f32'], [0, 'u32'], [0, 'u32'], [0, 'u32'],
-  ]);
+/** The token words the aux loss reads: next-token targets, and 1 for real tokens, 0 for padding. */
+export interface AuxTokens {
+  readonly targets: Tensor;
+  readonly real: Tensor;
 }
 
-/** Layer `layer`'s per-expert choice counts and probability sums into `stats`. */
+function auxBuffers(gpu: Gpu, s: RouteShape, L: number, layer: number, coef: number, r: Routing, tok: AuxTokens, stats: Tensor, step: Tensor) {
+  const fields = packParams([
+    [s.T, 'u32'], [s.E, 'u32'], [L, 'u32'], [layer, 'u32'], [Slot.lossSum, 'u32'], [tok.targets.offset, 'u32'], [tok.real.offset, 'u32'], [0, 'u32'],
+    [coef, 'f32'], [0, 'u32'], [0, 'u32'], [0, 'u32'],
+  ]);
+  return [gpu.uniforms.alloc(fields), r.probs.buffer, r.sel.buffer, tok.targets.buffer, stats.buffer, step.buffer, tok.real.buffer];
+}
+
+/** Layer `layer`'s per-expert choice counts and probability sums over the real tokens into `stats`. */
 export async function moeRouteStats(
-  gpu: Gpu, p: Program, s: RouteShape, L: number, layer: number, r: Routing, targets: Tensor, stats: Tensor, step: Tensor,
+  gpu: Gpu, p: Program, s: RouteShape, L: number, layer: number, r: Routing, tok: AuxTokens, stats: Tensor, step: Tensor,
 ): Promise<void> {
   atStart('moe_route_stats', r.probs, r.sel, stats, step);
-  const buffers = [gpu.uniforms.alloc(auxFields(s, L, layer, 0, targets)), r.probs.buffer, r.sel.buffer, targets.buffer, stats.buffer, step.buffer];
-  await gpu.record(p, ROUTE_STATS, buffers, [Math.ceil(s.E / 256)]);
+  await gpu.record(p, ROUTE_STATS, auxBuffers(gpu, s, L, layer, 0, r, tok, stats, step), [Math.ceil(s.E / 256)]);
 }
 
 /** The load-balancing loss of all layers; adds coef · aux · (target tokens) to the step's loss sum. */
 export async function moeAuxLoss(
-  gpu: Gpu, p: Program, s: RouteShape, L: number, coef: number, r: Routing, targets: Tensor, stats: Tensor, step: Tensor,
+  gpu: Gpu, p: Program, s: RouteShape, L: number, coef: number, r: Routing, tok: AuxTokens, stats: Tensor, step: Tensor,
 ): Promise<void> {
   atStart('moe_aux_loss', stats, step);
-  const buffers = [gpu.uniforms.alloc(auxFields(s, L, 0, coef, targets)), r.probs.buffer, r.sel.buffer, targets.buffer, stats.buffer, step.buffer];
-  await gpu.record(p, AUX_LOSS, buffers, [1]);
+  await gpu.record(p, AUX_LOSS, auxBuffers(gpu, s, L, 0, coef, r, tok, stats, step), [1]);
 }
 
-/** d(router logits) from d(combine weights) and the aux loss (coefficient `coef`, over L layers). */
+/** d(router logits) from d(combine weights) and the aux loss (coefficient `coef`, over L layers; `real`: 0 for padding). */
 export function moeRouteBackward(
-  gpu: Gpu, p: Program, s: RouteShape, L: number, coef: number, r: Routing, dcomb: Tensor, stats: Tensor, step: Tensor, dlogits: Tensor,
+  gpu: Gpu, p: Program, s: RouteShape, L: number, coef: number, r: Routing, dcomb: Tensor, stats: Tensor, step: Tensor, dlogits: Tensor, real: Tensor,
 ): Promise<void> {
   atStart('moe_route_backward', r.probs, r.comb, r.sel, dcomb, stats, step, dlogits);
   const N = L * s.T;
   const fields = [
     [s.T, 'u32'], [s.E, 'u32'], [R(s), 'u32'], [s.norm ? 1 : 0, 'u32'],
-    [s.shared ? 1 : 0, 'u32'], [L * 2 * s.E, 'u32'], [Slot.lossScale, 'u32'], [0, 'u32'],
+    [s.shared ? 1 : 0, 'u32'], [L * 2 * s.E, 'u32'], [Slot.lossScale, 'u32'], [real.offset, 'u32'],
     [coef / (N * N), 'f32'], [0, 'u32'], [0, 'u32'], [0, 'u32'],
   ] as const;
-  const buffers = [dcomb.buffer, r.probs.buffer, r.comb.buffer, r.sel.buffer, stats.buffer, step.buffer, dlogits.buffer];
+  const buffers = [dcomb.buffer, r.probs.buffer, r.comb.buffer, r.sel.buffer, stats.buffer, step.buffer, dlogits.buffer, real.buffer];
   return launch1d(gpu, p, ROUTE_BACKWARD, fields, buffers, s.T);
 }
 

@@ -7,6 +7,7 @@ import type { BaseQuant } from './base-quant.ts';
 import { extraGradScratch, extraLayerActs, extraLayerWeights, extraTables } from './block-extras-memory.ts';
 import { moeLayerActs, moeLayerWeights } from './moe-memory.ts';
 import type { Precision } from './precision.ts';
+import { INPUT_WORDS } from './step-plan.ts';
 
 export interface TrainingShape {
   readonly method: 'lora' | 'full';
@@ -77,6 +78,6 @@ export function estimateTrainingMemory(cfg: ModelConfig, s: TrainingShape): Reco
     optimizer: 2 * trainable,
     activations: (savedLayers * layerActs + residual + head + gradScratch + dropout) * f,
     validation: evalPlan * f,
-    inputs: T * 7 * f * (s.validation ? 2 : 1),
+    inputs: T * INPUT_WORDS * f * (s.validation ? 2 : 1),
   };
 }

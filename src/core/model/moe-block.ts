@@ -12,7 +12,8 @@ import type { Gpu } from '../gpu/gpu.ts';
 import { tensorOf, type Tensor } from '../gpu/tensor.ts';
 import { swigluBackward, swigluForward } from '../kernels/activation.ts';
 import {
-  moeAuxLoss, moeCombineBackward, moeCombineScale, moeRoute, moeRouteBackward, moeRouteStats, moeStatsSize, type RouteShape, type Routing,
+  moeAuxLoss, moeCombineBackward, moeCombineScale, moeRoute, moeRouteBackward, moeRouteStats, moeStatsSize, type AuxTokens, type RouteShape,
+  type Routing,
 } from '../kernels/moe.ts';
 import type { StepState } from '../kernels/step-state.ts';
 import { linearBackwardInput, linearBackwardParams, linearForward, mat } from './linear.ts';
@@ -51,6 +52,13 @@ interface GradScratch {
 
 interface TokenInputs {
   readonly targets: Tensor;
+  readonly real?: Tensor;
+}
+
+/** The aux loss leaves padding out, as transformers does with the attention mask. */
+function auxTokens(inputs: TokenInputs): AuxTokens {
+  if (!inputs.real) throw new Error('the MoE aux loss needs the padding mask of a training plan');
+  return { targets: inputs.targets, real: inputs.real };
 }
 
 /** What one layer keeps of its MoE forward, plus the router's gradient scratch. */
@@ -96,7 +104,7 @@ export async function moeForward(
   const R = routerRows(m);
   await linearForward(gpu, p, T, mat(a.h2, H), model.w(routerParam(l)), R, H, mat(acts.logits, R));
   await moeRoute(gpu, p, routeShape(m, T), acts);
-  if (step) await moeRouteStats(gpu, p, routeShape(m, T), model.cfg.layers, l, acts, inputs.targets, stats, step.tensor);
+  if (step) await moeRouteStats(gpu, p, routeShape(m, T), model.cfg.layers, l, acts, auxTokens(inputs), stats, step.tensor);
   p.add({ kind: 'copy', src: a.xm.buffer, srcOffset: a.xm.offset * 4, dst: xOut.buffer, dstOffset: xOut.offset * 4, size: T * H * 4 });
   const sparse = runsSparse(model);
   if (sparse) await sparseDispatch(model, p, T, acts);
@@ -129,11 +137,13 @@ async function expertHidden(
 export async function moeAuxForward(model: MoeHost, p: Program, T: number, a: LayerActs, inputs: TokenInputs, step: StepState): Promise<void> {
   const { gpu, cfg } = model;
   const { m, acts, stats } = moeOf(model, a);
-  await moeAuxLoss(gpu, p, routeShape(m, T), cfg.layers, m.auxCoef, acts, inputs.targets, stats, step.tensor);
+  await moeAuxLoss(gpu, p, routeShape(m, T), cfg.layers, m.auxCoef, acts, auxTokens(inputs), stats, step.tensor);
 }
 
 /** g.dres holds d(xOut) (= d(xm) through the residual); leaves d(h2) in g.dh. */
-export async function moeBackward(model: MoeHost, p: Program, l: number, T: number, a: LayerActs, g: GradScratch, step: StepState | null): Promise<void> {
+export async function moeBackward(
+  model: MoeHost, p: Program, l: number, T: number, a: LayerActs, g: GradScratch, inputs: TokenInputs, step: StepState | null,
+): Promise<void> {
   const { gpu, d, cfg } = model;
   const { m, acts, stats } = moeOf(model, a);
   if (!step) throw new Error('the MoE backward needs the step state');
@@ -169,7 +179,8 @@ export async function moeBackward(model: MoeHost, p: Program, l: number, T: numb
     if (dUp) await linearBackwardParams(gpu, p, T, mat(g.dup, 2 * I), mat(a.h2, H), 2 * I, H, dUp);
     await expertLoraBackward(model, p, l, up, T, mat(a.h2, H), mat(g.dup, 2 * I), mat(g.dh, H), a.loraT, g, step);
   }
-  await moeRouteBackward(gpu, p, routeShape(m, T), cfg.layers, m.auxCoef, acts, acts.dcomb, stats, step.tensor, acts.dlogits);
+  const { real } = auxTokens(inputs);
+  await moeRouteBackward(gpu, p, routeShape(m, T), cfg.layers, m.auxCoef, acts, acts.dcomb, stats, step.tensor, acts.dlogits, real);
   await linearBackwardInput(gpu, p, T, mat(acts.dlogits, R), model.w(routerParam(l)), R, H, mat(g.dh, H), true);
   const dRouter = grad(routerParam(l));
   if (dRouter) await linearBackwardParams(gpu, p, T, mat(acts.dlogits, R), mat(a.h2, H), R, H, dRouter);

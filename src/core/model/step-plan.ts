@@ -11,6 +11,9 @@ import type { GradScratch, LayerActs, TokenInputs, Transformer } from './transfo
 import { keepsLogits, logitsChunkRows } from './logits-chunks.ts';
 import { moeAuxForward } from './moe-block.ts';
 
+/** Input words per token: id, position, target, query and key bounds (2 each), real-token flag. */
+export const INPUT_WORDS = 8;
+
 /** One micro-batch: B sequences of S tokens, row-major. */
 export interface Batch {
   readonly ids: ArrayLike<number>;
@@ -18,6 +21,8 @@ export interface Batch {
   readonly labels: ArrayLike<number>;
   /** Packed-example number of each token; attention and positions restart where it changes. */
   readonly segments?: ArrayLike<number>;
+  /** Real (non-padding) tokens at the start of each row, the rest being padding (default: all real). */
+  readonly lengths?: ArrayLike<number>;
 }
 
 export interface PlanOptions {
@@ -63,9 +68,11 @@ export class StepPlan {
     this.T = opts.batch * opts.seq;
     this.backward = opts.train ? new Program('backward') : null;
     const T = this.T;
-    this.inputBuffer = gpu.pool.acquire(T * 7 * 4, 'inputs', 'tokens');
+    this.inputBuffer = gpu.pool.acquire(T * INPUT_WORDS * 4, 'inputs', 'tokens');
     const view = (offset: number, n: number) => tensorOf(this.inputBuffer, [n], offset);
-    this.inputs = { ids: view(0, T), positions: view(T, T), targets: view(2 * T, T), qBounds: view(3 * T, 2 * T), kBounds: view(5 * T, 2 * T) };
+    this.inputs = {
+      ids: view(0, T), positions: view(T, T), targets: view(2 * T, T), qBounds: view(3 * T, 2 * T), kBounds: view(5 * T, 2 * T), real: view(7 * T, T),
+    };
     this.rowLoss = this.alloc(T, 'row-loss');
     this.tokenWeights = opts.tokenWeights ? this.alloc(T, 'token-weights') : null;
     const V = model.cfg.vocabSize;
@@ -174,15 +181,16 @@ export class StepPlan {
   }
 
   /**
-   * The input words of one micro-batch (ids, positions, next-token targets, attention bounds) and
-   * its number of target tokens. Throws on ids outside the vocabulary or positions past the limit.
+   * The input words of one micro-batch (ids, positions, next-token targets, attention bounds, the
+   * padding mask) and its number of target tokens. Throws on ids outside the vocabulary, positions
+   * past the limit or row lengths outside 0..S.
    */
   encode(batch: Batch): { data: Uint32Array; targets: number } {
     const { T } = this;
     const S = this.opts.seq;
     const { vocabSize, maxPositions } = this.model.cfg;
     if (batch.ids.length !== T || batch.labels.length !== T) throw new Error(`batch holds ${batch.ids.length} tokens, the plan ${T}`);
-    const data = new Uint32Array(T * 7);
+    const data = new Uint32Array(T * INPUT_WORDS);
     const segments = batch.segments ?? new Uint32Array(T);
     const shifted = shiftTargets(batch.labels, S, segments);
     let targets = 0;
@@ -204,6 +212,7 @@ export class StepPlan {
     const { query, key } = causalBounds(S, segments);
     data.set(query, 3 * T);
     data.set(key, 5 * T);
+    data.set(realMask(T, S, batch.lengths), 7 * T);
     return { data, targets };
   }
 
@@ -212,4 +221,17 @@ export class StepPlan {
     for (const b of this.buffers) gpu.pool.release(b);
     gpu.pool.release(this.inputBuffer);
   }
+}
+
+/** 1 for the first lengths[b] tokens of row b, 0 for its padding; all 1 without lengths. */
+function realMask(T: number, S: number, lengths: ArrayLike<number> | undefined): Uint32Array {
+  const mask = new Uint32Array(T).fill(1);
+  if (!lengths) return mask;
+  if (lengths.length !== T / S) throw new Error(`batch gives ${lengths.length} row lengths for ${T / S} rows`);
+  for (let b = 0; b < lengths.length; b++) {
+    const n = lengths[b]!;
+    if (!Number.isInteger(n) || n < 0 || n > S) throw new RangeError(`row ${b} has a real length of ${n}, outside 0..${S}`);
+    mask.fill(0, b * S + n, (b + 1) * S);
+  }
+  return mask;
 }

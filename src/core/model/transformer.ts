@@ -82,6 +82,8 @@ export interface TokenInputs {
   readonly targets: Tensor;
   readonly qBounds: Tensor;
   readonly kBounds: Tensor;
+  /** 1 for real tokens, 0 for padding (training plans: the MoE aux loss leaves padding out). */
+  readonly real?: Tensor;
 }
 
 /**
@@ -402,7 +404,7 @@ export class Transformer {
 
     // MLP: xOut = xm + down(act(up(ln2(xm)))) (with post-norms: xm + norm(down(...))), or the mixture of experts
     // (moe-block.ts). The dense path is left unindented inside its else to keep this shared file's diff small.
-    if (cfg.moe) await moeBackward(this, p, l, T, a, g, step);
+    if (cfg.moe) await moeBackward(this, p, l, T, a, g, inputs, step);
     else {
     if (cfg.postNorms) await postNormBackward(this, p, 'post_mlp_norm', l, T, { out: a.mlpOut, stats: a.mlpOutStats }, g.dres, g.dPostNorm);
     const dDown = cfg.postNorms ? mat(g.dPostNorm, H) : dres;

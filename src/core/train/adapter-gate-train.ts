@@ -36,7 +36,8 @@ function batches(rows: readonly Row[], batch: number, seed: number): () => Batch
       picked.push(rows[order.pop()!]!);
     }
     const segments = picked.flatMap((r, i) => r.segments ?? r.inputIds.map(() => i));
-    return { ids: picked.flatMap((r) => r.inputIds), labels: picked.flatMap((r) => r.labels), segments };
+    const lengths = picked.map((r) => r.tokens ?? r.inputIds.length);
+    return { ids: picked.flatMap((r) => r.inputIds), labels: picked.flatMap((r) => r.labels), segments, lengths };
   };
 }
 

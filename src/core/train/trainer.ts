@@ -190,15 +190,17 @@ export class Trainer {
       const ids = new Int32Array(batch * S);
       const labels = new Int32Array(batch * S).fill(-100);
       const segments = new Uint32Array(batch * S);
+      const lengths = new Uint32Array(batch);
       for (let b = 0; b < batch; b++) {
         const row = rows[indices[i + b]!];
         if (!row) continue; // a short last micro-batch: empty rows carry no loss
         ids.set(row.inputIds, b * S);
         labels.set(row.labels, b * S);
         if (row.segments) segments.set(row.segments, b * S);
-        tokens += row.tokens ?? S;
+        lengths[b] = row.tokens ?? S;
+        tokens += lengths[b]!;
       }
-      batches.push({ ids, labels, segments });
+      batches.push({ ids, labels, segments, lengths });
     }
     return { batches, tokens };
   }

@@ -104,7 +104,7 @@ export async function grpoObjective(s: GrpoSetup): Promise<Grpo> {
           ids.set([...x.prompt.ids, ...x.ids], b * S);
           labels.set(x.ids, b * S + x.prompt.ids.length);
         });
-        const batch: Batch = { ids, labels };
+        const batch: Batch = { ids, labels, lengths: samples.map((x) => x.prompt.ids.length + x.ids.length) };
         const target = shiftTargets(labels, S);
         // Loss index t predicts position t + 1: each completion's tokens are a run of valid targets.
         const positions = samples.map((_, b) => {
