@@ -21,7 +21,7 @@ import type { ParamStore } from './param-store.ts';
 /** Whether the fused epilogues are used on this device. */
 export const fuses = (gpu: Gpu): boolean => gpu.tuning.fuse ?? !gpu.adapter.software;
 
-/** The saved activations and gradient scratch this file reads (transformer.ts's LayerActs and GradScratch). */
+/** The saved activations and gradient scratch this file reads (layer-buffers.ts's LayerActs and GradScratch). */
 interface Acts {
   /** x·Aᵀ per module of the layer, by slot. */
   readonly loraT: readonly Tensor[];

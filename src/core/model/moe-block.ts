@@ -31,7 +31,7 @@ export interface MoeHost extends ExpertLoraHost {
   w(name: string): Tensor;
 }
 
-/** The layer activations it reads and reuses as scratch (transformer.ts LayerActs). */
+/** The layer activations it reads and reuses as scratch (layer-buffers.ts LayerActs). */
 interface LayerActs {
   readonly h2: Tensor;
   readonly xm: Tensor;
