@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { forwardStep } from './step-forward.ts';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +8,6 @@ import { memoryTree } from '../../src/core/formats/bytes.ts';
 import { loraScaling, resolveTargets } from '../../src/core/formats/peft.ts';
 import { SafetensorsModel } from '../../src/core/formats/safetensors.ts';
 import { readTensor } from '../../src/core/gpu/tensor.ts';
-import { StepState } from '../../src/core/kernels/step-state.ts';
 import { AdapterGate, gateBias, gateWeight } from '../../src/core/model/adapter-gate.ts';
 import { readGateConfig, readGateWeights, gateFiles } from '../../src/core/model/adapter-gate-files.ts';
 import { checkGateAdapters, type GateAdapter } from '../../src/core/model/adapter-gate-stack.ts';
@@ -15,9 +15,6 @@ import type { ModelConfig } from '../../src/core/model/config.ts';
 import { loadTransformer } from '../../src/core/model/load.ts';
 import { LoraAdapter, type LoraSettings, type PeftAdapterFiles } from '../../src/core/model/lora.ts';
 import { randomCheckpoint } from '../../src/core/model/presets.ts';
-import { StepPlan } from '../../src/core/model/step-plan.ts';
-import type { Transformer } from '../../src/core/model/transformer.ts';
-import { runStep } from '../../src/core/train/step.ts';
 import { meanLoss, trainGate } from '../../src/core/train/adapter-gate-train.ts';
 import { nodeFileTree } from '../../src/platform/node-files.ts';
 import { gatedLogits, meanNextTokenLoss, type RefAdapter } from '../reference/adapter-gate-ref.ts';
@@ -58,24 +55,6 @@ function threeAdapters(cfg: ModelConfig): GateAdapter[] {
   ];
 }
 
-async function forward(model: Transformer, ids: number[], labels: number[], B: number, S: number, train = false) {
-  const gpu = model.gpu;
-  const step = new StepState(gpu);
-  const plan = await StepPlan.build(model, { batch: B, seq: S, train, keepLogits: !train }, step);
-  const { loss } = await runStep(gpu, plan, null, step, [{ ids, labels }], 0, 0).done;
-  const V = model.cfg.vocabSize;
-  const logits = new Float32Array(train ? 0 : B * S * V);
-  if (!train) {
-    for (const c of plan.logits) {
-      const part = await readTensor(gpu, { ...c.logits, shape: [B * S * c.Vc] });
-      for (let t = 0; t < B * S; t++) logits.set(part.subarray(t * c.Vc, (t + 1) * c.Vc), t * V + c.v0);
-    }
-  }
-  plan.destroy();
-  step.destroy();
-  return { loss, logits };
-}
-
 const CASES: [string, () => string][] = [['tiny-llama fixture', () => TINY_LLAMA], ['random Qwen2 with odd shapes and biases', () => writeRandomModel(QWEN2_ODD, 5)]];
 
 describe('adapter gate against a float64 reference', () => {
@@ -113,11 +92,11 @@ describe('adapter gate against a float64 reference', () => {
       const labels = ids.map((id, i) => (i % S < 2 ? -100 : id));
       const refLoss = () => meanNextTokenLoss(gatedLogits(cfg, base, ids, S, refAdapters, { weight: W, bias: b }), labels, S, V);
 
-      const got = await forward(model, ids, labels, B, S);
+      const got = await forwardStep(model, ids, labels, B, S);
       expect(relError(got.logits, gatedLogits(cfg, base, ids, S, refAdapters, { weight: W, bias: b }))).toBeLessThan(1e-4);
       // Hardware adapters fuse LoRA into the base matmul, which has no per-block gate scale: the gate must bypass it.
       gpu.tuning.fuse = true;
-      const fused = await forward(model, ids, labels, B, S);
+      const fused = await forwardStep(model, ids, labels, B, S);
       delete gpu.tuning.fuse;
       expect(Array.from(fused.logits)).toEqual(Array.from(got.logits));
       const loss0 = refLoss();
@@ -125,7 +104,7 @@ describe('adapter gate against a float64 reference', () => {
 
       // The gate's gradients (adapters frozen: no LoRA gradients exist) against central differences in float64.
       expect(model.grads).toBeNull();
-      await forward(model, ids, labels, B, S, true);
+      await forwardStep(model, ids, labels, B, S, true);
       let checked = 0;
       for (let l = 0; l < cfg.layers; l++) {
         const gw = await readTensor(gpu, gate.grads.get(gateWeight(l)));
@@ -160,16 +139,16 @@ describe('adapter gate against a float64 reference', () => {
       again.setValues(await readGateWeights(tree, config));
       gate.detach(model);
       again.attach(model);
-      expect((await forward(model, ids, labels, B, S)).logits).toEqual(got.logits);
+      expect((await forwardStep(model, ids, labels, B, S)).logits).toEqual(got.logits);
 
       // A gate that puts all its weight on one adapter is that adapter alone.
       const oneHot = new Map([...Array.from({ length: cfg.layers }, (_, l) => [gateBias(l), Float32Array.of(-40, 40, -40)] as const),
         ...Array.from({ length: cfg.layers }, (_, l) => [gateWeight(l), new Float32Array(K * H)] as const)]);
       again.setValues(oneHot);
-      const gated = await forward(model, ids, labels, B, S);
+      const gated = await forwardStep(model, ids, labels, B, S);
       again.detach(model);
       model.lora = await LoraAdapter.load(gpu, cfg, adapters[1]!.files);
-      expect(relError(gated.logits, (await forward(model, ids, labels, B, S)).logits)).toBeLessThan(1e-5);
+      expect(relError(gated.logits, (await forwardStep(model, ids, labels, B, S)).logits)).toBeLessThan(1e-5);
       gate.destroy();
       again.destroy();
       model.destroy();

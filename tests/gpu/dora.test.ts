@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { forwardStep } from './step-forward.ts';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,15 +9,11 @@ import { linearModules, magnitudeKey, resolveTargets } from '../../src/core/form
 import { SafetensorsFile, SafetensorsModel } from '../../src/core/formats/safetensors.ts';
 import type { Gpu } from '../../src/core/gpu/gpu.ts';
 import { readTensor } from '../../src/core/gpu/tensor.ts';
-import { StepState } from '../../src/core/kernels/step-state.ts';
 import type { ModelConfig } from '../../src/core/model/config.ts';
 import { loadTransformer } from '../../src/core/model/load.ts';
 import { LoraAdapter } from '../../src/core/model/lora.ts';
 import { mergeLora } from '../../src/core/model/merge.ts';
 import { randomCheckpoint } from '../../src/core/model/presets.ts';
-import { StepPlan } from '../../src/core/model/step-plan.ts';
-import type { Transformer } from '../../src/core/model/transformer.ts';
-import { runStep } from '../../src/core/train/step.ts';
 import { nodeFileTree } from '../../src/platform/node-files.ts';
 import { referenceLogits } from '../reference/transformer-ref.ts';
 import { randomArray, relError, testGpu } from './gpu-harness.ts';
@@ -96,24 +93,6 @@ function referenceLoss(cfg: ModelConfig, w: Map<string, Float64Array>, ids: numb
   return sum / n;
 }
 
-async function forward(model: Transformer, ids: number[], labels: number[], B: number, S: number, train = false) {
-  const gpu = model.gpu;
-  const step = new StepState(gpu);
-  const plan = await StepPlan.build(model, { batch: B, seq: S, train, keepLogits: !train }, step);
-  const { loss } = await runStep(gpu, plan, null, step, [{ ids, labels }], 0, 0).done;
-  const V = model.cfg.vocabSize;
-  const logits = new Float32Array(train ? 0 : B * S * V);
-  if (!train) {
-    for (const c of plan.logits) {
-      const part = await readTensor(gpu, { ...c.logits, shape: [B * S * c.Vc] });
-      for (let t = 0; t < B * S; t++) logits.set(part.subarray(t * c.Vc, (t + 1) * c.Vc), t * V + c.v0);
-    }
-  }
-  plan.destroy();
-  step.destroy();
-  return { loss, logits };
-}
-
 async function write(gpu: Gpu, lora: LoraAdapter, name: string, v: ArrayLike<number>): Promise<void> {
   const t = lora.store.get(name);
   gpu.write(t.buffer, Float32Array.from(v), t.offset * 4);
@@ -156,7 +135,7 @@ describe('DoRA against a float64 reference', () => {
       const labels = ids.map((id, i) => (i % S < 3 ? -100 : id));
 
       // The first forward sets m = ‖W0 + s·B·A‖ (per output row), so the model equals W0 + s·B·A.
-      const first = await forward(model, ids, labels, B, S);
+      const first = await forwardStep(model, ids, labels, B, S);
       const n0 = new Map<string, Float64Array>();
       for (const [i, m] of lora.modules.entries()) {
         const n = rowNorms(directionRows(mods[i]!, r, s), m.out, m.in);
@@ -169,7 +148,7 @@ describe('DoRA against a float64 reference', () => {
       expect(relError(first.logits, referenceLogits(cfg, doraWeights(base, mods.map((m) => ({ ...m, M: n0.get(m.name)! })), r, s), ids, S))).toBeLessThan(1e-4);
 
       // Trained magnitudes: logits and loss.
-      const dora = await forward(model, ids, labels, B, S);
+      const dora = await forwardStep(model, ids, labels, B, S);
       const wd = doraWeights(base, mods, r, s);
       expect(relError(dora.logits, referenceLogits(cfg, wd, ids, S))).toBeLessThan(1e-4);
       const refLoss = referenceLoss(cfg, wd, ids, labels, S);
@@ -177,7 +156,7 @@ describe('DoRA against a float64 reference', () => {
 
       // Gradients with the norm detached (PEFT): finite differences with n held at its value.
       model.setTrainable('lora');
-      await forward(model, ids, labels, B, S, true);
+      await forwardStep(model, ids, labels, B, S, true);
       let checked = 0;
       for (const pick of [0, 4, mods.length - 1]) {
         const m = lora.modules[pick]!;
@@ -214,14 +193,14 @@ describe('DoRA against a float64 reference', () => {
       expect(saved.names().length).toBe(3 * mods.length);
       const again = await loadTransformer(gpu, nodeFileTree(dir));
       again.lora = await LoraAdapter.load(gpu, cfg, memoryTree('adapter', files));
-      expect((await forward(again, ids, labels, B, S)).logits).toEqual(dora.logits);
+      expect((await forwardStep(again, ids, labels, B, S)).logits).toEqual(dora.logits);
       again.destroy();
 
       // Merge: W ← m/‖W + s·B·A‖·(W + s·B·A) gives the adapter's logits without it.
       model.setTrainable('none');
       await mergeLora(model);
       expect(model.lora).toBeNull();
-      expect(relError((await forward(model, ids, labels, B, S)).logits, dora.logits)).toBeLessThan(1e-5);
+      expect(relError((await forwardStep(model, ids, labels, B, S)).logits, dora.logits)).toBeLessThan(1e-5);
       model.destroy();
     });
   }

@@ -1,12 +1,8 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Workbench } from '../../src/core/workspace/workbench.ts';
-import { MemoryStore } from '../../src/core/workspace/store.ts';
+import { pickedFolder, testWorkbench } from './workbench-harness.ts';
 import type { RunEvent } from '../../src/core/workspace/api.ts';
-import { acquireNodeGpu } from '../../src/platform/node-gpu.ts';
-import { localTree } from '../../src/platform/browser-files.ts';
 
 const path = (p: string) => fileURLToPath(new URL(`../../${p}`, import.meta.url));
 const DEMO = path('public/models/demo-base');
@@ -26,15 +22,8 @@ const FACTS = [
 
 describe('continued pre-training through the Worker API', () => {
   it('imports documents, trains on them, and keeps both perplexities before and after with the run', async () => {
-    const wb = new Workbench({
-      acquireGpu: () => acquireNodeGpu(), store: new MemoryStore(), cachedModels: async () => [], localTree,
-      async openModel(source, files) {
-        return localTree(source.kind === 'local' ? source.name : 'x', files ?? []);
-      },
-    });
-    await wb.init();
-    const files = readdirSync(DEMO).map((f) => ({ path: `demo-base/${f}`, file: new Blob([readFileSync(join(DEMO, f))]) }));
-    await wb.loadModel({ kind: 'local', name: 'demo-base' }, files);
+    const wb = await testWorkbench();
+    await wb.loadModel({ kind: 'local', name: 'demo-base' }, pickedFolder(DEMO, 'demo-base'));
     const ds = await wb.importDocuments([
       { name: 'vellmora.md', bytes: enc(FACTS[0]!) },
       { name: 'lantern.txt', bytes: enc(FACTS[1]!) },

@@ -1,11 +1,6 @@
-import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Workbench } from '../../src/core/workspace/workbench.ts';
-import { MemoryStore } from '../../src/core/workspace/store.ts';
-import { acquireNodeGpu } from '../../src/platform/node-gpu.ts';
-import { localTree } from '../../src/platform/browser-files.ts';
+import { pickedFolder, testWorkbench } from './workbench-harness.ts';
 
 const TINY = fileURLToPath(new URL('../fixtures/hf/models/tiny-llama', import.meta.url));
 const WORDS = ['sun', 'moon', 'star', 'sky', 'sea', 'tree', 'rock', 'bird', 'rain', 'snow'];
@@ -21,16 +16,8 @@ function pairs(n: number): Uint8Array {
 
 describe('held-out evaluation of preference runs through the Worker API', () => {
   it('holds out the validation share of pairs and keeps their loss and rewards before and after a DPO run', async () => {
-    const wb = new Workbench({
-      acquireGpu: () => acquireNodeGpu(), store: new MemoryStore(), cachedModels: async () => [], localTree,
-      async openModel(source, files) {
-        return localTree(source.kind === 'local' ? source.name : 'x', files ?? []);
-      },
-    });
-    await wb.init();
-    const files = readdirSync(TINY).filter((f) => f !== 'adapter' && !f.startsWith('reference'))
-      .map((f) => ({ path: `tiny-llama/${f}`, file: new Blob([readFileSync(join(TINY, f))]) }));
-    await wb.loadModel({ kind: 'local', name: 'tiny-llama' }, files);
+    const wb = await testWorkbench();
+    await wb.loadModel({ kind: 'local', name: 'tiny-llama' }, pickedFolder(TINY, 'tiny-llama'));
     const ds = await wb.importDataset('pairs.jsonl', pairs(20), { validationFraction: 0.25, maxLength: 32 });
     expect(ds.preference).toBe('paired');
     const config = { method: 'lora' as const, steps: 10, batch: 2, lr: 2e-2, schedule: 'constant' as const, warmup: 0, seed: 3, lora: { r: 8, alpha: 16 } };

@@ -1,12 +1,7 @@
-import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Workbench } from '../../src/core/workspace/workbench.ts';
-import { MemoryStore } from '../../src/core/workspace/store.ts';
+import { pickedFolder, testWorkbench } from './workbench-harness.ts';
 import type { PreferenceSettings } from '../../src/core/workspace/api.ts';
-import { acquireNodeGpu } from '../../src/platform/node-gpu.ts';
-import { localTree } from '../../src/platform/browser-files.ts';
 import { nodeFileTree } from '../../src/platform/node-files.ts';
 import { Tokenizer } from '../../src/core/formats/tokenizer/tokenizer.ts';
 import { encodeCompletion } from '../../src/core/data/preference.ts';
@@ -19,16 +14,8 @@ const PAIRS = WORDS.map((w, i) => ({ prompt: `say ${w}`, chosen: ` ${w}`.repeat(
 
 describe('rpo_alpha (RPO) on a DPO run through the Worker API', () => {
   it('records rpo_alpha with the run, adds α × the chosen answers\' mean token NLL to the step-1 loss, and exports it to TRL', async () => {
-    const wb = new Workbench({
-      acquireGpu: () => acquireNodeGpu(), store: new MemoryStore(), cachedModels: async () => [], localTree,
-      async openModel(source, files) {
-        return localTree(source.kind === 'local' ? source.name : 'x', files ?? []);
-      },
-    });
-    await wb.init();
-    const files = readdirSync(TINY).filter((f) => f !== 'adapter' && !f.startsWith('reference'))
-      .map((f) => ({ path: `tiny-llama/${f}`, file: new Blob([readFileSync(join(TINY, f))]) }));
-    await wb.loadModel({ kind: 'local', name: 'tiny-llama' }, files);
+    const wb = await testWorkbench();
+    await wb.loadModel({ kind: 'local', name: 'tiny-llama' }, pickedFolder(TINY, 'tiny-llama'));
     const bytes = new TextEncoder().encode(PAIRS.map((p) => JSON.stringify(p)).join('\n'));
     const ds = await wb.importDataset('pairs.jsonl', bytes, { validationFraction: 0, maxLength: 32 });
     // One step over every pair: the step's batch is the whole dataset in both runs.
