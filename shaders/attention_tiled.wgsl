@@ -9,14 +9,17 @@
 // Layout and bounds as in attention.wgsl: vec4 units, query t sees keys [bounds[2t], bounds[2t+1]]
 // of its sequence and key j is seen by queries [bounds[2j], bounds[2j+1]] (the key-side bounds).
 // HD4 (head_dim / 4) and TILE (streamed rows per tile, sized to maxComputeWorkgroupStorageSize)
-// are pipeline constants.
+// are pipeline constants. Q, K and V are read (and dQ, dK written) through the functions of one
+// of two files that attention-tiled.ts appends to this one: attention_tiled_qkv.wgsl (three views,
+// as they are) or attention_tiled_rope.wgsl (one fused q|k|v buffer, RoPE applied as rows load).
 
 struct Params {
   T: u32, H: u32, KVH: u32, hd4: u32,
   Sq: u32, Sk: u32, scale: f32, boundsOff: u32,
   qOff: u32, qStride: u32, kOff: u32, kStride: u32,
   vOff: u32, vStride: u32, oOff: u32, oStride: u32,
-  lseOff: u32, keys: u32, _p1: u32, _p2: u32,
+  lseOff: u32, keys: u32, posOff: u32, maxPos: u32,
+  tableOff4: u32, _p1: u32, _p2: u32, _p3: u32,
 }
 
 const MAXV = 32u; // per-invocation rows of vec4: head_dim up to 128 (attention-tiled.ts sets it per variant)
@@ -26,9 +29,7 @@ override HD4: u32 = 16u;
 override TILE: u32 = 16u;
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> q: array<vec4f>;
-@group(0) @binding(2) var<storage, read> k: array<vec4f>;
-@group(0) @binding(3) var<storage, read> v: array<vec4f>;
+// bindings 1-3: q, k, v (or q|k|v, positions, RoPE table) in the appended file
 // forward
 @group(0) @binding(4) var<storage, read_write> o: array<vec4f>;
 @group(0) @binding(5) var<storage, read_write> lse: array<f32>;
@@ -75,11 +76,10 @@ fn blockSpan(lid: u32, valid: bool, lo: u32, hi: u32) -> vec2u {
 
 /** Loads keys [j0, j0 + n) of kv head g into tileA (K) and tileB (V). */
 fn loadKV(lid: u32, kv0: u32, j0: u32, n: u32, g: u32) {
+  loadKeyTile(lid, kv0 + j0, n, g);
   for (var e = lid; e < n * HD4; e += WG) {
     let row = kv0 + j0 + e / HD4;
-    let c = g * HD4 + e % HD4;
-    tileA[e] = k[p.kOff + row * p.kStride + c];
-    tileB[e] = v[p.vOff + row * p.vStride + c];
+    tileB[e] = valueAt(p.vOff + row * p.vStride + g * HD4 + e % HD4);
   }
 }
 
@@ -98,11 +98,8 @@ fn forward(
   let kv0 = b.x * p.Sk;
   var qv: array<vec4f, MAXV>;
   var acc: array<vec4f, MAXV>;
-  let qb = p.qOff + t * p.qStride + h * HD4;
-  for (var c = 0u; c < HD4; c++) {
-    qv[c] = q[qb + c] * p.scale;
-    acc[c] = vec4f(0.0);
-  }
+  loadQuery(&qv, t, h);
+  for (var c = 0u; c < HD4; c++) { acc[c] = vec4f(0.0); }
   let lo = bounds[p.boundsOff + 2u * t];
   let hi = bounds[p.boundsOff + 2u * t + 1u];
   let r = blockSpan(lid, valid, lo, hi);
@@ -151,10 +148,9 @@ fn backward_q(
   var qv: array<vec4f, MAXV>;
   var dov: array<vec4f, MAXV>;
   var dq: array<vec4f, MAXV>;
-  let qb = p.qOff + t * p.qStride + h * HD4;
   let ob = p.oOff + t * p.oStride + h * HD4;
+  loadQuery(&qv, t, h);
   for (var c = 0u; c < HD4; c++) {
-    qv[c] = q[qb + c] * p.scale;
     dov[c] = dout[ob + c];
     dq[c] = vec4f(0.0);
   }
@@ -183,7 +179,7 @@ fn backward_q(
     workgroupBarrier();
   }
   if (!valid) { return; }
-  for (var c = 0u; c < HD4; c++) { grad[qb + c] = dq[c] * p.scale; }
+  storeQueryKeyGrad(&dq, p.qOff + t * p.qStride + h * HD4, t);
 }
 
 // dK[j, g], dV[j, g] summed over the query heads of group g and the queries that see key j,
@@ -207,9 +203,9 @@ fn backward_kv(
   var dv: array<vec4f, MAXV>;
   let kb = p.kOff + jt * p.kStride + g * HD4;
   let vb = p.vOff + jt * p.vStride + g * HD4;
+  loadKey(&kv, jt, g);
   for (var c = 0u; c < HD4; c++) {
-    kv[c] = k[kb + c] * p.scale;
-    vv[c] = v[vb + c];
+    vv[c] = valueAt(vb + c);
     dk[c] = vec4f(0.0);
     dv[c] = vec4f(0.0);
   }
@@ -220,11 +216,10 @@ fn backward_kv(
   for (var h = g * group; h < (g + 1u) * group; h++) {
     for (var i0 = r.x; i0 <= r.y; i0 += TILE) {
       let n = min(TILE, r.y + 1u - i0);
+      loadQueryTile(lid, q0 + i0, n, h);
       for (var e = lid; e < n * HD4; e += WG) {
         let t = q0 + i0 + e / HD4;
-        let c = h * HD4 + e % HD4;
-        tileA[e] = q[p.qOff + t * p.qStride + c];
-        tileB[e] = dout[p.oOff + t * p.oStride + c];
+        tileB[e] = dout[p.oOff + t * p.oStride + h * HD4 + e % HD4];
       }
       for (var e = lid; e < n; e += WG) {
         let t = q0 + i0 + e;
@@ -252,8 +247,6 @@ fn backward_kv(
     }
   }
   if (!valid) { return; }
-  for (var c = 0u; c < HD4; c++) {
-    grad[kb + c] = dk[c] * p.scale;
-    grad[vb + c] = dv[c];
-  }
+  storeQueryKeyGrad(&dk, kb, jt);
+  for (var c = 0u; c < HD4; c++) { grad[vb + c] = dv[c]; }
 }

@@ -7,6 +7,15 @@ export interface HeadsView {
   readonly stride: number;
 }
 
+/** RoPE applied by the attention kernels as q and k load (q, k, v views of one buffer; keys are the queries' tokens). */
+export interface AttentionRope {
+  /** u32 [T]: each token's position. */
+  readonly positions: Tensor;
+  /** rope.ts's cos/sin table [maxPositions, headDim/2, 2]. */
+  readonly table: Tensor;
+  readonly maxPositions: number;
+}
+
 export interface AttentionArgs {
   /** Query tokens (all sequences), queries per sequence, keys per sequence (KV cache length). */
   readonly T: number;
@@ -25,6 +34,8 @@ export interface AttentionArgs {
   /** u32 [T, 2]: the first and last key each query sees, within its sequence. */
   readonly bounds: Tensor;
   readonly scale?: number;
+  /** q and k as stored are not yet rotated: the kernels rotate them (see ropeInAttention). */
+  readonly rope?: AttentionRope;
 }
 
 export interface AttentionBackwardArgs extends AttentionArgs {

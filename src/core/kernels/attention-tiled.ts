@@ -1,4 +1,6 @@
-import code from '../../../shaders/attention_tiled.wgsl';
+import main from '../../../shaders/attention_tiled.wgsl';
+import plainIo from '../../../shaders/attention_tiled_qkv.wgsl';
+import ropeIo from '../../../shaders/attention_tiled_rope.wgsl';
 import type { Gpu } from '../gpu/gpu.ts';
 import type { Program } from '../gpu/program.ts';
 import type { KernelSpec } from '../gpu/pipelines.ts';
@@ -12,13 +14,17 @@ const WG = 64;
  * 33..64 vec4 loops costs minutes of shader compilation on CPU drivers.
  */
 const UNROLL_MAX_HD4 = 16;
-function variant(headDim: number): { name: string; code: string } {
+/** The kernels' source with Q/K/V read as they are, or rotated by RoPE as they load (attention_tiled_rope.wgsl). */
+const CODE = { plain: `${main}\n${plainIo}`, rope: `${main}\n${ropeIo}` };
+function variant(headDim: number, rope: boolean): { name: string; code: string } {
   const hd4 = headDim / 4;
-  if (hd4 <= UNROLL_MAX_HD4) return { name: `attention_tiled_hd${headDim}`, code: code.replace('const MAXV = 32u;', `const MAXV = ${hd4}u;`) };
+  const [name, code] = rope ? ['attention_tiled_rope', CODE.rope] : ['attention_tiled', CODE.plain];
+  if (hd4 <= UNROLL_MAX_HD4) return { name: `${name}_hd${headDim}`, code: code.replace('const MAXV = 32u;', `const MAXV = ${hd4}u;`) };
   const maxv = hd4 <= 32 ? 32 : 64;
   return {
-    name: `attention_tiled_v${maxv}`,
-    code: code.replace('const MAXV = 32u;', `const MAXV = ${maxv}u;`).replaceAll('c < HD4; c++', 'c < p.hd4; c++'),
+    name: `${name}_v${maxv}`,
+    code: code.replace('const MAXV = 32u;', `const MAXV = ${maxv}u;`).replaceAll('c < HD4; c++', 'c < p.hd4; c++')
+      .replaceAll('c < HD4 / 2u; c++', 'c < p.hd4 / 2u; c++'),
   };
 }
 const MAX_TILE = 64;
@@ -51,9 +57,14 @@ export function attentionTile(gpu: Gpu, headDim: number): number {
   return tile;
 }
 
-function spec(gpu: Gpu, entry: string, headDim: number, bindings: KernelSpec['bindings']): KernelSpec {
-  return { ...variant(headDim), entry, bindings, constants: { HD4: headDim / 4, TILE: attentionTile(gpu, headDim) } };
+function spec(gpu: Gpu, entry: string, a: AttentionArgs, bindings: KernelSpec['bindings']): KernelSpec {
+  const { headDim } = a;
+  return { ...variant(headDim, !!a.rope), entry, bindings, constants: { HD4: headDim / 4, TILE: attentionTile(gpu, headDim) } };
 }
+
+/** Bindings 1-3: q, k, v, or (RoPE on load) the one q|k|v buffer, the positions and the table. */
+const qkvBuffers = (a: AttentionArgs): GPUBuffer[] =>
+  a.rope ? [a.q.t.buffer, a.rope.positions.buffer, a.rope.table.buffer] : [a.q.t.buffer, a.k.t.buffer, a.v.t.buffer];
 
 const blocks = (gpu: Gpu, sequences: number, rows: number, heads: number) =>
   gpu.grid(sequences * Math.ceil(rows / WG) * heads);
@@ -61,8 +72,8 @@ const blocks = (gpu: Gpu, sequences: number, rows: number, heads: number) =>
 /** Forward with the uniform buffer of attention.ts's params (same layout as the per-row kernel). */
 export function tiledAttentionForward(gpu: Gpu, program: Program, a: AttentionArgs, uniforms: GPUBufferBinding): Promise<void> {
   return gpu.record(
-    program, spec(gpu, 'forward', a.headDim, ['uniform', 'read', 'read', 'read', 'rw', 'rw', 'read']),
-    [uniforms, a.q.t.buffer, a.k.t.buffer, a.v.t.buffer, a.o.t.buffer, a.lse.buffer, a.bounds.buffer],
+    program, spec(gpu, 'forward', a, ['uniform', 'read', 'read', 'read', 'rw', 'rw', 'read']),
+    [uniforms, ...qkvBuffers(a), a.o.t.buffer, a.lse.buffer, a.bounds.buffer],
     blocks(gpu, a.T / a.Sq, a.Sq, a.heads),
   );
 }
@@ -72,14 +83,14 @@ export async function tiledAttentionBackward(
   gpu: Gpu, program: Program, a: AttentionBackwardArgs, queryUniforms: GPUBufferBinding, keyUniforms: GPUBufferBinding,
 ): Promise<void> {
   const bindings = ['uniform', 'read', 'read', 'read', 'read', 'read', 'read', 'read', 'rw'] as const;
-  const shared = [a.q.t.buffer, a.k.t.buffer, a.v.t.buffer, a.dO.buffer, a.lse.buffer];
+  const shared = [...qkvBuffers(a), a.dO.buffer, a.lse.buffer];
   await gpu.record(
-    program, spec(gpu, 'backward_q', a.headDim, bindings),
+    program, spec(gpu, 'backward_q', a, bindings),
     [queryUniforms, ...shared, a.bounds.buffer, a.delta.buffer, a.grad.buffer],
     blocks(gpu, a.T / a.Sq, a.Sq, a.heads),
   );
   await gpu.record(
-    program, spec(gpu, 'backward_kv', a.headDim, bindings),
+    program, spec(gpu, 'backward_kv', a, bindings),
     [keyUniforms, ...shared, a.keyBounds.buffer, a.delta.buffer, a.grad.buffer],
     blocks(gpu, a.T / a.Sq, a.Sk, a.kvHeads),
   );

@@ -23,12 +23,31 @@ const DELTA = spec('delta_rows', ['uniform', 'read', 'read', 'rw']);
 const KV_APPEND = spec('kv_append', ['uniform', 'read', 'rw', 'rw', 'read']);
 const WG = 64;
 export const MAX_HEAD_DIM = 256;
-export type { AttentionArgs, AttentionBackwardArgs, HeadsView } from './attention-args.ts';
+export type { AttentionArgs, AttentionBackwardArgs, AttentionRope, HeadsView } from './attention-args.ts';
 /** A tiled forward block shares its key tiles among its queries; decoding a token or two keeps the per-row kernel. */
 const MIN_TILED_QUERIES = 8;
 /** `gpu.tuning.tiledAttention`: true forces the tiled forward at any length, false keeps the per-row kernels. */
-const tiledForward = (gpu: Gpu, a: AttentionArgs) =>
-  useTiledAttention(gpu, a.headDim) && (a.Sq >= MIN_TILED_QUERIES || gpu.tuning.tiledAttention === true);
+const tiledForward = (gpu: Gpu, headDim: number, Sq: number) =>
+  useTiledAttention(gpu, headDim) && (Sq >= MIN_TILED_QUERIES || gpu.tuning.tiledAttention === true);
+
+/**
+ * Whether the attention kernels apply RoPE themselves (q and k rotated as they load, dQ and dK
+ * rotated back as they are written), so the model skips its two rope passes. Only the tiled
+ * kernels do (the backward is tiled whenever the forward is), for head dims that split into vec4
+ * halves, and when the keys are the queries' own tokens (a KV cache holds rotated keys). The
+ * forward and the backward of a layer ask with the same shapes, so they agree.
+ * `gpu.tuning.ropeInAttention` false keeps the separate rope pass.
+ */
+export function ropeInAttention(gpu: Gpu, headDim: number, Sq: number, Sk: number): boolean {
+  return gpu.tuning.ropeInAttention !== false && headDim % 8 === 0 && Sq === Sk && tiledForward(gpu, headDim, Sq);
+}
+
+function checkRope(gpu: Gpu, a: AttentionArgs): void {
+  if (!a.rope) return;
+  if (!ropeInAttention(gpu, a.headDim, a.Sq, a.Sk)) throw new Error('attention: RoPE inside the kernels is not available for these shapes');
+  if (a.q.t.buffer !== a.k.t.buffer || a.k.t.buffer !== a.v.t.buffer) throw new Error('attention: RoPE on load needs q, k, v in one buffer');
+  if (a.rope.table.offset % 4) throw new Error('attention: the RoPE table offset must be a multiple of 4');
+}
 
 function params(a: AttentionArgs, keys = 0, bounds: Tensor = a.bounds): ArrayBuffer {
   const { headDim } = a;
@@ -44,12 +63,14 @@ function params(a: AttentionArgs, keys = 0, bounds: Tensor = a.bounds): ArrayBuf
     [a.Sq, 'u32'], [a.Sk, 'u32'], [a.scale ?? 1 / Math.sqrt(headDim), 'f32'], [bounds.offset, 'u32'],
     [a.q.t.offset / 4, 'u32'], [a.q.stride / 4, 'u32'], [a.k.t.offset / 4, 'u32'], [a.k.stride / 4, 'u32'],
     [a.v.t.offset / 4, 'u32'], [a.v.stride / 4, 'u32'], [a.o.t.offset / 4, 'u32'], [a.o.stride / 4, 'u32'],
-    [a.lse.offset, 'u32'], [keys, 'u32'], [0, 'u32'], [0, 'u32'],
+    [a.lse.offset, 'u32'], [keys, 'u32'], [a.rope?.positions.offset ?? 0, 'u32'], [a.rope?.maxPositions ?? 0, 'u32'],
+    [(a.rope?.table.offset ?? 0) / 4, 'u32'], [0, 'u32'], [0, 'u32'], [0, 'u32'],
   ]);
 }
 
 export function attentionForward(gpu: Gpu, program: Program, a: AttentionArgs): Promise<void> {
-  if (tiledForward(gpu, a)) {
+  checkRope(gpu, a);
+  if (tiledForward(gpu, a.headDim, a.Sq)) {
     return tiledAttentionForward(gpu, program, a, gpu.uniforms.alloc(params(a)));
   }
   return gpu.record(
@@ -64,6 +85,7 @@ export async function attentionBackward(gpu: Gpu, program: Program, a: Attention
     throw new Error('attention backward: q, k and v must live in one buffer so that dq, dk, dv share its layout');
   }
   if (a.delta.offset !== 0) throw new Error('attention backward: delta must start at offset 0');
+  checkRope(gpu, a);
   const keys = a.T / a.Sq * a.Sk;
   const rows = gpu.grid(Math.ceil((a.T * a.heads) / WG));
   if (a.dO.offset !== a.o.t.offset) throw new Error('attention backward: dO must have the layout of o');

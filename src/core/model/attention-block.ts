@@ -1,6 +1,6 @@
 import type { Program } from '../gpu/program.ts';
 import type { Tensor } from '../gpu/tensor.ts';
-import { attentionBackward, attentionForward, type AttentionArgs } from '../kernels/attention.ts';
+import { attentionBackward, attentionForward, ropeInAttention, type AttentionArgs, type AttentionRope } from '../kernels/attention.ts';
 import { rope } from '../kernels/rope.ts';
 import type { StepState } from '../kernels/step-state.ts';
 import type { ModelConfig } from './config.ts';
@@ -39,15 +39,12 @@ export async function attentionBlockForward(
     bias: cfg.attentionBias ? model.lw(l, 'qkv.bias') : undefined,
   }, a, step, dropScratch);
   if (cfg.qkNorm) await qkNormForward(gpu, p, d, T, cfg.normEps, qkNorm(model, l, a));
-  const ropeTable = model.ropeFor(l);
-  if (ropeTable) {
-    const common = { T, headDim: d.headDim, rowStride: d.qkvDim, positions: inputs.positions, table: ropeTable, maxPositions: model.ropePositions };
-    // The k heads follow the q heads in a q|k|v row: one rotation covers both.
-    await rope(gpu, p, { ...common, x: a.qkv, heads: d.heads + d.kvHeads });
-  }
+  // Generation's attention reads a KV cache, which holds rotated keys: it keeps the rope pass.
+  const inKernels = attend ? null : ropeInKernels(model, l, S, inputs);
+  if (!inKernels) await ropePass(model, p, l, T, a.qkv, inputs, false);
   await recordWindowBounds(gpu, p, cfg, l, T, { q: inputs.qBounds, k: inputs.kBounds }, a.windowBounds);
   if (attend) await attend(p, l, a);
-  else await attentionForward(gpu, p, model.attentionArgs(T, S, a, inputs, l));
+  else await attentionForward(gpu, p, { ...model.attentionArgs(T, S, a, inputs, l), ...(inKernels ? { rope: inKernels } : {}) });
   p.add({ kind: 'copy', src: x.buffer, srcOffset: x.offset * 4, dst: a.xm.buffer, dstOffset: a.xm.offset * 4, size: T * H * 4 });
   // With post-norms the projection writes its own output, which the norm adds onto xm.
   const attnOut = cfg.postNorms ? a.attnOut : a.xm;
@@ -75,14 +72,13 @@ export async function attentionBlockBackward(
   const dOW = gw('o.weight');
   if (dOW) await linearBackwardParams(gpu, p, T, dO, mat(a.att, d.qDim), H, d.qDim, dOW, cfg.oBias ? gw('o.bias') : undefined);
   const bounds = layerBounds(cfg, l, T, { q: inputs.qBounds, k: inputs.kBounds }, a.windowBounds);
+  // a.qkv holds q and k unrotated exactly when the forward left RoPE to the kernels (same question, same answer).
+  const inKernels = ropeInKernels(model, l, S, inputs);
   await attentionBackward(gpu, p, {
     ...model.attentionArgs(T, S, a, inputs, l), dO: g.datt, keyBounds: bounds.k, delta: g.delta, grad: g.dqkv,
+    ...(inKernels ? { rope: inKernels } : {}),
   });
-  const ropeTable = model.ropeFor(l);
-  if (ropeTable) {
-    const common = { T, headDim: d.headDim, rowStride: d.qkvDim, positions: inputs.positions, table: ropeTable, maxPositions: model.ropePositions };
-    await rope(gpu, p, { ...common, x: g.dqkv, heads: d.heads + d.kvHeads }, true);
-  }
+  if (!inKernels) await ropePass(model, p, l, T, g.dqkv, inputs, true);
   if (cfg.qkNorm) {
     const [q, k] = [gw('q_norm.weight'), gw('k_norm.weight')];
     await qkNormBackward(gpu, p, d, T, cfg.normEps, qkNorm(model, l, a), g.dqkv, q && k ? { q, k } : undefined);
@@ -90,6 +86,22 @@ export async function attentionBlockBackward(
   await siteBackward(model, p, l, 'qkv', T, mat(a.h1, H), mat(g.dqkv, d.qkvDim), mat(g.dh, H), { out: d.qkvDim, inF: H }, false, a, g, step);
   const dQkv = gw('qkv.weight');
   if (dQkv) await linearBackwardParams(gpu, p, T, mat(g.dqkv, d.qkvDim), mat(a.h1, H), d.qkvDim, H, dQkv, cfg.attentionBias ? gw('qkv.bias') : undefined);
+}
+
+/** Layer l's RoPE when the attention kernels apply it as q and k load; null when a rope pass runs (or none is needed). */
+function ropeInKernels(model: AttentionHost, l: number, S: number, inputs: TokenInputs): AttentionRope | null {
+  const table = model.ropeFor(l);
+  if (!table || !ropeInAttention(model.gpu, model.d.headDim, S, S)) return null;
+  return { positions: inputs.positions, table, maxPositions: model.ropePositions };
+}
+
+/** Rotates the q and k heads of a q|k|v row (k follows q, so one pass covers both); `inverse` for their gradients. */
+async function ropePass(model: AttentionHost, p: Program, l: number, T: number, x: Tensor, inputs: TokenInputs, inverse: boolean): Promise<void> {
+  const table = model.ropeFor(l);
+  if (!table) return;
+  const { d } = model;
+  const args = { x, T, heads: d.heads + d.kvHeads, headDim: d.headDim, rowStride: d.qkvDim, positions: inputs.positions, table };
+  await rope(model.gpu, p, { ...args, maxPositions: model.ropePositions }, inverse);
 }
 
 function qkNorm(model: AttentionHost, l: number, a: LayerActs): QkNormTensors {
