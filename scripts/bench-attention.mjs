@@ -1,4 +1,5 @@
-// Attention forward/backward timings, tiled vs per-row kernels (SmolLM2-135M heads by default):
+// Attention forward/backward timings, tiled vs per-row kernels (SmolLM2-135M heads by default), and
+// the tiled kernels with RoPE as separate passes vs applied inside them:
 //   node scripts/bench-attention.mjs [S ...]   (one JSON line per pass and kernel set)
 import { build } from 'esbuild';
 import { join } from 'node:path';
@@ -21,6 +22,9 @@ const cpuMs = () => { const u = process.cpuUsage(); return (u.user + u.system) /
 for (const S of sizes.length ? sizes : [256, 1024]) {
   for (const tiled of [false, true]) {
     for (const r of await benchAttention(gpu, S, 9, 3, 64, tiled, 2000, cpuMs)) console.log(JSON.stringify(r));
+  }
+  for (const rope of ['pass', 'in-kernel']) {
+    for (const r of await benchAttention(gpu, S, 9, 3, 64, true, 2000, cpuMs, rope)) console.log(JSON.stringify(r));
   }
 }
 gpu.destroy();

@@ -98,10 +98,10 @@ function reference(c: Case, qkv: Float32Array, dO: Float32Array, query: Uint32Ar
 
 describe('RoPE inside the tiled attention kernels', () => {
   const segments = (S: number, cuts: number[]) => Array.from({ length: S }, (_, s) => cuts.filter((c) => s >= c).length);
+  // No head_dim 64: its fully unrolled variant costs about a minute of shader compilation on lavapipe; 8 and 24 unroll the same code.
   const cases: (Case & { name: string })[] = [
     { name: 'S 37, hd 8, GQA 4/2, two sequences of packed examples', B: 2, S: 37, H: 4, KVH: 2, hd: 8, window: 0, segments: segments(37, [10, 25]) },
     { name: 'S 70 (two query blocks), hd 24, GQA 3/1, window 9', B: 1, S: 70, H: 3, KVH: 1, hd: 24, window: 9, segments: null },
-    { name: 'S 65, hd 64, GQA 2/1, causal', B: 1, S: 65, H: 2, KVH: 1, hd: 64, window: 0, segments: null },
     { name: 'S 20, hd 72 (runtime-bound loops), MHA 2/2, packed', B: 1, S: 20, H: 2, KVH: 2, hd: 72, window: 0, segments: segments(20, [13]) },
   ];
   for (const c of cases) {
