@@ -9,6 +9,8 @@ import { loadTransformer } from '../../src/core/model/load.ts';
 import { LoraAdapter } from '../../src/core/model/lora.ts';
 import { StepPlan, type Batch } from '../../src/core/model/step-plan.ts';
 import type { Transformer } from '../../src/core/model/transformer.ts';
+import { Rng } from '../../src/core/rng.ts';
+import { ropeAttentionSelfTest } from '../../src/core/selftest/rope-attention.ts';
 import { runStep } from '../../src/core/train/step.ts';
 import { nodeFileTree } from '../../src/platform/node-files.ts';
 import { backwardRef, boundsOf, split, type Case } from './attention-cases.ts';
@@ -131,6 +133,12 @@ describe('RoPE inside the tiled attention kernels', () => {
     expect([ropeInAttention(hardware, 64, 4, 4), ropeInAttention(hardware, 64, 16, 32)]).toEqual([false, false]);
     hardware.tuning.ropeInAttention = false;
     expect(ropeInAttention(hardware, 64, 16, 16)).toBe(false);
+  });
+
+  it('is checked by the self-test page against float64', async () => {
+    const r = await ropeAttentionSelfTest(await testGpu(), new Rng(3));
+    expect(r?.name).toMatch(/RoPE on load/);
+    expect(r!.relError).toBeLessThan(1e-4);
   });
 });
 

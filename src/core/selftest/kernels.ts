@@ -7,6 +7,7 @@ import { Rng } from '../rng.ts';
 import { randomValues as random, relError } from './compare.ts';
 import { fusedLoraSelfTest } from './fused.ts';
 import { reductionSelfTest } from './reductions.ts';
+import { ropeAttentionSelfTest } from './rope-attention.ts';
 
 export interface SelfTestResult {
   readonly name: string;
@@ -66,6 +67,8 @@ export async function kernelSelfTest(gpu: Gpu): Promise<SelfTestResult[]> {
     const e = relError(await readTensor(gpu, o), attentionRef(q, k, v, S, S, H, KVH, hd, query));
     results.push({ name: `attention ${S} tokens, ${H}/${KVH} heads of ${hd}`, relError: e, ok: e < TOLERANCE });
   }
+  const rope = await ropeAttentionSelfTest(gpu, rng);
+  if (rope) results.push({ ...rope, ok: rope.relError < TOLERANCE });
   const fused = await fusedLoraSelfTest(gpu, rng);
   results.push({ ...fused, ok: fused.relError < TOLERANCE });
   for (const r of await reductionSelfTest(gpu, rng)) results.push({ ...r, ok: r.relError < TOLERANCE });
