@@ -74,15 +74,6 @@ fn blockSpan(lid: u32, valid: bool, lo: u32, hi: u32) -> vec2u {
   return workgroupUniformLoad(&span);
 }
 
-/** Loads keys [j0, j0 + n) of kv head g into tileA (K) and tileB (V). */
-fn loadKV(lid: u32, kv0: u32, j0: u32, n: u32, g: u32) {
-  loadKeyTile(lid, kv0 + j0, n, g);
-  for (var e = lid; e < n * HD4; e += WG) {
-    let row = kv0 + j0 + e / HD4;
-    tileB[e] = valueAt(p.vOff + row * p.vStride + g * HD4 + e % HD4);
-  }
-}
-
 @compute @workgroup_size(WG)
 fn forward(
   @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32,
@@ -108,7 +99,7 @@ fn forward(
   var l = 0.0;
   for (var j0 = r.x; j0 <= r.y; j0 += TILE) {
     let n = min(TILE, r.y + 1u - j0);
-    loadKV(lid, kv0, j0, n, g);
+    loadKeyValueTiles(lid, kv0 + j0, n, g);
     workgroupBarrier();
     let jEnd = min(end, j0 + n);
     for (var j = max(lo, j0); j < jEnd; j++) {
@@ -162,7 +153,7 @@ fn backward_q(
   let end = select(0u, hi + 1u, valid); // rows past the block's end take part in loads only
   for (var j0 = r.x; j0 <= r.y; j0 += TILE) {
     let n = min(TILE, r.y + 1u - j0);
-    loadKV(lid, kv0, j0, n, g);
+    loadKeyValueTiles(lid, kv0 + j0, n, g);
     workgroupBarrier();
     let jEnd = min(end, j0 + n);
     for (var j = max(lo, j0); j < jEnd; j++) {
@@ -216,11 +207,7 @@ fn backward_kv(
   for (var h = g * group; h < (g + 1u) * group; h++) {
     for (var i0 = r.x; i0 <= r.y; i0 += TILE) {
       let n = min(TILE, r.y + 1u - i0);
-      loadQueryTile(lid, q0 + i0, n, h);
-      for (var e = lid; e < n * HD4; e += WG) {
-        let t = q0 + i0 + e / HD4;
-        tileB[e] = dout[p.oOff + t * p.oStride + h * HD4 + e % HD4];
-      }
+      loadQueryGradTiles(lid, q0 + i0, n, h);
       for (var e = lid; e < n; e += WG) {
         let t = q0 + i0 + e;
         tileL[e] = lseIn[p.lseOff + t * p.H + h];

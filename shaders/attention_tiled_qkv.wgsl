@@ -21,17 +21,23 @@ fn loadKey(row: ptr<function, array<vec4f, MAXV>>, t: u32, g: u32) {
   for (var c = 0u; c < HD4; c++) { (*row)[c] = k[b + c] * p.scale; }
 }
 
-/** Keys t0 .. t0 + n - 1 of kv head g into tileA. */
-fn loadKeyTile(lid: u32, t0: u32, n: u32, g: u32) {
+/** Keys and values of tokens t0 .. t0 + n - 1, kv head g, into tileA and tileB. */
+fn loadKeyValueTiles(lid: u32, t0: u32, n: u32, g: u32) {
   for (var e = lid; e < n * HD4; e += WG) {
-    tileA[e] = k[p.kOff + (t0 + e / HD4) * p.kStride + g * HD4 + e % HD4];
+    let row = t0 + e / HD4;
+    let c = g * HD4 + e % HD4;
+    tileA[e] = k[p.kOff + row * p.kStride + c];
+    tileB[e] = v[p.vOff + row * p.vStride + c];
   }
 }
 
-/** Queries t0 .. t0 + n - 1 of head h into tileA. */
-fn loadQueryTile(lid: u32, t0: u32, n: u32, h: u32) {
+/** Queries and dO of tokens t0 .. t0 + n - 1, head h, into tileA and tileB. */
+fn loadQueryGradTiles(lid: u32, t0: u32, n: u32, h: u32) {
   for (var e = lid; e < n * HD4; e += WG) {
-    tileA[e] = q[p.qOff + (t0 + e / HD4) * p.qStride + h * HD4 + e % HD4];
+    let t = t0 + e / HD4;
+    let c = h * HD4 + e % HD4;
+    tileA[e] = q[p.qOff + t * p.qStride + c];
+    tileB[e] = dout[p.oOff + t * p.oStride + c];
   }
 }
 

@@ -46,27 +46,41 @@ fn loadKey(row: ptr<function, array<vec4f, MAXV>>, t: u32, g: u32) {
   loadRotated(row, p.kOff + t * p.kStride + g * HD4, position(t), p.scale);
 }
 
-/** Rows t0 .. t0 + n - 1 at qkv[off + t·stride + col4..], rotated, into tileA. */
-fn loadRotatedTile(lid: u32, t0: u32, n: u32, off: u32, stride: u32, col4: u32) {
+/** tileA[i] and tileA[i + half a head]: the pair x1, x2 of token t's row at dims 4c.., rotated. */
+fn storeRotatedPair(i: u32, x1: vec4f, x2: vec4f, t: u32, c: u32) {
+  let r = rotation(position(t), c);
+  tileA[i] = x1 * r.c - x2 * r.s;
+  tileA[i + HD4 / 2u] = x2 * r.c + x1 * r.s;
+}
+
+/** Keys (rotated) and values of tokens t0 .. t0 + n - 1, kv head g, into tileA and tileB; one work item per pair. */
+fn loadKeyValueTiles(lid: u32, t0: u32, n: u32, g: u32) {
   let half = HD4 / 2u;
   for (var e = lid; e < n * half; e += WG) {
     let row = e / half;
     let c = e % half;
-    let b = off + (t0 + row) * stride + col4 + c;
-    let r = rotation(position(t0 + row), c);
-    let x1 = qkv[b];
-    let x2 = qkv[b + half];
-    tileA[row * HD4 + c] = x1 * r.c - x2 * r.s;
-    tileA[row * HD4 + c + half] = x2 * r.c + x1 * r.s;
+    let kb = p.kOff + (t0 + row) * p.kStride + g * HD4 + c;
+    let vb = p.vOff + (t0 + row) * p.vStride + g * HD4 + c;
+    let i = row * HD4 + c;
+    storeRotatedPair(i, qkv[kb], qkv[kb + half], t0 + row, c);
+    tileB[i] = qkv[vb];
+    tileB[i + half] = qkv[vb + half];
   }
 }
 
-fn loadKeyTile(lid: u32, t0: u32, n: u32, g: u32) {
-  loadRotatedTile(lid, t0, n, p.kOff, p.kStride, g * HD4);
-}
-
-fn loadQueryTile(lid: u32, t0: u32, n: u32, h: u32) {
-  loadRotatedTile(lid, t0, n, p.qOff, p.qStride, h * HD4);
+/** Queries (rotated) and dO of tokens t0 .. t0 + n - 1, head h, into tileA and tileB; one work item per pair. */
+fn loadQueryGradTiles(lid: u32, t0: u32, n: u32, h: u32) {
+  let half = HD4 / 2u;
+  for (var e = lid; e < n * half; e += WG) {
+    let row = e / half;
+    let c = e % half;
+    let qb = p.qOff + (t0 + row) * p.qStride + h * HD4 + c;
+    let ob = p.oOff + (t0 + row) * p.oStride + h * HD4 + c;
+    let i = row * HD4 + c;
+    storeRotatedPair(i, qkv[qb], qkv[qb + half], t0 + row, c);
+    tileB[i] = dout[ob];
+    tileB[i + half] = dout[ob + half];
+  }
 }
 
 /** The gradient of a rotated row, rotated back (the transpose: sin negated), times the softmax scale. */
