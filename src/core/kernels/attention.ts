@@ -44,7 +44,9 @@ export function ropeInAttention(gpu: Gpu, headDim: number, Sq: number, Sk: numbe
 
 function checkRope(gpu: Gpu, a: AttentionArgs): void {
   if (!a.rope) return;
-  if (!ropeInAttention(gpu, a.headDim, a.Sq, a.Sk)) throw new Error('attention: RoPE inside the kernels is not available for these shapes');
+  if (!ropeInAttention(gpu, a.headDim, a.Sq, a.Sk)) {
+    throw new Error(`attention: RoPE inside the kernels is not available for head_dim ${a.headDim}, ${a.Sq} queries, ${a.Sk} keys`);
+  }
   if (a.q.t.buffer !== a.k.t.buffer || a.k.t.buffer !== a.v.t.buffer) throw new Error('attention: RoPE on load needs q, k, v in one buffer');
   if (a.rope.table.offset % 4) throw new Error('attention: the RoPE table offset must be a multiple of 4');
 }
