@@ -20,6 +20,7 @@ import { nodeFileTree } from '../../src/platform/node-files.ts';
 import { Rng } from '../../src/core/rng.ts';
 import { referenceLogits } from '../reference/transformer-ref.ts';
 import { numericGrad, randomArray, relError, testGpu, upload } from './gpu-harness.ts';
+import { expectCentralDifferences } from './central-differences.ts';
 
 const DIR = fileURLToPath(new URL('../fixtures/hf/models/tiny-llama', import.meta.url));
 const S = 12;
@@ -144,23 +145,7 @@ describe('preference training on the tiny model', () => {
       };
       expect(Math.abs(stepEvent.loss - lossOf())).toBeLessThan(1e-5);
       const grads = await model.weights.readHf(model.grads!);
-      let checked = 0;
-      for (const [tensor, g] of grads) {
-        const base = w.get(tensor)!;
-        const maxAbs = g.data.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-        for (const k of [0, Math.floor(base.length / 3), base.length - 1]) {
-          const h = 1e-5;
-          const saved = base[k]!;
-          base[k] = saved + h;
-          const up = lossOf();
-          base[k] = saved - h;
-          const down = lossOf();
-          base[k] = saved;
-          const fd = (up - down) / (2 * h);
-          expect(Math.abs(g.data[k]! - fd), `${tensor}[${k}] gpu ${g.data[k]} fd ${fd}`).toBeLessThan(2e-3 * Math.max(maxAbs, 1e-6));
-          checked++;
-        }
-      }
+      const checked = expectCentralDifferences(grads, w, lossOf, 2e-3);
       expect(checked).toBe(3 * st.names().length);
       trainer.destroy(); model.destroy();
     });

@@ -9,6 +9,7 @@ import { referenceLogits } from '../reference/transformer-ref.ts';
 import { meanNextTokenLoss } from '../reference/next-token-loss.ts';
 import { readWeights } from '../reference/weights-ref.ts';
 import { randomArray, relError, testGpu } from './gpu-harness.ts';
+import { expectCentralDifferences } from './central-differences.ts';
 import { writeRandomModel } from './random-model.ts';
 import type { ModelConfig } from '../../src/core/model/config.ts';
 
@@ -68,23 +69,7 @@ describe('models no fixture covers, against a float64 reference', () => {
       await runStep(gpu, plan, null, step, [{ ids, labels }], 0, 0).done;
       const grads = await model.weights.readHf(model.grads!);
       // A few entries of every tensor: the float64 central difference of the reference loss.
-      let checked = 0;
-      for (const [tensor, g] of grads) {
-        const base = w.get(tensor)!;
-        const maxAbs = g.data.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-        for (const k of [0, Math.floor(base.length / 3), base.length - 1]) {
-          const h = 1e-5;
-          const saved = base[k]!;
-          base[k] = saved + h;
-          const up = referenceLoss(model.cfg, w, ids, labels, S);
-          base[k] = saved - h;
-          const down = referenceLoss(model.cfg, w, ids, labels, S);
-          base[k] = saved;
-          const fd = (up - down) / (2 * h);
-          expect(Math.abs(g.data[k]! - fd), `${tensor}[${k}] gpu ${g.data[k]} fd ${fd}`).toBeLessThan(1e-3 * Math.max(maxAbs, 1e-6));
-          checked++;
-        }
-      }
+      const checked = expectCentralDifferences(grads, w, () => referenceLoss(model.cfg, w, ids, labels, S), 1e-3);
       expect(checked).toBe(3 * w.size);
       plan.destroy();
       model.destroy();
