@@ -12,9 +12,11 @@ import { bytesSource } from '../../src/core/formats/bytes.ts';
 import { nodeFileTree } from '../../src/platform/node-files.ts';
 import { gemma3Logits } from '../reference/gemma3-ref.ts';
 import { meanNextTokenLoss } from '../reference/next-token-loss.ts';
-import { loraMerged, readWeights, type LoraValues, type Weights } from '../reference/weights-ref.ts';
+import { loraMerged, readWeights, type Weights } from '../reference/weights-ref.ts';
 import { randomArray, relError, testGpu } from './gpu-harness.ts';
 import { writeRandomModel } from './random-model.ts';
+import { randomLoraValues } from './random-lora.ts';
+import { expectLoraCentralDifferences } from './central-differences.ts';
 import type { Transformer } from '../../src/core/model/transformer.ts';
 import { linearModules } from '../../src/core/formats/peft.ts';
 import { estimateTrainingMemory } from '../../src/core/model/memory.ts';
@@ -65,17 +67,7 @@ describe('Gemma 3 (hidden 40, head_dim 24, one sliding layer with a window of 3 
     expect(cfg.localAttention?.layers).toEqual([false, true, false]);
     const r = 3;
     model.lora = LoraAdapter.create(gpu, cfg, { r, alpha: 6, dropout: 0, targets: resolveTargets(cfg.arch, 'all-linear'), rslora: false }, 4);
-    // B starts at zero in PEFT; random B makes the adapter's effect (and A's gradient) visible.
-    model.lora.modules.forEach((m, i) => {
-      const t = model.lora!.store.get(m.b);
-      gpu.write(t.buffer, randomArray(m.out * r, 100 + i, 0.3), t.offset * 4);
-    });
-    const mods: LoraValues[] = [];
-    for (const m of model.lora.modules) {
-      const A = Float64Array.from(await readTensor(gpu, model.lora.store.get(m.a)));
-      const B = Float64Array.from(await readTensor(gpu, model.lora.store.get(m.b)));
-      mods.push({ layer: m.layer, id: m.id, inF: m.in, outF: m.out, A, B });
-    }
+    const mods = await randomLoraValues(gpu, model, r, 100);
     expect(mods.length).toBe(3 * 7);
     const base = await readWeights(dir);
     const s = model.lora.scaling;
@@ -90,26 +82,7 @@ describe('Gemma 3 (hidden 40, head_dim 24, one sliding layer with a window of 3 
     model.setTrainable('lora');
     const plan = await StepPlan.build(model, { batch: Bn, seq: S, train: true }, step);
     await runStep(gpu, plan, null, step, [{ ids, labels }], 0, 0).done;
-    let checked = 0;
-    for (const [j, m] of model.lora.modules.entries()) {
-      for (const which of ['A', 'B'] as const) {
-        const g = await readTensor(gpu, model.grads!.get(which === 'A' ? m.a : m.b));
-        const values = which === 'A' ? mods[j]!.A : mods[j]!.B;
-        const maxAbs = g.reduce((acc, v) => Math.max(acc, Math.abs(v)), 0);
-        for (const k of [0, values.length - 1]) {
-          const h = 1e-5;
-          const saved = values[k]!;
-          values[k] = saved + h;
-          const up = meanLoss(loraMerged(base, mods, r, s), ids, labels, S);
-          values[k] = saved - h;
-          const down = meanLoss(loraMerged(base, mods, r, s), ids, labels, S);
-          values[k] = saved;
-          const fd = (up - down) / (2 * h);
-          expect(Math.abs(g[k]! - fd), `${m.layer} ${m.id} ${which}[${k}] gpu ${g[k]} fd ${fd}`).toBeLessThan(1e-3 * Math.max(maxAbs, 1e-6));
-          checked++;
-        }
-      }
-    }
+    const checked = await expectLoraCentralDifferences(gpu, model, mods, () => meanLoss(loraMerged(base, mods, r, s), ids, labels, S), 1e-3);
     expect(checked).toBe(3 * 7 * 2 * 2);
     plan.destroy();
 

@@ -15,9 +15,10 @@ import { SafetensorsFile } from '../../src/core/formats/safetensors.ts';
 import { bytesSource, type FileTree } from '../../src/core/formats/bytes.ts';
 import { moeReference } from '../reference/moe-ref.ts';
 import { meanNextTokenLoss } from '../reference/next-token-loss.ts';
-import { loraMerged, readWeights, type LoraValues, type Weights } from '../reference/weights-ref.ts';
+import { loraMerged, readWeights, type Weights } from '../reference/weights-ref.ts';
 import { randomArray, relError, testGpu } from './gpu-harness.ts';
 import { writeRandomModel } from './random-model.ts';
+import { randomLoraValues } from './random-lora.ts';
 import { setExpertPath, type ExpertPath } from '../../src/core/model/moe-sparse.ts';
 import { padRows } from '../../src/core/data/rows.ts';
 import { Trainer } from '../../src/core/train/trainer.ts';
@@ -227,16 +228,7 @@ async function checkLora(config: Record<string, unknown>, seed: number, probed: 
   const r = 2;
   const targets = resolveTargets(cfg.arch, 'all-linear', { shape: cfg });
   model.lora = LoraAdapter.create(gpu, cfg, { r, alpha: 5, dropout: 0, targets, rslora: false }, 4);
-  model.lora.modules.forEach((m, i) => {
-    const t = model.lora!.store.get(m.b);
-    gpu.write(t.buffer, randomArray(m.out * r, 200 + i, 0.3), t.offset * 4);
-  });
-  const mods: LoraValues[] = [];
-  for (const m of model.lora.modules) {
-    const A = Float64Array.from(await readTensor(gpu, model.lora.store.get(m.a)));
-    const B = Float64Array.from(await readTensor(gpu, model.lora.store.get(m.b)));
-    mods.push({ layer: m.layer, id: m.id, inF: m.in, outF: m.out, A, B });
-  }
+  const mods = await randomLoraValues(gpu, model, r, 200);
   const base = await readWeights(dir);
   const s = model.lora.scaling;
   const [B, S] = [2, 6];

@@ -12,9 +12,11 @@ import { bytesSource } from '../../src/core/formats/bytes.ts';
 import { nodeFileTree } from '../../src/platform/node-files.ts';
 import { referenceLogits } from '../reference/transformer-ref.ts';
 import { meanNextTokenLoss } from '../reference/next-token-loss.ts';
-import { loraMerged, readWeights, type LoraValues, type Weights } from '../reference/weights-ref.ts';
+import { loraMerged, readWeights, type Weights } from '../reference/weights-ref.ts';
 import { randomArray, relError, testGpu } from './gpu-harness.ts';
 import { writeRandomModel } from './random-model.ts';
+import { randomLoraValues } from './random-lora.ts';
+import { expectLoraCentralDifferences } from './central-differences.ts';
 import type { ModelConfig } from '../../src/core/model/config.ts';
 
 const QWEN3_ODD = {
@@ -35,17 +37,7 @@ describe('Qwen3 (odd shapes: head_dim 12, 3 heads on 1 KV head, hidden 28, q/k/v
     const r = 3;
     const settings = { r, alpha: 6, dropout: 0, targets: resolveTargets('qwen3', 'all-linear'), rslora: false };
     model.lora = LoraAdapter.create(gpu, cfg, settings, 4);
-    // B starts at zero in PEFT; random B makes the adapter's effect (and A's gradient) visible.
-    model.lora.modules.forEach((m, i) => {
-      const t = model.lora!.store.get(m.b);
-      gpu.write(t.buffer, randomArray(m.out * r, 100 + i, 0.3), t.offset * 4);
-    });
-    const mods: LoraValues[] = [];
-    for (const m of model.lora.modules) {
-      const A = Float64Array.from(await readTensor(gpu, model.lora.store.get(m.a)));
-      const B = Float64Array.from(await readTensor(gpu, model.lora.store.get(m.b)));
-      mods.push({ layer: m.layer, id: m.id, inF: m.in, outF: m.out, A, B });
-    }
+    const mods = await randomLoraValues(gpu, model, r, 100);
     expect(mods.length).toBe(2 * 7);
     const base = await readWeights(dir);
     const s = model.lora.scaling;
@@ -71,26 +63,7 @@ describe('Qwen3 (odd shapes: head_dim 12, 3 heads on 1 KV head, hidden 28, q/k/v
     model.setTrainable('lora');
     const plan = await StepPlan.build(model, { batch: Bn, seq: S, train: true }, step);
     await runStep(gpu, plan, null, step, [{ ids, labels }], 0, 0).done;
-    let checked = 0;
-    for (const [j, m] of model.lora.modules.entries()) {
-      for (const which of ['A', 'B'] as const) {
-        const g = await readTensor(gpu, model.grads!.get(which === 'A' ? m.a : m.b));
-        const values = which === 'A' ? mods[j]!.A : mods[j]!.B;
-        const maxAbs = g.reduce((acc, v) => Math.max(acc, Math.abs(v)), 0);
-        for (const k of [0, values.length - 1]) {
-          const h = 1e-5;
-          const saved = values[k]!;
-          values[k] = saved + h;
-          const up = meanLoss(cfg, loraMerged(base, mods, r, s), ids, labels, S);
-          values[k] = saved - h;
-          const down = meanLoss(cfg, loraMerged(base, mods, r, s), ids, labels, S);
-          values[k] = saved;
-          const fd = (up - down) / (2 * h);
-          expect(Math.abs(g[k]! - fd), `${m.layer} ${m.id} ${which}[${k}] gpu ${g[k]} fd ${fd}`).toBeLessThan(1e-3 * Math.max(maxAbs, 1e-6));
-          checked++;
-        }
-      }
-    }
+    const checked = await expectLoraCentralDifferences(gpu, model, mods, () => meanLoss(cfg, loraMerged(base, mods, r, s), ids, labels, S), 1e-3);
     expect(checked).toBe(2 * 7 * 2 * 2);
     plan.destroy();
 
