@@ -21,6 +21,7 @@ import { Rng } from '../../src/core/rng.ts';
 import { referenceLogits } from '../reference/transformer-ref.ts';
 import { numericGrad, randomArray, relError, testGpu, upload } from './gpu-harness.ts';
 import { expectCentralDifferences } from './central-differences.ts';
+import { logitChunks } from './logit-chunks.ts';
 
 const DIR = fileURLToPath(new URL('../fixtures/hf/models/tiny-llama', import.meta.url));
 const S = 12;
@@ -71,14 +72,7 @@ describe('row-scaled cross-entropy gradient (per-token weights)', () => {
     const stats = allocTensor(gpu, [T * 3], 'scratch', 'stats');
     const rowLoss = allocTensor(gpu, [T], 'scratch', 'rowLoss');
     const weights = upload(gpu, new Float32Array([9, 9, ...w]));
-    let v0 = 0;
-    const chunks = chunkSizes.map((Vc) => {
-      const part = new Float32Array(T * Vc);
-      for (let t = 0; t < T; t++) part.set(logits.subarray(t * V + v0, t * V + v0 + Vc), t * Vc);
-      const c = { logits: upload(gpu, part), v0, Vc };
-      v0 += Vc;
-      return c;
-    });
+    const chunks = logitChunks(gpu, logits, T, V, chunkSizes);
     const p = new Program();
     for (const [i, c] of chunks.entries()) await crossEntropyChunk(gpu, p, T, c, tgt, stats, i === 0);
     await crossEntropyFinish(gpu, p, T, tgt, stats, rowLoss);
