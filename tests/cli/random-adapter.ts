@@ -30,6 +30,7 @@ export function writeRandomAdapter(
     }
   }
   writeFileSync(join(dir, 'adapter_model.safetensors'), writeSafetensors(tensors));
-  writeFileSync(join(dir, 'adapter_config.json'), JSON.stringify({ ...adapterConfigJson({ arch: 'llama', r, alpha: 2 * r, targetModules: targets }), ...config }));
+  const adapterConfig = { ...adapterConfigJson({ arch: 'llama', r, alpha: 2 * r, targetModules: targets }), ...config };
+  writeFileSync(join(dir, 'adapter_config.json'), JSON.stringify(adapterConfig));
   return dir;
 }
