@@ -1,21 +1,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, truncateSync, writeFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { buildCli, jsonLines, LLAMA, referenceData, ROOT, tabtune } from './cli-harness.ts';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const FIX = join(ROOT, 'tests/fixtures/hf');
-const LLAMA = join(FIX, 'models/tiny-llama');
 const GPT2 = join(FIX, 'models/tiny-gpt2');
-
-function tabtune(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin/tabtune.mjs'), ...args], { encoding: 'utf8', cwd: mkdtempSync(join(tmpdir(), 'tabtune-cwd-')) });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-
-const json = (s: string) => s.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
 
 /** A writable copy of a fixture model folder. */
 function copy(dir: string): string {
@@ -24,14 +14,10 @@ function copy(dir: string): string {
   return out;
 }
 
-beforeAll(() => {
-  execFileSync(process.execPath, [join(ROOT, 'scripts/build-cli.mjs')], { cwd: ROOT });
-});
+beforeAll(buildCli);
 
 describe('tabtune CLI', () => {
-  const ref = JSON.parse(readFileSync(join(LLAMA, 'reference.json'), 'utf8'));
-  const data = join(mkdtempSync(join(tmpdir(), 'tabtune-data-')), 'ref.jsonl');
-  writeFileSync(data, ref.input_ids.map((ids: number[], i: number) => JSON.stringify({ input_ids: ids, labels: ref.labels[i] })).join('\n'));
+  const { ref, data } = referenceData();
 
   it('every command has --help', () => {
     for (const cmd of ['train', 'eval', 'generate', 'tokenize', 'merge', 'init', 'bench', 'demo', 'data prepare', 'data stats', 'data synth']) {
@@ -44,34 +30,34 @@ describe('tabtune CLI', () => {
   it('tokenize prints the tokenizer\'s ids', () => {
     const expected = JSON.parse(readFileSync(join(FIX, 'tokenizers/bpe512-chat/expected.json'), 'utf8'));
     const c = expected.cases[0];
-    expect(json(tabtune('tokenize', '--model', join(FIX, 'tokenizers/bpe512-chat'), '--text', c.text, '--json').stdout)[0].ids).toEqual(c.ids);
+    expect(jsonLines(tabtune('tokenize', '--model', join(FIX, 'tokenizers/bpe512-chat'), '--text', c.text, '--json').stdout)[0].ids).toEqual(c.ids);
   });
 
   it('eval reports the loss transformers computes; generate and train reproduce the fixture', () => {
-    const ev = json(tabtune('eval', '--model', LLAMA, '--data', data, '--json').stdout)[0];
+    const ev = jsonLines(tabtune('eval', '--model', LLAMA, '--data', data, '--json').stdout)[0];
     expect(Math.abs(ev.loss - ref.loss)).toBeLessThan(1e-4 * ref.loss);
     expect(ev.tokens).toBe(41);
     expect(ev.perplexity).toBeCloseTo(Math.exp(ev.loss), 6);
 
-    const g = json(tabtune('generate', '--model', LLAMA, '--adapter', join(LLAMA, 'adapter'), '--prompt-ids', ref.input_ids[0].slice(0, 6).join(','), '--max-new-tokens', '8', '--greedy', '--ignore-eos', '--json').stdout)[0];
+    const g = jsonLines(tabtune('generate', '--model', LLAMA, '--adapter', join(LLAMA, 'adapter'), '--prompt-ids', ref.input_ids[0].slice(0, 6).join(','), '--max-new-tokens', '8', '--greedy', '--ignore-eos', '--json').stdout)[0];
     expect(g.ids).toEqual(ref.greedy_lora);
 
     const out = mkdtempSync(join(tmpdir(), 'tabtune-out-'));
     const t = tabtune('train', '--model', LLAMA, '--data', data, '--out', out, '--init-adapter', join(LLAMA, 'adapter'), '--lr', '1e-2', '--schedule', 'constant',
       '--steps', '3', '--batch', '2', '--no-shuffle', '--clip', '1', '--weight-decay', '0.01', '--json');
     expect(t.code, t.stderr).toBe(0);
-    const steps = json(t.stdout).filter((l) => 'step' in l && 'loss' in l);
+    const steps = jsonLines(t.stdout).filter((l) => 'step' in l && 'loss' in l);
     expect(steps.map((s) => s.step)).toEqual([1, 2, 3]);
     steps.forEach((s, i) => expect(Math.abs(s.loss - ref.adamw.losses_before_each_step[i])).toBeLessThan(1e-4));
-    const after = json(tabtune('eval', '--model', LLAMA, '--adapter', out, '--data', data, '--json').stdout)[0];
+    const after = jsonLines(tabtune('eval', '--model', LLAMA, '--adapter', out, '--data', data, '--json').stdout)[0];
     expect(Math.abs(after.loss - ref.adamw.loss_after)).toBeLessThan(1e-4);
     const manifest = JSON.parse(readFileSync(join(out, 'run_manifest.json'), 'utf8'));
     expect(manifest.config).toMatchObject({ lr: 0.01, steps: 3, batch: 2, weightDecay: 0.01, clip: 1, shuffle: false });
 
     // The manifest repeats the run: same losses from a fresh adapter with the same settings.
     const a = mkdtempSync(join(tmpdir(), 'tabtune-a-'));
-    const first = json(tabtune('train', '--model', LLAMA, '--data', data, '--out', a, '--steps', '4', '--batch', '1', '--lora-r', '4', '--lora-dropout', '0.1', '--seed', '5', '--zip', '--json').stdout).filter((l) => 'loss' in l);
-    const again = json(tabtune('train', '--manifest', join(a, 'run_manifest.json'), '--out', mkdtempSync(join(tmpdir(), 'tabtune-b-')), '--json').stdout).filter((l) => 'loss' in l);
+    const first = jsonLines(tabtune('train', '--model', LLAMA, '--data', data, '--out', a, '--steps', '4', '--batch', '1', '--lora-r', '4', '--lora-dropout', '0.1', '--seed', '5', '--zip', '--json').stdout).filter((l) => 'loss' in l);
+    const again = jsonLines(tabtune('train', '--manifest', join(a, 'run_manifest.json'), '--out', mkdtempSync(join(tmpdir(), 'tabtune-b-')), '--json').stdout).filter((l) => 'loss' in l);
     expect(again.map((l) => l.loss)).toEqual(first.map((l) => l.loss));
     expect(statSync(`${a}.zip`).size).toBeGreaterThan(1000);
   });
@@ -81,7 +67,7 @@ describe('tabtune CLI', () => {
     expect(tabtune('merge', '--model', GPT2, '--adapter', join(GPT2, 'adapter'), '--out', out).code).toBe(0);
     const r = JSON.parse(readFileSync(join(GPT2, 'reference.json'), 'utf8'));
     const ids = r.input_ids[0].slice(0, 6).join(',');
-    const merged = json(tabtune('generate', '--model', out, '--prompt-ids', ids, '--max-new-tokens', '8', '--greedy', '--ignore-eos', '--json').stdout)[0];
+    const merged = jsonLines(tabtune('generate', '--model', out, '--prompt-ids', ids, '--max-new-tokens', '8', '--greedy', '--ignore-eos', '--json').stdout)[0];
     expect(merged.ids).toEqual(r.greedy_lora);
   });
 

@@ -1,22 +1,14 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { buildCli, jsonLines, tabtune } from './cli-harness.ts';
 
 /**
  * `tabtune data preview|stats|prepare` on TRL preference files (explicit prompt, conversational,
  * implicit prompt) and KTO files, with the demo model's tokenizer and chat template.
  */
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-function tabtune(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin/tabtune.mjs'), ...args], { encoding: 'utf8', cwd: mkdtempSync(join(tmpdir(), 'tabtune-cwd-')) });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-
-const json = (s: string) => s.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
 const lines = (path: string) => readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
 
 function file(name: string, rows: readonly (object | string)[]): string {
@@ -38,15 +30,13 @@ const conversational = file('pairs.jsonl', [
   { prompt: [user('Fiji?')], chosen: [assistant('Oceania')], rejected: [assistant('Europe')], note: 'call +1 415 555 0100' },
 ]);
 
-beforeAll(() => {
-  execFileSync(process.execPath, [join(ROOT, 'scripts/build-cli.mjs')], { cwd: ROOT });
-});
+beforeAll(buildCli);
 
 describe('tabtune data preview', () => {
   it('shows chosen and rejected side by side with exactly the answer and its end of turn trained', () => {
     const r = tabtune('data', 'preview', '--data', conversational, '--limit', '2', '--json');
     expect(r.code, r.stderr).toBe(0);
-    const [first, second] = json(r.stdout);
+    const [first, second] = jsonLines(r.stdout);
     expect(first.line).toBe(1);
     const trained = (side: { side: { segments: { text: string; trained: boolean }[] } }) => side.side.segments.filter((s) => s.trained).map((s) => s.text);
     expect(trained(first.chosen)).toEqual(['Africa<|im_end|>']);
@@ -73,14 +63,14 @@ describe('tabtune data preview', () => {
     ]);
     const r = tabtune('data', 'preview', '--data', implicit, '--json');
     expect(r.code, r.stderr).toBe(0);
-    const [p] = json(r.stdout);
+    const [p] = jsonLines(r.stdout);
     expect(p.chosen.side.segments.filter((s: { trained: boolean }) => s.trained).map((s: { text: string }) => s.text)).toEqual(['Blue<|im_end|>']);
     expect(p.chosen.side.segments[0].text).toContain('Name a colour.');
 
     const kto = file('kto.jsonl', [{ prompt: 'Two plus two is', completion: ' four', label: true }, { prompt: 'Two plus two is', completion: ' five', label: false }]);
     const k = tabtune('data', 'preview', '--data', kto, '--json');
     expect(k.code, k.stderr).toBe(0);
-    const [good, bad] = json(k.stdout);
+    const [good, bad] = jsonLines(k.stdout);
     expect([good.label, bad.label]).toEqual([true, false]);
     expect(good.completion.side.trainedTokens).toBeGreaterThan(0);
     expect(good.completion.side.segments.filter((s: { trained: boolean }) => s.trained).map((s: { text: string }) => s.text).join('')).toContain('four');
@@ -101,7 +91,7 @@ describe('tabtune data stats on preference files', () => {
   it('counts pairs, lengths per side, identical answers, duplicates and personal data in any field', () => {
     const r = tabtune('data', 'stats', '--data', conversational, '--json');
     expect(r.code, r.stderr).toBe(0);
-    const [s] = json(r.stdout);
+    const [s] = jsonLines(r.stdout);
     expect(s).toMatchObject({ format: 'preference', pairs: 4, problems: 2, identical: 1, duplicates: 1 });
     expect(s.lengths.chosen).toMatchObject({ min: 6, max: 13 });
     expect(s.lengths.rejected).toMatchObject({ min: 4, max: 6 });
@@ -117,7 +107,7 @@ describe('tabtune data stats on preference files', () => {
     const kto = file('kto.jsonl', [
       { prompt: 'a', completion: 'yes', label: true }, { prompt: 'b', completion: 'no', label: false }, { prompt: 'c', completion: 'ok', label: true },
     ]);
-    const [s] = json(tabtune('data', 'stats', '--data', kto, '--json').stdout);
+    const [s] = jsonLines(tabtune('data', 'stats', '--data', kto, '--json').stdout);
     expect(s).toMatchObject({ format: 'unpaired-preference', desirable: 2, undesirable: 1, pairs: 0 });
   });
 });
@@ -129,7 +119,7 @@ describe('tabtune data prepare on preference files', () => {
     const report = join(dir, 'report.json');
     const r = tabtune('data', 'prepare', '--data', conversational, '--out', out, '--report', report, '--json');
     expect(r.code, r.stderr).toBe(0);
-    const [summary] = json(r.stdout);
+    const [summary] = jsonLines(r.stdout);
     expect(summary).toMatchObject({ input: 6, output: 3, problems: 2, duplicates: 1, personal: { email: 1, phone: 1 } });
     const kept = lines(out);
     expect(kept.map((k) => k.id)).toEqual(['a', 'b', undefined]);
@@ -144,7 +134,7 @@ describe('tabtune data prepare on preference files', () => {
     expect(rep.problems.map((p: { line: number }) => p.line)).toEqual([4, 5]);
 
     // The prepared file reads back as clean preference data.
-    const [again] = json(tabtune('data', 'stats', '--data', out, '--json').stdout);
+    const [again] = jsonLines(tabtune('data', 'stats', '--data', out, '--json').stdout);
     expect(again).toMatchObject({ pairs: 3, problems: 0, duplicates: 0, personal: {} });
   });
 

@@ -1,22 +1,14 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { buildCli, jsonLines, ROOT, runCli } from './cli-harness.ts';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const tmp = (prefix: string) => mkdtempSync(join(tmpdir(), prefix));
 
-beforeAll(() => {
-  execFileSync(process.execPath, [join(ROOT, 'scripts/build-cli.mjs')], { cwd: ROOT });
-});
-
-function tabtune(cwd: string, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  return spawnSync(process.execPath, [join(ROOT, 'bin/tabtune.mjs'), ...args], { encoding: 'utf8', cwd });
-}
-
-const records = (stdout: string) => stdout.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+beforeAll(buildCli);
+const tabtune = (cwd: string, ...args: string[]) => runCli(args, { cwd });
 
 const EVAL = join(ROOT, 'public/datasets/demo-grounded-qa-eval.jsonl');
 
@@ -45,12 +37,12 @@ describe('DPO on the demo task', () => {
     build(join(dir, 'held.jsonl'), '40', '9', '--eval');
     // The demo scores the SFT model's greedy answers to the 40 held-out questions (the same scorer as eval --generate).
     const sft = tabtune(dir, 'demo', '--out', join(dir, 'sft'), '--json');
-    expect(sft.status, sft.stderr).toBe(0);
-    const greedy = records(sft.stdout).at(-1).after.contains;
+    expect(sft.code, sft.stderr).toBe(0);
+    const greedy = jsonLines(sft.stdout).at(-1).after.contains;
     // Measured 77.5–80% (README: 0% before).
     expect(greedy).toBeGreaterThan(0.5);
     const merged = tabtune(dir, 'merge', '--adapter', join(dir, 'sft'), '--out', join(dir, 'merged'));
-    expect(merged.status, merged.stderr).toBe(0);
+    expect(merged.code, merged.stderr).toBe(0);
     sftGreedy = greedy;
   }, 900_000);
 
@@ -59,8 +51,8 @@ describe('DPO on the demo task', () => {
     const r = tabtune(dir,
       'train', '--method', 'dpo', '--rpo-alpha', '1', '--model', join(dir, 'merged'), '--data', join(dir, 'train.jsonl'),
       '--val-data', join(dir, 'held.jsonl'), '--out', join(dir, 'dpo'), '--steps', '30', '--lr', '7e-4', '--warmup', '0', '--json');
-    expect(r.status, r.stderr).toBe(0);
-    const lines = records(r.stdout);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = jsonLines(r.stdout);
     const [before, after] = lines.filter((l) => 'eval' in l).map((l) => l.eval);
     expect(lines.filter((l) => 'step' in l)).toHaveLength(30);
     // Policy = reference at the start: ln 2 and no reward for every pair, plus α × the chosen NLL.
@@ -78,8 +70,8 @@ describe('DPO on the demo task', () => {
   it('the DPO model\'s greedy answers move toward the chosen ones', () => {
     expect(dpoTrained, 'needs the DPO adapter of the test above').toBe(true);
     const greedy = tabtune(dir, 'eval', '--model', join(dir, 'merged'), '--adapter', join(dir, 'dpo'), '--data', EVAL, '--generate', '40', '--json');
-    expect(greedy.status, greedy.stderr).toBe(0);
+    expect(greedy.code, greedy.stderr).toBe(0);
     // Measured: "contains" 77.5% after SFT → 90% (36 of 40) after DPO with rpo_alpha 1 (60% without).
-    expect(records(greedy.stdout).at(-1).contains).toBeGreaterThan(sftGreedy!);
+    expect(jsonLines(greedy.stdout).at(-1).contains).toBeGreaterThan(sftGreedy!);
   }, 300_000);
 });

@@ -1,18 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { buildCli, jsonLines, LLAMA, tabtune } from './cli-harness.ts';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const LLAMA = join(ROOT, 'tests/fixtures/hf/models/tiny-llama');
-
-function tabtune(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin/tabtune.mjs'), ...args], { encoding: 'utf8', cwd: mkdtempSync(join(tmpdir(), 'tabtune-cwd-')) });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-const json = (s: string) => s.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
 /** stderr without the software driver's warnings. */
 const errors = (s: string) => s.split('\n').filter((l) => l.startsWith('tabtune:') && !l.includes('using '));
 
@@ -27,15 +18,13 @@ const MC = [
   { question: 'Pick B', choices: { text: ['a', 'b', 'c', 'd'], label: ['A', 'B', 'C', 'D'] }, answerKey: 'B' },
 ];
 
-beforeAll(() => {
-  execFileSync(process.execPath, [join(ROOT, 'scripts/build-cli.mjs')], { cwd: ROOT });
-});
+beforeAll(buildCli);
 
 describe('tabtune eval --task / --suite', () => {
   it('--task mc prints one line per question and the summary', () => {
     const r = tabtune('eval', '--task', 'mc', '--model', LLAMA, '--data', file('mc.jsonl', MC), '--json');
     expect(r.code, r.stderr).toBe(0);
-    const lines = json(r.stdout);
+    const lines = jsonLines(r.stdout);
     expect(lines).toHaveLength(4);
     lines.slice(0, 3).forEach((l, i) => {
       expect(Object.keys(l)).toEqual(['index', 'choice_logprobs', 'pred', 'pred_norm', 'answer']);
@@ -82,7 +71,7 @@ describe('tabtune eval --task / --suite', () => {
     expect(mc).toContain(dir);
     const r = tabtune('eval', '--suite', suite, '--model', LLAMA, '--adapter', join(LLAMA, 'adapter'), '--json');
     expect(r.code, r.stderr).toBe(1);
-    const [ok, bad, last] = json(r.stdout);
+    const [ok, bad, last] = jsonLines(r.stdout);
     expect([ok.name, ok.passed, bad.name, bad.passed]).toEqual(['reachable', true, 'impossible', false]);
     expect(bad.reasons[0]).toMatch(/acc_norm [\d.]+ is below the minimum 1\.5/);
     // The fixture adapter changes the model (its B is not zero): base and tuned are both measured.

@@ -1,22 +1,12 @@
-import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { buildCli, LLAMA, ROOT, tabtune } from './cli-harness.ts';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const LLAMA = join(ROOT, 'tests/fixtures/hf/models/tiny-llama');
 const GPT2 = join(ROOT, 'tests/fixtures/hf/models/tiny-gpt2');
 
-function tabtune(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin/tabtune.mjs'), ...args], { encoding: 'utf8' });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-
-beforeAll(() => {
-  execFileSync(process.execPath, [join(ROOT, 'scripts/build-cli.mjs')], { cwd: ROOT });
-});
+beforeAll(buildCli);
 
 describe('tabtune export: bad input gets one clear line, and nothing is left behind', () => {
   it('refuses bad flags and inputs before writing anything', () => {

@@ -2,24 +2,15 @@
  * Flag values outside their range are refused before any work: exit 2, one stderr line that names
  * the flag as the user typed it (never an internal field name), nothing on stdout.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { buildCli, LLAMA, runCli } from './cli-harness.ts';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const LLAMA = join(ROOT, 'tests/fixtures/hf/models/tiny-llama');
+const tabtune = (cwd: string, ...args: string[]) => runCli(args, { cwd });
 
-function tabtune(cwd: string, ...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin/tabtune.mjs'), ...args], { encoding: 'utf8', cwd });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-
-beforeAll(() => {
-  execFileSync(process.execPath, [join(ROOT, 'scripts/build-cli.mjs')], { cwd: ROOT });
-});
+beforeAll(buildCli);
 
 /** Internal names that must never reach a user. */
 const INTERNAL = /maxLength|fraction|gradAccum|weightDecay|saveEvery|evalEvery|lora r\b|lora dropout|grad_accum|RangeError/;

@@ -5,17 +5,15 @@
  * normalizer: for a Qwen2-style tokenizer with NFC, text that NFC changes (a decomposed é) gets
  * different ids unless the caller normalises it first.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { getLlama, LlamaLogLevel, type Llama } from 'node-llama-cpp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Tokenizer } from '../../src/core/formats/tokenizer/tokenizer.ts';
 import { nodeFileTree } from '../../src/platform/node-files.ts';
+import { buildCli, LLAMA, ROOT, tabtune } from './cli-harness.ts';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const STRINGS = [
   'Hello world', 'The President of the United States, in 1861.', '  leading spaces and   runs\n\nnew lines\ttabs',
   "don't won't I'm we'll they've", 'numbers 1234567 3.14159', 'émigré café naïve', '日本語のテキスト', 'emoji 🤖🚀 done',
@@ -25,15 +23,15 @@ const DECOMPOSED = 'cafe\u0301 e\u0301migre\u0301';
 
 let llama: Llama;
 beforeAll(async () => {
-  execFileSync(process.execPath, [join(ROOT, 'scripts/build-cli.mjs')], { cwd: ROOT });
+  buildCli();
   llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error });
 });
 afterAll(async () => llama?.dispose());
 
 async function compare(modelDir: string): Promise<{ ours: Tokenizer; llamaIds: (s: string) => number[]; dispose: () => Promise<void> }> {
   const out = join(mkdtempSync(join(tmpdir(), 'tabtune-gguf-')), 'm.gguf');
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin/tabtune.mjs'), 'export', '--model', modelDir, '--out', out, '--type', 'f16', '--no-modelfile'], { encoding: 'utf8' });
-  expect(r.status, r.stderr).toBe(0);
+  const r = tabtune('export', '--model', modelDir, '--out', out, '--type', 'f16', '--no-modelfile');
+  expect(r.code, r.stderr).toBe(0);
   const model = await llama.loadModel({ modelPath: out });
   return { ours: await Tokenizer.fromTree(nodeFileTree(modelDir)), llamaIds: (s) => [...model.tokenize(s, true)], dispose: () => model.dispose() };
 }
@@ -46,7 +44,7 @@ describe('llama.cpp tokenizes with the embedded vocabulary as tabtune does', () 
   });
 
   it('Qwen2-style tokenizer (pre-tokenizer "qwen2"): the same ids except where the NFC normalizer changes the text', async () => {
-    const t = await compare(join(ROOT, 'tests/fixtures/hf/models/tiny-llama'));
+    const t = await compare(LLAMA);
     for (const s of STRINGS) expect(t.llamaIds(s), JSON.stringify(s)).toEqual(t.ours.encode(s));
     expect(t.llamaIds(DECOMPOSED)).not.toEqual(t.ours.encode(DECOMPOSED));
     expect(t.llamaIds(DECOMPOSED.normalize('NFC'))).toEqual(t.ours.encode(DECOMPOSED));

@@ -5,23 +5,11 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { execFileSync, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const LLAMA = join(ROOT, 'tests/fixtures/hf/models/tiny-llama');
-
-/** Runs the CLI; `heapMb` caps the JS heap, so a run that needed far more memory fails. */
-function tabtune(args: string[], heapMb?: number): { code: number; stdout: string; stderr: string } {
-  const node = heapMb ? [`--max-old-space-size=${heapMb}`] : [];
-  const r = spawnSync(process.execPath, [...node, join(ROOT, 'bin/tabtune.mjs'), ...args], { encoding: 'utf8', cwd: mkdtempSync(join(tmpdir(), 'tabtune-cwd-')) });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+import { buildCli, jsonLines, LLAMA, runCli } from './cli-harness.ts';
 
 const errLines = (s: string) => s.split('\n').filter((l) => l.startsWith('tabtune: '));
-const json = (s: string) => s.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
 
 function file(name: string, content: string | Uint8Array): string {
   const path = join(mkdtempSync(join(tmpdir(), 'tabtune-inputs-')), name);
@@ -29,24 +17,22 @@ function file(name: string, content: string | Uint8Array): string {
   return path;
 }
 
-beforeAll(() => {
-  execFileSync(process.execPath, [join(ROOT, 'scripts/build-cli.mjs')], { cwd: ROOT });
-});
+beforeAll(buildCli);
 
 describe('inputs are read without silent loss (CLI)', () => {
   it('CSV with an unclosed quote: the broken row is reported with its line, the rows after it import', () => {
     const csv = file('qa.csv', 'prompt,completion\nq1,a1\n"q2 never closed,a2\nq3,a3\nq4,a4\n');
-    const r = tabtune(['data', 'stats', '--data', csv, '--json']);
+    const r = runCli(['data', 'stats', '--data', csv, '--json']);
     expect(r.code).toBe(0);
-    expect(json(r.stdout).at(-1).records).toBe(3);
+    expect(jsonLines(r.stdout).at(-1).records).toBe(3);
     expect(errLines(r.stderr)).toEqual([expect.stringMatching(new RegExp(`^tabtune: ${csv}:3: .*the next lines are read as rows of their own\\) \\(left out\\)$`))]);
   });
 
   it('JSONL with an invalid UTF-8 line: that line is reported, the others are kept', () => {
     const bytes = Buffer.concat([Buffer.from('{"text":"one"}\n{"text":"bad '), Buffer.from([0xff, 0xfe]), Buffer.from('"}\n{"text":"three"}\n')]);
-    const r = tabtune(['data', 'stats', '--data', file('d.jsonl', bytes), '--json']);
+    const r = runCli(['data', 'stats', '--data', file('d.jsonl', bytes), '--json']);
     expect(r.code).toBe(0);
-    expect(json(r.stdout).at(-1).records).toBe(2);
+    expect(jsonLines(r.stdout).at(-1).records).toBe(2);
     expect(errLines(r.stderr)).toEqual([expect.stringMatching(/d\.jsonl:2: is not UTF-8 text \(byte 14 of the line\); the other lines are read \(left out\)$/)]);
   });
 
@@ -56,9 +42,9 @@ describe('inputs are read without silent loss (CLI)', () => {
       { messages: [{ role: 'wizard', content: 'abracadabra' }, { role: 'assistant', content: 'x' }] },
       { messages: [{ role: 'assistant', content: 'I start' }, { role: 'user', content: 'you end' }] },
     ].map((m) => JSON.stringify(m)).join('\n'));
-    const r = tabtune(['data', 'stats', '--data', chat, '--json']);
+    const r = runCli(['data', 'stats', '--data', chat, '--json']);
     expect(r.code).toBe(0);
-    expect(json(r.stdout).at(-1).records).toBe(1);
+    expect(jsonLines(r.stdout).at(-1).records).toBe(1);
     expect(errLines(r.stderr)).toEqual([
       expect.stringMatching(/chat\.jsonl:2: "messages"\[0\]\.role is "wizard"; expected system, user, assistant, tool \(left out\)$/),
       expect.stringMatching(/chat\.jsonl:3: "messages"\[0\] opens the conversation as assistant; the user must speak first/),
@@ -66,38 +52,38 @@ describe('inputs are read without silent loss (CLI)', () => {
   });
 
   it('question/answer columns are recognised; --columns maps others; nothing usable is one error line', () => {
-    const qa = tabtune(['data', 'stats', '--data', file('qa.csv', 'question,answer\nWhat is 2+2?,4\nCapital of France?,Paris\n'), '--json']);
+    const qa = runCli(['data', 'stats', '--data', file('qa.csv', 'question,answer\nWhat is 2+2?,4\nCapital of France?,Paris\n'), '--json']);
     expect(qa.code).toBe(0);
-    expect(json(qa.stdout)[0].columns_recognised).toEqual({ prompt: 'question', completion: 'answer' });
-    expect(json(qa.stdout).at(-1).kinds).toEqual({ prompt: 2 });
+    expect(jsonLines(qa.stdout)[0].columns_recognised).toEqual({ prompt: 'question', completion: 'answer' });
+    expect(jsonLines(qa.stdout).at(-1).kinds).toEqual({ prompt: 2 });
     const odd = file('odd.csv', 'frage,antwort\nWie spät?,Acht\n');
-    const none = tabtune(['data', 'stats', '--data', odd]);
+    const none = runCli(['data', 'stats', '--data', odd]);
     expect(none.code).toBe(1);
     expect(errLines(none.stderr)).toEqual([expect.stringMatching(new RegExp(`^tabtune: ${odd}: no usable records: all 1 were left out \\(the first: line 2: no known fields`))]);
-    const mapped = tabtune(['data', 'stats', '--data', odd, '--columns', 'prompt=frage,completion=antwort', '--json']);
-    expect([mapped.code, json(mapped.stdout).at(-1).kinds]).toEqual([0, { prompt: 1 }]);
-    const bad = tabtune(['data', 'stats', '--data', odd, '--columns', 'frage']);
+    const mapped = runCli(['data', 'stats', '--data', odd, '--columns', 'prompt=frage,completion=antwort', '--json']);
+    expect([mapped.code, jsonLines(mapped.stdout).at(-1).kinds]).toEqual([0, { prompt: 1 }]);
+    const bad = runCli(['data', 'stats', '--data', odd, '--columns', 'frage']);
     expect(errLines(bad.stderr)).toEqual(['tabtune: --columns: "frage" is not FIELD=COLUMN (e.g. prompt=question)']);
     expect(bad.code).not.toBe(0);
-    for (const cmd of [['train'], ['eval'], ['data', 'prepare'], ['data', 'stats']]) expect(tabtune([...cmd, '--help']).stdout).toContain('--columns FIELD=COLUMN');
+    for (const cmd of [['train'], ['eval'], ['data', 'prepare'], ['data', 'stats']]) expect(runCli([...cmd, '--help']).stdout).toContain('--columns FIELD=COLUMN');
   });
 
   it('data synth fills templates from a table\'s own columns; a table with no row is one error line', () => {
     const templates = file('t.json', JSON.stringify([{ questions: ['What is the capital of {country}?'], answer: 'The capital of {country} is {capital}.' }]));
     const out = join(mkdtempSync(join(tmpdir(), 'tabtune-synth-')), 'made.jsonl');
     const args = (rows: string) => ['data', 'synth', '--method', 'template', '--rows', rows, '--templates', templates, '--out', out, '--per-row', '1', '--json'];
-    const r = tabtune(args(file('t.csv', 'country,capital\nFrance,Paris\nJapan,Tokyo\n')));
-    expect([r.code, json(r.stdout).at(-1).generated]).toEqual([0, 2]);
+    const r = runCli(args(file('t.csv', 'country,capital\nFrance,Paris\nJapan,Tokyo\n')));
+    expect([r.code, jsonLines(r.stdout).at(-1).generated]).toEqual([0, 2]);
     expect(readFileSync(out, 'utf8')).toContain('The capital of Japan is Tokyo.');
-    const empty = tabtune(args(file('e.csv', 'country,capital\n')));
+    const empty = runCli(args(file('e.csv', 'country,capital\n')));
     expect([empty.code, errLines(empty.stderr)]).toEqual([1, [expect.stringMatching(/e\.csv: has no rows; nothing to import$/)]]);
   });
 
   it('a 50 MB single record is left out with its size, in a 192 MB heap', () => {
     const big = file('big.jsonl', `${JSON.stringify({ text: 'lorem ipsum dolor sit amet '.repeat(1_900_000) })}\n{"text":"small"}\n`);
-    const r = tabtune(['data', 'stats', '--data', big, '--json'], 192);
+    const r = runCli(['data', 'stats', '--data', big, '--json'], { heapMb: 192 });
     expect(r.code).toBe(0);
-    expect(json(r.stdout).at(-1).records).toBe(1);
+    expect(jsonLines(r.stdout).at(-1).records).toBe(1);
     expect(errLines(r.stderr)).toEqual([expect.stringMatching(/big\.jsonl:1: is too large for one record: 51,300,011 bytes \(the limit is 1,000,000 characters; split it/)]);
   });
 
@@ -106,7 +92,7 @@ describe('inputs are read without silent loss (CLI)', () => {
     cpSync(LLAMA, model, { recursive: true });
     writeFileSync(join(model, 'chat_template.jinja'), '{% for m in messages %}{{ m.content }}{% endfor %}{% for i in range(1000000000) %}x{% endfor %}');
     const chat = file('chat.jsonl', JSON.stringify({ messages: [{ role: 'user', content: 'hi' }, { role: 'assistant', content: 'hello' }] }));
-    const r = tabtune(['train', '--model', model, '--data', chat, '--out', join(mkdtempSync(join(tmpdir(), 'tabtune-out-')), 'run'), '--steps', '1'], 192);
+    const r = runCli(['train', '--model', model, '--data', chat, '--out', join(mkdtempSync(join(tmpdir(), 'tabtune-out-')), 'run'), '--steps', '1'], { heapMb: 192 });
     expect(r.code).toBe(1);
     expect(errLines(r.stderr)).toEqual(['tabtune: chat template: range() of 1,000,000,000 items, over the limit of 100,000']);
   });
@@ -121,7 +107,7 @@ describe('data preparation keeps the best copy (CLI)', () => {
     ];
     const data = file('d.jsonl', rows.map((t) => JSON.stringify({ text: t })).join('\n'));
     const out = join(mkdtempSync(join(tmpdir(), 'tabtune-prep-')), 'out.jsonl');
-    const r = tabtune(['data', 'prepare', '--data', data, '--out', out, '--json']);
+    const r = runCli(['data', 'prepare', '--data', data, '--out', out, '--json']);
     expect(r.code).toBe(0);
     expect(readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l).text)).toEqual([rows[2], rows[1]]);
   });
@@ -132,7 +118,7 @@ describe('data preparation keeps the best copy (CLI)', () => {
       { prompt: 'And the reference?', completion: 'Use DE89 3704 0044 0532 0130 01 as the order code.' },
     ].map((x) => JSON.stringify(x)).join('\n'));
     const out = join(mkdtempSync(join(tmpdir(), 'tabtune-prep-')), 'out.jsonl');
-    const r = tabtune(['data', 'prepare', '--data', data, '--out', out, '--pii', 'mask', '--json']);
+    const r = runCli(['data', 'prepare', '--data', data, '--out', out, '--pii', 'mask', '--json']);
     expect(r.code).toBe(0);
     expect(readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l).completion)).toEqual([
       'To [IBAN], please.',

@@ -4,62 +4,29 @@
  * aggregate equal direct generations of their prompts.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { adapterConfigJson, findModule, loraKey } from '../../src/core/formats/peft.ts';
-import { writeSafetensors } from '../../src/core/formats/safetensors.ts';
-import { Rng } from '../../src/core/rng.ts';
+import { buildCli, lastRecord, LLAMA, runCli } from './cli-harness.ts';
+import { writeRandomAdapter } from './random-adapter.ts';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const LLAMA = join(ROOT, 'tests/fixtures/hf/models/tiny-llama');
-const BLOCK = { hidden: 64, heads: 4, kvHeads: 2, headDim: 16, intermediate: 176 };
 const PROMPT = 'the cat sat on';
-
-function tabtune(args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin/tabtune.mjs'), ...args], { encoding: 'utf8', cwd: mkdtempSync(join(tmpdir(), 'tabtune-cwd-')) });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** A PEFT adapter folder for tiny-llama with random A and B (so it changes the answers). */
-function writeAdapter(dir: string, r: number, targets: string[], seed: number, hidden = BLOCK.hidden): string {
-  mkdirSync(dir, { recursive: true });
-  const rng = new Rng(seed);
-  const rand = (n: number, scale: number) => Float32Array.from({ length: n }, () => (rng.next() * 2 - 1) * scale);
-  const tensors = [];
-  for (let layer = 0; layer < 2; layer++) {
-    for (const t of targets) {
-      const f = findModule('llama', t).features({ ...BLOCK, hidden });
-      tensors.push({ name: loraKey('llama', layer, t, 'A'), dtype: 'F32' as const, shape: [r, f.in], data: rand(r * f.in, 0.3) });
-      tensors.push({ name: loraKey('llama', layer, t, 'B'), dtype: 'F32' as const, shape: [f.out, r], data: rand(f.out * r, 0.3) });
-    }
-  }
-  writeFileSync(join(dir, 'adapter_model.safetensors'), writeSafetensors(tensors));
-  writeFileSync(join(dir, 'adapter_config.json'), JSON.stringify(adapterConfigJson({ arch: 'llama', r, alpha: 2 * r, targetModules: targets })));
-  return dir;
-}
 
 interface Gen { ids: number[]; text: string }
 interface Moa { layers: { proposer: string; adapter: string | null; text: string; ids: number[] }[][]; aggregator: { adapter: string; prompt: string }; final: Gen }
 
-const json = <T>(r: { code: number; stdout: string; stderr: string }): T => {
-  expect(r.code, r.stderr).toBe(0);
-  return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as T;
-};
 const greedy = ['--model', LLAMA, '--greedy', '--max-new-tokens', '5', '--ignore-eos', '--json'];
 const direct = (prompt: string, adapter?: string) =>
-  json<Gen>(tabtune(['generate', ...greedy, '--prompt', prompt, ...(adapter ? ['--adapter', adapter] : [])]));
+  lastRecord<Gen>(runCli(['generate', ...greedy, '--prompt', prompt, ...(adapter ? ['--adapter', adapter] : [])]));
 
 let A = '';
 let B = '';
 beforeAll(() => {
-  execFileSync(process.execPath, [join(ROOT, 'scripts/build-cli.mjs')], { cwd: ROOT });
+  buildCli();
   const tmp = mkdtempSync(join(tmpdir(), 'tabtune-moa-'));
   // Different ranks and target modules: each adapter applies its own.
-  A = writeAdapter(join(tmp, 'a'), 4, ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'], 1);
-  B = writeAdapter(join(tmp, 'b'), 2, ['v_proj', 'down_proj'], 2);
+  A = writeRandomAdapter(join(tmp, 'a'), 4, ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'], 1);
+  B = writeRandomAdapter(join(tmp, 'b'), 2, ['v_proj', 'down_proj'], 2);
 });
 
 describe('tabtune generate with several adapters', () => {
@@ -67,14 +34,14 @@ describe('tabtune generate with several adapters', () => {
     const both = ['generate', ...greedy, '--prompt', PROMPT, '--adapter', `a=${A}`, '--adapter', `b=${B}`];
     const alone = { a: direct(PROMPT, A), b: direct(PROMPT, B), base: direct(PROMPT) };
     expect(alone.a.ids).not.toEqual(alone.base.ids);
-    expect(json<Gen>(tabtune([...both, '--use', 'b'])).ids).toEqual(alone.b.ids);
-    expect(json<Gen>(tabtune(both)).ids).toEqual(alone.a.ids);
-    expect(json<Gen>(tabtune([...both, '--use', 'base'])).ids).toEqual(alone.base.ids);
+    expect(lastRecord<Gen>(runCli([...both, '--use', 'b'])).ids).toEqual(alone.b.ids);
+    expect(lastRecord<Gen>(runCli(both)).ids).toEqual(alone.a.ids);
+    expect(lastRecord<Gen>(runCli([...both, '--use', 'base'])).ids).toEqual(alone.base.ids);
   });
 
   it('--moa (1 and 2 layers, greedy): each proposal and the aggregate equal direct generations of their prompts', () => {
     const moa = ['generate', ...greedy, '--prompt', PROMPT, '--adapter', `a=${A}`, '--adapter', `b=${B}`, '--moa', '--aggregator', 'b'];
-    const one = json<Moa>(tabtune([...moa, '--proposers', 'a,base']));
+    const one = lastRecord<Moa>(runCli([...moa, '--proposers', 'a,base']));
     expect(one.layers).toHaveLength(1);
     expect(one.layers[0]!.map((p) => [p.proposer, p.adapter])).toEqual([['a', 'a'], ['base', null]]);
     expect(one.layers[0]![0]!.ids).toEqual(direct(PROMPT, A).ids);
@@ -86,7 +53,7 @@ describe('tabtune generate with several adapters', () => {
     });
     expect(one.final.ids).toEqual(direct(one.aggregator.prompt, B).ids);
 
-    const two = json<Moa>(tabtune([...moa, '--moa-layers', '2', '--aggregator-prompt', 'Q: {question}\nA: {proposals}\nQ: {question}\nA:']));
+    const two = lastRecord<Moa>(runCli([...moa, '--moa-layers', '2', '--aggregator-prompt', 'Q: {question}\nA: {proposals}\nQ: {question}\nA:']));
     expect(two.layers.map((l) => l.map((p) => p.proposer))).toEqual([['a', 'b'], ['a', 'b']]);
     const second = `Q: ${PROMPT}\nA: ${two.layers[0]!.map((p, i) => `${i + 1}. ${p.text.trim().replace(/\s*\n\s*/g, ' ')}`).join('\n')}\nQ: ${PROMPT}\nA:`;
     expect(two.layers[1]![0]!.ids).toEqual(direct(second, A).ids);
@@ -105,12 +72,12 @@ describe('tabtune generate with several adapters', () => {
       [['--adapter', `a=${B}`], 2, 'tabtune: --adapter names "a" twice; name each adapter (NAME=DIR)'],
     ];
     for (const [extra, code, line] of cases) {
-      const r = tabtune([...base, ...extra]);
+      const r = runCli([...base, ...extra]);
       expect(r.code, r.stderr).toBe(code);
       expect(r.stderr.split('\n').filter((l) => l.startsWith('tabtune: ') && !l.startsWith('tabtune: using'))).toEqual([line]);
     }
-    const wide = writeAdapter(join(mkdtempSync(join(tmpdir(), 'tabtune-moa-')), 'wide'), 2, ['q_proj'], 3, 96);
-    const r = tabtune([...base, '--adapter', `w=${wide}`]);
+    const wide = writeRandomAdapter(join(mkdtempSync(join(tmpdir(), 'tabtune-moa-')), 'wide'), 2, ['q_proj'], 3, { hidden: 96 });
+    const r = runCli([...base, '--adapter', `w=${wide}`]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/adapter_model\.safetensors: tensor "base_model\.model\.model\.layers\.0\.self_attn\.q_proj\.lora_A\.weight": shape \[2,96\]/);
   });

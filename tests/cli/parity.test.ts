@@ -2,11 +2,9 @@
  * One run pipeline: the same small job through the Worker's API (Workbench, in Node) and through
  * the built CLI gives the same losses, the same adapter bytes and the same evaluation numbers.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { unzipSync } from 'fflate';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SafetensorsFile } from '../../src/core/formats/safetensors.ts';
@@ -16,8 +14,8 @@ import { MemoryStore } from '../../src/core/workspace/store.ts';
 import { Workbench } from '../../src/core/workspace/workbench.ts';
 import { localTree } from '../../src/platform/browser-files.ts';
 import { acquireNodeGpu } from '../../src/platform/node-gpu.ts';
+import { buildCli, ROOT, tabtune } from './cli-harness.ts';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TINY = join(ROOT, 'tests/fixtures/hf/models/tiny-llama');
 
 /** The assistant repeats the user's words: learnable by the tiny model in a few steps. */
@@ -27,11 +25,6 @@ function chatJsonl(n: number): string {
     const w = `${words[i % 8]} ${words[(i * 5) % 8]}`;
     return JSON.stringify({ messages: [{ role: 'user', content: `say ${w}` }, { role: 'assistant', content: w }] });
   }).join('\n');
-}
-
-function tabtune(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin/tabtune.mjs'), ...args], { encoding: 'utf8', cwd: mkdtempSync(join(tmpdir(), 'tabtune-cwd-')) });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
 const records = (s: string) => s.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -46,9 +39,7 @@ async function tensors(bytes: Uint8Array): Promise<Map<string, Float32Array>> {
   return out;
 }
 
-beforeAll(() => {
-  execFileSync(process.execPath, [join(ROOT, 'scripts/build-cli.mjs')], { cwd: ROOT });
-});
+beforeAll(buildCli);
 
 describe('the same job through the Workbench and through the CLI', () => {
   it('gives identical losses, adapter bytes and evaluation numbers', async () => {

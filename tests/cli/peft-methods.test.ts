@@ -4,18 +4,9 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { execFileSync, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const LLAMA = join(ROOT, 'tests/fixtures/hf/models/tiny-llama');
-
-function tabtune(args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin/tabtune.mjs'), ...args], { encoding: 'utf8', cwd: mkdtempSync(join(tmpdir(), 'tabtune-cwd-')) });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+import { buildCli, LLAMA, runCli } from './cli-harness.ts';
 
 const errLines = (s: string) => s.split('\n').filter((l) => l.startsWith('tabtune: '));
 
@@ -29,13 +20,13 @@ function shapes(path: string): Record<string, number[]> {
 
 let data = '';
 beforeAll(() => {
-  execFileSync(process.execPath, [join(ROOT, 'scripts/build-cli.mjs')], { cwd: ROOT });
+  buildCli();
   data = join(mkdtempSync(join(tmpdir(), 'tabtune-peft-')), 'count.jsonl');
   writeFileSync(data, Array.from({ length: 8 }, (_, i) => JSON.stringify({ prompt: `count ${i}`, completion: `${i + 1} ${i + 2} ${i + 3}` })).join('\n'));
 });
 
 const train = (out: string, extra: string[]) =>
-  tabtune(['train', '--model', LLAMA, '--data', data, '--out', out, '--steps', '2', '--batch', '2', '--lr', '1e-3', '--json', ...extra]);
+  runCli(['train', '--model', LLAMA, '--data', data, '--out', out, '--steps', '2', '--batch', '2', '--lr', '1e-3', '--json', ...extra]);
 
 describe('parameter-efficient methods and freezing (CLI)', () => {
   it('--use-dora --loraplus-lr-ratio: a PEFT DoRA adapter with lora_magnitude_vector, LoRA+ recorded in the manifest', () => {

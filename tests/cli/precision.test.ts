@@ -1,32 +1,17 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { buildCli, jsonLines, LLAMA, referenceData, tabtune } from './cli-harness.ts';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const LLAMA = join(ROOT, 'tests/fixtures/hf/models/tiny-llama');
-
-function tabtune(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin/tabtune.mjs'), ...args], { encoding: 'utf8', cwd: mkdtempSync(join(tmpdir(), 'tabtune-cwd-')) });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-
-const json = (s: string) => s.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
-
-beforeAll(() => {
-  execFileSync(process.execPath, [join(ROOT, 'scripts/build-cli.mjs')], { cwd: ROOT });
-});
+beforeAll(buildCli);
 
 describe('tabtune train --precision', () => {
-  const ref = JSON.parse(readFileSync(join(LLAMA, 'reference.json'), 'utf8'));
-  const data = join(mkdtempSync(join(tmpdir(), 'tabtune-data-')), 'ref.jsonl');
-  writeFileSync(data, ref.input_ids.map((ids: number[], i: number) => JSON.stringify({ input_ids: ids, labels: ref.labels[i] })).join('\n'));
+  const { ref, data } = referenceData();
   const train = (out: string, ...extra: string[]) =>
     tabtune('train', '--model', LLAMA, '--data', data, '--out', out, '--lr', '1e-2', '--schedule', 'constant',
       '--steps', '3', '--batch', '2', '--no-shuffle', '--json', ...extra);
-  const losses = (stdout: string) => json(stdout).filter((l) => 'step' in l && 'loss' in l).map((l) => l.loss as number);
+  const losses = (stdout: string) => jsonLines(stdout).filter((l) => 'step' in l && 'loss' in l).map((l) => l.loss as number);
 
   it('f16 trains within 0.5% of PEFT\'s losses; auto picks f16 on lavapipe, the manifest records and repeats it', () => {
     // From the fixture's adapter: PEFT's three AdamW steps (reference.json, computed in float64).

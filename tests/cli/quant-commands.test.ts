@@ -1,18 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const LLAMA = join(ROOT, 'tests/fixtures/hf/models/tiny-llama');
-
-function tabtune(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin/tabtune.mjs'), ...args], { encoding: 'utf8', cwd: mkdtempSync(join(tmpdir(), 'tabtune-cwd-')) });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-const json = (s: string) => s.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+import { buildCli, jsonLines, LLAMA, tabtune } from './cli-harness.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tabtune-quant-'));
 const MC = [
@@ -22,16 +12,14 @@ const MC = [
 writeFileSync(join(dir, 'mc.jsonl'), MC.map((l) => JSON.stringify(l)).join('\n'));
 writeFileSync(join(dir, 'suite.json'), JSON.stringify({ name: 'q', tasks: [{ name: 'mc', task: 'mc', data: 'mc.jsonl', metric: 'acc', min: 0 }] }));
 
-beforeAll(() => {
-  execFileSync(process.execPath, [join(ROOT, 'scripts/build-cli.mjs')], { cwd: ROOT });
-});
+beforeAll(buildCli);
 
 describe('--quant on eval --task/--suite, bench and demo', () => {
   it('eval --task and --suite score on the quantised base: log-probs move a little', () => {
     const mc = (...q: string[]) => {
       const r = tabtune('eval', '--task', 'mc', '--model', LLAMA, '--data', join(dir, 'mc.jsonl'), ...q, '--json');
       expect(r.code, r.stderr).toBe(0);
-      return json(r.stdout).slice(0, 2).flatMap((l) => l.choice_logprobs as number[]);
+      return jsonLines(r.stdout).slice(0, 2).flatMap((l) => l.choice_logprobs as number[]);
     };
     const f32 = mc();
     for (const quant of ['int8', 'int4']) {
@@ -41,7 +29,7 @@ describe('--quant on eval --task/--suite, bench and demo', () => {
       expect(moved, quant).toBeGreaterThan(1e-6);
       expect(moved, quant).toBeLessThan(0.05);
     }
-    const suite = (...q: string[]) => json(tabtune('eval', '--suite', join(dir, 'suite.json'), '--model', LLAMA, ...q, '--json').stdout)[0];
+    const suite = (...q: string[]) => jsonLines(tabtune('eval', '--suite', join(dir, 'suite.json'), '--model', LLAMA, ...q, '--json').stdout)[0];
     expect(suite('--quant', 'int4').metrics.base).toEqual(expect.objectContaining({ acc: expect.any(Number) }));
     const bad = tabtune('eval', '--suite', join(dir, 'suite.json'), '--model', LLAMA, '--int8', '--quant', 'int4');
     expect(bad.code).toBe(2);
@@ -52,7 +40,7 @@ describe('--quant on eval --task/--suite, bench and demo', () => {
     const bench = (...q: string[]) => {
       const r = tabtune('bench', '--only', 'train', '--models', LLAMA, '--batches', '1', '--seq', '16', '--steps', '1', ...q);
       expect(r.code, r.stderr).toBe(0);
-      return json(r.stdout).find((l) => l.bench === 'train');
+      return jsonLines(r.stdout).find((l) => l.bench === 'train');
     };
     const f32 = bench();
     const nf4 = bench('--quant', 'int4');

@@ -1,27 +1,13 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { buildCli, jsonLines, LLAMA, referenceData, tabtune } from './cli-harness.ts';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const LLAMA = join(ROOT, 'tests/fixtures/hf/models/tiny-llama');
-
-function tabtune(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin/tabtune.mjs'), ...args], { encoding: 'utf8', cwd: mkdtempSync(join(tmpdir(), 'tabtune-cwd-')) });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-const json = (s: string) => s.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
-
-beforeAll(() => {
-  execFileSync(process.execPath, [join(ROOT, 'scripts/build-cli.mjs')], { cwd: ROOT });
-});
+beforeAll(buildCli);
 
 describe('tabtune train --quant and --fit', () => {
-  const ref = JSON.parse(readFileSync(join(LLAMA, 'reference.json'), 'utf8'));
-  const data = join(mkdtempSync(join(tmpdir(), 'tabtune-data-')), 'ref.jsonl');
-  writeFileSync(data, ref.input_ids.map((ids: number[], i: number) => JSON.stringify({ input_ids: ids, labels: ref.labels[i] })).join('\n'));
+  const { ref, data } = referenceData();
 
   it('refuses a quantised base for full fine-tuning, disagreeing flags and unknown kinds, before any work', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'tabtune-out-')), 'run');
@@ -39,12 +25,12 @@ describe('tabtune train --quant and --fit', () => {
   });
 
   it('evaluates and generates on an NF4 base: the loss moves, by under 1%', () => {
-    const ev = (q: string) => json(tabtune('eval', '--model', LLAMA, '--data', data, '--quant', q, '--json').stdout)[0].loss as number;
+    const ev = (q: string) => jsonLines(tabtune('eval', '--model', LLAMA, '--data', data, '--quant', q, '--json').stdout)[0].loss as number;
     const [f32, nf4] = [ev('none'), ev('int4')];
     expect(Math.abs(f32 - ref.loss)).toBeLessThan(1e-4 * ref.loss);
     expect(Math.abs(nf4 - f32)).toBeGreaterThan(1e-4 * f32);
     expect(Math.abs(nf4 - f32) / f32).toBeLessThan(0.01);
-    const g = json(tabtune('generate', '--model', LLAMA, '--prompt-ids', '1,2,3', '--max-new-tokens', '4', '--greedy', '--quant', 'int4', '--json').stdout)[0];
+    const g = jsonLines(tabtune('generate', '--model', LLAMA, '--prompt-ids', '1,2,3', '--max-new-tokens', '4', '--greedy', '--quant', 'int4', '--json').stdout)[0];
     expect(g.ids).toHaveLength(4);
   });
 
@@ -52,7 +38,7 @@ describe('tabtune train --quant and --fit', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'tabtune-out-')), 'run');
     const r = tabtune('train', '--model', LLAMA, '--data', data, '--out', out, '--fit', '--gpu-memory', '64', '--quant', 'int4', '--batch', '2', '--steps', '2', '--json');
     expect(r.code, r.stderr).toBe(0);
-    const lines = json(r.stdout);
+    const lines = jsonLines(r.stdout);
     const fit = lines.find((l) => 'fit' in l).fit;
     expect(fit).toMatchObject({ fits: true, quant: 'int4', batch: 2, gradAccum: 1, gradCheckpointing: false, truncated: 0, precision: 'f32' });
     expect(fit.reasons.join('\n')).toMatch(/every example fits whole/);
@@ -75,7 +61,7 @@ describe('tabtune train --quant and --fit', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'tabtune-out-')), 'run');
     const r = tabtune('train', '--model', LLAMA, '--data', data, '--out', out, '--fit', '--precision', 'auto', '--batch', '2', '--steps', '1', '--json');
     expect(r.code, r.stderr).toBe(0);
-    const fit = json(r.stdout).find((l) => 'fit' in l).fit;
+    const fit = jsonLines(r.stdout).find((l) => 'fit' in l).fit;
     // lavapipe offers shader-f16 (tests/gpu/mixed-precision.test.ts checks that).
     expect(fit).toMatchObject({ fits: true, quant: 'none', precision: 'f16' });
     expect(fit.reasons.join('\n')).toMatch(/precision auto: f16 because the adapter offers shader-f16/);

@@ -4,26 +4,20 @@
  * errors, a bounded load test sees only 200s and expected 429s with matching log counts, a
  * client that disconnects frees its slot, and the feedback in the log becomes TRL datasets.
  */
-import { execFile, execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildCli, LLAMA, ROOT, tabtune } from './cli-harness.ts';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const LLAMA = join(ROOT, 'tests/fixtures/hf/models/tiny-llama');
 const ADAPTER = join(LLAMA, 'adapter');
 const KEY = 'test-key';
 const dir = mkdtempSync(join(tmpdir(), 'tabtune-serve-'));
 const LOG = join(dir, 'serve.jsonl');
 
-function tabtune(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin/tabtune.mjs'), ...args], { encoding: 'utf8' });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-/** The same, without blocking this process (a blocked event loop cannot retire idle keep-alive sockets). */
+/** `tabtune ARGS` without blocking this process (a blocked event loop cannot retire idle keep-alive sockets). */
 function tabtuneAsync(...args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(process.execPath, [join(ROOT, 'bin/tabtune.mjs'), ...args], { encoding: 'utf8' }, (err, stdout, stderr) => (err ? reject(new Error(stderr)) : resolve(stdout)));
@@ -35,7 +29,7 @@ let server: ChildProcess;
 let url = '';
 
 beforeAll(async () => {
-  execFileSync(process.execPath, [join(ROOT, 'scripts/build-cli.mjs')], { cwd: ROOT });
+  buildCli();
   server = spawn(process.execPath, [join(ROOT, 'bin/tabtune.mjs'), 'serve', '--model', LLAMA, '--adapter', `ft=${ADAPTER}`, '--port', '0',
     '--api-key', KEY, '--log', LOG, '--queue', '4', '--max-tokens', '64', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
   url = await new Promise<string>((resolve, reject) => {

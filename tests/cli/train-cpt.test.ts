@@ -5,18 +5,9 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { execFileSync, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const LLAMA = join(ROOT, 'tests/fixtures/hf/models/tiny-llama');
-
-function tabtune(args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin/tabtune.mjs'), ...args], { encoding: 'utf8', cwd: mkdtempSync(join(tmpdir(), 'tabtune-cwd-')) });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+import { buildCli, LLAMA, runCli } from './cli-harness.ts';
 
 const errLines = (s: string) => s.split('\n').filter((l) => l.startsWith('tabtune: '));
 
@@ -27,9 +18,7 @@ function folder(files: Record<string, string | Uint8Array>): string {
   return dir;
 }
 
-beforeAll(() => {
-  execFileSync(process.execPath, [join(ROOT, 'scripts/build-cli.mjs')], { cwd: ROOT });
-});
+beforeAll(buildCli);
 
 describe('tabtune train-cpt', () => {
   const good = { 'a.md': '# Vellmora\n\nVellmora stands on the river Quist.\n', 'b.txt': 'Ansel Tharrow keeps the green lantern.\n' };
@@ -42,7 +31,7 @@ describe('tabtune train-cpt', () => {
     it(`${what}: one line naming the file (and line), exit 1, nothing written`, () => {
       const docs = folder({ ...good, ...bad });
       const out = join(mkdtempSync(join(tmpdir(), 'tabtune-cpt-')), 'run');
-      const r = tabtune(['train-cpt', '--model', LLAMA, '--docs', docs, '--out', out, '--steps', '1']);
+      const r = runCli(['train-cpt', '--model', LLAMA, '--docs', docs, '--out', out, '--steps', '1']);
       expect(r.code).toBe(1);
       expect(errLines(r.stderr)).toEqual([expect.stringMatching(message)]);
       expect(existsSync(out)).toBe(false);
@@ -50,17 +39,17 @@ describe('tabtune train-cpt', () => {
   }
 
   it('no --docs and a bad --tune are usage errors (exit 2); a folder without documents is an input error', () => {
-    const none = tabtune(['train-cpt', '--model', LLAMA]);
+    const none = runCli(['train-cpt', '--model', LLAMA]);
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/--docs needs the new documents/);
     const empty = folder({ 'notes.pdf': 'x' });
-    const r = tabtune(['train-cpt', '--model', LLAMA, '--docs', empty]);
+    const r = runCli(['train-cpt', '--model', LLAMA, '--docs', empty]);
     expect(r.code).toBe(1);
     expect(errLines(r.stderr)).toEqual([expect.stringMatching(/the folder holds no \.txt, \.md or \.jsonl documents$/)]);
-    const t = tabtune(['train-cpt', '--model', LLAMA, '--docs', folder(good), '--tune', 'half']);
+    const t = runCli(['train-cpt', '--model', LLAMA, '--docs', folder(good), '--tune', 'half']);
     expect(t.code).toBe(2);
     expect(t.stderr).toMatch(/--tune must be one of lora, full, got "half"/);
-    const over = tabtune(['train-cpt', '--model', LLAMA, '--docs', folder(good), '--max-seq-len', '16', '--overlap', '16']);
+    const over = runCli(['train-cpt', '--model', LLAMA, '--docs', folder(good), '--max-seq-len', '16', '--overlap', '16']);
     expect(over.code).toBe(2);
     expect(errLines(over.stderr)).toEqual([expect.stringMatching(/--overlap must be below the row length 16/)]);
   });
@@ -70,7 +59,7 @@ describe('tabtune train-cpt', () => {
     mkdirSync(join(docs, 'sub'));
     writeFileSync(join(docs, 'sub', 'd.md'), 'Salt and amber are traded at Vellmora.\n');
     const out = join(mkdtempSync(join(tmpdir(), 'tabtune-cpt-')), 'run');
-    const r = tabtune([
+    const r = runCli([
       'train-cpt', '--model', LLAMA, '--docs', docs, '--out', out, '--tune', 'full', '--train-last', '1',
       '--steps', '2', '--batch', '2', '--lr', '1e-3', '--max-seq-len', '16', '--held-out', '0.3', '--json',
     ]);

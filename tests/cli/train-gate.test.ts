@@ -5,48 +5,14 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { execFileSync, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { adapterConfigJson, findModule, loraKey, magnitudeKey } from '../../src/core/formats/peft.ts';
 import { writeSafetensors } from '../../src/core/formats/safetensors.ts';
-import { Rng } from '../../src/core/rng.ts';
+import { buildCli, lastRecord, LLAMA, runCli } from './cli-harness.ts';
+import { writeRandomAdapter } from './random-adapter.ts';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const LLAMA = join(ROOT, 'tests/fixtures/hf/models/tiny-llama');
-const BLOCK = { hidden: 64, heads: 4, kvHeads: 2, headDim: 16, intermediate: 176 };
 const PROMPT = 'the cat sat on';
 
-function tabtune(args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin/tabtune.mjs'), ...args], { encoding: 'utf8', cwd: mkdtempSync(join(tmpdir(), 'tabtune-cwd-')) });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** A PEFT adapter folder for tiny-llama with random A and B (so it changes the answers). */
-function writeAdapter(dir: string, r: number, targets: string[], seed: number, extra: Record<string, unknown> = {}): string {
-  mkdirSync(dir, { recursive: true });
-  const rng = new Rng(seed);
-  const rand = (n: number, scale: number) => Float32Array.from({ length: n }, () => (rng.next() * 2 - 1) * scale);
-  const tensors = [];
-  for (let layer = 0; layer < 2; layer++) {
-    for (const t of targets) {
-      const f = findModule('llama', t).features(BLOCK);
-      tensors.push({ name: loraKey('llama', layer, t, 'A'), dtype: 'F32' as const, shape: [r, f.in], data: rand(r * f.in, 0.3) });
-      tensors.push({ name: loraKey('llama', layer, t, 'B'), dtype: 'F32' as const, shape: [f.out, r], data: rand(f.out * r, 0.3) });
-      if (extra.use_dora) tensors.push({ name: magnitudeKey('llama', layer, t), dtype: 'F32' as const, shape: [f.out], data: rand(f.out, 1) });
-    }
-  }
-  writeFileSync(join(dir, 'adapter_model.safetensors'), writeSafetensors(tensors));
-  const config = { ...adapterConfigJson({ arch: 'llama', r, alpha: 2 * r, targetModules: targets }), ...extra };
-  writeFileSync(join(dir, 'adapter_config.json'), JSON.stringify(config));
-  return dir;
-}
-
-const json = <T>(r: { code: number; stdout: string; stderr: string }): T => {
-  expect(r.code, r.stderr).toBe(0);
-  return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as T;
-};
 const oneLine = (r: { code: number; stderr: string }, code: number, line: RegExp) => {
   expect(r.code, r.stderr).toBe(code);
   const lines = r.stderr.split('\n').filter((l) => l.startsWith('tabtune: ') && !l.startsWith('tabtune: using'));
@@ -60,10 +26,10 @@ let A = '';
 let B = '';
 let data = '';
 beforeAll(() => {
-  execFileSync(process.execPath, [join(ROOT, 'scripts/build-cli.mjs')], { cwd: ROOT });
+  buildCli();
   tmp = mkdtempSync(join(tmpdir(), 'tabtune-gate-'));
-  A = writeAdapter(join(tmp, 'a'), 4, ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'], 1);
-  B = writeAdapter(join(tmp, 'b'), 2, ['v_proj', 'down_proj'], 2);
+  A = writeRandomAdapter(join(tmp, 'a'), 4, ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'], 1);
+  B = writeRandomAdapter(join(tmp, 'b'), 2, ['v_proj', 'down_proj'], 2);
   data = join(tmp, 'mix.jsonl');
   const words = ['the cat sat on the mat', 'a dog ran in the park', 'the sun is warm today', 'birds sing in the morning'];
   writeFileSync(data, words.map((w, i) => JSON.stringify({ prompt: `${w} ${i}`, completion: ` ${words[(i + 1) % 4]}` })).join('\n') + '\n');
@@ -72,8 +38,8 @@ beforeAll(() => {
 describe('tabtune train-gate and generate --gate', () => {
   it('trains the gate only, writes gate.safetensors + gate_config.json, scores held-out data; generate --gate uses it', () => {
     const out = join(tmp, 'gate');
-    const r = json<{ gate: { adapters: string[]; steps: number; first_loss: number; last_loss: number }; eval: { loss: Record<string, number> }[] }>(
-      tabtune(['train-gate', '--model', LLAMA, '--adapter', `a=${A}`, '--adapter', `b=${B}`, '--data', data, '--out', out,
+    const r = lastRecord<{ gate: { adapters: string[]; steps: number; first_loss: number; last_loss: number }; eval: { loss: Record<string, number> }[] }>(
+      runCli(['train-gate', '--model', LLAMA, '--adapter', `a=${A}`, '--adapter', `b=${B}`, '--data', data, '--out', out,
         '--steps', '4', '--batch', '2', '--lr', '0.05', '--eval-data', data, '--json']),
     );
     expect(r.gate).toMatchObject({ adapters: ['a', 'b'], steps: 4 });
@@ -88,16 +54,16 @@ describe('tabtune train-gate and generate --gate', () => {
     expect(config.adapters).toEqual([{ name: 'a', path: A, r: 4 }, { name: 'b', path: B, r: 2 }]);
 
     // From the folders gate_config.json names, or from --adapter: the same answer.
-    const named = json<{ ids: number[] }>(tabtune(['generate', ...greedy, '--gate', out]));
-    const given = json<{ ids: number[] }>(tabtune(['generate', ...greedy, '--gate', out, '--adapter', `b=${B}`, '--adapter', `a=${A}`]));
+    const named = lastRecord<{ ids: number[] }>(runCli(['generate', ...greedy, '--gate', out]));
+    const given = lastRecord<{ ids: number[] }>(runCli(['generate', ...greedy, '--gate', out, '--adapter', `b=${B}`, '--adapter', `a=${A}`]));
     expect(given.ids).toEqual(named.ids);
   });
 
   it('a gate with all its weight on one adapter answers as that adapter alone', () => {
     const dir = writeOneHotGate(join(tmp, 'one-hot'));
-    const gated = json<{ ids: number[] }>(tabtune(['generate', ...greedy, '--gate', dir]));
-    const b = json<{ ids: number[] }>(tabtune(['generate', ...greedy, '--adapter', B]));
-    const a = json<{ ids: number[] }>(tabtune(['generate', ...greedy, '--adapter', A]));
+    const gated = lastRecord<{ ids: number[] }>(runCli(['generate', ...greedy, '--gate', dir]));
+    const b = lastRecord<{ ids: number[] }>(runCli(['generate', ...greedy, '--adapter', B]));
+    const a = lastRecord<{ ids: number[] }>(runCli(['generate', ...greedy, '--adapter', A]));
     expect(a.ids).not.toEqual(b.ids);
     expect(gated.ids).toEqual(b.ids);
   });
@@ -119,17 +85,17 @@ describe('tabtune train-gate and generate --gate', () => {
 
   it('bad input: one adapter, a DoRA adapter, adapters of different bases, a gate given other adapters', () => {
     const base = ['train-gate', '--model', LLAMA, '--data', data, '--out', join(tmp, 'never'), '--steps', '1'];
-    oneLine(tabtune([...base, '--adapter', `a=${A}`]), 2, /--adapter must be given two or more times \(NAME=DIR\), got 1/);
-    const dora = writeAdapter(join(tmp, 'dora'), 2, ['v_proj'], 3, { use_dora: true });
-    oneLine(tabtune([...base, '--adapter', `a=${A}`, '--adapter', `d=${dora}`]), 1, /adapter "d": is a DoRA adapter; the adapter gate mixes plain LoRA adapters only/);
-    const x = writeAdapter(join(tmp, 'x'), 2, ['v_proj'], 4, { base_model_name_or_path: 'org/one' });
-    const y = writeAdapter(join(tmp, 'y'), 2, ['v_proj'], 5, { base_model_name_or_path: 'org/two' });
-    oneLine(tabtune([...base, '--adapter', `x=${x}`, '--adapter', `y=${y}`]), 1, /adapter "y": was trained on "org\/two" but adapter "x" on "org\/one"/);
+    oneLine(runCli([...base, '--adapter', `a=${A}`]), 2, /--adapter must be given two or more times \(NAME=DIR\), got 1/);
+    const dora = writeRandomAdapter(join(tmp, 'dora'), 2, ['v_proj'], 3, { config: { use_dora: true } });
+    oneLine(runCli([...base, '--adapter', `a=${A}`, '--adapter', `d=${dora}`]), 1, /adapter "d": is a DoRA adapter; the adapter gate mixes plain LoRA adapters only/);
+    const x = writeRandomAdapter(join(tmp, 'x'), 2, ['v_proj'], 4, { config: { base_model_name_or_path: 'org/one' } });
+    const y = writeRandomAdapter(join(tmp, 'y'), 2, ['v_proj'], 5, { config: { base_model_name_or_path: 'org/two' } });
+    oneLine(runCli([...base, '--adapter', `x=${x}`, '--adapter', `y=${y}`]), 1, /adapter "y": was trained on "org\/two" but adapter "x" on "org\/one"/);
     expect(existsSync(join(tmp, 'never'))).toBe(false);
     const gate = writeOneHotGate(join(tmp, 'other-names'));
-    oneLine(tabtune(['generate', ...greedy, '--gate', gate, '--adapter', `a=${A}`, '--adapter', `c=${B}`]), 1,
+    oneLine(runCli(['generate', ...greedy, '--gate', gate, '--adapter', `a=${A}`, '--adapter', `c=${B}`]), 1,
       /gate_config\.json: the gate mixes a, b; give exactly those as --adapter NAME=DIR \(got a, c\)/);
-    oneLine(tabtune(['generate', ...greedy, '--gate', gate, '--use', 'a', '--adapter', `a=${A}`]), 2, /--gate mixes its adapters itself/);
-    expect(tabtune(['train-gate', '--help']).code).toBe(0);
+    oneLine(runCli(['generate', ...greedy, '--gate', gate, '--use', 'a', '--adapter', `a=${A}`]), 2, /--gate mixes its adapters itself/);
+    expect(runCli(['train-gate', '--help']).code).toBe(0);
   });
 });

@@ -1,17 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const LLAMA = join(ROOT, 'tests/fixtures/hf/models/tiny-llama');
-
-function tabtune(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin/tabtune.mjs'), ...args], { encoding: 'utf8', cwd: mkdtempSync(join(tmpdir(), 'tabtune-cwd-')) });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+import { buildCli, jsonLines, LLAMA, tabtune } from './cli-harness.ts';
 
 function file(name: string, text: string): string {
   const path = join(mkdtempSync(join(tmpdir(), 'tabtune-grpo-')), name);
@@ -25,9 +16,7 @@ const base = (out: string, reward: string) => [
   '--steps', '2', '--batch', '2', '--num-generations', '3', '--max-completion-length', '4', '--lora-r', '2', '--lr', '1e-2',
 ];
 
-beforeAll(() => {
-  execFileSync(process.execPath, [join(ROOT, 'scripts/build-cli.mjs')], { cwd: ROOT });
-});
+beforeAll(buildCli);
 
 describe('tabtune train --method grpo', () => {
   it('samples, scores with the user\'s rewards and prints TRL\'s GRPO metric names per step', () => {
@@ -35,7 +24,7 @@ describe('tabtune train --method grpo', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'tabtune-out-')), 'run');
     const r = tabtune(...base(out, reward), '--beta', '0.04', '--json');
     expect(r.code, r.stderr).toBe(0);
-    const steps = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).filter((l) => 'step' in l);
+    const steps = jsonLines(r.stdout).filter((l) => 'step' in l);
     expect(steps).toHaveLength(2);
     for (const s of steps) {
       for (const k of ['reward', 'reward_std', 'kl', 'clip_ratio', 'completions/mean_length', 'frac_reward_zero_std', 'rewards/short/mean', 'rewards/answer/mean']) {

@@ -1,19 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const LLAMA = join(ROOT, 'tests/fixtures/hf/models/tiny-llama');
-
-function tabtune(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin/tabtune.mjs'), ...args], { encoding: 'utf8', cwd: mkdtempSync(join(tmpdir(), 'tabtune-cwd-')) });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-
-const json = (s: string) => s.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+import { buildCli, jsonLines, LLAMA, tabtune } from './cli-harness.ts';
 
 function file(name: string, rows: unknown[]): string {
   const path = join(mkdtempSync(join(tmpdir(), 'tabtune-pref-')), name);
@@ -25,9 +14,7 @@ const pairs = file('pairs.jsonl', Array.from({ length: 8 }, (_, i) => ({
   prompt: `Count from ${i}:`, chosen: ` ${i + 1} ${i + 2} ${i + 3}`, rejected: ` ${i * 7 % 5} cat ${i}`,
 })));
 
-beforeAll(() => {
-  execFileSync(process.execPath, [join(ROOT, 'scripts/build-cli.mjs')], { cwd: ROOT });
-});
+beforeAll(buildCli);
 
 describe('tabtune train --method dpo|orpo|simpo|kto', () => {
   it('DPO with --json prints TRL-named metrics per step, starts at ln 2, and exports a DPOTrainer config', () => {
@@ -35,7 +22,7 @@ describe('tabtune train --method dpo|orpo|simpo|kto', () => {
     const r = tabtune('train', '--method', 'dpo', '--model', LLAMA, '--data', pairs, '--out', out, '--steps', '3', '--batch', '2', '--beta', '0.2',
       '--lr', '1e-2', '--lora-r', '4', '--val-split', '0.25', '--json');
     expect(r.code, r.stderr).toBe(0);
-    const lines = json(r.stdout);
+    const lines = jsonLines(r.stdout);
     const steps = lines.filter((l) => 'step' in l);
     expect(steps).toHaveLength(3);
     for (const s of steps) {
@@ -62,7 +49,7 @@ describe('tabtune train --method dpo|orpo|simpo|kto', () => {
     const r = tabtune('train', '--method', 'dpo', '--model', LLAMA, '--data', pairs, '--out', out, '--steps', '1', '--batch', '2', '--lora-r', '4',
       '--quant', 'int8', '--json');
     expect(r.code, r.stderr).toBe(0);
-    const [step] = json(r.stdout).filter((l) => 'step' in l);
+    const [step] = jsonLines(r.stdout).filter((l) => 'step' in l);
     expect(step.loss).toBeCloseTo(Math.LN2, 5);
     expect(step['rewards/margins']).toBe(0);
   });
@@ -72,7 +59,7 @@ describe('tabtune train --method dpo|orpo|simpo|kto', () => {
     const r = tabtune('train', '--method', 'dpo', '--model', LLAMA, '--data', pairs, '--out', out, '--steps', '1', '--batch', '2', '--lora-r', '2',
       '--rpo-alpha', '0.5', '--json');
     expect(r.code, r.stderr).toBe(0);
-    const [step] = json(r.stdout).filter((l) => 'step' in l);
+    const [step] = jsonLines(r.stdout).filter((l) => 'step' in l);
     expect(step.nll_loss).toBeGreaterThan(0);
     expect(step.loss).toBeCloseTo(Math.LN2 + 0.5 * step.nll_loss, 5);
     expect(step['rewards/margins']).toBe(0);
@@ -91,7 +78,7 @@ describe('tabtune train --method dpo|orpo|simpo|kto', () => {
       const out = mkdtempSync(join(tmpdir(), 'tabtune-out-'));
       const r = tabtune('train', '--method', method, '--model', LLAMA, '--data', data, '--out', out, '--steps', '2', '--batch', '2', '--lora-r', '2', ...extra, '--json');
       expect(r.code, `${method}: ${r.stderr}`).toBe(0);
-      const steps = json(r.stdout).filter((l) => 'step' in l);
+      const steps = jsonLines(r.stdout).filter((l) => 'step' in l);
       expect(steps).toHaveLength(2);
       expect(Number.isFinite(steps[1].loss)).toBe(true);
       expect(readFileSync(join(out, 'trl_config.yaml'), 'utf8')).toContain(trainer);

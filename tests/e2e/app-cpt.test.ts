@@ -20,7 +20,7 @@ describe('the app in Chromium: continued pre-training', () => {
   const app = withHubApp();
 
   it('imports documents, trains CPT with LoRA, and shows new-document and general perplexity before and after', async () => {
-    const { context, page, errors } = await openWithHubModel(app, 900);
+    const { context, page, errors } = await openWithHubModel(app, { height: 900 });
 
     await openTab(page, 'Data');
     await page.getByTestId('import-kind').selectOption('documents');

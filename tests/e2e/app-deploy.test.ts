@@ -6,14 +6,14 @@
  * its chat page, unzipped onto a static server, answers in a browser that may reach nothing else,
  * and the app opens the page's zip as a model.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { unzipSync } from 'fflate';
-import type { Browser, Download, Page } from 'playwright-core';
-import { launchChromium, serve, type Served } from './harness.ts';
-import { chatJsonl, fill, importDataset, openTab, SHOTS, TINY_LLAMA, waitForGpu } from './app-helpers.ts';
+import type { Download, Page } from 'playwright-core';
+import { serve } from './harness.ts';
+import { chatJsonl, fill, importDataset, openApp, openTab, SHOTS, TINY_LLAMA, withApp } from './app-helpers.ts';
 import { readGgufHeader } from './gguf-header.ts';
 
 async function downloads(page: Page, click: () => Promise<void>, count: number): Promise<Download[]> {
@@ -29,26 +29,11 @@ async function downloads(page: Page, click: () => Promise<void>, count: number):
 const bytesOf = async (d: Download) => new Uint8Array(readFileSync((await d.path())!));
 
 describe('training defaults, the learning-rate finder and GGUF downloads', () => {
-  let browser: Browser;
-  let server: Served;
-
-  beforeAll(async () => {
-    server = await serve();
-    browser = await launchChromium();
-    mkdirSync(SHOTS, { recursive: true });
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const app = withApp();
+  beforeAll(() => mkdirSync(SHOTS, { recursive: true }));
 
   it('chooses the defaults, finds a learning rate, trains and downloads GGUF files', async () => {
-    const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 800 } });
-    const page = await context.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${server.url}/?nosw#model`);
-    await waitForGpu(page);
+    const { context, page, errors } = await openApp(app, '/?nosw#model');
 
     const folder = join(mkdtempSync(join(tmpdir(), 'tabtune-model-')), 'tiny-llama');
     mkdirSync(folder);
@@ -128,7 +113,7 @@ describe('training defaults, the learning-rate finder and GGUF downloads', () =>
     const pageDir = Object.keys(entries).find((n) => n.endsWith('/index.html'))!.split('/')[0]!;
     expect(Object.keys(entries)).toEqual(expect.arrayContaining([`${pageDir}/page.json`, `${pageDir}/model/model.safetensors`, `${pageDir}/model/tokenizer.json`]));
     const host = await serve({}, site);
-    const offline = await browser.newContext({ viewport: { width: 390, height: 844 } });
+    const offline = await app.browser.newContext({ viewport: { width: 390, height: 844 } });
     const outside: string[] = [];
     await offline.route('**/*', (r) => (r.request().url().startsWith(host.url) ? r.continue() : (outside.push(r.request().url()), r.abort())));
     const chat = await offline.newPage();

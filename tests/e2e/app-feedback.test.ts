@@ -15,7 +15,7 @@ describe('the app in Chromium: the feedback loop', () => {
   beforeAll(() => mkdirSync(SHOTS, { recursive: true }));
 
   it('rates, edits and picks answers, turns the feedback into DPO pairs, trains DPO and charts the rewards', async () => {
-    const { context, page, errors } = await openWithHubModel(app, 900);
+    const { context, page, errors } = await openWithHubModel(app, { height: 900 });
 
     // Chat: two answers; the first is rated 👎 and edited into the answer wanted, the second 👍.
     await openTab(page, 'Evaluate');

@@ -4,33 +4,18 @@
  * a tight budget, the form filled with its plan (batch, accumulation, sequence length,
  * recomputation, base) and its reasons shown, then a short run that trains with it.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import { launchChromium, serve, type Served } from './harness.ts';
-import { datasetButton, fill, openTab, stepCount, waitForGpu } from './app-helpers.ts';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { datasetButton, fill, openApp, openTab, stepCount, withApp } from './app-helpers.ts';
 
 const next = (page: Page) => page.getByRole('region', { name: 'Next step' });
 const value = (page: Page, label: string) => page.getByLabel(label, { exact: true }).inputValue();
 
 describe('Fit to my GPU', () => {
-  let browser: Browser;
-  let server: Served;
-
-  beforeAll(async () => {
-    server = await serve();
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const app = withApp();
 
   it('disables f16 without shader-f16, fills the form with the plan for a tight budget and trains with it', async () => {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${server.url}/?nosw`);
-    await waitForGpu(page);
+    const { context, page, errors } = await openApp(app, '/?nosw', { height: 900 });
     await expect.poll(() => next(page).textContent(), { timeout: 120_000 }).toContain('Add data →');
     await next(page).getByRole('button', { name: 'Try the demo data' }).click();
     await datasetButton(page, 'demo-grounded-qa.jsonl').waitFor({ timeout: 60_000 });
@@ -84,6 +69,6 @@ describe('Fit to my GPU', () => {
     await expect.poll(() => page.getByTestId('run-state').textContent(), { timeout: 180_000 }).toBe('finished');
     expect(await stepCount(page)).toBe(2);
     expect(errors).toEqual([]);
-    await page.close();
+    await context.close();
   }, 480_000);
 });

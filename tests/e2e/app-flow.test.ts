@@ -5,53 +5,38 @@
  * Screenshots of every view at 1280×800 and 390 px go to tests/e2e/screenshots/.
  * The app is built fresh for the test run (tests/e2e/build-app.ts).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { unzipSync } from 'fflate';
-import type { Browser, Page } from 'playwright-core';
-import { launchChromium, serve, type Served } from './harness.ts';
+import type { Page } from 'playwright-core';
 import { SafetensorsFile } from '../../src/core/formats/safetensors.ts';
 import { bytesSource } from '../../src/core/formats/bytes.ts';
-import { chatJsonl, clipped, dataSection, datasetButton, dismissNotices, unlabelled, fill, HUB_REPO, importDataset, loadHubModel, openTab, overflow, SHOTS, stepCount, TINY_LLAMA, VIEWS, waitForGpu } from './app-helpers.ts';
+import {
+  chatJsonl, clipped, dataSection, datasetButton, dismissNotices, unlabelled, fill, HUB_REPO, importDataset, openTab, openWithHubModel, overflow, SHOTS, stepCount, VIEWS,
+  waitForGpu, withHubApp,
+} from './app-helpers.ts';
 
 /** A data URL of the loss chart's canvas: it changes when the chart draws new points. */
 const lossCanvas = (page: Page) => page.locator('figure[aria-label^="Loss by step"] canvas').first().evaluate((c) => (c as HTMLCanvasElement).toDataURL());
 
 describe('the app in Chromium: the whole flow', () => {
-  let browser: Browser;
-  let server: Served;
-
-  beforeAll(async () => {
-    server = await serve({ [HUB_REPO]: TINY_LLAMA });
-    browser = await launchChromium();
-    mkdirSync(SHOTS, { recursive: true });
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const app = withHubApp();
+  beforeAll(() => mkdirSync(SHOTS, { recursive: true }));
 
   it('loads a Hub model, imports, trains with live charts, reloads, continues, evaluates, chats and downloads the adapter', async () => {
-    const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 800 } });
     // In every page load: report CSP violations.
-    await context.addInitScript(() => {
+    const reportCsp = () => {
       document.addEventListener('securitypolicyviolation', (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`));
-    });
-    const page = await context.newPage();
+    };
+    const { context, page, errors } = await openWithHubModel(app, { consoleErrors: true, prepare: (c) => c.addInitScript(reportCsp) });
     // Leaving mid-run asks first (beforeunload); the test answers "leave".
     let asked = 0;
     page.on('dialog', (d) => {
       if (d.type() === 'beforeunload') asked++;
       void d.accept();
     });
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-    await page.goto(`${server.url}/?hub=${encodeURIComponent(server.url)}#model`);
-    await waitForGpu(page);
 
     // Model: the fixture repo from the local "Hub"; its facts and the memory estimate show.
-    await loadHubModel(page);
     const summary = page.getByRole('region', { name: 'Loaded model' });
     await expect.poll(() => summary.textContent()).toContain('llama');
     expect(await summary.textContent()).toMatch(/Layers\s*2/i);

@@ -6,11 +6,10 @@
  * reward Worker, and the app then trains a few GRPO steps with an example reward, charts reward,
  * reward_std, kl and loss, and exports the run with TRL's GRPOTrainer named.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import type { Browser, Page } from 'playwright-core';
-import { launchChromium, serve, type Served } from './harness.ts';
-import { datasetButton, fill, openTab, waitForGpu } from './app-helpers.ts';
+import type { Page } from 'playwright-core';
+import { datasetButton, fill, openApp, openTab, withApp } from './app-helpers.ts';
 
 const next = (page: Page) => page.getByRole('region', { name: 'Next step' });
 
@@ -42,27 +41,11 @@ async function runGrpo(page: Page, steps: number): Promise<string> {
 }
 
 describe('GRPO in the app', () => {
-  let browser: Browser;
-  let server: Served;
-
-  beforeAll(async () => {
-    server = await serve();
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const app = withApp();
 
   it('sandboxes the reward, stops a looping one, and trains a few GRPO steps with charts', async () => {
-    const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 900 } });
     const requests: string[] = [];
-    context.on('request', (r) => requests.push(r.url()));
-    const page = await context.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${server.url}/?nosw`);
-    await waitForGpu(page);
+    const { context, page, errors } = await openApp(app, '/?nosw', { height: 900, prepare: (c) => { c.on('request', (r) => requests.push(r.url())); } });
     await expect.poll(() => next(page).textContent(), { timeout: 120_000 }).toContain('Add data →');
     await next(page).getByRole('button', { name: 'Try the demo data' }).click();
     await datasetButton(page, 'demo-grounded-qa.jsonl').waitFor({ timeout: 60_000 });
@@ -127,7 +110,7 @@ describe('GRPO in the app', () => {
     expect(files.get('train_trl.py')).toContain('GRPOTrainer');
     expect(files.get('run_manifest.json')).toContain('exact-answer.js');
 
-    expect(requests.filter((u) => !u.startsWith(server.url) && !u.startsWith('blob:') && !u.startsWith('data:'))).toEqual([]);
+    expect(requests.filter((u) => !u.startsWith(app.server.url) && !u.startsWith('blob:') && !u.startsWith('data:'))).toEqual([]);
     expect(errors).toEqual([]);
     await context.close();
   }, 600_000);

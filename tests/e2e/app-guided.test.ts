@@ -7,48 +7,33 @@
  * fetching, the Prepare report without the personal data it masked, token details by tap.
  * Screenshots of every view (the classroom view too) at 1280×800 and 390 px.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync } from 'node:fs';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { DEMO_TASK } from '../../src/core/train/demo-run.ts';
 import { sci } from '../../src/app/lib/format.ts';
-import { launchChromium, serve, type Served } from './harness.ts';
-import { clipped, dataSection, datasetButton, dismissNotices, fill, openTab, overflow, SHOTS, stepCount, unlabelled, VIEWS, waitForGpu } from './app-helpers.ts';
+import {
+  clipped, dataSection, datasetButton, dismissNotices, fill, openApp, openTab, overflow, SHOTS, stepCount, unlabelled, VIEWS, waitForGpu, withApp,
+} from './app-helpers.ts';
 
 const EMAIL = 'ada.lovelace@example.org';
 const next = (page: Page) => page.getByRole('region', { name: 'Next step' });
 const focused = (page: Page) => page.evaluate(() => document.activeElement?.getAttribute('aria-label') || document.activeElement?.textContent?.trim() || '');
 
 describe('the app guides a new user', () => {
-  let browser: Browser;
-  let server: Served;
-
-  beforeAll(async () => {
-    server = await serve();
-    browser = await launchChromium();
-    mkdirSync(SHOTS, { recursive: true });
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const app = withApp();
+  beforeAll(() => mkdirSync(SHOTS, { recursive: true }));
 
   it('from first load to an evaluated run with the guided buttons, and the app items', async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     // Every text the GPU badge shows, from the first paint on.
-    await context.addInitScript(() => {
+    const gpuBadgeTexts = () => {
       const seen: string[] = ((window as unknown as { gpuTexts: string[] }).gpuTexts = []);
       new MutationObserver(() => {
         const t = document.querySelector('header .status li')?.textContent?.trim();
         if (t && seen.at(-1) !== t) seen.push(t);
       }).observe(document, { subtree: true, childList: true, characterData: true });
-    });
-    const page = await context.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-    await page.goto(`${server.url}/?nosw`);
-    await waitForGpu(page);
+    };
+    const { context, page, errors } = await openApp(app, '/?nosw', { consoleErrors: true, prepare: (c) => c.addInitScript(gpuBadgeTexts) });
     const gpuTexts = await page.evaluate(() => (window as unknown as { gpuTexts: string[] }).gpuTexts);
     const checking = gpuTexts.filter((t) => /check/i.test(t));
     expect(checking.length).toBeGreaterThan(0);
@@ -150,13 +135,13 @@ describe('the app guides a new user', () => {
 
     // A Hub id is checked before anything is fetched.
     await openTab(page, 'Model');
-    const before = server.requests.length;
+    const before = app.server.requests.length;
     await page.getByLabel('Repository', { exact: true }).fill('gpt2');
     expect(await page.getByText(/^Not a Hub repository id: add the owner/).count()).toBe(1);
     expect(await page.getByRole('button', { name: 'Download and load' }).isDisabled()).toBe(true);
     await page.getByLabel('Repository', { exact: true }).fill('Qwen/Qwen 2.5');
     expect(await page.getByText(/^Not a Hub repository id: the name may hold only letters/).count()).toBe(1);
-    expect(server.requests.slice(before).filter((r) => r.url.includes('/resolve/'))).toEqual([]);
+    expect(app.server.requests.slice(before).filter((r) => r.url.includes('/resolve/'))).toEqual([]);
 
     // The Prepare report masks personal data and never prints it elsewhere.
     await openTab(page, 'Data');

@@ -42,16 +42,16 @@ export async function loadHubModel(page: Page): Promise<void> {
   await page.getByRole('region', { name: 'Loaded model' }).getByText(`${HUB_REPO}@main`, { exact: true }).waitFor({ timeout: 90_000 });
 }
 
-/** The app and the fixture repo on a local "Hub", with Chromium, for the tests of one describe block. */
-export interface HubApp {
+/** The built app on a local server (with `hub`'s model folders under the Hub's URL shape) and Chromium, for one describe block. */
+export interface ServedApp {
   browser: Browser;
   server: Served;
 }
 
-export function withHubApp(): HubApp {
-  const app = {} as HubApp;
+export function withApp(hub: Record<string, string> = {}): ServedApp {
+  const app = {} as ServedApp;
   beforeAll(async () => {
-    app.server = await serve({ [HUB_REPO]: TINY_LLAMA });
+    app.server = await serve(hub);
     app.browser = await launchChromium();
   });
   afterAll(async () => {
@@ -61,16 +61,44 @@ export function withHubApp(): HubApp {
   return app;
 }
 
-/** A new page with the fixture model loaded from the local Hub; `errors` collects the page's uncaught errors. */
-export async function openWithHubModel(app: HubApp, height = 800): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
-  const context = await app.browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height } });
+/** The app and the fixture repo on a local "Hub", with Chromium, for the tests of one describe block. */
+export function withHubApp(): ServedApp {
+  return withApp({ [HUB_REPO]: TINY_LLAMA });
+}
+
+export interface AppPage {
+  context: BrowserContext;
+  page: Page;
+  /** The page's uncaught errors (and its console errors, with `consoleErrors`). */
+  errors: string[];
+}
+
+export interface OpenOptions {
+  height?: number;
+  /** Also collect the page's console errors (CSP violations, failed loads). */
+  consoleErrors?: boolean;
+  /** Runs on the new context before its page opens (init scripts, routes, request listeners). */
+  prepare?: (context: BrowserContext) => Promise<unknown> | void;
+}
+
+/** A new 1280 px wide page at `path` (e.g. "/?nosw#model") of the served app, once the app has a GPU adapter. */
+export async function openApp(app: ServedApp, path: string, options: OpenOptions = {}): Promise<AppPage> {
+  const context = await app.browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: options.height ?? 800 } });
+  await options.prepare?.(context);
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(`${app.server.url}/?hub=${encodeURIComponent(app.server.url)}#model`);
+  if (options.consoleErrors) page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  await page.goto(`${app.server.url}${path}`);
   await waitForGpu(page);
-  await loadHubModel(page);
   return { context, page, errors };
+}
+
+/** A new page with the fixture model loaded from the local Hub; `errors` collects the page's uncaught errors. */
+export async function openWithHubModel(app: ServedApp, options: OpenOptions = {}): Promise<AppPage> {
+  const opened = await openApp(app, `/?hub=${encodeURIComponent(app.server.url)}#model`, options);
+  await loadHubModel(opened.page);
+  return opened;
 }
 
 export async function importDataset(page: Page, name: string, bytes: Buffer): Promise<void> {

@@ -3,28 +3,16 @@
  * the demo model and datasets; with the server gone, the app still starts, loads the demo model
  * and imports the demo dataset.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import { launchChromium, serve, type Served } from './harness.ts';
-import { datasetButton, openTab, waitForGpu } from './app-helpers.ts';
+import { describe, expect, it } from 'vitest';
+import { datasetButton, openTab, waitForGpu, withApp } from './app-helpers.ts';
 
 describe('the app offline', () => {
-  let browser: Browser;
-  let server: Served | null = null;
-
-  beforeAll(async () => {
-    server = await serve();
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const app = withApp();
 
   it('starts, loads the demo model and imports the demo dataset with the server gone', async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const context = await app.browser.newContext({ viewport: { width: 1280, height: 800 } });
     const page = await context.newPage();
-    await page.goto(`${server!.url}/`);
+    await page.goto(`${app.server.url}/`);
     // The service worker installs (precaching everything in precache.json) and takes control.
     await page.evaluate(async () => {
       await navigator.serviceWorker.ready;
@@ -38,8 +26,7 @@ describe('the app offline', () => {
     expect(cached).toEqual(expect.arrayContaining(['/', '/models/demo-base/model.safetensors', '/models/demo-base/tokenizer.json', '/datasets/demo-grounded-qa.jsonl', '/datasets/demo-grounded-qa-eval.jsonl']));
     expect(cached.some((p) => /^\/assets\/worker-.*\.js$/.test(p))).toBe(true);
 
-    await server!.close();
-    server = null;
+    await app.server.close(); // (closing it again after the tests is harmless)
     await page.reload();
     await waitForGpu(page);
     // The demo model loads by itself at start-up (from the service worker's cache).

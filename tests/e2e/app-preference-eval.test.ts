@@ -32,7 +32,7 @@ describe('the app in Chromium: preference data privacy and held-out evaluation',
   const app = withHubApp();
 
   it('masks personal data in every field of the pairs, then shows held-out rewards before and after a DPO run', async () => {
-    const { context, page, errors } = await openWithHubModel(app, 900);
+    const { context, page, errors } = await openWithHubModel(app, { height: 900 });
 
     await importDataset(page, 'pairs.jsonl', pairs());
     await dataSection(page, 'Prepare');

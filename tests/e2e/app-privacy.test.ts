@@ -4,47 +4,34 @@
  * request may go anywhere but the local server, and none may carry the dataset's text, in its URL
  * or its body. The app is built fresh for the test run.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import { launchChromium, serve, type Served } from './harness.ts';
-import { chatJsonl, dataSection, fill, HUB_REPO, importDataset, loadHubModel, openTab, SECRETS, stepCount, TINY_LLAMA, waitForGpu } from './app-helpers.ts';
+import { describe, expect, it } from 'vitest';
+import type { BrowserContext } from 'playwright-core';
+import { chatJsonl, dataSection, fill, HUB_REPO, importDataset, openTab, openWithHubModel, SECRETS, stepCount, waitForGpu, withHubApp } from './app-helpers.ts';
 
 describe('the app keeps data in the tab', () => {
-  let browser: Browser;
-  let server: Served;
-
-  beforeAll(async () => {
-    server = await serve({ [HUB_REPO]: TINY_LLAMA });
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const app = withHubApp();
 
   it('sends no dataset text anywhere and talks to no other host', async () => {
-    const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 800 } });
     const seen: { url: string; body: string }[] = [];
     const outside: string[] = [];
-    const local = (url: string) => url.startsWith(`${server.url}/`) || url.startsWith('blob:') || url.startsWith('data:');
+    const local = (url: string) => url.startsWith(`${app.server.url}/`) || url.startsWith('blob:') || url.startsWith('data:');
     // Every request the browser makes (pages and their Workers): anything not local is recorded and refused.
-    await context.route('**/*', async (route) => {
-      const r = route.request();
-      seen.push({ url: r.url(), body: r.postData() ?? '' });
-      if (!local(r.url())) {
-        outside.push(r.url());
-        await route.abort('blockedbyclient');
-      } else {
-        await route.fallback();
-      }
-    });
-    context.on('request', (r) => {
-      if (!local(r.url())) outside.push(r.url());
-    });
-    const page = await context.newPage();
-    await page.goto(`${server.url}/?hub=${encodeURIComponent(server.url)}#model`);
-    await waitForGpu(page);
-    await loadHubModel(page);
+    const recordAndRefuse = async (context: BrowserContext) => {
+      await context.route('**/*', async (route) => {
+        const r = route.request();
+        seen.push({ url: r.url(), body: r.postData() ?? '' });
+        if (!local(r.url())) {
+          outside.push(r.url());
+          await route.abort('blockedbyclient');
+        } else {
+          await route.fallback();
+        }
+      });
+      context.on('request', (r) => {
+        if (!local(r.url())) outside.push(r.url());
+      });
+    };
+    const { context, page } = await openWithHubModel(app, { prepare: recordAndRefuse });
 
     await importDataset(page, 'private.jsonl', chatJsonl(24));
     await page.locator('article.example .tok.trained').first().waitFor({ timeout: 30_000 });
@@ -87,17 +74,17 @@ describe('the app keeps data in the tab', () => {
 
     // What went over the wire: the app's own files and the model the user asked for, nothing else.
     expect(outside, outside.slice(0, 5).join(' ')).toEqual([]);
-    const wire = [...seen, ...server.requests.map((r) => ({ url: r.url, body: r.body }))];
-    expect(server.requests.some((r) => r.url.includes(`/${HUB_REPO}/resolve/main/model.safetensors`))).toBe(true);
+    const wire = [...seen, ...app.server.requests.map((r) => ({ url: r.url, body: r.body }))];
+    expect(app.server.requests.some((r) => r.url.includes(`/${HUB_REPO}/resolve/main/model.safetensors`))).toBe(true);
     // The browser-side record sees the Worker's requests too (the Hub download happens there).
     expect(seen.some((r) => r.url.includes(`/${HUB_REPO}/resolve/main/model.safetensors`))).toBe(true);
-    console.log(`${seen.length} requests seen in the browser, ${server.requests.length} at the server`);
+    console.log(`${seen.length} requests seen in the browser, ${app.server.requests.length} at the server`);
     for (const r of wire) {
       const text = `${r.url} ${safeDecode(r.url)} ${r.body}`;
       for (const s of [...SECRETS, 'private.jsonl']) expect(text, r.url).not.toContain(s);
     }
     // Only GETs (and HEAD-like range probes): nothing is uploaded.
-    expect(server.requests.filter((r) => r.method !== 'GET' && r.method !== 'HEAD').map((r) => `${r.method} ${r.url}`)).toEqual([]);
+    expect(app.server.requests.filter((r) => r.method !== 'GET' && r.method !== 'HEAD').map((r) => `${r.method} ${r.url}`)).toEqual([]);
     await context.close();
   }, 600_000);
 });

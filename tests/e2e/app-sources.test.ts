@@ -4,36 +4,19 @@
  * imported and compared, keyboard navigation of the views, the merged-model and manifest
  * downloads, dark mode, and a browser without WebGPU. The app is built fresh for the test run.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { unzipSync } from 'fflate';
-import type { Browser } from 'playwright-core';
-import { launchChromium, serve, type Served } from './harness.ts';
-import { chatJsonl, datasetButton, fill, importDataset, openTab, SHOTS, TINY_LLAMA, waitForGpu } from './app-helpers.ts';
+import { chatJsonl, datasetButton, fill, importDataset, openApp, openTab, SHOTS, TINY_LLAMA, withApp } from './app-helpers.ts';
 
 describe('model folders, adapters, keyboard, no WebGPU', () => {
-  let browser: Browser;
-  let server: Served;
-
-  beforeAll(async () => {
-    server = await serve();
-    browser = await launchChromium();
-    mkdirSync(SHOTS, { recursive: true });
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const app = withApp();
+  beforeAll(() => mkdirSync(SHOTS, { recursive: true }));
 
   it('loads a model folder from disk, imports a PEFT adapter, exports merged weights and the manifest', async () => {
-    const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 800 } });
-    const page = await context.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${server.url}/#model`);
-    await waitForGpu(page);
+    const { context, page, errors } = await openApp(app, '/#model');
 
     // A folder of an unsupported model: the Worker's message is shown as it is.
     const bad = mkdtempSync(join(tmpdir(), 'tabtune-bad-'));
@@ -118,12 +101,12 @@ describe('model folders, adapters, keyboard, no WebGPU', () => {
   }, 300_000);
 
   it('says plainly when the browser has no WebGPU, and still manages datasets', async () => {
-    const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+    const context = await app.browser.newContext({ viewport: { width: 390, height: 844 } });
     await context.addInitScript(() => {
       delete (Navigator.prototype as { gpu?: unknown }).gpu;
     });
     const page = await context.newPage();
-    await page.goto(`${server.url}/?nosw#data`);
+    await page.goto(`${app.server.url}/?nosw#data`);
     const alert = page.getByRole('alert').filter({ hasText: 'WebGPU is not available' });
     await alert.waitFor({ timeout: 30_000 });
     expect(await alert.textContent()).toMatch(/navigator\.gpu is missing.*enable-unsafe-webgpu/s);

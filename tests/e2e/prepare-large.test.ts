@@ -3,10 +3,8 @@
  * usable meanwhile, and the report counts every record. Speed and main-thread figures are in
  * `npm run bench:browser` (scripts/bench-browser.mjs); this test asserts behaviour only.
  */
-import { afterAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import { launchChromium, serve, type Served } from './harness.ts';
-import { openTab } from './app-helpers.ts';
+import { describe, expect, it } from 'vitest';
+import { openTab, withApp } from './app-helpers.ts';
 
 /** 100,000 short chat records: 66,000 distinct, 17,000 exact copies and 17,000 near copies (a "!" added). */
 function bigDataset(): Buffer {
@@ -21,18 +19,11 @@ function bigDataset(): Buffer {
 }
 
 describe('data preparation in the Worker', () => {
-  let browser: Browser;
-  let server: Served;
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const app = withApp();
 
   it('cleans and de-duplicates 100,000 records with progress shown and the page usable meanwhile', async () => {
-    server = await serve();
-    browser = await launchChromium();
-    const page = await browser.newPage();
-    await page.goto(`${server.url}/?nosw#data`);
+    const page = await app.browser.newPage();
+    await page.goto(`${app.server.url}/?nosw#data`);
     await page.getByText('demo-base', { exact: false }).first().waitFor({ timeout: 120_000 });
     const input = page.locator('input[type=file]:not([webkitdirectory])');
     await input.setInputFiles({ name: 'big.jsonl', mimeType: 'application/jsonl', buffer: bigDataset() }, { timeout: 300_000 });

@@ -1,8 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { forwardStep } from './step-forward.ts';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { memoryTree } from '../../src/core/formats/bytes.ts';
 import { loraScaling, resolveTargets } from '../../src/core/formats/peft.ts';
@@ -14,12 +11,13 @@ import { checkGateAdapters, type GateAdapter } from '../../src/core/model/adapte
 import type { ModelConfig } from '../../src/core/model/config.ts';
 import { loadTransformer } from '../../src/core/model/load.ts';
 import { LoraAdapter, type LoraSettings, type PeftAdapterFiles } from '../../src/core/model/lora.ts';
-import { randomCheckpoint } from '../../src/core/model/presets.ts';
 import { meanLoss, trainGate } from '../../src/core/train/adapter-gate-train.ts';
 import { nodeFileTree } from '../../src/platform/node-files.ts';
-import { gatedLogits, meanNextTokenLoss, type RefAdapter } from '../reference/adapter-gate-ref.ts';
+import { gatedLogits, type RefAdapter } from '../reference/adapter-gate-ref.ts';
+import { meanNextTokenLoss } from '../reference/next-token-loss.ts';
 import { expectInputError } from '../unit/expect-input-error.ts';
 import { randomArray, relError, testGpu } from './gpu-harness.ts';
+import { writeRandomModel } from './random-model.ts';
 
 const TINY_LLAMA = fileURLToPath(new URL('../fixtures/hf/models/tiny-llama', import.meta.url));
 
@@ -29,14 +27,6 @@ const QWEN2_ODD = {
   num_attention_heads: 5, num_key_value_heads: 1, vocab_size: 203, max_position_embeddings: 64, rms_norm_eps: 1e-6,
   rope_theta: 1000000, tie_word_embeddings: false, hidden_act: 'silu', initializer_range: 0.2,
 };
-
-function writeRandomModel(config: Record<string, unknown>, seed: number): string {
-  const dir = mkdtempSync(join(tmpdir(), 'tabtune-gate-'));
-  writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
-  const { header, tensors } = randomCheckpoint(config, { seed, randomNorms: true });
-  writeFileSync(join(dir, 'model.safetensors'), Buffer.concat([header, ...tensors.map((t) => t.data())]));
-  return dir;
-}
 
 /** A PEFT adapter in memory with random A and B (B non-zero, so the adapter changes the model). */
 function randomAdapter(cfg: ModelConfig, settings: LoraSettings, seed: number): PeftAdapterFiles {

@@ -1,22 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { forwardStep } from './step-forward.ts';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { memoryTree } from '../../src/core/formats/bytes.ts';
 import { linearModules, magnitudeKey, resolveTargets } from '../../src/core/formats/peft.ts';
-import { SafetensorsFile, SafetensorsModel } from '../../src/core/formats/safetensors.ts';
+import { SafetensorsFile } from '../../src/core/formats/safetensors.ts';
 import type { Gpu } from '../../src/core/gpu/gpu.ts';
 import { readTensor } from '../../src/core/gpu/tensor.ts';
 import type { ModelConfig } from '../../src/core/model/config.ts';
 import { loadTransformer } from '../../src/core/model/load.ts';
 import { LoraAdapter } from '../../src/core/model/lora.ts';
 import { mergeLora } from '../../src/core/model/merge.ts';
-import { randomCheckpoint } from '../../src/core/model/presets.ts';
 import { nodeFileTree } from '../../src/platform/node-files.ts';
 import { referenceLogits } from '../reference/transformer-ref.ts';
+import { meanNextTokenLoss } from '../reference/next-token-loss.ts';
+import { readWeights } from '../reference/weights-ref.ts';
 import { randomArray, relError, testGpu } from './gpu-harness.ts';
+import { writeRandomModel } from './random-model.ts';
 
 const TINY_LLAMA = fileURLToPath(new URL('../fixtures/hf/models/tiny-llama', import.meta.url));
 
@@ -26,14 +25,6 @@ const QWEN2_ODD = {
   num_attention_heads: 5, num_key_value_heads: 1, vocab_size: 203, max_position_embeddings: 64, rms_norm_eps: 1e-6,
   rope_theta: 1000000, tie_word_embeddings: false, hidden_act: 'silu', initializer_range: 0.2,
 };
-
-function writeRandomModel(config: Record<string, unknown>, seed: number): string {
-  const dir = mkdtempSync(join(tmpdir(), 'tabtune-dora-'));
-  writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
-  const { header, tensors } = randomCheckpoint(config, { seed, randomNorms: true });
-  writeFileSync(join(dir, 'model.safetensors'), Buffer.concat([header, ...tensors.map((t) => t.data())]));
-  return dir;
-}
 
 /** One adapted module in float64: base rows W0 [out, in], factors, magnitude. */
 interface RefModule {
@@ -76,22 +67,8 @@ function doraWeights(base: Map<string, Float64Array>, mods: RefModule[], r: numb
   return w;
 }
 
-function referenceLoss(cfg: ModelConfig, w: Map<string, Float64Array>, ids: number[], labels: number[], S: number): number {
-  const V = cfg.vocabSize;
-  const logits = referenceLogits(cfg, w, ids, S);
-  let sum = 0;
-  let n = 0;
-  for (let t = 0; t < ids.length; t++) {
-    if ((t + 1) % S === 0 || labels[t + 1] === -100) continue;
-    let mx = -Infinity;
-    for (let v = 0; v < V; v++) mx = Math.max(mx, logits[t * V + v]!);
-    let z = 0;
-    for (let v = 0; v < V; v++) z += Math.exp(logits[t * V + v]! - mx);
-    sum += mx + Math.log(z) - logits[t * V + labels[t + 1]!]!;
-    n++;
-  }
-  return sum / n;
-}
+const referenceLoss = (cfg: ModelConfig, w: Map<string, Float64Array>, ids: number[], labels: number[], S: number) =>
+  meanNextTokenLoss(referenceLogits(cfg, w, ids, S), labels, S, cfg.vocabSize);
 
 async function write(gpu: Gpu, lora: LoraAdapter, name: string, v: ArrayLike<number>): Promise<void> {
   const t = lora.store.get(name);
@@ -107,9 +84,7 @@ describe('DoRA against a float64 reference', () => {
       const dir = dirOf();
       const model = await loadTransformer(gpu, nodeFileTree(dir));
       const cfg = model.cfg;
-      const st = await SafetensorsModel.open(nodeFileTree(dir));
-      const base = new Map<string, Float64Array>();
-      for (const n of st.names()) base.set(n, Float64Array.from(await st.readF32(n)));
+      const base = await readWeights(dir);
       const r = 3;
       const settings = { r, alpha: 6, dropout: 0, rslora: false, dora: true, targets: resolveTargets(cfg.arch, 'all-linear') };
       const lora = LoraAdapter.create(gpu, cfg, settings, 3);

@@ -7,12 +7,16 @@ import { StepState } from '../../src/core/kernels/step-state.ts';
 import { runStep } from '../../src/core/train/step.ts';
 import { readTensor } from '../../src/core/gpu/tensor.ts';
 import { resolveTargets } from '../../src/core/formats/peft.ts';
-import { SafetensorsFile, SafetensorsModel } from '../../src/core/formats/safetensors.ts';
+import { SafetensorsFile } from '../../src/core/formats/safetensors.ts';
 import { bytesSource } from '../../src/core/formats/bytes.ts';
 import { nodeFileTree } from '../../src/platform/node-files.ts';
 import { gemma3Logits } from '../reference/gemma3-ref.ts';
+import { meanNextTokenLoss } from '../reference/next-token-loss.ts';
+import { loraMerged, readWeights, type Weights } from '../reference/weights-ref.ts';
 import { randomArray, relError, testGpu } from './gpu-harness.ts';
 import { writeRandomModel } from './random-model.ts';
+import { randomLoraValues } from './random-lora.ts';
+import { expectLoraCentralDifferences } from './central-differences.ts';
 import type { Transformer } from '../../src/core/model/transformer.ts';
 import { linearModules } from '../../src/core/formats/peft.ts';
 import { estimateTrainingMemory } from '../../src/core/model/memory.ts';
@@ -33,49 +37,8 @@ const GEMMA3_ODD = {
   initializer_range: 0.2, attn_logit_softcapping: null, final_logit_softcapping: null, torch_dtype: 'bfloat16',
 };
 
-type Weights = Map<string, Float64Array>;
-
-function meanLoss(w: Weights, ids: number[], labels: number[], S: number): number {
-  const V = GEMMA3_ODD.vocab_size;
-  const logits = gemma3Logits(GEMMA3_ODD, w, ids, S);
-  let sum = 0;
-  let n = 0;
-  for (let t = 0; t < ids.length; t++) {
-    if ((t + 1) % S === 0 || labels[t + 1] === -100) continue;
-    let m = -Infinity;
-    for (let v = 0; v < V; v++) m = Math.max(m, logits[t * V + v]!);
-    let z = 0;
-    for (let v = 0; v < V; v++) z += Math.exp(logits[t * V + v]! - m);
-    sum += m + Math.log(z) - logits[t * V + labels[t + 1]!]!;
-    n++;
-  }
-  return sum / n;
-}
-
-interface LoraValues { layer: number; id: string; inF: number; outF: number; A: Float64Array; B: Float64Array }
-
-/** The base weights with every LoRA module merged in: W + s·B·A (what PEFT's merge computes). */
-function merged(base: Weights, mods: readonly LoraValues[], r: number, s: number): Weights {
-  const w = new Map(base);
-  for (const m of mods) {
-    const name = `model.layers.${m.layer}.${m.id}.weight`;
-    const W = Float64Array.from(base.get(name)!);
-    for (let o = 0; o < m.outF; o++) for (let i = 0; i < m.inF; i++) {
-      let acc = 0;
-      for (let k = 0; k < r; k++) acc += m.B[o * r + k]! * m.A[k * m.inF + i]!;
-      W[o * m.inF + i]! += s * acc;
-    }
-    w.set(name, W);
-  }
-  return w;
-}
-
-async function baseWeights(dir: string): Promise<Weights> {
-  const st = await SafetensorsModel.open(nodeFileTree(dir));
-  const base: Weights = new Map();
-  for (const n of st.names()) base.set(n, Float64Array.from(await st.readF32(n)));
-  return base;
-}
+const meanLoss = (w: Weights, ids: number[], labels: number[], S: number) =>
+  meanNextTokenLoss(gemma3Logits(GEMMA3_ODD, w, ids, S), labels, S, GEMMA3_ODD.vocab_size);
 
 const [Bn, S] = [2, 7];
 const V = GEMMA3_ODD.vocab_size;
@@ -104,23 +67,13 @@ describe('Gemma 3 (hidden 40, head_dim 24, one sliding layer with a window of 3 
     expect(cfg.localAttention?.layers).toEqual([false, true, false]);
     const r = 3;
     model.lora = LoraAdapter.create(gpu, cfg, { r, alpha: 6, dropout: 0, targets: resolveTargets(cfg.arch, 'all-linear'), rslora: false }, 4);
-    // B starts at zero in PEFT; random B makes the adapter's effect (and A's gradient) visible.
-    model.lora.modules.forEach((m, i) => {
-      const t = model.lora!.store.get(m.b);
-      gpu.write(t.buffer, randomArray(m.out * r, 100 + i, 0.3), t.offset * 4);
-    });
-    const mods: LoraValues[] = [];
-    for (const m of model.lora.modules) {
-      const A = Float64Array.from(await readTensor(gpu, model.lora.store.get(m.a)));
-      const B = Float64Array.from(await readTensor(gpu, model.lora.store.get(m.b)));
-      mods.push({ layer: m.layer, id: m.id, inF: m.in, outF: m.out, A, B });
-    }
+    const mods = await randomLoraValues(gpu, model, r, 100);
     expect(mods.length).toBe(3 * 7);
-    const base = await baseWeights(dir);
+    const base = await readWeights(dir);
     const s = model.lora.scaling;
     const step = new StepState(gpu);
 
-    const w = merged(base, mods, r, s);
+    const w = loraMerged(base, mods, r, s);
     const { logits, loss } = await logitsOf(model, step);
     expect(relError(logits, gemma3Logits(GEMMA3_ODD, w, ids, S))).toBeLessThan(1e-4);
     const refLoss = meanLoss(w, ids, labels, S);
@@ -129,26 +82,7 @@ describe('Gemma 3 (hidden 40, head_dim 24, one sliding layer with a window of 3 
     model.setTrainable('lora');
     const plan = await StepPlan.build(model, { batch: Bn, seq: S, train: true }, step);
     await runStep(gpu, plan, null, step, [{ ids, labels }], 0, 0).done;
-    let checked = 0;
-    for (const [j, m] of model.lora.modules.entries()) {
-      for (const which of ['A', 'B'] as const) {
-        const g = await readTensor(gpu, model.grads!.get(which === 'A' ? m.a : m.b));
-        const values = which === 'A' ? mods[j]!.A : mods[j]!.B;
-        const maxAbs = g.reduce((acc, v) => Math.max(acc, Math.abs(v)), 0);
-        for (const k of [0, values.length - 1]) {
-          const h = 1e-5;
-          const saved = values[k]!;
-          values[k] = saved + h;
-          const up = meanLoss(merged(base, mods, r, s), ids, labels, S);
-          values[k] = saved - h;
-          const down = meanLoss(merged(base, mods, r, s), ids, labels, S);
-          values[k] = saved;
-          const fd = (up - down) / (2 * h);
-          expect(Math.abs(g[k]! - fd), `${m.layer} ${m.id} ${which}[${k}] gpu ${g[k]} fd ${fd}`).toBeLessThan(1e-3 * Math.max(maxAbs, 1e-6));
-          checked++;
-        }
-      }
-    }
+    const checked = await expectLoraCentralDifferences(gpu, model, mods, () => meanLoss(loraMerged(base, mods, r, s), ids, labels, S), 1e-3);
     expect(checked).toBe(3 * 7 * 2 * 2);
     plan.destroy();
 
@@ -181,7 +115,7 @@ describe('Gemma 3 (hidden 40, head_dim 24, one sliding layer with a window of 3 
     const gpu = await testGpu();
     const dir = writeRandomModel(GEMMA3_ODD, 9);
     const model = await loadTransformer(gpu, nodeFileTree(dir));
-    const base = await baseWeights(dir);
+    const base = await readWeights(dir);
     const step = new StepState(gpu);
     model.setTrainable('full');
     const grads = async (checkpointing: boolean) => {
@@ -272,7 +206,7 @@ describe('Gemma 3 with an f16 base', () => {
     expect(model.weights.precision).toBe('f16');
     const { logits } = await logitsOf(model, new StepState(gpu));
     // The tolerance tests/gpu/mixed-precision.test.ts states for f16 bases.
-    expect(relError(logits, gemma3Logits(GEMMA3_ODD, await baseWeights(dir), ids, S))).toBeLessThan(3e-3);
+    expect(relError(logits, gemma3Logits(GEMMA3_ODD, await readWeights(dir), ids, S))).toBeLessThan(3e-3);
     model.destroy();
   });
 });

@@ -8,6 +8,7 @@ import { Slot, StepState } from '../../src/core/kernels/step-state.ts';
 import { allocTensor, readTensor, tensorOf } from '../../src/core/gpu/tensor.ts';
 import { Program } from '../../src/core/gpu/program.ts';
 import { numericGrad, randomArray, relError, runAndRead, testGpu, upload } from './gpu-harness.ts';
+import { logitChunks } from './logit-chunks.ts';
 
 describe('cross-entropy over vocabulary chunks', () => {
   it('matches float64 loss and finite-difference gradients with ignored rows', async () => {
@@ -22,14 +23,7 @@ describe('cross-entropy over vocabulary chunks', () => {
     const tgt = tensorOf(gpu.upload(targets, 'scratch', 't'), [T]);
     const stats = allocTensor(gpu, [T * 3], 'scratch', 'stats');
     const rowLoss = allocTensor(gpu, [T], 'scratch', 'rowLoss');
-    let v0 = 0;
-    const chunks = chunkSizes.map((Vc) => {
-      const part = new Float32Array(T * Vc);
-      for (let t = 0; t < T; t++) part.set(logits.subarray(t * V + v0, t * V + v0 + Vc), t * Vc);
-      const c = { logits: upload(gpu, part), v0, Vc };
-      v0 += Vc;
-      return c;
-    });
+    const chunks = logitChunks(gpu, logits, T, V, chunkSizes);
     const p = new Program();
     for (const [i, c] of chunks.entries()) await crossEntropyChunk(gpu, p, T, c, tgt, stats, i === 0);
     await crossEntropyFinish(gpu, p, T, tgt, stats, rowLoss);

@@ -4,7 +4,6 @@ import { StepPlan } from '../../src/core/model/step-plan.ts';
 import { StepState } from '../../src/core/kernels/step-state.ts';
 import { runStep } from '../../src/core/train/step.ts';
 import { readTensor } from '../../src/core/gpu/tensor.ts';
-import { SafetensorsModel } from '../../src/core/formats/safetensors.ts';
 import { nodeFileTree } from '../../src/platform/node-files.ts';
 import type { ModelConfig } from '../../src/core/model/config.ts';
 import type { Transformer } from '../../src/core/model/transformer.ts';
@@ -15,14 +14,15 @@ import { resolveTargets } from '../../src/core/formats/peft.ts';
 import { SafetensorsFile } from '../../src/core/formats/safetensors.ts';
 import { bytesSource, type FileTree } from '../../src/core/formats/bytes.ts';
 import { moeReference } from '../reference/moe-ref.ts';
+import { meanNextTokenLoss } from '../reference/next-token-loss.ts';
+import { loraMerged, readWeights, type Weights } from '../reference/weights-ref.ts';
 import { randomArray, relError, testGpu } from './gpu-harness.ts';
 import { writeRandomModel } from './random-model.ts';
+import { randomLoraValues } from './random-lora.ts';
 import { setExpertPath, type ExpertPath } from '../../src/core/model/moe-sparse.ts';
 import { padRows } from '../../src/core/data/rows.ts';
 import { Trainer } from '../../src/core/train/trainer.ts';
 import { trainConfig } from '../../src/core/train/config.ts';
-
-type Weights = Map<string, Float64Array>;
 
 // Odd sizes: 5 heads of 4 on 1 KV head, 4 experts top-2 (Mixtral), 5 experts top-2 + a shared expert (Qwen2-MoE).
 const MIXTRAL_ODD = {
@@ -43,20 +43,6 @@ const OLMOE_ODD = {
   num_attention_heads: 5, num_key_value_heads: 1, vocab_size: 37, max_position_embeddings: 32, rope_theta: 10000,
   hidden_act: 'silu', initializer_range: 0.25, num_experts: 6, num_experts_per_tok: 3, router_aux_loss_coef: 0.05, clip_qkv: null,
 };
-
-function ceMean(logits: Float64Array, V: number, ids: number[], labels: number[], S: number): number {
-  let sum = 0;
-  let n = 0;
-  for (let t = 0; t < ids.length; t++) {
-    if ((t + 1) % S === 0 || labels[t + 1] === -100) continue;
-    const row = logits.subarray(t * V, (t + 1) * V);
-    const m = Math.max(...row);
-    const z = row.reduce((a, v) => a + Math.exp(v - m), 0);
-    sum += m + Math.log(z) - row[labels[t + 1]!]!;
-    n++;
-  }
-  return sum / n;
-}
 
 async function readLogits(plan: StepPlan, T: number, V: number): Promise<Float32Array> {
   const got = new Float32Array(T * V);
@@ -108,9 +94,7 @@ async function checkFamily(config: Record<string, unknown>, seed: number, paddin
   if (padding) setExpertPath(model, padding.path);
   const cfg = model.cfg;
   const coef = cfg.moe!.auxCoef;
-  const st = await SafetensorsModel.open(nodeFileTree(dir));
-  const w: Weights = new Map();
-  for (const n of st.names()) w.set(n, Float64Array.from(await st.readF32(n)));
+  const w = await readWeights(dir);
 
   const [B, S] = [2, 7];
   const V = cfg.vocabSize;
@@ -125,7 +109,7 @@ async function checkFamily(config: Record<string, unknown>, seed: number, paddin
   if (padding) {
     // The padding changes the loss by several times the tolerance (the check below can fail).
     const unmasked = moeReference(cfg, w, ids, S).aux;
-    expect(Math.abs(coef * (unmasked - ref.aux))).toBeGreaterThan(5 * tol(ceMean(ref.logits, V, ids, labels, S)));
+    expect(Math.abs(coef * (unmasked - ref.aux))).toBeGreaterThan(5 * tol(meanNextTokenLoss(ref.logits, labels, S, V)));
   }
   const step = new StepState(gpu);
 
@@ -133,7 +117,7 @@ async function checkFamily(config: Record<string, unknown>, seed: number, paddin
   const evalPlan = await StepPlan.build(model, { batch: B, seq: S, train: false, keepLogits: true }, step);
   const { loss: evalLoss } = await runStep(gpu, evalPlan, null, step, [{ ids, labels, lengths }], 0, 0).done;
   expect(relError(await readLogits(evalPlan, T, V), ref.logits)).toBeLessThan(1e-4);
-  const ce = ceMean(ref.logits, V, ids, labels, S);
+  const ce = meanNextTokenLoss(ref.logits, labels, S, V);
   expect(Math.abs(evalLoss - ce)).toBeLessThan(1e-5 + 1e-4 * ce);
   evalPlan.destroy();
 
@@ -147,7 +131,7 @@ async function checkFamily(config: Record<string, unknown>, seed: number, paddin
   const { loss } = await runStep(gpu, plan, null, step, [{ ids, labels, lengths }], 0, 0).done;
   const total = (x: Weights) => {
     const r = moeReference(cfg, x, ids, S, mask);
-    return { loss: ceMean(r.logits, V, ids, labels, S) + coef * r.aux, choices: r.choices };
+    return { loss: meanNextTokenLoss(r.logits, labels, S, V) + coef * r.aux, choices: r.choices };
   };
   expect(Math.abs(loss - (ce + coef * ref.aux))).toBeLessThan(1e-5 + 1e-4 * ce);
   expect(coef * ref.aux).toBeGreaterThan(20 * (1e-5 + 1e-4 * ce));
@@ -207,9 +191,7 @@ describe('the aux loss leaves padding out (attention_mask in load_balancing_loss
     const gpu = await testGpu();
     const dir = writeRandomModel(MIXTRAL_ODD, 11);
     const model = await loadTransformer(gpu, nodeFileTree(dir));
-    const st = await SafetensorsModel.open(nodeFileTree(dir));
-    const w: Weights = new Map();
-    for (const n of st.names()) w.set(n, Float64Array.from(await st.readF32(n)));
+    const w = await readWeights(dir);
     const S = 8;
     const V = model.cfg.vocabSize;
     // Prompt tokens (label -100) stay in the aux loss; only the padding after each example leaves it.
@@ -223,8 +205,8 @@ describe('the aux loss leaves padding out (attention_mask in load_balancing_loss
     const labels = rows.flatMap((r) => r.labels);
     const mask = rows.flatMap((r) => r.inputIds.map((_, i) => (i < r.tokens! ? 1 : 0)));
     const ref = moeReference(model.cfg, w, ids, S, mask);
-    const expected = ceMean(ref.logits, V, ids, labels, S) + model.cfg.moe!.auxCoef * ref.aux;
-    const unmasked = ceMean(ref.logits, V, ids, labels, S) + model.cfg.moe!.auxCoef * moeReference(model.cfg, w, ids, S).aux;
+    const expected = meanNextTokenLoss(ref.logits, labels, S, V) + model.cfg.moe!.auxCoef * ref.aux;
+    const unmasked = meanNextTokenLoss(ref.logits, labels, S, V) + model.cfg.moe!.auxCoef * moeReference(model.cfg, w, ids, S).aux;
     // The padding moves the loss by several times the tolerance (the check below can fail).
     expect(Math.abs(unmasked - expected)).toBeGreaterThan(5 * (1e-5 + 1e-4 * expected));
     const config = trainConfig({ method: 'full', batch: 2, steps: 1, lr: 1e-3 });
@@ -237,24 +219,6 @@ describe('the aux loss leaves padding out (attention_mask in load_balancing_loss
   });
 });
 
-interface LoraValues { layer: number; id: string; inF: number; outF: number; A: Float64Array; B: Float64Array }
-
-/** The base weights with every LoRA module merged in: W + s·B·A (PEFT's merge), by HF module name. */
-function merged(base: Weights, mods: readonly LoraValues[], r: number, s: number): Weights {
-  const w = new Map(base);
-  for (const m of mods) {
-    const name = `model.layers.${m.layer}.${m.id}.weight`;
-    const W = Float64Array.from(base.get(name)!);
-    for (let o = 0; o < m.outF; o++) for (let i = 0; i < m.inF; i++) {
-      let acc = 0;
-      for (let k = 0; k < r; k++) acc += m.B[o * r + k]! * m.A[k * m.inF + i]!;
-      W[o * m.inF + i]! += s * acc;
-    }
-    w.set(name, W);
-  }
-  return w;
-}
-
 async function checkLora(config: Record<string, unknown>, seed: number, probed: string[]): Promise<void> {
   const gpu = await testGpu();
   const dir = writeRandomModel(config, seed);
@@ -264,26 +228,15 @@ async function checkLora(config: Record<string, unknown>, seed: number, probed: 
   const r = 2;
   const targets = resolveTargets(cfg.arch, 'all-linear', { shape: cfg });
   model.lora = LoraAdapter.create(gpu, cfg, { r, alpha: 5, dropout: 0, targets, rslora: false }, 4);
-  model.lora.modules.forEach((m, i) => {
-    const t = model.lora!.store.get(m.b);
-    gpu.write(t.buffer, randomArray(m.out * r, 200 + i, 0.3), t.offset * 4);
-  });
-  const mods: LoraValues[] = [];
-  for (const m of model.lora.modules) {
-    const A = Float64Array.from(await readTensor(gpu, model.lora.store.get(m.a)));
-    const B = Float64Array.from(await readTensor(gpu, model.lora.store.get(m.b)));
-    mods.push({ layer: m.layer, id: m.id, inF: m.in, outF: m.out, A, B });
-  }
-  const st = await SafetensorsModel.open(nodeFileTree(dir));
-  const base: Weights = new Map();
-  for (const n of st.names()) base.set(n, Float64Array.from(await st.readF32(n)));
+  const mods = await randomLoraValues(gpu, model, r, 200);
+  const base = await readWeights(dir);
   const s = model.lora.scaling;
   const [B, S] = [2, 6];
   const V = cfg.vocabSize;
   const T = B * S;
   const ids = Array.from(randomArray(T, seed + 9), (x) => Math.floor(((x + 1) / 2) * V) % V);
   const labels = ids.map((id, i) => (i % S < 1 ? -100 : id));
-  const ref = moeReference(cfg, merged(base, mods, r, s), ids, S);
+  const ref = moeReference(cfg, loraMerged(base, mods, r, s), ids, S);
   const step = new StepState(gpu);
 
   const evalPlan = await StepPlan.build(model, { batch: B, seq: S, train: false, keepLogits: true }, step);
@@ -295,8 +248,8 @@ async function checkLora(config: Record<string, unknown>, seed: number, probed: 
   const plan = await StepPlan.build(model, { batch: B, seq: S, train: true }, step);
   const { loss } = await runStep(gpu, plan, null, step, [{ ids, labels }], 0, 0).done;
   const total = () => {
-    const x = moeReference(cfg, merged(base, mods, r, s), ids, S);
-    return { loss: ceMean(x.logits, V, ids, labels, S) + coef * x.aux, choices: x.choices };
+    const x = moeReference(cfg, loraMerged(base, mods, r, s), ids, S);
+    return { loss: meanNextTokenLoss(x.logits, labels, S, V) + coef * x.aux, choices: x.choices };
   };
   expect(Math.abs(loss - total().loss)).toBeLessThan(1e-5 + 1e-4 * loss);
   let checked = 0;
@@ -332,7 +285,7 @@ async function checkLora(config: Record<string, unknown>, seed: number, probed: 
   const out = await gen.generate(prompt, { maxNewTokens: 4, greedy: true, ignoreEos: true });
   const seqIds = [...prompt];
   for (let i = 0; i < 4; i++) {
-    const logits = moeReference(cfg, merged(base, mods, r, s), seqIds, seqIds.length).logits;
+    const logits = moeReference(cfg, loraMerged(base, mods, r, s), seqIds, seqIds.length).logits;
     const last = logits.subarray((seqIds.length - 1) * V, seqIds.length * V);
     seqIds.push(last.indexOf(Math.max(...last)));
   }

@@ -20,6 +20,8 @@ import { nodeFileTree } from '../../src/platform/node-files.ts';
 import { Rng } from '../../src/core/rng.ts';
 import { referenceLogits } from '../reference/transformer-ref.ts';
 import { numericGrad, randomArray, relError, testGpu, upload } from './gpu-harness.ts';
+import { expectCentralDifferences } from './central-differences.ts';
+import { logitChunks } from './logit-chunks.ts';
 
 const DIR = fileURLToPath(new URL('../fixtures/hf/models/tiny-llama', import.meta.url));
 const S = 12;
@@ -70,14 +72,7 @@ describe('row-scaled cross-entropy gradient (per-token weights)', () => {
     const stats = allocTensor(gpu, [T * 3], 'scratch', 'stats');
     const rowLoss = allocTensor(gpu, [T], 'scratch', 'rowLoss');
     const weights = upload(gpu, new Float32Array([9, 9, ...w]));
-    let v0 = 0;
-    const chunks = chunkSizes.map((Vc) => {
-      const part = new Float32Array(T * Vc);
-      for (let t = 0; t < T; t++) part.set(logits.subarray(t * V + v0, t * V + v0 + Vc), t * Vc);
-      const c = { logits: upload(gpu, part), v0, Vc };
-      v0 += Vc;
-      return c;
-    });
+    const chunks = logitChunks(gpu, logits, T, V, chunkSizes);
     const p = new Program();
     for (const [i, c] of chunks.entries()) await crossEntropyChunk(gpu, p, T, c, tgt, stats, i === 0);
     await crossEntropyFinish(gpu, p, T, tgt, stats, rowLoss);
@@ -144,23 +139,7 @@ describe('preference training on the tiny model', () => {
       };
       expect(Math.abs(stepEvent.loss - lossOf())).toBeLessThan(1e-5);
       const grads = await model.weights.readHf(model.grads!);
-      let checked = 0;
-      for (const [tensor, g] of grads) {
-        const base = w.get(tensor)!;
-        const maxAbs = g.data.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-        for (const k of [0, Math.floor(base.length / 3), base.length - 1]) {
-          const h = 1e-5;
-          const saved = base[k]!;
-          base[k] = saved + h;
-          const up = lossOf();
-          base[k] = saved - h;
-          const down = lossOf();
-          base[k] = saved;
-          const fd = (up - down) / (2 * h);
-          expect(Math.abs(g.data[k]! - fd), `${tensor}[${k}] gpu ${g.data[k]} fd ${fd}`).toBeLessThan(2e-3 * Math.max(maxAbs, 1e-6));
-          checked++;
-        }
-      }
+      const checked = expectCentralDifferences(grads, w, lossOf, 2e-3);
       expect(checked).toBe(3 * st.names().length);
       trainer.destroy(); model.destroy();
     });

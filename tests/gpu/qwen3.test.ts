@@ -7,12 +7,16 @@ import { StepState } from '../../src/core/kernels/step-state.ts';
 import { runStep } from '../../src/core/train/step.ts';
 import { readTensor } from '../../src/core/gpu/tensor.ts';
 import { resolveTargets } from '../../src/core/formats/peft.ts';
-import { SafetensorsFile, SafetensorsModel } from '../../src/core/formats/safetensors.ts';
+import { SafetensorsFile } from '../../src/core/formats/safetensors.ts';
 import { bytesSource } from '../../src/core/formats/bytes.ts';
 import { nodeFileTree } from '../../src/platform/node-files.ts';
 import { referenceLogits } from '../reference/transformer-ref.ts';
+import { meanNextTokenLoss } from '../reference/next-token-loss.ts';
+import { loraMerged, readWeights, type Weights } from '../reference/weights-ref.ts';
 import { randomArray, relError, testGpu } from './gpu-harness.ts';
 import { writeRandomModel } from './random-model.ts';
+import { randomLoraValues } from './random-lora.ts';
+import { expectLoraCentralDifferences } from './central-differences.ts';
 import type { ModelConfig } from '../../src/core/model/config.ts';
 
 const QWEN3_ODD = {
@@ -21,42 +25,8 @@ const QWEN3_ODD = {
   rope_theta: 10000, tie_word_embeddings: true, hidden_act: 'silu', initializer_range: 0.2, attention_bias: true,
 };
 
-type Weights = Map<string, Float64Array>;
-
-function meanLoss(cfg: ModelConfig, w: Weights, ids: number[], labels: number[], S: number): number {
-  const V = cfg.vocabSize;
-  const logits = referenceLogits(cfg, w, ids, S);
-  let sum = 0;
-  let n = 0;
-  for (let t = 0; t < ids.length; t++) {
-    if ((t + 1) % S === 0 || labels[t + 1] === -100) continue;
-    let m = -Infinity;
-    for (let v = 0; v < V; v++) m = Math.max(m, logits[t * V + v]!);
-    let z = 0;
-    for (let v = 0; v < V; v++) z += Math.exp(logits[t * V + v]! - m);
-    sum += m + Math.log(z) - logits[t * V + labels[t + 1]!]!;
-    n++;
-  }
-  return sum / n;
-}
-
-interface LoraValues { layer: number; id: string; inF: number; outF: number; A: Float64Array; B: Float64Array }
-
-/** The base weights with every LoRA module merged in: W + s·B·A (what PEFT's merge computes). */
-function merged(base: Weights, mods: readonly LoraValues[], r: number, s: number): Weights {
-  const w = new Map(base);
-  for (const m of mods) {
-    const name = `model.layers.${m.layer}.${m.id}.weight`;
-    const W = Float64Array.from(base.get(name)!);
-    for (let o = 0; o < m.outF; o++) for (let i = 0; i < m.inF; i++) {
-      let acc = 0;
-      for (let k = 0; k < r; k++) acc += m.B[o * r + k]! * m.A[k * m.inF + i]!;
-      W[o * m.inF + i]! += s * acc;
-    }
-    w.set(name, W);
-  }
-  return w;
-}
+const meanLoss = (cfg: ModelConfig, w: Weights, ids: number[], labels: number[], S: number) =>
+  meanNextTokenLoss(referenceLogits(cfg, w, ids, S), labels, S, cfg.vocabSize);
 
 describe('Qwen3 (odd shapes: head_dim 12, 3 heads on 1 KV head, hidden 28, q/k/v/o biases)', () => {
   it('LoRA on every linear module: logits, loss, A/B gradients by finite differences, greedy decoding, PEFT keys', async () => {
@@ -67,21 +37,9 @@ describe('Qwen3 (odd shapes: head_dim 12, 3 heads on 1 KV head, hidden 28, q/k/v
     const r = 3;
     const settings = { r, alpha: 6, dropout: 0, targets: resolveTargets('qwen3', 'all-linear'), rslora: false };
     model.lora = LoraAdapter.create(gpu, cfg, settings, 4);
-    // B starts at zero in PEFT; random B makes the adapter's effect (and A's gradient) visible.
-    model.lora.modules.forEach((m, i) => {
-      const t = model.lora!.store.get(m.b);
-      gpu.write(t.buffer, randomArray(m.out * r, 100 + i, 0.3), t.offset * 4);
-    });
-    const mods: LoraValues[] = [];
-    for (const m of model.lora.modules) {
-      const A = Float64Array.from(await readTensor(gpu, model.lora.store.get(m.a)));
-      const B = Float64Array.from(await readTensor(gpu, model.lora.store.get(m.b)));
-      mods.push({ layer: m.layer, id: m.id, inF: m.in, outF: m.out, A, B });
-    }
+    const mods = await randomLoraValues(gpu, model, r, 100);
     expect(mods.length).toBe(2 * 7);
-    const st = await SafetensorsModel.open(nodeFileTree(dir));
-    const base: Weights = new Map();
-    for (const n of st.names()) base.set(n, Float64Array.from(await st.readF32(n)));
+    const base = await readWeights(dir);
     const s = model.lora.scaling;
 
     const [Bn, S] = [2, 7];
@@ -96,7 +54,7 @@ describe('Qwen3 (odd shapes: head_dim 12, 3 heads on 1 KV head, hidden 28, q/k/v
       const part = await readTensor(gpu, { ...c.logits, shape: [Bn * S * c.Vc] });
       for (let t = 0; t < Bn * S; t++) got.set(part.subarray(t * c.Vc, (t + 1) * c.Vc), t * V + c.v0);
     }
-    const w = merged(base, mods, r, s);
+    const w = loraMerged(base, mods, r, s);
     expect(relError(got, referenceLogits(cfg, w, ids, S))).toBeLessThan(1e-4);
     const refLoss = meanLoss(cfg, w, ids, labels, S);
     expect(Math.abs(loss - refLoss)).toBeLessThan(1e-5 + 1e-4 * refLoss);
@@ -105,26 +63,7 @@ describe('Qwen3 (odd shapes: head_dim 12, 3 heads on 1 KV head, hidden 28, q/k/v
     model.setTrainable('lora');
     const plan = await StepPlan.build(model, { batch: Bn, seq: S, train: true }, step);
     await runStep(gpu, plan, null, step, [{ ids, labels }], 0, 0).done;
-    let checked = 0;
-    for (const [j, m] of model.lora.modules.entries()) {
-      for (const which of ['A', 'B'] as const) {
-        const g = await readTensor(gpu, model.grads!.get(which === 'A' ? m.a : m.b));
-        const values = which === 'A' ? mods[j]!.A : mods[j]!.B;
-        const maxAbs = g.reduce((acc, v) => Math.max(acc, Math.abs(v)), 0);
-        for (const k of [0, values.length - 1]) {
-          const h = 1e-5;
-          const saved = values[k]!;
-          values[k] = saved + h;
-          const up = meanLoss(cfg, merged(base, mods, r, s), ids, labels, S);
-          values[k] = saved - h;
-          const down = meanLoss(cfg, merged(base, mods, r, s), ids, labels, S);
-          values[k] = saved;
-          const fd = (up - down) / (2 * h);
-          expect(Math.abs(g[k]! - fd), `${m.layer} ${m.id} ${which}[${k}] gpu ${g[k]} fd ${fd}`).toBeLessThan(1e-3 * Math.max(maxAbs, 1e-6));
-          checked++;
-        }
-      }
-    }
+    const checked = await expectLoraCentralDifferences(gpu, model, mods, () => meanLoss(cfg, loraMerged(base, mods, r, s), ids, labels, S), 1e-3);
     expect(checked).toBe(2 * 7 * 2 * 2);
     plan.destroy();
 

@@ -4,10 +4,12 @@ import { StepPlan } from '../../src/core/model/step-plan.ts';
 import { StepState } from '../../src/core/kernels/step-state.ts';
 import { runStep } from '../../src/core/train/step.ts';
 import { readTensor } from '../../src/core/gpu/tensor.ts';
-import { SafetensorsModel } from '../../src/core/formats/safetensors.ts';
 import { nodeFileTree } from '../../src/platform/node-files.ts';
 import { referenceLogits } from '../reference/transformer-ref.ts';
+import { meanNextTokenLoss } from '../reference/next-token-loss.ts';
+import { readWeights } from '../reference/weights-ref.ts';
 import { randomArray, relError, testGpu } from './gpu-harness.ts';
+import { expectCentralDifferences } from './central-differences.ts';
 import { writeRandomModel } from './random-model.ts';
 import type { ModelConfig } from '../../src/core/model/config.ts';
 
@@ -34,22 +36,8 @@ const CONFIGS: Record<string, Record<string, unknown>> = {
   },
 };
 
-function referenceLoss(cfg: ModelConfig, w: Map<string, Float64Array>, ids: number[], labels: number[], S: number): number {
-  const V = cfg.vocabSize;
-  const logits = referenceLogits(cfg, w, ids, S);
-  let sum = 0;
-  let n = 0;
-  for (let t = 0; t < ids.length; t++) {
-    if ((t + 1) % S === 0 || labels[t + 1] === -100) continue;
-    let m = -Infinity;
-    for (let v = 0; v < V; v++) m = Math.max(m, logits[t * V + v]!);
-    let z = 0;
-    for (let v = 0; v < V; v++) z += Math.exp(logits[t * V + v]! - m);
-    sum += m + Math.log(z) - logits[t * V + labels[t + 1]!]!;
-    n++;
-  }
-  return sum / n;
-}
+const referenceLoss = (cfg: ModelConfig, w: Map<string, Float64Array>, ids: number[], labels: number[], S: number) =>
+  meanNextTokenLoss(referenceLogits(cfg, w, ids, S), labels, S, cfg.vocabSize);
 
 describe('models no fixture covers, against a float64 reference', () => {
   for (const [name, config] of Object.entries(CONFIGS)) {
@@ -61,9 +49,7 @@ describe('models no fixture covers, against a float64 reference', () => {
       const V = model.cfg.vocabSize;
       const ids = Array.from(randomArray(B * S, 17), (x) => Math.floor(((x + 1) / 2) * V));
       const labels = ids.map((id, i) => (i % S < 3 ? -100 : id));
-      const st = await SafetensorsModel.open(nodeFileTree(dir));
-      const w = new Map<string, Float64Array>();
-      for (const n of st.names()) w.set(n, Float64Array.from(await st.readF32(n)));
+      const w = await readWeights(dir);
 
       const step = new StepState(gpu);
       const evalPlan = await StepPlan.build(model, { batch: B, seq: S, train: false, keepLogits: true }, step);
@@ -83,24 +69,8 @@ describe('models no fixture covers, against a float64 reference', () => {
       await runStep(gpu, plan, null, step, [{ ids, labels }], 0, 0).done;
       const grads = await model.weights.readHf(model.grads!);
       // A few entries of every tensor: the float64 central difference of the reference loss.
-      let checked = 0;
-      for (const [tensor, g] of grads) {
-        const base = w.get(tensor)!;
-        const maxAbs = g.data.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-        for (const k of [0, Math.floor(base.length / 3), base.length - 1]) {
-          const h = 1e-5;
-          const saved = base[k]!;
-          base[k] = saved + h;
-          const up = referenceLoss(model.cfg, w, ids, labels, S);
-          base[k] = saved - h;
-          const down = referenceLoss(model.cfg, w, ids, labels, S);
-          base[k] = saved;
-          const fd = (up - down) / (2 * h);
-          expect(Math.abs(g.data[k]! - fd), `${tensor}[${k}] gpu ${g.data[k]} fd ${fd}`).toBeLessThan(1e-3 * Math.max(maxAbs, 1e-6));
-          checked++;
-        }
-      }
-      expect(checked).toBe(3 * st.names().length);
+      const checked = expectCentralDifferences(grads, w, () => referenceLoss(model.cfg, w, ids, labels, S), 1e-3);
+      expect(checked).toBe(3 * w.size);
       plan.destroy();
       model.destroy();
     });

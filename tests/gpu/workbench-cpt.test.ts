@@ -2,23 +2,12 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { pickedFolder, testWorkbench } from './workbench-harness.ts';
+import { FACTS } from './cpt-facts.ts';
 import type { RunEvent } from '../../src/core/workspace/api.ts';
 
 const path = (p: string) => fileURLToPath(new URL(`../../${p}`, import.meta.url));
 const DEMO = path('public/models/demo-base');
 const enc = (s: string) => new TextEncoder().encode(s);
-
-/** Invented facts the demo model cannot know (as in cpt.test.ts), split over a .md, a .txt and a .jsonl file. */
-const FACTS = [
-  'The town of Vellmora stands on the river Quist, and its harbour master is Ansel Tharrow.',
-  'Ansel Tharrow, the harbour master of Vellmora, keeps a lantern of green glass on the river Quist.',
-  'Every ship that comes up the river Quist to Vellmora must show the green lantern to Ansel Tharrow.',
-  'The green glass lantern of Vellmora was made by Ansel Tharrow, who watches the river Quist at night.',
-  'Vellmora trades salt and amber along the river Quist, and Ansel Tharrow counts every barrel at the harbour.',
-  'On the river Quist the people of Vellmora say that Ansel Tharrow has never missed a night with his green lantern.',
-  'Ships bound for Vellmora sail up the river Quist until they see the green lantern of Ansel Tharrow.',
-  'The harbour of Vellmora on the river Quist is kept by Ansel Tharrow and lit by his green glass lantern.',
-];
 
 describe('continued pre-training through the Worker API', () => {
   it('imports documents, trains on them, and keeps both perplexities before and after with the run', async () => {

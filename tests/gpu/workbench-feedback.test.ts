@@ -1,43 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { Workbench, type WorkbenchPlatform } from '../../src/core/workspace/workbench.ts';
-import { MemoryStore } from '../../src/core/workspace/store.ts';
 import type { RatedAnswer, RunEvent } from '../../src/core/workspace/api.ts';
-import { acquireNodeGpu } from '../../src/platform/node-gpu.ts';
-import { localTree } from '../../src/platform/browser-files.ts';
 import { readServeLog } from '../../src/cli/log-file.ts';
 import { preferencePairs } from '../../src/core/serve/feedback-dataset.ts';
 import type { FeedbackRecord } from '../../src/core/serve/monitor.ts';
+import { pickedFolder, testWorkbench } from './workbench-harness.ts';
 
 const TINY = fileURLToPath(new URL('../fixtures/hf/models/tiny-llama', import.meta.url));
-
-function folder(dir: string) {
-  return readdirSync(dir).filter((f) => f !== 'adapter' && !f.startsWith('reference')).map((f) => ({ path: `tiny-llama/${f}`, file: new Blob([readFileSync(join(dir, f))]) }));
-}
-
-function platform(): WorkbenchPlatform {
-  return {
-    acquireGpu: () => acquireNodeGpu(),
-    store: new MemoryStore(),
-    async openModel(source, files) {
-      if (source.kind !== 'local' || !files) throw new Error('tests load local folders');
-      return localTree(source.name, files);
-    },
-    cachedModels: async () => [],
-    localTree,
-  };
-}
 
 const chat = (content: string) => [{ role: 'user', content }];
 
 describe('the feedback loop in the Worker API (workbench) on the tiny fixture model', () => {
   it('stores ratings, picks and edits as serve-log records, makes DPO and KTO datasets with lineage, and trains DPO, KTO, ORPO and SimPO on them', async () => {
-    const wb = new Workbench(platform());
-    await wb.init();
-    await wb.loadModel({ kind: 'local', name: 'tiny-llama' }, folder(TINY));
+    const wb = await testWorkbench();
+    await wb.loadModel({ kind: 'local', name: 'tiny-llama' }, pickedFolder(TINY, 'tiny-llama'));
     // The answers the playground got (adapter null: the base model), rated, picked and edited.
     const answers: RatedAnswer[] = ['sun moon', 'moon moon', 'sky sea', 'sea sky', 'tree rock', 'bird'].map((completion, i) => ({
       id: `a${i}`, prompt: chat(`say ${['sun moon', 'sky sea', 'tree rock'][i >> 1]}`), completion, adapter: null,

@@ -6,12 +6,10 @@
  * probabilities and routing.
  */
 import { describe, expect, it } from 'vitest';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { unzipSync } from 'fflate';
-import { Workbench, type WorkbenchPlatform } from '../../src/core/workspace/workbench.ts';
-import { MemoryStore } from '../../src/core/workspace/store.ts';
 import { memoryTree } from '../../src/core/formats/bytes.ts';
 import { writeSafetensors } from '../../src/core/formats/safetensors.ts';
 import { AdapterGate } from '../../src/core/model/adapter-gate.ts';
@@ -20,31 +18,13 @@ import { generateText, promptIds } from '../../src/core/pipeline/generate.ts';
 import { Session } from '../../src/core/session.ts';
 import { gateRouting } from '../../src/core/train/adapter-gate-routing.ts';
 import { acquireNodeGpu } from '../../src/platform/node-gpu.ts';
-import { localTree } from '../../src/platform/browser-files.ts';
 import { nodeFileTree } from '../../src/platform/node-files.ts';
+import { chatJsonl, pickedFolder, testWorkbench } from './workbench-harness.ts';
 
 const TINY = fileURLToPath(new URL('../fixtures/hf/models/tiny-llama', import.meta.url));
 
 const blobs = (prefix: string, files: Record<string, Uint8Array>) =>
   Object.entries(files).map(([name, bytes]) => ({ path: `${prefix}/${name}`, file: new Blob([bytes as Uint8Array<ArrayBuffer>]) }));
-
-function modelFiles(): Record<string, Uint8Array> {
-  const names = readdirSync(TINY).filter((f) => f !== 'adapter' && !f.startsWith('reference'));
-  return Object.fromEntries(names.map((f) => [f, new Uint8Array(readFileSync(join(TINY, f)))]));
-}
-
-function platform(): WorkbenchPlatform {
-  return {
-    acquireGpu: () => acquireNodeGpu(),
-    store: new MemoryStore(),
-    async openModel(source, files) {
-      if (source.kind !== 'local' || !files) throw new Error('tests load local folders');
-      return localTree(source.name, files);
-    },
-    cachedModels: async () => [],
-    localTree,
-  };
-}
 
 /** A second PEFT adapter: rank 2 on q_proj and v_proj only, seeded values (B non-zero). */
 function qvAdapter(): Record<string, Uint8Array> {
@@ -61,21 +41,10 @@ function qvAdapter(): Record<string, Uint8Array> {
   return { 'adapter_config.json': new TextEncoder().encode(JSON.stringify(config)), 'adapter_model.safetensors': writeSafetensors(tensors) };
 }
 
-function chatJsonl(n: number): Uint8Array {
-  const words = ['sun', 'moon', 'star', 'sky', 'sea', 'tree', 'rock', 'bird'];
-  const lines = Array.from({ length: n }, (_, i) => {
-    const w = `${words[i % 8]} ${words[(i * 3) % 8]}`;
-    return JSON.stringify({ messages: [{ role: 'user', content: `say ${w}` }, { role: 'assistant', content: w }] });
-  });
-  return new TextEncoder().encode(lines.join('\n'));
-}
-
 describe('the learned adapter gate in the Worker API', () => {
   it('estimates, trains, stores, lists, generates with routing, and its download reloads to identical answers', async () => {
-    const wb = new Workbench(platform());
-    await wb.init();
-    const files = modelFiles();
-    await wb.loadModel({ kind: 'local', name: 'tiny-llama' }, blobs('tiny-llama', files));
+    const wb = await testWorkbench();
+    await wb.loadModel({ kind: 'local', name: 'tiny-llama' }, pickedFolder(TINY, 'tiny-llama'));
     const fixture = Object.fromEntries(['adapter_config.json', 'adapter_model.safetensors'].map((f) => [f, new Uint8Array(readFileSync(join(TINY, 'adapter', f)))]));
     const echo = await wb.importAdapter('echo adapter', blobs('echo', fixture));
     const qv = await wb.importAdapter('qv', blobs('qv', qvAdapter()));

@@ -17,6 +17,16 @@ export async function testWorkbench(): Promise<Workbench> {
   return wb;
 }
 
+/** A tiny chat "language" the fixture model can learn: the assistant repeats the user's words. */
+export function chatJsonl(n: number): Uint8Array {
+  const words = ['sun', 'moon', 'star', 'sky', 'sea', 'tree', 'rock', 'bird'];
+  const lines = Array.from({ length: n }, (_, i) => {
+    const w = `${words[i % 8]} ${words[(i * 3) % 8]}`;
+    return JSON.stringify({ messages: [{ role: 'user', content: `say ${w}` }, { role: 'assistant', content: w }] });
+  });
+  return new TextEncoder().encode(lines.join('\n'));
+}
+
 /** A model folder as the files a user picks, under `name/` (a fixture's adapter and reference files left out). */
 export function pickedFolder(dir: string, name: string): { path: string; file: Blob }[] {
   return readdirSync(dir).filter((f) => f !== 'adapter' && !f.startsWith('reference'))

@@ -1,50 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { join } from 'node:path';
 import { unzipSync } from 'fflate';
-import { Workbench, type WorkbenchPlatform } from '../../src/core/workspace/workbench.ts';
-import { MemoryStore } from '../../src/core/workspace/store.ts';
 import type { RunEvent } from '../../src/core/workspace/api.ts';
 import { SafetensorsFile } from '../../src/core/formats/safetensors.ts';
 import { bytesSource } from '../../src/core/formats/bytes.ts';
-import { acquireNodeGpu } from '../../src/platform/node-gpu.ts';
-import { localTree } from '../../src/platform/browser-files.ts';
+import { chatJsonl, pickedFolder, testWorkbench } from './workbench-harness.ts';
 
 const TINY = fileURLToPath(new URL('../fixtures/hf/models/tiny-llama', import.meta.url));
 
-function folder(dir: string) {
-  return readdirSync(dir).filter((f) => f !== 'adapter' && !f.startsWith('reference')).map((f) => ({ path: `tiny-llama/${f}`, file: new Blob([readFileSync(join(dir, f))]) }));
-}
-
-function platform(): WorkbenchPlatform {
-  return {
-    acquireGpu: () => acquireNodeGpu(),
-    store: new MemoryStore(),
-    async openModel(source, files) {
-      if (source.kind !== 'local' || !files) throw new Error('tests load local folders');
-      return localTree(source.name, files);
-    },
-    cachedModels: async () => [],
-    localTree,
-  };
-}
-
-/** A tiny chat "language" the fixture model can learn: the assistant repeats the user's words. */
-function chatJsonl(n: number): Uint8Array {
-  const words = ['sun', 'moon', 'star', 'sky', 'sea', 'tree', 'rock', 'bird'];
-  const lines = Array.from({ length: n }, (_, i) => {
-    const w = `${words[i % 8]} ${words[(i * 3) % 8]}`;
-    return JSON.stringify({ messages: [{ role: 'user', content: `say ${w}` }, { role: 'assistant', content: w }] });
-  });
-  return new TextEncoder().encode(lines.join('\n'));
-}
-
 describe('the Worker API (workbench) on the tiny fixture model', () => {
   it('imports chat data, masks prompts, trains, lowers validation loss, evaluates, generates, exports and re-imports', async () => {
-    const wb = new Workbench(platform());
-    await wb.init();
-    const model = await wb.loadModel({ kind: 'local', name: 'tiny-llama' }, folder(TINY));
+    const wb = await testWorkbench();
+    const model = await wb.loadModel({ kind: 'local', name: 'tiny-llama' }, pickedFolder(TINY, 'tiny-llama'));
     expect(model.arch).toBe('llama');
     const ds = await wb.importDataset('echo.jsonl', chatJsonl(64), { validationFraction: 0.25, maxLength: 64, packing: true });
     expect(ds.records).toBe(64);
@@ -99,8 +66,8 @@ describe('the Worker API (workbench) on the tiny fixture model', () => {
   });
 
   it('starting a run while the playground streams an answer stops the answer, then trains', async () => {
-    const wb = new Workbench(platform());
-    await wb.loadModel({ kind: 'local', name: 'tiny-llama' }, folder(TINY));
+    const wb = await testWorkbench();
+    await wb.loadModel({ kind: 'local', name: 'tiny-llama' }, pickedFolder(TINY, 'tiny-llama'));
     const ds = await wb.importDataset('echo.jsonl', chatJsonl(16), { validationFraction: 0, maxLength: 64 });
     const settings = { datasetId: ds.id, config: { steps: 2, batch: 2, lora: { r: 4, alpha: 8, dropout: 0 } } };
     let started: Promise<string> | null = null;
@@ -120,8 +87,8 @@ describe('the Worker API (workbench) on the tiny fixture model', () => {
   });
 
   it('a stopped run continues from its checkpoint', async () => {
-    const wb = new Workbench(platform());
-    await wb.loadModel({ kind: 'local', name: 'tiny-llama' }, folder(TINY));
+    const wb = await testWorkbench();
+    await wb.loadModel({ kind: 'local', name: 'tiny-llama' }, pickedFolder(TINY, 'tiny-llama'));
     const ds = await wb.importDataset('echo.jsonl', chatJsonl(32), { validationFraction: 0, maxLength: 64 });
     const events: RunEvent[] = [];
     const runId = await wb.startRun({ datasetId: ds.id, config: { steps: 8, saveEvery: 2, batch: 2, lora: { r: 4, alpha: 8, dropout: 0 } } }, (e) => {

@@ -11,22 +11,12 @@
  *   mlp: down(gelu_pytorch_tanh(gate(x)) · up(x))
  *   logits = final norm(x) · embed_tokensᵀ (tied) or lm_head
  */
+import { linear } from './transformer-ref.ts';
+
 type Tensors = Map<string, Float64Array>;
 type Json = Record<string, unknown>;
 
 const num = (c: Json, k: string, d: number): number => (typeof c[k] === 'number' ? (c[k] as number) : d);
-
-function linear(x: Float64Array, T: number, inF: number, w: Float64Array, outF: number): Float64Array {
-  const y = new Float64Array(T * outF);
-  for (let t = 0; t < T; t++) {
-    for (let o = 0; o < outF; o++) {
-      let s = 0;
-      for (let i = 0; i < inF; i++) s += x[t * inF + i]! * w[o * inF + i]!;
-      y[t * outF + o] = s;
-    }
-  }
-  return y;
-}
 
 /** Gemma3RMSNorm over rows of D: x · rsqrt(mean(x²) + eps) · (1 + w). */
 function rmsNorm(x: Float64Array, rows: number, D: number, w: Float64Array, eps: number): Float64Array {

@@ -5,22 +5,9 @@
  * transformer-ref.ts; this file only replaces each layer's MLP and adds the aux loss.
  */
 import type { ModelConfig } from '../../src/core/model/config.ts';
-import { referenceLogits } from './transformer-ref.ts';
+import { linear, referenceLogits } from './transformer-ref.ts';
 
 type Tensors = Map<string, Float64Array>;
-
-/** x [T, inF] · Wᵀ, W [outF, inF]. */
-function linear(x: Float64Array, T: number, inF: number, w: Float64Array, outF: number): Float64Array {
-  const y = new Float64Array(T * outF);
-  for (let t = 0; t < T; t++) {
-    for (let o = 0; o < outF; o++) {
-      let s = 0;
-      for (let i = 0; i < inF; i++) s += x[t * inF + i]! * w[o * inF + i]!;
-      y[t * outF + o] = s;
-    }
-  }
-  return y;
-}
 
 const silu = (z: number) => z / (1 + Math.exp(-z));
 

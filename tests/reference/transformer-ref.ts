@@ -8,7 +8,8 @@ import { ropeParameters } from '../../src/core/model/config.ts';
 
 type Tensors = Map<string, Float64Array>;
 
-function linear(x: Float64Array, T: number, inF: number, w: Float64Array, outF: number, b?: Float64Array, conv1d = false): Float64Array {
+/** x [T, inF] · Wᵀ (+ b), W [outF, inF] ([inF, outF] for GPT-2's Conv1D). */
+export function linear(x: Float64Array, T: number, inF: number, w: Float64Array, outF: number, b?: Float64Array, conv1d = false): Float64Array {
   const y = new Float64Array(T * outF);
   for (let t = 0; t < T; t++) {
     for (let o = 0; o < outF; o++) {

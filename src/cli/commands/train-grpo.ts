@@ -12,7 +12,7 @@ import { resolve } from 'node:path';
 import { InputError } from '../../core/errors.ts';
 import { readPeftAdapter } from '../../core/model/lora.ts';
 import { grpoPrompts, grpoStrategy } from '../../core/pipeline/grpo-strategy.ts';
-import { TrainJob, type TrainJobResult } from '../../core/pipeline/train-job.ts';
+import { TrainJob } from '../../core/pipeline/train-job.ts';
 import { prepareModel } from '../../core/session.ts';
 import { sha256Hex } from '../../core/data/sha256.ts';
 import type { TrainConfig } from '../../core/train/config.ts';
@@ -24,6 +24,7 @@ import { modelDir, openSession } from '../common.ts';
 import { bar, type Output } from '../output.ts';
 import { grpoOptionsFrom } from '../train-method.ts';
 import { writeFiles } from './merge.ts';
+import { reportWritten, trainToEnd } from '../train-job-end.ts';
 
 const UNSUPPORTED = ['resume', 'save-every', 'packing', 'manifest', 'eval-every', 'early-stopping', 'val-data', 'find-lr', 'zip', 'int8'];
 
@@ -76,19 +77,10 @@ export async function trainGrpo(p: Parsed, out: Output, configFor: (examples: nu
     });
     const what = `${prompts.length} prompts, ${options.generations} completions each, rewards: ${rewards.names.join(', ')}`;
     out.say(`GRPO (${config.method === 'lora' ? 'LoRA' : 'full'}) on ${what}`);
-    let result: TrainJobResult;
-    try {
-      result = await job.run();
-    } finally {
-      out.clearProgress();
-      job.destroy();
-    }
-    const { summary, files } = result;
     // A reward function that failed stops the run: nothing is written.
-    if (summary.state === 'failed' || !files) throw new InputError(rewards.source, summary.message ?? 'the run failed');
+    const { summary, files } = await trainToEnd(job, out, rewards.source);
     writeFiles(outDir, files);
-    out.record({ done: { state: summary.state, steps: summary.steps, final_loss: summary.finalLoss, out: outDir } });
-    out.say(`${summary.state} after ${summary.steps} steps; wrote ${Object.keys(files).join(', ')} to ${outDir}`);
+    reportWritten(out, summary, files, outDir);
   } finally {
     session.dispose();
   }

@@ -20,7 +20,7 @@ import { rowsPerExample, type PreferenceMethod, type PreferenceOptions } from '.
 import { longestRow, preferenceRows, type PreferenceRows } from '../../core/train/preference/rows.ts';
 import { preferenceObjectiveFor } from '../../core/train/preference/setup.ts';
 import { preferenceStrategy } from '../../core/pipeline/preference-strategy.ts';
-import { TrainJob, type TrainJobResult } from '../../core/pipeline/train-job.ts';
+import { TrainJob } from '../../core/pipeline/train-job.ts';
 import { nodeFileTree } from '../../platform/node-files.ts';
 import { UsageError, type Parsed } from '../args.ts';
 import { modelDir, openSession } from '../common.ts';
@@ -28,6 +28,7 @@ import { bar, type Output } from '../output.ts';
 import { preferenceOptionsFrom } from '../train-method.ts';
 import type { BaseQuant } from '../../core/model/base-quant.ts';
 import { writeFiles, writeZip } from './merge.ts';
+import { reportWritten, trainToEnd } from '../train-job-end.ts';
 
 /** The `train` flags a preference run reads, typed by train.ts's schema. */
 export interface PreferenceRunFlags {
@@ -146,20 +147,11 @@ export async function trainPreference(
       out.say(`held out, ${when}: loss ${r.loss.toFixed(4)}, rewards/accuracies ${fmt(m['rewards/accuracies'])}, margins ${fmt(m['rewards/margins'])}`);
     };
     await evaluate('before');
-    let result: TrainJobResult;
-    try {
-      result = await job.run();
-    } finally {
-      out.clearProgress();
-      job.destroy();
-    }
-    const { summary, files } = result;
-    if (summary.state === 'failed' || !files) throw new InputError(dataFile, summary.message ?? 'the run failed');
+    const { summary, files } = await trainToEnd(job, out, dataFile);
     await evaluate('after');
     writeFiles(outDir, files);
     if (o.zip) writeZip(`${outDir}.zip`, outDir, files);
-    out.record({ done: { state: summary.state, steps: summary.steps, final_loss: summary.finalLoss, out: outDir } });
-    out.say(`${summary.state} after ${summary.steps} steps; wrote ${Object.keys(files).join(', ')} to ${outDir}`);
+    reportWritten(out, summary, files, outDir);
   } finally {
     session.dispose();
   }
