@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Gpu } from '../../src/core/gpu/gpu.ts';
 import { tensorOf } from '../../src/core/gpu/tensor.ts';
 import { matmul, matmulRef } from '../../src/core/kernels/matmul.ts';
-import { MATMUL_KERNELS } from '../../src/core/kernels/matmul-configs.ts';
+import type { MatmulKernel } from '../../src/core/kernels/matmul-configs.ts';
 import { matmulF16Forward, packHalves, unpackHalves } from '../../src/core/kernels/matmul-f16.ts';
 import { normedRef, wrapReads, type NormedOperand } from '../../src/core/kernels/matmul-prologue.ts';
 import { dequantizeNf4, matmulQ4Forward, quantizeNf4 } from '../../src/core/kernels/matmul-q4.ts';
@@ -72,9 +72,16 @@ describe('wrapReads', () => {
   });
 });
 
-describe('matmul reading an operand through a norm, every f32 kernel, A and B, transposed and not', () => {
+/**
+ * Every f32 kernel family: reg4 (and its vec4 A·Bᵀ variant), tile64, and the register-blocked template at its smallest
+ * and largest tile (b128x64 and b64x64 are the same WGSL with other constants; each spliced pipeline costs lavapipe
+ * tens of seconds to compile, so the suite does not pay for all four).
+ */
+const KERNELS: readonly MatmulKernel[] = ['reg4', 'tile64', 'b32x32', 'b128x128'];
+
+describe('matmul reading an operand through a norm, every f32 kernel family, A and B, transposed and not', () => {
   // ld 44 at offset 8 takes the vec4 paths; ld 43 at offset 3 the scalar ones. Odd row counts throughout.
-  for (const kernel of MATMUL_KERNELS) {
+  for (const kernel of KERNELS) {
     for (const [ld, off] of [[44, 8], [43, 3]] as const) {
       it(`${kernel}: ld ${ld}, offset ${off}`, async () => {
         const gpu = await testGpu();
@@ -142,36 +149,51 @@ describe('matmul reading an operand through a norm, every f32 kernel, A and B, t
 
 describe('half and quantised base weights read activations through a norm', () => {
   const [T, N] = [19, 27];
-  for (const [i, n] of NORMS.entries()) {
-    for (const ld of [68, 100]) {
-      it(`${n.name}: f16, int8 and NF4 forward (in ${ld})`, async () => {
-        const gpu = await testGpu();
+  const base = (gpu: Gpu, ld: number) => {
+    const w = randomArray(N * ld, 9);
+    const bias = randomArray(N, 10);
+    return { w, b: upload(gpu, bias), want: (dense: Float64Array, wd: ArrayLike<number>) => matmulRef(dense, wd, T, N, ld, { transB: true, bias }) };
+  };
+  // One family per test: each spliced pipeline compiles on its first dispatch. in 68: a partial NF4 group; 100: one and a tail.
+  for (const ld of [68, 100]) {
+    it(`f16 weights (in ${ld}), every norm`, async () => {
+      const gpu = await testGpu();
+      expect(gpu.features.has('shader-f16'), 'this adapter offers shader-f16').toBe(true);
+      for (const [i, n] of NORMS.entries()) {
         const { view, dense } = normedInput(gpu, n, T, ld, 4, 30 + i);
-        const w = randomArray(N * ld, 9);
-        const bias = randomArray(N, 10);
-        const want = (wd: ArrayLike<number>) => matmulRef(dense, wd, T, N, ld, { transB: true, bias });
-        const b = upload(gpu, bias);
+        const { w, b, want } = base(gpu, ld);
+        const words = packHalves(w);
+        const h = { h: tensorOf(gpu.upload(words, 'weights', 'f16'), [words.length]), out: N, in: ld };
+        const y = upload(gpu, new Float32Array(T * N));
+        const got = await runAndRead(gpu, (p) => matmulF16Forward(gpu, p, T, view.x, ld, h, y, N, { bias: b, norm: view }), y);
+        expect(relError(got, want(dense, unpackHalves(words))), n.name).toBeLessThan(1e-5);
+      }
+    });
 
-        if (gpu.features.has('shader-f16')) {
-          const words = packHalves(w);
-          const h = { h: tensorOf(gpu.upload(words, 'weights', 'f16'), [words.length]), out: N, in: ld };
-          const y = upload(gpu, new Float32Array(T * N));
-          const got = await runAndRead(gpu, (p) => matmulF16Forward(gpu, p, T, view.x, ld, h, y, N, { bias: b, norm: view }), y);
-          expect(relError(got, want(unpackHalves(words))), 'f16').toBeLessThan(1e-5);
-        }
-
+    it(`int8 weights (in ${ld}), every norm`, async () => {
+      const gpu = await testGpu();
+      for (const [i, n] of NORMS.entries()) {
+        const { view, dense } = normedInput(gpu, n, T, ld, 4, 30 + i);
+        const { w, b, want } = base(gpu, ld);
         const q8 = quantizeRows(w, N, ld);
         const w8 = { q: tensorOf(gpu.upload(q8.words, 'weights', 'q8'), [q8.words.length]), scale: upload(gpu, q8.scales), out: N, in: ld };
-        const y8 = upload(gpu, new Float32Array(T * N));
-        const got8 = await runAndRead(gpu, (p) => matmulQ8Forward(gpu, p, T, view.x, ld, w8, y8, N, { bias: b, norm: view }), y8);
-        expect(relError(got8, want(dequantizeRows(q8.words, q8.scales, N, ld))), 'int8').toBeLessThan(1e-5);
+        const y = upload(gpu, new Float32Array(T * N));
+        const got = await runAndRead(gpu, (p) => matmulQ8Forward(gpu, p, T, view.x, ld, w8, y, N, { bias: b, norm: view }), y);
+        expect(relError(got, want(dense, dequantizeRows(q8.words, q8.scales, N, ld))), n.name).toBeLessThan(1e-5);
+      }
+    });
 
+    it(`NF4 weights (in ${ld}), every norm`, async () => {
+      const gpu = await testGpu();
+      for (const [i, n] of NORMS.entries()) {
+        const { view, dense } = normedInput(gpu, n, T, ld, 4, 30 + i);
+        const { w, b, want } = base(gpu, ld);
         const q4 = quantizeNf4(w, N, ld);
         const w4 = { q4: tensorOf(gpu.upload(q4.words, 'weights', 'q4'), [q4.words.length]), scale: upload(gpu, q4.scales), out: N, in: ld };
-        const y4 = upload(gpu, new Float32Array(T * N));
-        const got4 = await runAndRead(gpu, (p) => matmulQ4Forward(gpu, p, T, view.x, ld, w4, y4, N, { bias: b, norm: view }), y4);
-        expect(relError(got4, want(dequantizeNf4(q4.words, q4.scales, N, ld))), 'NF4').toBeLessThan(1e-5);
-      });
-    }
+        const y = upload(gpu, new Float32Array(T * N));
+        const got = await runAndRead(gpu, (p) => matmulQ4Forward(gpu, p, T, view.x, ld, w4, y, N, { bias: b, norm: view }), y);
+        expect(relError(got, want(dense, dequantizeNf4(q4.words, q4.scales, N, ld))), n.name).toBeLessThan(1e-5);
+      }
+    });
   }
 });

@@ -1,7 +1,7 @@
 import type { Gpu } from '../gpu/gpu.ts';
 import { packParams } from '../gpu/params.ts';
 import type { KernelSpec } from '../gpu/pipelines.ts';
-import type { Tensor } from '../gpu/tensor.ts';
+import { numel, type Tensor } from '../gpu/tensor.ts';
 import type { NormKind } from './norm.ts';
 
 /**
@@ -32,42 +32,54 @@ export type Operand = 'a' | 'b';
 export const NORMED_STORAGE_BINDINGS = 2;
 
 const PARAMS = `struct NvParams {
-  start: u32, ld: u32, statOff: u32, statStride: u32,
-  gOff: u32, bOff: u32, hasBias: u32, aligned: u32,
-  shift: f32, hasMean: u32, pad0: u32, pad1: u32,
+  start: u32, ld: u32, statOff: u32, pad3: u32,
+  gOff: u32, bOff: u32, hasBias: u32, inv: f32,
+  shift: f32, pad0: u32, pad1: u32, pad2: u32,
 }`;
 
+// Row and column of a storage index without integer division: lavapipe runs 8 invocations per SIMD
+// lane group and splits every u32 division into 8 scalar ones, which, inlined at every read, made
+// the NF4 kernel take minutes to compile. A float quotient is off by at most one below 2^22 rows;
+// one correction each way makes it exact. Branch-free for the same reason.
 function scalarLoad(side: Operand): string {
   return `fn nv_${side}(i: u32) -> f32 {
-  let rel = i - nvP_${side}.start;
-  return nv_${side}_at(nv_${side}_src[i], rel / nvP_${side}.ld, rel % nvP_${side}.ld);
+  let rel = i32(i - nvP_${side}.start);
+  let ld = i32(nvP_${side}.ld);
+  var r = i32(f32(rel) * nvP_${side}.inv);
+  r -= select(0, 1, r * ld > rel);
+  r += select(0, 1, rel - r * ld >= ld);
+  return nv_${side}_at(nv_${side}_src[i], u32(r), u32(rel - r * ld));
 }`;
 }
 
+// Each of the four elements finds its own row: a vec4 may straddle rows or start before the matrix.
 function vec4Load(side: Operand): string {
   return `fn nv_${side}(i: u32) -> vec4f {
   let v = nv_${side}_src[i];
-  let rel = 4u * i - nvP_${side}.start;
-  if (nvP_${side}.aligned != 0u) {
-    let row = rel / nvP_${side}.ld;
-    let col = rel % nvP_${side}.ld;
-    return vec4f(nv_${side}_at(v.x, row, col), nv_${side}_at(v.y, row, col + 1u),
-      nv_${side}_at(v.z, row, col + 2u), nv_${side}_at(v.w, row, col + 3u));
-  }
-  var out = vec4f(0.0);
-  for (var j = 0u; j < 4u; j++) { out[j] = nv_${side}_at(v[j], (rel + j) / nvP_${side}.ld, (rel + j) % nvP_${side}.ld); }
-  return out;
+  let rel = vec4i(vec4u(4u * i) + vec4u(0u, 1u, 2u, 3u) - vec4u(nvP_${side}.start));
+  let ld = vec4i(i32(nvP_${side}.ld));
+  var r = vec4i(vec4f(rel) * nvP_${side}.inv);
+  r -= select(vec4i(0), vec4i(1), r * ld > rel);
+  r += select(vec4i(0), vec4i(1), rel - r * ld >= ld);
+  let c = vec4u(rel - r * ld);
+  let u = vec4u(r);
+  return vec4f(nv_${side}_at(v.x, u.x, c.x), nv_${side}_at(v.y, u.y, c.y), nv_${side}_at(v.z, u.z, c.z), nv_${side}_at(v.w, u.w, c.w));
 }`;
 }
 
-function transform(side: Operand): string {
+// Specialised per kind, as every load is inlined at each read: RMSNorm reads rstd and γ, LayerNorm also mean and β.
+function transform(side: Operand, kind: NormKind): string {
+  const P = `nvP_${side}`;
+  const stats = `nv_${side}_stats`;
+  const norm = `nv_${side}_norm`;
+  if (kind === 'rmsnorm') {
+    return `fn nv_${side}_at(x: f32, row: u32, col: u32) -> f32 {
+  return x * ${stats}[${P}.statOff + row] * (${norm}[${P}.gOff + col] + ${P}.shift);
+}`;
+  }
   return `fn nv_${side}_at(x: f32, row: u32, col: u32) -> f32 {
-  let s = nvP_${side}.statOff + row * nvP_${side}.statStride;
-  var mean = 0.0;
-  if (nvP_${side}.hasMean != 0u) { mean = nv_${side}_stats[s]; }
-  var v = (x - mean) * nv_${side}_stats[s + nvP_${side}.hasMean] * (nv_${side}_norm[nvP_${side}.gOff + col] + nvP_${side}.shift);
-  if (nvP_${side}.hasBias != 0u) { v += nv_${side}_norm[nvP_${side}.bOff + col]; }
-  return v;
+  let s = ${P}.statOff + 2u * row;
+  return (x - ${stats}[s]) * ${stats}[s + 1u] * ${norm}[${P}.gOff + col] + ${norm}[${P}.bOff + col] * f32(${P}.hasBias);
 }`;
 }
 
@@ -99,8 +111,8 @@ export function wrapReads(code: string, side: Operand): { code: string; reads: n
 const specs = new Map<string, KernelSpec>();
 
 /** `spec` with operand `side` read through the normed view; its bindings gain a uniform and two storage buffers. */
-export function withNormedOperand(spec: KernelSpec, side: Operand): KernelSpec {
-  const key = `${spec.name}|${spec.entry}|${side}`;
+export function withNormedOperand(spec: KernelSpec, side: Operand, kind: NormKind): KernelSpec {
+  const key = `${spec.name}|${spec.entry}|${side}|${kind}`;
   let fused = specs.get(key);
   if (!fused) {
     const decl = new RegExp(`(var<storage, read> )${side}(: array<(f32|vec4f)>;)`);
@@ -115,10 +127,10 @@ export function withNormedOperand(spec: KernelSpec, side: Operand): KernelSpec {
       `@group(0) @binding(${next}) var<uniform> nvP_${side}: NvParams;`,
       `@group(0) @binding(${next + 1}) var<storage, read> nv_${side}_stats: array<f32>;`,
       `@group(0) @binding(${next + 2}) var<storage, read> nv_${side}_norm: array<f32>;`,
-      transform(side),
+      transform(side, kind),
       found[3] === 'vec4f' ? vec4Load(side) : scalarLoad(side),
     ].join('\n');
-    fused = { ...spec, name: `${spec.name}_norm${side}`, code: `${wrapped.code}\n${tail}\n`, bindings: [...spec.bindings, 'uniform', 'read', 'read'] };
+    fused = { ...spec, name: `${spec.name}_${kind}_${side}`, code: `${wrapped.code}\n${tail}\n`, bindings: [...spec.bindings, 'uniform', 'read', 'read'] };
     specs.set(key, fused);
   }
   return fused;
@@ -130,11 +142,12 @@ type Binding = GPUBufferBinding | GPUBuffer;
 export function normedBindings(gpu: Gpu, v: NormedOperand): Binding[] {
   if (v.bias && v.bias.buffer !== v.weight.buffer) throw new Error('a normed operand needs the norm weight and bias in one buffer');
   const layer = v.kind === 'layernorm';
-  const aligned = v.x.offset % 4 === 0 && v.ld % 4 === 0 ? 1 : 0;
+  const rows = Math.ceil(numel(v.x.shape) / v.ld);
+  if (rows >= 2 ** 22) throw new Error(`a normed operand holds at most 2^22 rows, got ${rows}`);
   const params = packParams([
-    [v.x.offset, 'u32'], [v.ld, 'u32'], [v.stats.offset, 'u32'], [layer ? 2 : 1, 'u32'],
-    [v.weight.offset, 'u32'], [v.bias?.offset ?? 0, 'u32'], [v.bias ? 1 : 0, 'u32'], [aligned, 'u32'],
-    [v.weightOffset ?? 0, 'f32'], [layer ? 1 : 0, 'u32'], [0, 'u32'], [0, 'u32'],
+    [v.x.offset, 'u32'], [v.ld, 'u32'], [v.stats.offset, 'u32'], [0, 'u32'],
+    [v.weight.offset, 'u32'], [v.bias?.offset ?? 0, 'u32'], [v.bias ? 1 : 0, 'u32'], [1 / v.ld, 'f32'],
+    [layer ? 0 : v.weightOffset ?? 0, 'f32'], [0, 'u32'], [0, 'u32'], [0, 'u32'],
   ]);
   return [gpu.uniforms.alloc(params), v.stats.buffer, v.weight.buffer];
 }
@@ -149,7 +162,7 @@ export function withNormedOperands(
   for (const side of ['a', 'b'] as const) {
     const v = views[side];
     if (!v) continue;
-    s = withNormedOperand(s, side);
+    s = withNormedOperand(s, side, v.kind);
     b = [...b, ...normedBindings(gpu, v)];
   }
   const storage = s.bindings.filter((x) => x !== 'uniform').length;
