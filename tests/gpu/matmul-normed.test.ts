@@ -7,7 +7,7 @@ import { matmulF16Forward, packHalves, unpackHalves } from '../../src/core/kerne
 import { normedRef, wrapReads, type NormedOperand } from '../../src/core/kernels/matmul-prologue.ts';
 import { dequantizeNf4, matmulQ4Forward, quantizeNf4 } from '../../src/core/kernels/matmul-q4.ts';
 import { dequantizeRows, matmulQ8Forward, quantizeRows } from '../../src/core/kernels/matmul-q8.ts';
-import type { NormKind } from '../../src/core/kernels/norm.ts';
+import { normForward, normStats, type NormKind } from '../../src/core/kernels/norm.ts';
 import { randomArray, relError, runAndRead, testGpu, upload } from './gpu-harness.ts';
 
 interface Norm {
@@ -62,6 +62,27 @@ function normedInput(gpu: Gpu, n: Norm, rows: number, ld: number, offset: number
   };
   return { view, dense: normedRef(n.kind, x, st, gamma, n.bias ? beta : null, rows, ld, ld, n.offset) };
 }
+
+describe('the statistics-only norm forward', () => {
+  for (const kind of ['rmsnorm', 'layernorm'] as const) {
+    it(`${kind}: writes the statistics the full forward writes, and nothing else`, async () => {
+      const gpu = await testGpu();
+      const [rows, D] = [7, 93];
+      const x = upload(gpu, randomArray(rows * D, 5, 2));
+      const w = upload(gpu, randomArray(D, 6));
+      const b = upload(gpu, randomArray(D, 7));
+      const per = kind === 'layernorm' ? 2 : 1;
+      const args = (stats: ReturnType<typeof upload>) => ({ kind, rows, D, eps: 1e-5, x, weight: w, bias: kind === 'layernorm' ? b : undefined, stats });
+      const full = upload(gpu, new Float32Array(rows * per));
+      await runAndRead(gpu, (p) => normForward(gpu, p, args(full), upload(gpu, new Float32Array(rows * D))), full);
+      const only = upload(gpu, new Float32Array(rows * per + 3).fill(9));
+      const got = await runAndRead(gpu, (p) => normStats(gpu, p, args(tensorOf(only.buffer, [rows * per], 3))), only);
+      expect(Array.from(got.subarray(0, 3))).toEqual([9, 9, 9]);
+      expect(Array.from(got.subarray(3))).toEqual(Array.from(await runAndRead(gpu, async () => {}, full)));
+      expect(relError(got.subarray(3), stats(kind, await runAndRead(gpu, async () => {}, x), rows, D))).toBeLessThan(1e-5);
+    });
+  }
+});
 
 describe('wrapReads', () => {
   it('wraps every read of the operand with its nested brackets, and nothing else', () => {
