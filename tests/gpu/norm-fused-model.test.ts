@@ -5,6 +5,7 @@ import { hasShaderF16 } from '../../src/core/gpu/features.ts';
 import { readTensor, type Tensor } from '../../src/core/gpu/tensor.ts';
 import { StepState } from '../../src/core/kernels/step-state.ts';
 import { loadTransformer } from '../../src/core/model/load.ts';
+import { Generator } from '../../src/core/model/generate.ts';
 import { LoraAdapter } from '../../src/core/model/lora.ts';
 import type { Precision } from '../../src/core/model/precision.ts';
 import { StepPlan } from '../../src/core/model/step-plan.ts';
@@ -130,6 +131,30 @@ describe('ln1/ln2 read through by their matmuls give the materialised numbers wi
       }
     });
   }
+
+  it('KV-cached generation (the prompt, then one token at a time) gives the same tokens and log-probabilities', async () => {
+    const gpu = await testGpu();
+    const model = await loadTransformer(gpu, nodeFileTree(writeRandomModel(GEMMA3_TINY, 6)));
+    try {
+      model.lora = adapter(model);
+      const run = async (normFuse: boolean) => {
+        gpu.tuning.normFuse = normFuse;
+        const gen = new Generator(model);
+        try {
+          return await gen.generate([3, 14, 15, 92, 6], { maxNewTokens: 6, greedy: true, ignoreEos: true });
+        } finally {
+          gen.destroy();
+        }
+      };
+      const plain = await run(false);
+      const folded = await run(true);
+      expect(folded.ids).toEqual(plain.ids);
+      expect(relError(folded.logprobs, plain.logprobs)).toBeLessThan(1e-4);
+    } finally {
+      delete gpu.tuning.normFuse;
+      model.destroy();
+    }
+  });
 
   it('keeps h1 and h2 where a consumer reads them other than through a matmul (LoRA dropout)', async () => {
     const gpu = await testGpu();
