@@ -69,6 +69,37 @@ fn rmsnorm_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) n
   if (lid == 0u) { stat[p.statOff + row] = r; }
 }
 
+// Statistics only, for a norm whose consumers read x through it (kernels/matmul-prologue.ts).
+@compute @workgroup_size(64)
+fn layernorm_stats(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, lane: Lane) {
+  let row = row_index(wid, nwg);
+  if (row >= p.rows) { return; }
+  let lid = lane.lid;
+  let base = p.xOff + row * p.D;
+  var s = vec2f(0.0);
+  for (var c = lid; c < p.D; c += WG) { s.x += x[base + c]; }
+  let mean = wg_sum2(lane, s).x / f32(p.D);
+  var q = vec2f(0.0);
+  for (var c = lid; c < p.D; c += WG) { let d = x[base + c] - mean; q.x += d * d; }
+  let rstd = inverseSqrt(wg_sum2(lane, q).x / f32(p.D) + p.eps);
+  if (lid == 0u) {
+    stat[p.statOff + 2u * row] = mean;
+    stat[p.statOff + 2u * row + 1u] = rstd;
+  }
+}
+
+@compute @workgroup_size(64)
+fn rmsnorm_stats(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, lane: Lane) {
+  let row = row_index(wid, nwg);
+  if (row >= p.rows) { return; }
+  let lid = lane.lid;
+  let base = p.xOff + row * p.D;
+  var q = vec2f(0.0);
+  for (var c = lid; c < p.D; c += WG) { let v = x[base + c]; q.x += v * v; }
+  let r = inverseSqrt(wg_sum2(lane, q).x / f32(p.D) + p.eps);
+  if (lid == 0u) { stat[p.statOff + row] = r; }
+}
+
 // dx (+)= rstd * (g - mean(g) - xhat * mean(g * xhat)), g = dy * w.
 @compute @workgroup_size(64)
 fn layernorm_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, lane: Lane) {

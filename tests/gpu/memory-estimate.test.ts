@@ -21,28 +21,35 @@ describe('memory estimate', () => {
     { method: 'lora' as const, batch: 2, seq: 96, checkpointing: true, quant: 'int8' as const },
     { method: 'lora' as const, batch: 2, seq: 64, checkpointing: false, precision: 'f16' as const },
     { method: 'lora' as const, batch: 2, seq: 96, checkpointing: true, precision: 'f16' as const },
+    { method: 'lora' as const, batch: 2, seq: 64, checkpointing: false, normFuse: true },
   ];
   for (const c of cases) {
     const held = c.quant ?? c.precision ?? 'f32';
-    it(`matches the ledger's peak within 15% (${c.method}, ${c.batch}x${c.seq}${c.checkpointing ? ', recompute' : ''}, ${held})`, async () => {
+    const folded = c.normFuse ? ', norms folded into the matmuls' : '';
+    it(`matches the ledger's peak within 15% (${c.method}, ${c.batch}x${c.seq}${c.checkpointing ? ', recompute' : ''}, ${held}${folded})`, async () => {
       const gpu = await testGpu();
+      gpu.tuning.normFuse = c.normFuse === true;
+      // LoRA dropout reads the stored h1/h2, so the folded case trains without it (normed-input.ts).
+      const dropout = c.normFuse ? 0 : 0.05;
       gpu.pool.trim();
       const base = gpu.ledger.total;
       gpu.ledger.resetPeak();
       const model = await loadTransformer(gpu, nodeFileTree(DEMO), undefined, { quant: c.quant ?? 'none', precision: c.precision ?? 'f32' });
       if (c.precision) expect(model.weights.precision).toBe('f16');
-      const cfg = trainConfig({ method: c.method, batch: c.batch, steps: 1, gradCheckpointing: c.checkpointing, lora: { r: 16, alpha: 32, dropout: 0.05 } });
+      const cfg = trainConfig({ method: c.method, batch: c.batch, steps: 1, gradCheckpointing: c.checkpointing, lora: { r: 16, alpha: 32, dropout } });
       const targets = resolveTargets(model.cfg.arch, 'all-linear');
-      if (c.method === 'lora') model.lora = LoraAdapter.create(gpu, model.cfg, { r: 16, alpha: 32, dropout: 0.05, rslora: false, targets }, 1);
+      if (c.method === 'lora') model.lora = LoraAdapter.create(gpu, model.cfg, { r: 16, alpha: 32, dropout, rslora: false, targets }, 1);
+      expect(model.normFuses()).toBe(c.normFuse === true);
       const row = { inputIds: new Array(c.seq).fill(5), labels: new Array(c.seq).fill(5) };
       const trainer = await Trainer.create({ model, config: cfg, seq: c.seq, train: [row, row], validation: [row] });
       await trainer.run();
       const measured = gpu.ledger.peak - base;
       const modules = linearModules(model.cfg.arch).filter((m) => targets.includes(m.id)).map((m) => m.features(model.cfg));
       const parts = estimateTrainingMemory(model.cfg, {
-        method: c.method, batch: c.batch, seq: c.seq, r: 16, loraModules: modules, loraDropout: 0.05, gradCheckpointing: c.checkpointing, validation: true,
-        quant: c.quant, precision: c.precision,
+        method: c.method, batch: c.batch, seq: c.seq, r: 16, loraModules: modules, loraDropout: dropout, gradCheckpointing: c.checkpointing, validation: true,
+        quant: c.quant, precision: c.precision, normFused: c.normFuse,
       });
+      delete gpu.tuning.normFuse;
       const estimate = Object.values(parts).reduce((a, b) => a + b, 0);
       console.log(`${c.method} ${c.batch}x${c.seq} ${held}: estimate ${(estimate / 2 ** 20).toFixed(1)} MiB, measured ${(measured / 2 ** 20).toFixed(1)} MiB`);
       expect(Math.abs(estimate - measured) / measured).toBeLessThan(0.15);

@@ -17,7 +17,7 @@ export const spec = {
   name: 'bench',
   summary: 'measure kernels, training and generation speed; prints one JSON line per measurement',
   usage: 'tabtune bench [--only matmul|train|generate] [--models demo,smollm2-135m,gpt2,qwen2.5-0.5b] [--seq N] [--batches 1,8] [--big] [--fast]'
-    + ' [--fuse auto|on|off]',
+    + ' [--fuse auto|on|off] [--norm-fuse auto|on|off]',
   flags: [
     { name: 'only', kind: 'string', value: 'WHAT', help: 'run one group: matmul, train or generate', choices: ['matmul', 'train', 'generate'] },
     {
@@ -34,6 +34,10 @@ export const spec = {
     {
       name: 'fuse', kind: 'string', value: 'WHEN', choices: ['auto', 'on', 'off'], default: 'auto',
       help: 'LoRA and the MLP activation fused into the matmuls: auto (on for hardware adapters), on, or off (the before figures)',
+    },
+    {
+      name: 'norm-fuse', kind: 'string', value: 'WHEN', choices: ['auto', 'on', 'off'], default: 'auto',
+      help: 'layer norms read through by their matmuls instead of written: auto (on for hardware adapters), on, or off',
     },
   ],
   examples: ['npm run bench', 'npm run bench -- --only train --models demo,smollm2-135m --batches 1'],
@@ -68,6 +72,7 @@ export async function run(p: Parsed, out: Output): Promise<void> {
   try {
     const gpu = session.gpu;
     if (o.fuse !== 'auto') gpu.tuning.fuse = o.fuse === 'on';
+    if (o.normFuse !== 'auto') gpu.tuning.normFuse = o.normFuse === 'on';
     emit({
       bench: 'adapter',
       adapter: gpu.adapter.description,

@@ -38,6 +38,8 @@ export interface TrainBench {
   readonly nonmatmul_bytes_per_step: number;
   /** LoRA and the MLP activation fused into the matmuls (`bench --fuse on|off`). */
   readonly fused: boolean;
+  /** ln1/ln2 read through by their matmuls (`bench --norm-fuse on|off`). */
+  readonly norm_fused: boolean;
   readonly adapter: string;
 }
 
@@ -82,7 +84,9 @@ export async function benchTraining(
     const modules = targetedShapes(model.cfg, targets);
     const shape = { method: 'lora', batch: o.batch, seq: o.seq, r, loraModules: modules } as const;
     const quant = baseQuantOf(model.weights.store);
-    const options = { loraDropout: 0, gradCheckpointing: false, validation: false, quant, precision: model.weights.precision };
+    const options = {
+      loraDropout: 0, gradCheckpointing: false, validation: false, quant, precision: model.weights.precision, normFused: model.normFuses(),
+    };
     const estimate = Object.values(estimateTrainingMemory(model.cfg, { ...shape, ...options })).reduce((a, b) => a + b, 0);
     const counts = stepMetrics([opt.zeroGrads, plan.forward, plan.backward!, opt.program]);
     return {
@@ -91,6 +95,7 @@ export async function benchTraining(
       peak_mib: (gpu.ledger.peak - before + model.weights.store.buffers.reduce((a, b) => a + b.size, 0)) / 2 ** 20,
       estimate_mib: estimate / 2 ** 20, matmulAttentionShare: share,
       dispatches_per_step: counts.dispatches, nonmatmul_bytes_per_step: counts.nonmatmulBytes, fused: fuses(gpu),
+      norm_fused: options.normFused,
       adapter: gpu.adapter.description,
     };
   } finally {

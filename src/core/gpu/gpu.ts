@@ -52,9 +52,11 @@ export class Gpu {
   readonly pool: BufferPool;
   /** Kernel choices; unset means "by adapter" (benchmarks and tests set them; see features.ts); `matmul` names a kernel to force;
    * `fuse` forces the fused LoRA/activation matmul epilogues on or off (unset: on for hardware adapters);
-   * `tiledAttention` forces the tiled attention kernels on or off; `ropeInAttention` false keeps RoPE a separate pass. */
+   * `tiledAttention` forces the tiled attention kernels on or off; `ropeInAttention` false keeps RoPE a separate pass;
+   * `normFuse` forces the layer norms read through by their matmuls (model/normed-input.ts). */
   readonly tuning: {
     tiledMatmul?: boolean; matmul?: string; subgroups?: boolean; fuse?: boolean; tiledAttention?: boolean; ropeInAttention?: boolean;
+    normFuse?: boolean;
   } = {};
   /** Resolves when the device is lost (never rejects). */
   readonly lost: Promise<DeviceLostError>;

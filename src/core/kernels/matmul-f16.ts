@@ -5,6 +5,7 @@ import type { Program } from '../gpu/program.ts';
 import type { KernelSpec } from '../gpu/pipelines.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import { withEpilogue, type MatmulEpilogue } from './matmul-epilogue.ts';
+import { withNormedOperands, type NormedOperand } from './matmul-prologue.ts';
 
 const BINDINGS = ['uniform', 'read', 'read', 'rw', 'read'] as const;
 const NT: KernelSpec = { name: 'matmul_f16', code, entry: 'nt', bindings: BINDINGS };
@@ -91,10 +92,11 @@ function fields(M: number, N: number, K: number, w: F16Weight, { a, lda, c, ldc,
 /** y (+)= x Wᵀ (+ b) for x [T, in] (f32) and an f16 W [out, in], accumulated in f32. */
 export function matmulF16Forward(
   gpu: Gpu, program: Program, T: number, x: Tensor, lda: number, w: F16Weight, y: Tensor, ldc: number,
-  o: { bias?: Tensor; alpha?: number; beta?: number; epilogue?: MatmulEpilogue } = {},
+  o: { bias?: Tensor; alpha?: number; beta?: number; epilogue?: MatmulEpilogue; norm?: NormedOperand } = {},
 ): Promise<void> {
   const f = fields(T, w.out, w.in, w, { a: x, lda, c: y, ldc, bias: o.bias, alpha: o.alpha ?? 1, beta: o.beta ?? 0 });
-  const d = withEpilogue(gpu, NT, [gpu.uniforms.alloc(f), x.buffer, w.h.buffer, y.buffer, o.bias?.buffer ?? gpu.placeholder], o.epilogue);
+  const e = withEpilogue(gpu, NT, [gpu.uniforms.alloc(f), x.buffer, w.h.buffer, y.buffer, o.bias?.buffer ?? gpu.placeholder], o.epilogue);
+  const d = withNormedOperands(gpu, e.spec, e.bindings, { a: o.norm });
   return gpu.record(program, d.spec, d.bindings, [Math.ceil(w.out / 32), Math.ceil(T / 32)]);
 }
 

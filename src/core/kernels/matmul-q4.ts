@@ -4,6 +4,7 @@ import { packParams } from '../gpu/params.ts';
 import type { Program } from '../gpu/program.ts';
 import type { KernelSpec } from '../gpu/pipelines.ts';
 import type { Tensor } from '../gpu/tensor.ts';
+import { withNormedOperands, type NormedOperand } from './matmul-prologue.ts';
 
 /**
  * A 4-bit base (`--quant int4`) as QLoRA holds it: NF4 codes with one absmax scale per group of 64
@@ -104,11 +105,12 @@ function fields(
 
 /** y (+)= x Wᵀ (+ b) for x [T, in] and an NF4 W [out, in]. */
 export function matmulQ4Forward(
-  gpu: Gpu, program: Program, T: number, x: Tensor, lda: number, w: Q4Weight, y: Tensor, ldc: number, o: { bias?: Tensor; alpha?: number; beta?: number } = {},
+  gpu: Gpu, program: Program, T: number, x: Tensor, lda: number, w: Q4Weight, y: Tensor, ldc: number,
+  o: { bias?: Tensor; alpha?: number; beta?: number; norm?: NormedOperand } = {},
 ): Promise<void> {
   const u = gpu.uniforms.alloc(fields(T, w.out, w.in, x, lda, w, y, ldc, o.bias, o.alpha ?? 1, o.beta ?? 0));
-  const bindings = [u, x.buffer, w.q4.buffer, y.buffer, w.scale.buffer, o.bias?.buffer ?? gpu.placeholder];
-  return gpu.record(program, NT, bindings, [Math.ceil(w.out / 32), Math.ceil(T / 32)]);
+  const d = withNormedOperands(gpu, NT, [u, x.buffer, w.q4.buffer, y.buffer, w.scale.buffer, o.bias?.buffer ?? gpu.placeholder], { a: o.norm });
+  return gpu.record(program, d.spec, d.bindings, [Math.ceil(w.out / 32), Math.ceil(T / 32)]);
 }
 
 /** dx (+)= dy W for dy [T, out] and an NF4 W [out, in]. */

@@ -4,6 +4,7 @@ import { packParams } from '../gpu/params.ts';
 import type { Program } from '../gpu/program.ts';
 import type { KernelSpec } from '../gpu/pipelines.ts';
 import type { Tensor } from '../gpu/tensor.ts';
+import { withNormedOperands, type NormedOperand } from './matmul-prologue.ts';
 
 const BINDINGS = ['uniform', 'read', 'read', 'rw', 'read', 'read'] as const;
 const NT: KernelSpec = { name: 'matmul_q8', code, entry: 'nt', bindings: BINDINGS };
@@ -63,11 +64,11 @@ function fields(
 /** y (+)= x Wᵀ (+ b) for x [T, in] and an int8 W [out, in]. */
 export function matmulQ8Forward(
   gpu: Gpu, program: Program, T: number, x: Tensor, lda: number, w: Q8Weight, y: Tensor, ldc: number,
-  o: { bias?: Tensor; alpha?: number; beta?: number } = {},
+  o: { bias?: Tensor; alpha?: number; beta?: number; norm?: NormedOperand } = {},
 ): Promise<void> {
   const params = gpu.uniforms.alloc(fields(T, w.out, w.in, x, lda, w, y, ldc, o.bias, o.alpha ?? 1, o.beta ?? 0));
-  const buffers = [params, x.buffer, w.q.buffer, y.buffer, w.scale.buffer, o.bias?.buffer ?? gpu.placeholder];
-  return gpu.record(program, NT, buffers, [Math.ceil(w.out / 32), Math.ceil(T / 32)]);
+  const d = withNormedOperands(gpu, NT, [params, x.buffer, w.q.buffer, y.buffer, w.scale.buffer, o.bias?.buffer ?? gpu.placeholder], { a: o.norm });
+  return gpu.record(program, d.spec, d.bindings, [Math.ceil(w.out / 32), Math.ceil(T / 32)]);
 }
 
 /** dx (+)= dy W for dy [T, out] and an int8 W [out, in]. */

@@ -8,6 +8,7 @@ import type { KernelSpec } from '../gpu/pipelines.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import { BLOCKED, blockedSharedBytes, blockedSpec, isMatmulKernel, MATMUL_KERNELS, type MatmulKernel } from './matmul-configs.ts';
 import { withEpilogue, type MatmulEpilogue } from './matmul-epilogue.ts';
+import { withNormedOperands, type NormedOperand } from './matmul-prologue.ts';
 import { timeProduct } from './matmul-timing.ts';
 import { candidates, matmulTuner, shapeClass } from './matmul-tune.ts';
 
@@ -77,6 +78,9 @@ export interface MatmulArgs {
   readonly beta?: number;
   /** Fused LoRA products and activations applied as C is stored (batch 1 only). */
   readonly epilogue?: MatmulEpilogue;
+  /** A or B read through a norm (matmul-prologue.ts; batch 1 only): the operand tensor is the norm's input. */
+  readonly normA?: NormedOperand;
+  readonly normB?: NormedOperand;
 }
 
 /** Records C = alpha·op(A)·op(B) + beta·C (+ bias over N). */
@@ -97,9 +101,10 @@ export async function recordKernel(gpu: Gpu, program: Program, x: MatmulArgs, ke
   const sC = x.batchStrideC ?? M * N;
   const bindings = [x.a.buffer, x.b.buffer, x.c.buffer, x.bias?.buffer ?? gpu.placeholder];
   const grid = [Math.ceil(N / 32), Math.ceil(M / 32), batch] as const;
-  if (x.epilogue && batch !== 1) throw new Error('a matmul epilogue needs batch 1');
+  if ((x.epilogue || x.normA || x.normB) && batch !== 1) throw new Error('a matmul epilogue or normed operand needs batch 1');
   const record = (spec: KernelSpec, params: ArrayBuffer, workgroups: readonly [number, number, number]) => {
-    const f = withEpilogue(gpu, spec, [gpu.uniforms.alloc(params), ...bindings], x.epilogue);
+    const e = withEpilogue(gpu, spec, [gpu.uniforms.alloc(params), ...bindings], x.epilogue);
+    const f = withNormedOperands(gpu, e.spec, e.bindings, { a: x.normA, b: x.normB });
     return gpu.record(program, f.spec, f.bindings, workgroups);
   };
   // A·Bᵀ with K a multiple of 4 and aligned operands reads both sides as vec4 (2-3x faster).

@@ -12,10 +12,18 @@ export type NormKind = 'layernorm' | 'rmsnorm';
 const FORWARD = ['uniform', 'read', 'read', 'read', 'rw', 'rw'] as const;
 const BACKWARD = ['uniform', 'read', 'read', 'read', 'rw', 'read'] as const;
 const PARAMS = ['uniform', 'read', 'read', 'read', 'rw', 'read'] as const;
+/** The statistics entries never touch y: it is bound read-only to a placeholder. */
+const STATS = ['uniform', 'read', 'read', 'read', 'read', 'rw'] as const;
 const spec = (entry: string, bindings: KernelSpec['bindings']) => reducingKernel('norm', code, entry, bindings);
 const SPECS = {
-  layernorm: { forward: spec('layernorm_forward', FORWARD), backward: spec('layernorm_backward', BACKWARD), params: spec('layernorm_param_grads', PARAMS) },
-  rmsnorm: { forward: spec('rmsnorm_forward', FORWARD), backward: spec('rmsnorm_backward', BACKWARD), params: spec('rmsnorm_param_grads', PARAMS) },
+  layernorm: {
+    forward: spec('layernorm_forward', FORWARD), stats: spec('layernorm_stats', STATS),
+    backward: spec('layernorm_backward', BACKWARD), params: spec('layernorm_param_grads', PARAMS),
+  },
+  rmsnorm: {
+    forward: spec('rmsnorm_forward', FORWARD), stats: spec('rmsnorm_stats', STATS),
+    backward: spec('rmsnorm_backward', BACKWARD), params: spec('rmsnorm_param_grads', PARAMS),
+  },
 };
 
 /** Statistics saved per row by the forward: 2 floats (mean, rstd) for LayerNorm, 1 (rstd) for RMSNorm. */
@@ -48,6 +56,12 @@ export function normForward(gpu: Gpu, program: Program, a: NormArgs, y: Tensor, 
   if (accumulate && a.kind !== 'rmsnorm') throw new Error('norm forward: only RMSNorm accumulates');
   const buffers = [a.x.buffer, a.weight.buffer, a.bias?.buffer ?? gpu.placeholder, y.buffer, a.stats.buffer];
   return launchRows(gpu, program, pick(gpu, SPECS[a.kind].forward), fields(a, y, null, accumulate), buffers, a.rows);
+}
+
+/** Only the per-row statistics of norm(x), for consumers that read x through the norm (matmul-prologue.ts). */
+export function normStats(gpu: Gpu, program: Program, a: NormArgs): Promise<void> {
+  const buffers = [a.x.buffer, a.weight.buffer, a.bias?.buffer ?? gpu.placeholder, gpu.placeholder, a.stats.buffer];
+  return launchRows(gpu, program, pick(gpu, SPECS[a.kind].stats), fields(a, a.stats, null, false), buffers, a.rows);
 }
 
 /** dx (+)= ∂norm/∂x · dy (accumulate adds into a residual-stream gradient). */

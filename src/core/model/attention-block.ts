@@ -5,7 +5,7 @@ import { rope } from '../kernels/rope.ts';
 import type { StepState } from '../kernels/step-state.ts';
 import type { ModelConfig } from './config.ts';
 import type { Dims } from './layout.ts';
-import { linearBackwardParams, mat } from './linear.ts';
+import { linearBackwardParams, mat, type Mat } from './linear.ts';
 import { siteBackward, siteForward, type FusedLoraHost } from './lora-fused.ts';
 import { qkNormBackward, qkNormForward, type QkNormTensors } from './qk-norm.ts';
 import { layerBounds, recordWindowBounds } from './local-attention.ts';
@@ -31,11 +31,11 @@ export type Attend = (p: Program, layer: number, acts: LayerActs) => Promise<voi
  */
 export async function attentionBlockForward(
   model: AttentionHost, p: Program, l: number, T: number, S: number, x: Tensor, a: LayerActs, inputs: TokenInputs,
-  step: StepState | null, dropScratch: Tensor | null, attend?: Attend,
+  step: StepState | null, dropScratch: Tensor | null, attend?: Attend, h1: Mat = mat(a.h1, model.d.H),
 ): Promise<void> {
   const { gpu, d, cfg } = model;
   const H = d.H;
-  await siteForward(model, p, l, 'qkv', T, mat(a.h1, H), mat(a.qkv, d.qkvDim), { out: d.qkvDim, inF: H }, {
+  await siteForward(model, p, l, 'qkv', T, h1, mat(a.qkv, d.qkvDim), { out: d.qkvDim, inF: H }, {
     bias: cfg.attentionBias ? model.lw(l, 'qkv.bias') : undefined,
   }, a, step, dropScratch);
   if (cfg.qkNorm) await qkNormForward(gpu, p, d, T, cfg.normEps, qkNorm(model, l, a));
@@ -61,7 +61,7 @@ export async function attentionBlockForward(
  */
 export async function attentionBlockBackward(
   model: AttentionHost, p: Program, l: number, T: number, S: number, a: LayerActs, g: GradScratch, inputs: TokenInputs,
-  step: StepState | null, gw: (name: string) => Tensor | undefined,
+  step: StepState | null, gw: (name: string) => Tensor | undefined, h1: Mat = mat(a.h1, model.d.H),
 ): Promise<void> {
   const { gpu, d, cfg } = model;
   const H = d.H;
@@ -83,9 +83,9 @@ export async function attentionBlockBackward(
     const [q, k] = [gw('q_norm.weight'), gw('k_norm.weight')];
     await qkNormBackward(gpu, p, d, T, cfg.normEps, qkNorm(model, l, a), g.dqkv, q && k ? { q, k } : undefined);
   }
-  await siteBackward(model, p, l, 'qkv', T, mat(a.h1, H), mat(g.dqkv, d.qkvDim), mat(g.dh, H), { out: d.qkvDim, inF: H }, false, a, g, step);
+  await siteBackward(model, p, l, 'qkv', T, h1, mat(g.dqkv, d.qkvDim), mat(g.dh, H), { out: d.qkvDim, inF: H }, false, a, g, step);
   const dQkv = gw('qkv.weight');
-  if (dQkv) await linearBackwardParams(gpu, p, T, mat(g.dqkv, d.qkvDim), mat(a.h1, H), d.qkvDim, H, dQkv, cfg.attentionBias ? gw('qkv.bias') : undefined);
+  if (dQkv) await linearBackwardParams(gpu, p, T, mat(g.dqkv, d.qkvDim), h1, d.qkvDim, H, dQkv, cfg.attentionBias ? gw('qkv.bias') : undefined);
 }
 
 /** Layer l's RoPE when the attention kernels apply it as q and k load; null when a rope pass runs (or none is needed). */

@@ -9,6 +9,8 @@ import type { AdapterGate, GateActs } from './adapter-gate.ts';
 
 /** Activations of one layer, saved by the forward for the backward (or shared when recomputed). */
 export interface LayerActs {
+  /** ln1/ln2 are read through by their matmuls (normed-input.ts): h1 and h2 are 1 element, never written. */
+  readonly normFused: boolean;
   readonly h1: Tensor;
   readonly st1: Tensor;
   readonly qkv: Tensor;
@@ -70,6 +72,8 @@ export interface LayerBuffersHost {
   readonly d: Dims;
   readonly lora: LoraAdapter | null;
   readonly gate: AdapterGate | null;
+  /** Whether plans allocated now fold ln1/ln2 into their matmuls (normed-input.ts). */
+  normFuses(): boolean;
 }
 
 type Alloc = (elements: number, label: string) => Tensor;
@@ -82,10 +86,13 @@ export function allocLayerActs(model: LayerBuffersHost, T: number, alloc: Alloc)
   const tr = T * (model.lora?.settings.r ?? 0);
   const tAll = perLayer ? alloc(perLayer * tr, 'lora-t') : null;
   const loraT = Array.from({ length: perLayer }, (_, i) => viewOf(tAll!, [tr], i * tr));
+  const normFused = model.normFuses();
+  const normed = normFused ? 1 : T * d.H;
   return {
-    h1: alloc(T * d.H, 'h1'), st1: alloc(T * statsPerRow(model.cfg.norm), 'st1'), qkv: alloc(T * d.qkvDim, 'qkv'),
+    normFused,
+    h1: alloc(normed, 'h1'), st1: alloc(T * statsPerRow(model.cfg.norm), 'st1'), qkv: alloc(T * d.qkvDim, 'qkv'),
     att: alloc(T * d.qDim, 'att'), lse: alloc(T * d.heads, 'lse'), xm: alloc(T * d.H, 'xm'),
-    h2: alloc(T * d.H, 'h2'), st2: alloc(T * statsPerRow(model.cfg.norm), 'st2'), up: alloc(T * d.upDim, 'up'), act: alloc(T * d.inner, 'act'),
+    h2: alloc(normed, 'h2'), st2: alloc(T * statsPerRow(model.cfg.norm), 'st2'), up: alloc(T * d.upDim, 'up'), act: alloc(T * d.inner, 'act'),
     qkRaw: alloc(model.cfg.qkNorm ? T * (d.qDim + d.kvDim) : 1, 'qk-raw'), qkStats: alloc(model.cfg.qkNorm ? T * (d.heads + d.kvHeads) : 1, 'qk-stats'),
     loraT,
     ...allocPostNormActs(model, T, alloc),

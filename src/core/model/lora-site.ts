@@ -34,7 +34,7 @@ export async function loraInput(
 ): Promise<Mat> {
   const drop = model.lora!.settings.dropout;
   if (drop === 0 || !step || !scratch) return x;
-  if (x.ld !== m.in) throw new Error('LoRA dropout needs a dense input');
+  if (x.ld !== m.in || x.norm) throw new Error('LoRA dropout needs a dense, stored input');
   await dropout(model.gpu, p, x.t, scratch, T * m.in, drop, m.stream, step.tensor);
   return mat(scratch, m.in);
 }

@@ -38,6 +38,8 @@ export interface FitRequest {
   readonly shaderF16?: boolean;
   /** Full fine-tuning with frozen weights: bytes of the weights that train (memory.ts). */
   readonly trainedBytes?: number;
+  /** ln1/ln2 are read through by their matmuls (model/normed-input.ts). */
+  readonly normFused?: boolean;
 }
 
 export interface MemoryPlan {
@@ -117,7 +119,7 @@ export function planMemory(req: FitRequest): MemoryPlan {
         for (const batch of batches) {
           const parts = estimateTrainingMemory(req.cfg, {
             method: req.method, batch, seq, r: req.r, loraModules: req.loraModules, loraDropout: req.loraDropout,
-            gradCheckpointing, validation: req.validation, quant, precision, trainedBytes: req.trainedBytes,
+            gradCheckpointing, validation: req.validation, quant, precision, trainedBytes: req.trainedBytes, normFused: req.normFused,
           });
           const estimate = Object.values(parts).reduce((a, b) => a + b, 0);
           const widest = largestBuffer(req.cfg, batch * seq, req.method, req.loraDropout);

@@ -26,6 +26,8 @@ export interface TrainingShape {
   readonly trainedBytes?: number;
   /** f16: an unquantised base holds its linear weights as halves (precision.ts); f32 when absent. */
   readonly precision?: Precision;
+  /** ln1/ln2 are read through by their matmuls (normed-input.ts): no per-layer h1, h2. */
+  readonly normFused?: boolean;
 }
 
 /**
@@ -59,7 +61,9 @@ export function estimateTrainingMemory(cfg: ModelConfig, s: TrainingShape): Reco
   const trainable = s.method === 'full' ? (s.trainedBytes ?? weights) : adapterElements * f;
 
   const loraActs = s.method === 'lora' ? s.loraModules.length * T * s.r : 0;
-  const layerActs = T * (2 * d.H + 2 * ln + d.qkvDim + d.qDim + d.heads + d.H + d.upDim + d.inner) + loraActs +
+  // h1 and h2: [T, H] each, or 1 element each when the norms are read through (normed-input.ts).
+  const normed = s.normFused ? 2 : 2 * T * d.H;
+  const layerActs = normed + T * (2 * ln + d.qkvDim + d.qDim + d.heads + d.H + d.upDim + d.inner) + loraActs +
     extraLayerActs(cfg, T) + (cfg.moe ? moeLayerActs(cfg, T) : 0);
   const savedLayers = s.gradCheckpointing ? 1 : L;
   const residual = (L + 1) * T * d.H;

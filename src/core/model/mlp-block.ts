@@ -5,7 +5,7 @@ import { gegluBackward, gegluForward } from '../kernels/geglu.ts';
 import type { StepState } from '../kernels/step-state.ts';
 import type { ModelConfig } from './config.ts';
 import type { Dims } from './layout.ts';
-import { linearBackwardParams, mat } from './linear.ts';
+import { linearBackwardParams, mat, type Mat } from './linear.ts';
 import { siteBackward, siteForward, type FusedLoraHost } from './lora-fused.ts';
 import { postNormBackward, postNormForward, type PostNormModel } from './post-norm.ts';
 import type { GradScratch, LayerActs } from './layer-buffers.ts';
@@ -23,12 +23,13 @@ export interface MlpHost extends FusedLoraHost<LayerActs, GradScratch>, PostNorm
  */
 export async function mlpBlockForward(
   model: MlpHost, p: Program, l: number, T: number, xOut: Tensor, a: LayerActs, step: StepState | null, dropScratch: Tensor | null,
+  h2: Mat = mat(a.h2, model.d.H),
 ): Promise<void> {
   const { gpu, d, cfg } = model;
   const H = d.H;
   const upBias = cfg.mlpBias ? model.lw(l, 'up.bias') : undefined;
   const upAct = d.gated ? undefined : { kind: 'forward', act: cfg.act, y: a.act, ldy: d.inner } as const;
-  const upActDone = await siteForward(model, p, l, 'up', T, mat(a.h2, H), mat(a.up, d.upDim), { out: d.upDim, inF: H }, {
+  const upActDone = await siteForward(model, p, l, 'up', T, h2, mat(a.up, d.upDim), { out: d.upDim, inF: H }, {
     bias: upBias, activation: upAct,
   }, a, step, dropScratch);
   if (d.gated && cfg.act === 'gelu_new') await gegluForward(gpu, p, a.up, a.act, T, d.inner);
@@ -49,7 +50,7 @@ export async function mlpBlockForward(
  */
 export async function mlpBlockBackward(
   model: MlpHost, p: Program, l: number, T: number, a: LayerActs, g: GradScratch, step: StepState | null,
-  gw: (name: string) => Tensor | undefined,
+  gw: (name: string) => Tensor | undefined, h2: Mat = mat(a.h2, model.d.H),
 ): Promise<void> {
   const { gpu, d, cfg } = model;
   const H = d.H;
@@ -68,7 +69,7 @@ export async function mlpBlockBackward(
   if (!actDone && geglu) await gegluBackward(gpu, p, a.up, g.dact, g.dup, T, d.inner);
   else if (!actDone && d.gated) await swigluBackward(gpu, p, a.up, g.dact, g.dup, T, d.inner);
   else if (!actDone) await activationBackward(gpu, p, cfg.act, a.up, g.dact, g.dup, T * d.inner);
-  await siteBackward(model, p, l, 'up', T, mat(a.h2, H), mat(g.dup, d.upDim), mat(g.dh, H), { out: d.upDim, inF: H }, false, a, g, step);
+  await siteBackward(model, p, l, 'up', T, h2, mat(g.dup, d.upDim), mat(g.dh, H), { out: d.upDim, inF: H }, false, a, g, step);
   const dUp = gw('up.weight');
-  if (dUp) await linearBackwardParams(gpu, p, T, mat(g.dup, d.upDim), mat(a.h2, H), d.upDim, H, dUp, cfg.mlpBias ? gw('up.bias') : undefined);
+  if (dUp) await linearBackwardParams(gpu, p, T, mat(g.dup, d.upDim), h2, d.upDim, H, dUp, cfg.mlpBias ? gw('up.bias') : undefined);
 }

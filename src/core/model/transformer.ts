@@ -2,7 +2,7 @@ import type { Gpu } from '../gpu/gpu.ts';
 import type { Program } from '../gpu/program.ts';
 import { tensorOf, type Tensor } from '../gpu/tensor.ts';
 import { embeddingBackward, embeddingForward, type EmbeddingChunk } from '../kernels/embedding.ts';
-import { normBackward, normForward, normParamGrads, type NormArgs } from '../kernels/norm.ts';
+import { normBackward, normForward, normParamGrads, normStats, type NormArgs } from '../kernels/norm.ts';
 import { ropeTable } from '../kernels/rope.ts';
 import type { StepState } from '../kernels/step-state.ts';
 import { ropeParameters, type ModelConfig } from './config.ts';
@@ -24,6 +24,7 @@ import { allocGradScratch, allocLayerActs, type GradScratch, type LayerActs, typ
 import { loraBackward, loraForward, loraInput } from './lora-site.ts';
 import { attentionBlockBackward, attentionBlockForward, type Attend } from './attention-block.ts';
 import { mlpBlockBackward, mlpBlockForward } from './mlp-block.ts';
+import { layerInput, normFuses } from './normed-input.ts';
 
 export type { GradScratch, LayerActs, TokenInputs } from './layer-buffers.ts';
 export type { Attend } from './attention-block.ts';
@@ -217,14 +218,17 @@ export class Transformer {
     step: StepState | null, dropScratch: Tensor | null, attend?: Attend,
   ): Promise<void> {
     const { gpu, cfg } = this;
+    if (a.normFused && (this.gate || cfg.moe)) throw new Error('the adapter gate and MoE layers read h1/h2: this plan folded the norms away');
+    // With the norms folded into their matmuls (normed-input.ts) only their statistics are written.
+    const norm = (args: NormArgs, h: Tensor) => (a.normFused ? normStats(gpu, p, args) : normForward(gpu, p, args, h));
     const ln1 = this.norm('ln1', l, T, x, a.st1);
-    await normForward(gpu, p, ln1, a.h1);
+    await norm(ln1, a.h1);
     if (this.gate && a.gate) await this.gate.forward(p, l, T, a.h1, a.gate);
-    await attentionBlockForward(this, p, l, T, S, x, a, inputs, step, dropScratch, attend);
+    await attentionBlockForward(this, p, l, T, S, x, a, inputs, step, dropScratch, attend, layerInput(ln1, a.h1, a.normFused));
     const ln2 = this.norm('ln2', l, T, a.xm, a.st2);
-    await normForward(gpu, p, ln2, a.h2);
+    await norm(ln2, a.h2);
     if (cfg.moe) return moeForward(this, p, l, T, a, inputs, xOut, step, dropScratch);
-    await mlpBlockForward(this, p, l, T, xOut, a, step, dropScratch);
+    await mlpBlockForward(this, p, l, T, xOut, a, step, dropScratch, layerInput(ln2, a.h2, a.normFused));
   }
 
   /** The RoPE table of layer l (sliding-window layers may have their own). */
@@ -253,16 +257,28 @@ export class Transformer {
   ): Promise<void> {
     const { gpu, cfg } = this;
     const gw = (n: string) => this.gw(layerParam(l, n));
-    if (cfg.moe) await moeBackward(this, p, l, T, a, g, inputs, step);
-    else await mlpBlockBackward(this, p, l, T, a, g, step, gw);
     const ln2 = this.norm('ln2', l, T, a.xm, a.st2);
+    const ln1 = this.norm('ln1', l, T, x, a.st1);
+    if (cfg.moe) await moeBackward(this, p, l, T, a, g, inputs, step);
+    else await mlpBlockBackward(this, p, l, T, a, g, step, gw, layerInput(ln2, a.h2, a.normFused));
     await normBackward(gpu, p, ln2, g.dh, g.dres, true);
     await this.normParamGrad(p, 'ln2', l, ln2, g.dh);
-    await attentionBlockBackward(this, p, l, T, S, a, g, inputs, step, gw);
+    await attentionBlockBackward(this, p, l, T, S, a, g, inputs, step, gw, layerInput(ln1, a.h1, a.normFused));
     if (this.gate && a.gate) await this.gate.backward(p, l, T, a.h1, a.gate, g.dh);
-    const ln1 = this.norm('ln1', l, T, x, a.st1);
     await normBackward(gpu, p, ln1, g.dh, g.dres, true);
     await this.normParamGrad(p, 'ln1', l, ln1, g.dh);
+  }
+
+  /** Whether plans allocated now fold ln1/ln2 into their matmuls (normed-input.ts). */
+  normFuses(): boolean {
+    return normFuses(this);
+  }
+
+  /** Whether every layer norm's weight and bias share a buffer (one binding for both in a normed operand). */
+  normParamsShareBuffers(): boolean {
+    const apart = (stem: string) => this.has(`${stem}.bias`) && this.w(`${stem}.bias`).buffer !== this.w(`${stem}.weight`).buffer;
+    for (let l = 0; l < this.cfg.layers; l++) if (apart(layerParam(l, 'ln1')) || apart(layerParam(l, 'ln2'))) return false;
+    return true;
   }
 
   /** Allocates one layer's activations for T tokens. */
