@@ -29,18 +29,32 @@ fn row_index(wid: vec3u, nwg: vec3u) -> u32 {
   return wid.x + wid.y * nwg.x;
 }
 
+/** LayerNorm's (mean, 1/std) of the row at `base`; the whole workgroup calls it. */
+fn moments(lane: Lane, base: u32) -> vec2f {
+  var s = vec2f(0.0);
+  for (var c = lane.lid; c < p.D; c += WG) { s.x += x[base + c]; }
+  let mean = wg_sum2(lane, s).x / f32(p.D);
+  var q = vec2f(0.0);
+  for (var c = lane.lid; c < p.D; c += WG) { let d = x[base + c] - mean; q.x += d * d; }
+  return vec2f(mean, inverseSqrt(wg_sum2(lane, q).x / f32(p.D) + p.eps));
+}
+
+/** RMSNorm's 1/rms of the row at `base`; the whole workgroup calls it. */
+fn rms_rstd(lane: Lane, base: u32) -> f32 {
+  var q = vec2f(0.0);
+  for (var c = lane.lid; c < p.D; c += WG) { let v = x[base + c]; q.x += v * v; }
+  return inverseSqrt(wg_sum2(lane, q).x / f32(p.D) + p.eps);
+}
+
 @compute @workgroup_size(64)
 fn layernorm_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, lane: Lane) {
   let row = row_index(wid, nwg);
   if (row >= p.rows) { return; }
   let lid = lane.lid;
   let base = p.xOff + row * p.D;
-  var s = vec2f(0.0);
-  for (var c = lid; c < p.D; c += WG) { s.x += x[base + c]; }
-  let mean = wg_sum2(lane, s).x / f32(p.D);
-  var q = vec2f(0.0);
-  for (var c = lid; c < p.D; c += WG) { let d = x[base + c] - mean; q.x += d * d; }
-  let rstd = inverseSqrt(wg_sum2(lane, q).x / f32(p.D) + p.eps);
+  let ms = moments(lane, base);
+  let mean = ms.x;
+  let rstd = ms.y;
   for (var c = lid; c < p.D; c += WG) {
     var v = (x[base + c] - mean) * rstd * w[p.wOff + c];
     if (p.hasBias != 0u) { v += b[p.bOff + c]; }
@@ -58,9 +72,7 @@ fn rmsnorm_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) n
   if (row >= p.rows) { return; }
   let lid = lane.lid;
   let base = p.xOff + row * p.D;
-  var q = vec2f(0.0);
-  for (var c = lid; c < p.D; c += WG) { let v = x[base + c]; q.x += v * v; }
-  let r = inverseSqrt(wg_sum2(lane, q).x / f32(p.D) + p.eps);
+  let r = rms_rstd(lane, base);
   for (var c = lid; c < p.D; c += WG) {
     let v = x[base + c] * r * (w[p.wOff + c] + p.wShift);
     let i = p.yOff + row * p.D + c;
@@ -74,17 +86,10 @@ fn rmsnorm_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) n
 fn layernorm_stats(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, lane: Lane) {
   let row = row_index(wid, nwg);
   if (row >= p.rows) { return; }
-  let lid = lane.lid;
-  let base = p.xOff + row * p.D;
-  var s = vec2f(0.0);
-  for (var c = lid; c < p.D; c += WG) { s.x += x[base + c]; }
-  let mean = wg_sum2(lane, s).x / f32(p.D);
-  var q = vec2f(0.0);
-  for (var c = lid; c < p.D; c += WG) { let d = x[base + c] - mean; q.x += d * d; }
-  let rstd = inverseSqrt(wg_sum2(lane, q).x / f32(p.D) + p.eps);
-  if (lid == 0u) {
-    stat[p.statOff + 2u * row] = mean;
-    stat[p.statOff + 2u * row + 1u] = rstd;
+  let ms = moments(lane, p.xOff + row * p.D);
+  if (lane.lid == 0u) {
+    stat[p.statOff + 2u * row] = ms.x;
+    stat[p.statOff + 2u * row + 1u] = ms.y;
   }
 }
 
@@ -92,12 +97,8 @@ fn layernorm_stats(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) n
 fn rmsnorm_stats(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, lane: Lane) {
   let row = row_index(wid, nwg);
   if (row >= p.rows) { return; }
-  let lid = lane.lid;
-  let base = p.xOff + row * p.D;
-  var q = vec2f(0.0);
-  for (var c = lid; c < p.D; c += WG) { let v = x[base + c]; q.x += v * v; }
-  let r = inverseSqrt(wg_sum2(lane, q).x / f32(p.D) + p.eps);
-  if (lid == 0u) { stat[p.statOff + row] = r; }
+  let r = rms_rstd(lane, p.xOff + row * p.D);
+  if (lane.lid == 0u) { stat[p.statOff + row] = r; }
 }
 
 // dx (+)= rstd * (g - mean(g) - xhat * mean(g * xhat)), g = dy * w.

@@ -16,6 +16,7 @@ import { nodeFileTree } from '../../src/platform/node-files.ts';
 import { backwardRef, boundsOf, split, type Case } from './attention-cases.ts';
 import { randomArray, relError, runAndRead, testGpu, upload } from './gpu-harness.ts';
 import { writeRandomModel } from './random-model.ts';
+import { GEMMA3_TINY } from './tiny-configs.ts';
 
 const MAX_POSITIONS = 80;
 const invFreqOf = (hd: number) => Float64Array.from({ length: hd / 2 }, (_, i) => 1 / 100 ** ((2 * i) / hd));
@@ -148,15 +149,6 @@ const LLAMA_TINY = {
   num_attention_heads: 6, num_key_value_heads: 2, vocab_size: 101, max_position_embeddings: 64, rms_norm_eps: 1e-5,
   rope_theta: 500000, rope_scaling: { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 16 },
   tie_word_embeddings: true, hidden_act: 'silu', initializer_range: 0.2,
-};
-
-/** Gemma 3: q/k norms before RoPE, a sliding layer with its own rope base, head_dim 24. */
-const GEMMA3_TINY = {
-  architectures: ['Gemma3ForCausalLM'], model_type: 'gemma3_text', hidden_size: 40, intermediate_size: 36, num_hidden_layers: 2,
-  num_attention_heads: 2, num_key_value_heads: 1, head_dim: 24, vocab_size: 97, max_position_embeddings: 32, rms_norm_eps: 1e-6,
-  rope_theta: 1000, rope_local_base_freq: 10, query_pre_attn_scalar: 20, sliding_window: 3,
-  layer_types: ['sliding_attention', 'full_attention'], hidden_activation: 'gelu_pytorch_tanh', initializer_range: 0.2,
-  attn_logit_softcapping: null, final_logit_softcapping: null,
 };
 
 /** One LoRA training step's loss, adapter gradients and dispatch count, with RoPE in the attention or as passes. */

@@ -14,6 +14,7 @@ import { runStep } from '../../src/core/train/step.ts';
 import { nodeFileTree } from '../../src/platform/node-files.ts';
 import { randomArray, relError, testGpu } from './gpu-harness.ts';
 import { writeRandomModel } from './random-model.ts';
+import { GEMMA3_TINY } from './tiny-configs.ts';
 
 const TINY_GPT2 = fileURLToPath(new URL('../fixtures/hf/models/tiny-gpt2', import.meta.url));
 
@@ -26,15 +27,6 @@ const LLAMA_ODD = {
 
 /** The same family with widths that are multiples of 4 (the vec4 paths; f16, int8 and NF4 bases). */
 const LLAMA_VEC4 = { ...LLAMA_ODD, hidden_size: 36, intermediate_size: 52, num_attention_heads: 3, head_dim: 12 };
-
-/** Gemma 3: RMSNorm with (1 + γ), post-norms, GeGLU, q/k norms, a sliding layer. */
-const GEMMA3_TINY = {
-  architectures: ['Gemma3ForCausalLM'], model_type: 'gemma3_text', hidden_size: 40, intermediate_size: 36, num_hidden_layers: 2,
-  num_attention_heads: 2, num_key_value_heads: 1, head_dim: 24, vocab_size: 97, max_position_embeddings: 32, rms_norm_eps: 1e-6,
-  rope_theta: 1000, rope_local_base_freq: 10, query_pre_attn_scalar: 20, sliding_window: 3,
-  layer_types: ['sliding_attention', 'full_attention'], hidden_activation: 'gelu_pytorch_tanh', initializer_range: 0.2,
-  attn_logit_softcapping: null, final_logit_softcapping: null,
-};
 
 interface Result {
   readonly loss: number;
