@@ -30,9 +30,7 @@ export function boundsOf(c: Case): { query: Uint32Array; key: Uint32Array } {
 }
 
 /** Dense q [T, H·hd], k, v [T, KVH·hd] from a fused [T, (H + 2·KVH)·hd] array. */
-export function split(qkv: ArrayLike<number>, c: Case) {
-  const { H, KVH, hd } = c;
-  const T = c.B * c.S;
+export function splitQkv(qkv: ArrayLike<number>, T: number, H: number, KVH: number, hd: number) {
   const W = (H + 2 * KVH) * hd;
   const q = new Float64Array(T * H * hd);
   const k = new Float64Array(T * KVH * hd);
@@ -46,6 +44,9 @@ export function split(qkv: ArrayLike<number>, c: Case) {
   }
   return { q, k, v };
 }
+
+/** `splitQkv` for a test case's shape. */
+export const split = (qkv: ArrayLike<number>, c: Case) => splitQkv(qkv, c.B * c.S, c.H, c.KVH, c.hd);
 
 /**
  * Float64 gradient of Σ dO·softmax(q·kᵀ·scale)·v with respect to the fused q|k|v rows, from the

@@ -1,23 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { attentionBackward, attentionForward, attentionRef, causalBounds } from '../../src/core/kernels/attention.ts';
 import { allocTensor, tensorOf, uploadTensor } from '../../src/core/gpu/tensor.ts';
+import { splitQkv as split } from './attention-cases.ts';
 import { dotWith, numericGrad, randomArray, relError, runAndRead, testGpu, upload } from './gpu-harness.ts';
-
-/** Splits a fused [T, (H + 2·KVH)·hd] array into dense q, k, v. */
-function split(qkv: ArrayLike<number>, T: number, H: number, KVH: number, hd: number) {
-  const W = (H + 2 * KVH) * hd;
-  const q = new Float64Array(T * H * hd);
-  const k = new Float64Array(T * KVH * hd);
-  const v = new Float64Array(T * KVH * hd);
-  for (let t = 0; t < T; t++) {
-    for (let i = 0; i < H * hd; i++) q[t * H * hd + i] = qkv[t * W + i]!;
-    for (let i = 0; i < KVH * hd; i++) {
-      k[t * KVH * hd + i] = qkv[t * W + H * hd + i]!;
-      v[t * KVH * hd + i] = qkv[t * W + (H + KVH) * hd + i]!;
-    }
-  }
-  return { q, k, v };
-}
 
 describe('attention', () => {
   const cases = [
