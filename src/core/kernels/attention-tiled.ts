@@ -16,7 +16,15 @@ const WG = 64;
 const UNROLL_MAX_HD4 = 16;
 /** The kernels' source with Q/K/V read as they are, or rotated by RoPE as they load (attention_tiled_rope.wgsl). */
 const CODE = { plain: `${main}\n${plainIo}`, rope: `${main}\n${ropeIo}` };
+const variants = new Map<string, { name: string; code: string }>();
+/** Built once per head_dim and RoPE choice: every layer of every step asks again. */
 function variant(headDim: number, rope: boolean): { name: string; code: string } {
+  const key = `${headDim}|${rope}`;
+  let v = variants.get(key);
+  if (!v) variants.set(key, (v = buildVariant(headDim, rope)));
+  return v;
+}
+function buildVariant(headDim: number, rope: boolean): { name: string; code: string } {
   const hd4 = headDim / 4;
   const [name, code] = rope ? ['attention_tiled_rope', CODE.rope] : ['attention_tiled', CODE.plain];
   if (hd4 <= UNROLL_MAX_HD4) return { name: `${name}_hd${headDim}`, code: code.replace('const MAXV = 32u;', `const MAXV = ${hd4}u;`) };
